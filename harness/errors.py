@@ -1,0 +1,133 @@
+"""One error tree for the whole harness.
+
+    HarnessError                      root: everything the harness raises on purpose
+    ├── ConfigError                   a YAML file, key, parameter or CLI option is wrong (file, key)
+    │   └── TemplateError             a compose template does not render (template, line, name)
+    ├── DockerError                   the engine or the Compose CLI failed
+    │   ├── DockerUnavailable         no engine answers
+    │   └── ComposeError              `docker compose ...` exited non-zero (argv, exit_code, stderr)
+    ├── StartupError                  an environment did not come up (service, project, state, logs)
+    │   ├── ServiceExited             a container exited while we waited
+    │   ├── ServiceUnhealthy          a container's own healthcheck says unhealthy
+    │   └── ReadinessTimeout          a probe did not answer within the timeout
+    ├── FaultError                    a fault could not be injected or reverted
+    ├── LoadError                     the load driver was misused or could not run
+    ├── AnalysisError                 an input to `harness analyze` is unreadable or suspicious
+    └── VerificationFailed            a step's check failed (also an AssertionError, so behave
+                                      reports the step as `failed`, not `error`)
+
+Every error carries its context as attributes and a message that says what failed, what was
+observed and, after ``Hint:``, what to do next. Foreign errors (subprocess, docker, httpx) are
+translated once, where they are raised, with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class HarnessError(Exception):
+    """Root of every error the harness raises on purpose."""
+
+    exit_code: int = 2
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        self.hint = hint
+        super().__init__(f"{message}\nHint: {hint}" if hint else message)
+
+
+class ConfigError(HarnessError):
+    """A configuration file, key, parameter or option is wrong."""
+
+    def __init__(self, message: str, *, file: str = "", key: str = "", hint: str = "") -> None:
+        self.file = file
+        self.key = key
+        where = ", ".join(part for part in (file, f"key {key!r}" if key else "") if part)
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+
+
+class TemplateError(ConfigError):
+    """A compose template failed to render."""
+
+    def __init__(self, message: str, *, template: str, line: int | None, name: str = "",
+                 hint: str = "") -> None:
+        self.template = template
+        self.line = line
+        self.name = name
+        location = f"{template}:{line}" if line else template
+        super().__init__(message, file=location, hint=hint)
+
+
+class DockerError(HarnessError):
+    """The Docker engine or the Compose CLI failed."""
+
+
+class DockerUnavailable(DockerError):
+    """No Docker engine answers."""
+
+
+class ComposeError(DockerError):
+    """A `docker compose` command exited non-zero."""
+
+    def __init__(self, argv: Sequence[str], exit_code: int, stderr: str, *, hint: str = "") -> None:
+        self.argv = list(argv)
+        self.exit_code_observed = exit_code
+        self.stderr = stderr
+        tail = "\n".join(stderr.strip().splitlines()[-20:])
+        super().__init__(
+            f"`{' '.join(self.argv)}` exited {exit_code}:\n{tail}",
+            hint=hint or "read the compose output above; `harness logs SERVICE` shows a service's logs",
+        )
+
+
+class StartupError(HarnessError):
+    """An environment did not come up."""
+
+    def __init__(self, message: str, *, service: str, project: str, state: str = "",
+                 exit_code: int | None = None, oom_killed: bool = False, health: str = "",
+                 log_tail: str = "", hint: str = "") -> None:
+        self.service = service
+        self.project = project
+        self.state = state
+        self.container_exit_code = exit_code
+        self.oom_killed = oom_killed
+        self.health = health
+        self.log_tail = log_tail
+        details = [f"service {service!r} of project {project!r}: {message}"]
+        if state:
+            details.append(f"state={state} exit_code={exit_code} oom_killed={oom_killed}")
+        if health:
+            details.append(f"last health output: {health.strip()}")
+        if log_tail:
+            details.append("last log lines:\n" + log_tail.rstrip())
+        super().__init__("\n".join(details), hint=hint)
+
+
+class ServiceExited(StartupError):
+    """A container exited while the environment was coming up."""
+
+
+class ServiceUnhealthy(StartupError):
+    """A container's own healthcheck reports unhealthy."""
+
+
+class ReadinessTimeout(StartupError):
+    """A readiness probe did not answer in time."""
+
+
+class FaultError(HarnessError):
+    """A fault could not be injected or reverted."""
+
+
+class LoadError(HarnessError):
+    """The load driver was misused or could not run."""
+
+
+class AnalysisError(HarnessError):
+    """An input to the analyzer is unreadable or suspicious."""
+
+
+class VerificationFailed(HarnessError, AssertionError):
+    """A step's check failed; behave reports it as `failed`."""
+
+    exit_code = 1
