@@ -1,0 +1,49 @@
+"""behave's hooks, delegated to from ./environment.py. Each is a few lines into the Session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.expect import LEDGER
+from harness.session import Session, env_tag
+
+
+def before_all(context: Any) -> None:
+    """Create the session (janitor sweep, signal handlers)."""
+    context.harness = Session.start(context.config.userdata)
+
+
+def before_feature(context: Any, feature: Any) -> None:
+    """Bring up the feature's ``@env.<name>`` environment (a failure is a hook_error)."""
+    session: Session = context.harness
+    session.feature_env = env_tag(list(feature.tags))
+    if session.feature_env and "fresh" not in feature.tags:
+        session.environments.get(session.feature_env)
+
+
+def before_scenario(context: Any, scenario: Any) -> None:
+    """Select the scenario's environment, checked healthy (replaced if not)."""
+    own = env_tag(list(scenario.tags))
+    context.harness.begin_scenario(own, fresh="fresh" in scenario.effective_tags)
+
+
+def before_step(context: Any, step: Any) -> None:
+    """Start counting the step's verifications."""
+    LEDGER.take()
+
+
+def after_step(context: Any, step: Any) -> None:
+    """Store the step's verification and action counts on it (read by the run record)."""
+    step.harness_verifications, step.harness_actions = LEDGER.take()
+
+
+def after_scenario(context: Any, scenario: Any) -> None:
+    """Undo the scenario's faults and other cleanups in reverse order."""
+    context.harness.end_scenario()
+
+
+def after_all(context: Any) -> None:
+    """Take every environment down."""
+    session: Session | None = getattr(context, "harness", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,144 @@
+"""The environment commands of the CLI: envs, up, status, logs, down, gc, run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import janitor
+from harness.config import Settings, list_environments, load_environment, parse_assignments, resolve_parameters
+from harness.errors import ConfigError, HarnessError
+from harness.lifecycle import DETACHED, Environment, docker_client, forward_signals_as_interrupt, new_run_id
+
+
+def envs(argv: list[str]) -> int:
+    """List the environments with their descriptions."""
+    argparse.ArgumentParser(prog="harness envs").parse_args(argv)
+    settings = Settings.build()
+    for name in list_environments(settings.env_dir):
+        spec = load_environment(name, settings.env_dir)
+        print(f"{name:<14} {spec.description.splitlines()[0] if spec.description else ''}")
+    return 0
+
+
+def up(argv: list[str]) -> int:
+    """Bring an environment up, detached (it stays until `harness down`); print service URLs."""
+    parser = argparse.ArgumentParser(prog="harness up")
+    parser.add_argument("env")
+    parser.add_argument("-D", dest="define", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--keep", action="store_true", help="keep a failed environment up for debugging")
+    args = parser.parse_args(argv)
+    settings = Settings.build({"keep": "1" if args.keep else ""})
+    spec = load_environment(args.env, settings.env_dir)
+    params = resolve_parameters(spec, parse_assignments(args.define), strict=True)
+    forward_signals_as_interrupt()
+    janitor.sweep(docker_client())
+    env = Environment(spec, params, settings, run_id=new_run_id(), owner=DETACHED)
+    try:
+        env.start()
+    except KeyboardInterrupt:
+        return 130
+    print(f"run {env.run_id} · project {env.project} · files in {env.run_dir}")
+    for name, svc in sorted(env.services.items()):
+        print(f"  {name:<16} {env.url(name) if svc.port else '(no port)'}")
+    print(f"take it down with: harness down {env.run_id}")
+    return 0
+
+
+def status(argv: list[str]) -> int:
+    """List the harness's projects: run, environment, owner, containers running."""
+    argparse.ArgumentParser(prog="harness status").parse_args(argv)
+    found = janitor.projects(docker_client())
+    if not found:
+        print("no harness projects")
+    for p in found:
+        owner = "detached" if p.detached else f"pid {p.owner}" + (" (gone)" if janitor.orphaned(p) else "")
+        print(f"{p.run_id:<24} {p.env:<14} {p.name:<36} {owner:<16} {p.running}/{p.containers} running")
+    return 0
+
+
+def _pick(run: str | None) -> list[janitor.Project]:
+    found = janitor.projects(docker_client())
+    chosen = [p for p in found if run in (None, p.run_id, p.name)]
+    if run and not chosen:
+        raise ConfigError(f"no harness project for run {run!r}", hint="`harness status` lists the runs")
+    return chosen
+
+
+def logs(argv: list[str]) -> int:
+    """Print a service's logs from the newest project (or --run)."""
+    parser = argparse.ArgumentParser(prog="harness logs")
+    parser.add_argument("service")
+    parser.add_argument("--run", help="run id or project name (default: the newest)")
+    parser.add_argument("--tail", type=int)
+    args = parser.parse_args(argv)
+    chosen = _pick(args.run)
+    if not chosen:
+        raise ConfigError("no harness project is running", hint="`harness up ENV` starts one")
+    from harness.compose import ComposeRunner
+
+    tail = ["--tail", str(args.tail)] if args.tail else []
+    print(ComposeRunner(chosen[-1].name)("logs", "--no-color", "--timestamps", *tail, args.service), end="")
+    return 0
+
+
+def down(argv: list[str]) -> int:
+    """Take down one run's projects, or every harness project of this host when none is named."""
+    parser = argparse.ArgumentParser(prog="harness down")
+    parser.add_argument("run", nargs="?", help="run id or project name (default: all)")
+    args = parser.parse_args(argv)
+    for project in _pick(args.run):
+        janitor.remove(project.name)
+        print(f"removed {project.name}")
+    return 0
+
+
+def gc(argv: list[str]) -> int:
+    """Remove projects whose owner process is gone (--all: every harness project)."""
+    parser = argparse.ArgumentParser(prog="harness gc")
+    parser.add_argument("--all", action="store_true", help="also detached and foreign-owned projects")
+    args = parser.parse_args(argv)
+    removed = janitor.sweep(docker_client(), everything=args.all)
+    print("removed: " + (", ".join(removed) if removed else "nothing"))
+    return 0
+
+
+def run(argv: list[str]) -> int:
+    """Run behave with JSON, JUnit, rerun and run-record outputs in .harness/runs/<run-id>/."""
+    settings = Settings.build()
+    run_id = new_run_id()
+    run_dir = settings.runs_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "behave", *behave_output_args(run_dir), "-D", f"run_id={run_id}", *argv]
+    print(f"harness run {run_id}: outputs in {run_dir}", flush=True)
+    env = {**os.environ, "HARNESS_RUN_ID": run_id}
+    try:
+        code = subprocess.call(cmd, cwd=settings.root, env=env)
+    except KeyboardInterrupt:
+        return 130
+    _latest_link(settings.runs_dir, run_dir)
+    if code not in (0, 1):
+        raise HarnessError(f"behave exited {code}", hint=f"see the output above and {run_dir}")
+    return code
+
+
+def behave_output_args(run_dir: Path) -> list[str]:
+    """The behave options that write the run's files (each -o binds to the -f before it)."""
+    return ["-f", "json", "-o", str(run_dir / "behave.json"),
+            "-f", "harness.record:RecordFormatter", "-o", str(run_dir / "record.ndjson"),
+            "-f", "rerun", "-o", str(run_dir / "rerun.txt"),
+            "--junit", "--junit-directory", str(run_dir / "junit"),
+            "-f", "pretty" if sys.stdout.isatty() else "plain"]
+
+
+def _latest_link(runs_dir: Path, run_dir: Path) -> None:
+    link = runs_dir / "latest"
+    try:
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(run_dir.name)
+    except OSError:
+        pass

@@ -1,0 +1,84 @@
+"""The boundary to the Compose v2 CLI: every `docker compose` call goes through ComposeRunner.
+
+Tests pass a fake ``run`` callable (like httpx's MockTransport) so no Docker is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import ComposeError, DockerUnavailable
+
+logger = logging.getLogger(__name__)
+
+Run = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@dataclass
+class ComposeRunner:
+    """Runs `docker compose -p PROJECT [-f FILE] ...` and translates failures into ComposeError."""
+
+    project: str
+    files: Sequence[Path] = ()
+    timeout: float = 120.0
+    run: Run = field(default=subprocess.run, repr=False)
+
+    def argv(self, *args: str) -> list[str]:
+        """The full command line for ``args``."""
+        cmd = ["docker", "compose", "-p", self.project]
+        for path in self.files:
+            cmd += ["-f", str(path)]
+        return cmd + list(args)
+
+    def __call__(self, *args: str, timeout: float | None = None, check: bool = True) -> str:
+        """Run a compose subcommand and return its stdout."""
+        cmd = self.argv(*args)
+        logger.debug("compose: %s", " ".join(cmd))
+        try:
+            done = self.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout)
+        except FileNotFoundError as exc:
+            raise DockerUnavailable("the docker CLI is not installed",
+                                    hint="run `make setup`, which installs Docker and Compose v2") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise ComposeError(cmd, -1, f"timed out after {exc.timeout:g} s",
+                               hint="the engine may be overloaded; `docker ps` shows what runs") from exc
+        if check and done.returncode != 0:
+            logger.error("compose failed (%s): %s", done.returncode, done.stderr.strip())
+            raise ComposeError(cmd, done.returncode, done.stderr, hint=_hint(done.stderr))
+        return done.stdout
+
+    def config(self) -> None:
+        """Validate the compose files (`docker compose config -q`)."""
+        self("config", "-q")
+
+    def up(self, pull: str = "missing") -> None:
+        """Create and start every service in the background."""
+        self("up", "-d", "--no-build", "--remove-orphans", "--pull", pull)
+
+    def down(self, timeout: float) -> None:
+        """Stop and remove containers, networks and volumes of the project."""
+        self("down", "-v", "--remove-orphans", "-t", str(int(timeout)), timeout=timeout + 60)
+
+    def logs(self, *services: str, tail: int | None = None, timestamps: bool = True) -> str:
+        """The logs of ``services`` (all when none is given)."""
+        args = ["logs", "--no-color"] + (["--timestamps"] if timestamps else [])
+        if tail is not None:
+            args += ["--tail", str(tail)]
+        return self(*args, *services, check=False)
+
+
+def _hint(stderr: str) -> str:
+    text = stderr.lower()
+    if "cannot connect to the docker daemon" in text or "is the docker daemon running" in text:
+        return "no Docker engine answers: start it (`make setup` starts one as root on Debian)"
+    if "is not a docker command" in text or "unknown shorthand flag: 'p'" in text:
+        return "Compose v2 is missing: `make setup` installs it as a Docker CLI plugin"
+    if "pull access denied" in text or "no such image" in text or "failed to resolve reference" in text:
+        return "an image is missing and no registry answers: `make setup` builds the images"
+    if "port is already allocated" in text:
+        return "a fixed host port collides; let the harness publish ephemeral ports instead"
+    return "read compose's message above; the rendered file is in the run folder"

@@ -1,0 +1,289 @@
+"""Configuration: named environments (`environments/*.yaml`) and run settings.
+
+Built once into frozen dataclasses. Parameter values are resolved in this order, later wins:
+the YAML default, a `HARNESS_<KEY>` variable, behave userdata / `-D key=value`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import ConfigError
+
+ENV_KEYS = frozenset({"description", "template", "parameters", "services", "timeouts"})
+PARAM_KEYS = frozenset({"default", "description", "secret"})
+SERVICE_KEYS = frozenset({"port", "probe"})
+PROBE_KEYS = frozenset({"http", "status", "tcp", "healthcheck"})
+TIMEOUT_DEFAULTS: dict[str, float] = {
+    "ready": 60.0, "probe_interval": 0.5, "probe_timeout": 2.0, "down": 30.0, "compose": 120.0,
+    "log_tail": 50,
+}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A template parameter with its default."""
+
+    name: str
+    default: Any
+    description: str = ""
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """How to tell that a service is ready: an HTTP path, a TCP connect, or its healthcheck."""
+
+    kind: str  # "http" | "tcp" | "healthcheck" | "running"
+    path: str = "/"
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What the harness knows of a service (or of every service matching a glob pattern)."""
+
+    pattern: str
+    port: int | None
+    probe: ProbeSpec
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Timeouts and intervals, in seconds (log_tail in lines)."""
+
+    ready: float = TIMEOUT_DEFAULTS["ready"]
+    probe_interval: float = TIMEOUT_DEFAULTS["probe_interval"]
+    probe_timeout: float = TIMEOUT_DEFAULTS["probe_timeout"]
+    down: float = TIMEOUT_DEFAULTS["down"]
+    compose: float = TIMEOUT_DEFAULTS["compose"]
+    log_tail: int = int(TIMEOUT_DEFAULTS["log_tail"])
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """A named environment: a template, its parameters, the services and timeouts."""
+
+    name: str
+    file: Path
+    description: str
+    template: str
+    parameters: Mapping[str, Parameter]
+    services: tuple[ServiceSpec, ...]
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+    def service_spec(self, service: str) -> ServiceSpec | None:
+        """The first service entry whose name or glob pattern matches ``service``."""
+        return next((s for s in self.services if fnmatch.fnmatchcase(service, s.pattern)), None)
+
+    def secret_names(self) -> frozenset[str]:
+        """Names of the parameters marked secret."""
+        return frozenset(p.name for p in self.parameters.values() if p.secret)
+
+
+def list_environments(env_dir: Path) -> list[str]:
+    """Names of the environments defined in ``env_dir``."""
+    return sorted(p.stem for p in env_dir.glob("*.yaml"))
+
+
+def load_environment(name: str, env_dir: Path) -> EnvironmentSpec:
+    """Load and validate ``environments/<name>.yaml``."""
+    path = env_dir / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(list_environments(env_dir)) or "none"
+        raise ConfigError(f"unknown environment {name!r}", file=str(path),
+                          hint=f"known environments: {known}; `harness envs` lists them")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=str(path)) from exc
+    _require_mapping(raw, str(path), "")
+    _reject_unknown(raw, ENV_KEYS, str(path), "")
+    for key in ("description", "template"):
+        if not isinstance(raw.get(key), str):
+            raise ConfigError("missing or not a string", file=str(path), key=key)
+    return EnvironmentSpec(
+        name=name, file=path, description=raw["description"].strip(), template=raw["template"],
+        parameters=_parameters(raw.get("parameters") or {}, str(path)),
+        services=_services(raw.get("services") or {}, str(path)),
+        timeouts=_timeouts(raw.get("timeouts") or {}, str(path)),
+    )
+
+
+def _require_mapping(value: Any, file: str, key: str) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"expected a mapping, got {type(value).__name__}", file=file, key=key)
+
+
+def _reject_unknown(raw: Mapping[str, Any], allowed: frozenset[str], file: str, prefix: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError("unknown key", file=file, key=f"{prefix}{key}",
+                              hint=f"allowed keys here: {', '.join(sorted(allowed))}")
+
+
+def _parameters(raw: Any, file: str) -> dict[str, Parameter]:
+    _require_mapping(raw, file, "parameters")
+    params: dict[str, Parameter] = {}
+    for name, value in raw.items():
+        entry = value if isinstance(value, dict) else {"default": value}
+        _reject_unknown(entry, PARAM_KEYS, file, f"parameters.{name}.")
+        params[name] = Parameter(name=name, default=entry.get("default"),
+                                 description=str(entry.get("description", "")),
+                                 secret=bool(entry.get("secret", False)))
+    return params
+
+
+def _services(raw: Any, file: str) -> tuple[ServiceSpec, ...]:
+    _require_mapping(raw, file, "services")
+    specs = []
+    for pattern, value in raw.items():
+        entry = value or {}
+        _require_mapping(entry, file, f"services.{pattern}")
+        _reject_unknown(entry, SERVICE_KEYS, file, f"services.{pattern}.")
+        port = entry.get("port")
+        if port is not None and not isinstance(port, int):
+            raise ConfigError("port must be an integer", file=file, key=f"services.{pattern}.port")
+        specs.append(ServiceSpec(pattern=pattern, port=port,
+                                 probe=_probe(entry.get("probe"), port, file, f"services.{pattern}.probe")))
+    return tuple(specs)
+
+
+def _probe(raw: Any, port: int | None, file: str, key: str) -> ProbeSpec:
+    if raw is None:
+        return ProbeSpec(kind="tcp" if port else "running")
+    _require_mapping(raw, file, key)
+    _reject_unknown(raw, PROBE_KEYS, file, f"{key}.")
+    if "http" in raw:
+        if port is None:
+            raise ConfigError("an http probe needs the service's port", file=file, key=key)
+        return ProbeSpec(kind="http", path=str(raw["http"]), status=int(raw.get("status", 200)))
+    if raw.get("tcp"):
+        if port is None:
+            raise ConfigError("a tcp probe needs the service's port", file=file, key=key)
+        return ProbeSpec(kind="tcp")
+    if raw.get("healthcheck"):
+        return ProbeSpec(kind="healthcheck")
+    raise ConfigError("a probe needs one of http, tcp, healthcheck", file=file, key=key)
+
+
+def _timeouts(raw: Any, file: str) -> Timeouts:
+    _require_mapping(raw, file, "timeouts")
+    _reject_unknown(raw, frozenset(TIMEOUT_DEFAULTS), file, "timeouts.")
+    try:
+        values = {k: type(TIMEOUT_DEFAULTS[k])(v) if k != "log_tail" else int(v) for k, v in raw.items()}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"timeouts must be numbers: {exc}", file=file, key="timeouts") from exc
+    return Timeouts(**values)
+
+
+def resolve_parameters(spec: EnvironmentSpec, overrides: Mapping[str, str], *,
+                       environ: Mapping[str, str] | None = None, strict: bool = True) -> dict[str, Any]:
+    """Parameter values: defaults, then ``HARNESS_<KEY>``, then ``overrides`` (-D / userdata).
+
+    With ``strict`` an override naming no declared parameter is a ConfigError.
+    """
+    env = os.environ if environ is None else environ
+    values = {name: p.default for name, p in spec.parameters.items()}
+    for name, param in spec.parameters.items():
+        var = "HARNESS_" + name.upper().replace("-", "_")
+        if var in env:
+            values[name] = _coerce(env[var], param, spec, var)
+    for key, text in overrides.items():
+        if key not in spec.parameters:
+            if strict:
+                raise ConfigError(f"undeclared parameter {key!r}", file=str(spec.file), key=key,
+                                  hint=f"declared parameters: {', '.join(sorted(spec.parameters))}")
+            continue
+        values[key] = _coerce(text, spec.parameters[key], spec, key)
+    return values
+
+
+def _coerce(text: str, param: Parameter, spec: EnvironmentSpec, source: str) -> Any:
+    """Convert a string override to the type of the parameter's default."""
+    default = param.default
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(f"not a boolean: {text!r}")
+            return text.lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, list):
+            return [item.strip() for item in text.split(",") if item.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"bad value for parameter {param.name!r} from {source}: {exc}",
+                          file=str(spec.file), key=param.name) from exc
+    return text
+
+
+def parse_assignments(items: list[str], source: str = "-D") -> dict[str, str]:
+    """Parse ``key=value`` strings (from -D options)."""
+    result = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{source} {item!r} is not key=value", hint="write -D key=value")
+        result[key.strip()] = value
+    return result
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how a run behaves; built from userdata and HARNESS_* variables."""
+
+    root: Path
+    keep: bool = False
+    env_override: str = ""
+
+    @property
+    def env_dir(self) -> Path:
+        """The folder of the environment YAML files."""
+        return self.root / "environments"
+
+    @property
+    def compose_dir(self) -> Path:
+        """The folder of the compose templates."""
+        return self.root / "compose"
+
+    @property
+    def runs_dir(self) -> Path:
+        """The folder holding one folder per run."""
+        return self.root / ".harness" / "runs"
+
+    @property
+    def images_file(self) -> Path:
+        """The map of image names to content-hash tags written by `harness images`."""
+        return self.root / ".harness" / "images.json"
+
+    @classmethod
+    def build(cls, userdata: Mapping[str, str] | None = None, *,
+              environ: Mapping[str, str] | None = None, root: Path | None = None) -> Settings:
+        """Settings from behave userdata (or -D), then HARNESS_* variables, then defaults."""
+        env = os.environ if environ is None else environ
+        data = dict(userdata or {})
+
+        def pick(key: str, default: str) -> str:
+            return data.get(key) or env.get("HARNESS_" + key.upper()) or default
+
+        base = Path(pick("root", str(root or find_root()))).resolve()
+        return cls(root=base, keep=pick("keep", "0").lower() in ("1", "true", "yes"),
+                   env_override=pick("env", ""))
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder upwards that holds `environments/` (else the current folder)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "environments").is_dir():
+            return folder
+    return here

@@ -1,0 +1,141 @@
+"""Render a compose template into a run folder and add the harness's labels and ports.
+
+Templates are data: Jinja2 in a sandbox with StrictUndefined. The harness, not the template,
+adds labels to every service, network and volume, and publishes each declared service port on
+127.0.0.1 with an ephemeral host port.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.sandbox
+import yaml
+
+from harness.config import EnvironmentSpec
+from harness.errors import TemplateError
+
+
+@dataclass(frozen=True)
+class RunLabels:
+    """The labels that mark a resource as the harness's, so leftovers can be reaped."""
+
+    run_id: str
+    env: str
+    owner: int
+    host: str
+    created: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The labels as docker wants them."""
+        return {"harness.run": self.run_id, "harness.env": self.env, "harness.owner": str(self.owner),
+                "harness.host": self.host, "harness.created": self.created}
+
+
+def render_template(compose_dir: Path, template: str, variables: Mapping[str, Any]) -> str:
+    """Render ``compose_dir/template``; errors name the template, line and missing name."""
+    env = jinja2.sandbox.SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(compose_dir)), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    path = compose_dir / template
+    try:
+        return env.get_template(template).render(**variables)
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError("template not found", template=str(path), line=None,
+                            hint=f"templates live in {compose_dir}; check the environment's `template:`") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"syntax error: {exc.message}", template=str(path), line=exc.lineno,
+                            hint="fix the Jinja2 syntax at that line") from exc
+    except jinja2.UndefinedError as exc:
+        name = _undefined_name(str(exc))
+        raise TemplateError(f"undefined name {name!r}: {exc.message}", template=str(path),
+                            line=_template_line(exc, template), name=name,
+                            hint=f"declare {name!r} under `parameters:` in the environment file "
+                                 "or give it a default in the template") from exc
+
+
+def _undefined_name(message: str) -> str:
+    found = re.search(r"'([^']+)' is undefined|has no attribute '([^']+)'", message)
+    return next((g for g in found.groups() if g), "") if found else ""
+
+
+def _template_line(exc: BaseException, template: str) -> int | None:
+    """The template line from the traceback Jinja2 rewrites to point into the template."""
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(template)]
+    return lines[-1] if lines else None
+
+
+def decorate(text: str, *, rendered_name: str, labels: RunLabels,
+             ports: Mapping[str, int]) -> dict[str, Any]:
+    """Parse rendered YAML; add labels everywhere and publish ``ports`` (service pattern -> port)."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise TemplateError(f"rendered YAML does not parse: {exc}", template=rendered_name,
+                            line=(mark.line + 1) if mark else None,
+                            hint="open the rendered file at that line; the template produced it") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("services"), dict):
+        raise TemplateError("rendered compose file has no `services:` mapping", template=rendered_name,
+                            line=None)
+    tags = labels.as_dict()
+    for name, service in doc["services"].items():
+        service = doc["services"][name] = service or {}
+        service["labels"] = {**_as_dict(service.get("labels")), **tags}
+        port = _port_for(name, ports)
+        if port is not None:
+            _publish(service, port)
+    networks = doc.setdefault("networks", {}) or {}
+    doc["networks"] = networks
+    networks.setdefault("default", {})
+    for volume_kind in ("networks", "volumes"):
+        for key, value in (doc.get(volume_kind) or {}).items():
+            entry = doc[volume_kind][key] = value or {}
+            if not entry.get("external"):
+                entry["labels"] = {**_as_dict(entry.get("labels")), **tags}
+    return doc
+
+
+def _port_for(service: str, ports: Mapping[str, int]) -> int | None:
+    """The port of the first pattern (a name or glob) that matches ``service``."""
+    return next((port for pattern, port in ports.items() if fnmatch.fnmatchcase(service, pattern)), None)
+
+
+def _as_dict(labels: Any) -> dict[str, str]:
+    if isinstance(labels, list):
+        return dict(str(item).partition("=")[::2] for item in labels)
+    return {str(k): str(v) for k, v in (labels or {}).items()}
+
+
+def _publish(service: dict[str, Any], port: int) -> None:
+    """Publish ``port`` on 127.0.0.1 with an ephemeral host port unless already published."""
+    existing = service.setdefault("ports", [])
+    for entry in existing:
+        target = entry.get("target") if isinstance(entry, dict) else str(entry).rsplit(":", 1)[-1]
+        if str(target).split("/")[0] == str(port):
+            return
+    existing.append(f"127.0.0.1::{port}")
+
+
+def write_compose(doc: Mapping[str, Any], path: Path) -> Path:
+    """Write the decorated compose document."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False))
+    return path
+
+
+def template_variables(spec: EnvironmentSpec, params: Mapping[str, Any], images_file: Path,
+                       run_id: str) -> dict[str, Any]:
+    """What a template sees: its parameters, `images` (name -> tag), `run_id`, `env_name`."""
+    images: dict[str, str] = {}
+    if images_file.is_file():
+        images = json.loads(images_file.read_text())
+    return {**params, "images": images, "run_id": run_id, "env_name": spec.name}

@@ -1,0 +1,211 @@
+"""The one object steps see on behave's context: ``context.harness``.
+
+It owns the run's environments (one instance per environment per run, reused, replaced when
+unhealthy, new for ``@fresh``), the values steps remember, and the scenario's cleanups, which
+are registered before the action they undo and run in reverse order at scenario end.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.config import Settings, load_environment, resolve_parameters
+from harness.errors import FaultError, HarnessError
+from harness.lifecycle import Environment, docker_client, forward_signals_as_interrupt, new_run_id
+
+logger = logging.getLogger(__name__)
+
+ENV_TAG = re.compile(r"^env\.(?P<name>[\w.-]+)$")
+
+
+def env_tag(tags: list[str]) -> str | None:
+    """The environment named by an ``@env.<name>`` tag, if any (the last one wins)."""
+    names = [m.group("name") for t in tags if (m := ENV_TAG.match(t))]
+    return names[-1] if names else None
+
+
+class Environments:
+    """The run's environments: started on first use, reused, replaced when unhealthy."""
+
+    def __init__(self, settings: Settings, run_id: str, overrides: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.run_id = run_id
+        self.overrides = dict(overrides)
+        self.shared: dict[str, Environment] = {}
+        self.live: list[Environment] = []
+        self._instances = 0
+
+    def get(self, name: str, *, fresh: bool = False) -> Environment:
+        """The shared instance of ``name`` (healthy), or a new one with ``fresh``."""
+        name = self.settings.env_override or name
+        if fresh:
+            return self._start(name)
+        env = self.shared.get(name)
+        if env is not None:
+            problems = env.problems()
+            if not problems:
+                return env
+            logger.warning("environment %s is unhealthy (%s): replacing it", name, "; ".join(problems))
+            self.stop(env)
+        env = self.shared[name] = self._start(name)
+        return env
+
+    def _start(self, name: str) -> Environment:
+        spec = load_environment(name, self.settings.env_dir)
+        params = resolve_parameters(spec, self.overrides, strict=False)
+        self._instances += 1
+        env = Environment(spec, params, self.settings, run_id=self.run_id, instance=self._instances - 1)
+        self.live.append(env)
+        try:
+            return env.start()
+        except BaseException:
+            self.live.remove(env)
+            raise
+
+    def stop(self, env: Environment) -> None:
+        """Take one environment down and forget it."""
+        if env in self.live:
+            self.live.remove(env)
+        self.shared = {k: v for k, v in self.shared.items() if v is not env}
+        env.down()
+
+    def close(self) -> list[str]:
+        """Take every environment down (unless kept); return the errors met."""
+        errors = []
+        for env in reversed(list(self.live)):
+            try:
+                self.stop(env)
+            except HarnessError as exc:
+                errors.append(f"{env.project}: {exc}")
+        return errors
+
+
+@dataclass
+class Cleanup:
+    """An undo registered before the action it undoes."""
+
+    what: str
+    fn: Callable[[], None]
+
+
+@dataclass
+class Session:
+    """Everything a scenario's steps need: its environment, remembered values, cleanups."""
+
+    settings: Settings
+    environments: Environments
+    userdata: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    cleanups: list[Cleanup] = field(default_factory=list)
+    feature_env: str | None = None
+    _env: Environment | None = None
+    _fresh: list[Environment] = field(default_factory=list)
+    _extensions: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, userdata: Mapping[str, str]) -> Session:
+        """A session for one behave run; reaps leftovers and installs signal handlers first."""
+        settings = Settings.build(userdata)
+        run_id = userdata.get("run_id") or new_run_id()
+        session = cls(settings, Environments(settings, run_id, userdata), dict(userdata))
+        forward_signals_as_interrupt()
+        atexit.register(session.close)
+        session.sweep()
+        return session
+
+    def sweep(self) -> None:
+        """Remove projects left by killed runs (best effort: no Docker, no sweep)."""
+        from harness import janitor
+
+        try:
+            removed = janitor.sweep(docker_client())
+        except HarnessError as exc:
+            logger.info("janitor skipped: %s", exc)
+            return
+        if removed:
+            logger.warning("janitor removed leftovers of killed runs: %s", ", ".join(removed))
+
+    # -- environments -------------------------------------------------------------------
+
+    @property
+    def env(self) -> Environment:
+        """The environment of the current scenario."""
+        if self._env is None:
+            raise HarnessError("this scenario has no environment",
+                               hint="tag the feature or scenario @env.<name>, or start with "
+                                    "'Given the environment \"<name>\" is running'")
+        return self._env
+
+    def use(self, name: str, *, fresh: bool = False) -> Environment:
+        """Select (starting if needed) the environment ``name`` for the current scenario."""
+        self._env = self.environments.get(name, fresh=fresh)
+        if fresh:
+            self._fresh.append(self._env)
+        return self._env
+
+    def begin_scenario(self, env_name: str | None, fresh: bool) -> None:
+        """Reset per-scenario state and select the scenario's environment."""
+        self.values.clear()
+        self._extensions.clear()
+        self.cleanups.clear()
+        self._env = None
+        name = env_name or self.feature_env
+        if name:
+            self.use(name, fresh=fresh)
+
+    def end_scenario(self) -> None:
+        """Run the scenario's cleanups in reverse order (every one), then drop fresh environments."""
+        errors = []
+        while self.cleanups:
+            cleanup = self.cleanups.pop()
+            try:
+                cleanup.fn()
+            except Exception as exc:  # noqa: BLE001 - every cleanup is attempted
+                logger.error("cleanup %r failed: %s", cleanup.what, exc)
+                errors.append(f"{cleanup.what}: {type(exc).__name__}: {exc}")
+        for env in self._fresh:
+            self.environments.stop(env)
+        self._fresh.clear()
+        if errors:
+            raise FaultError("some cleanups failed:\n" + "\n".join(errors),
+                             hint="the environment may be left broken; it is checked before reuse")
+
+    def cleanup(self, fn: Callable[[], None], what: str) -> None:
+        """Register an undo; call it BEFORE doing what it undoes."""
+        self.cleanups.append(Cleanup(what, fn))
+
+    def close(self) -> None:
+        """Take every environment down; called from after_all, atexit and signals."""
+        for error in self.environments.close():
+            logger.error("teardown: %s", error)
+
+    # -- remembered values ----------------------------------------------------------------
+
+    def remember(self, name: str, value: Any) -> None:
+        """Keep a value for later steps (``{name}`` in paths and bodies)."""
+        self.values[name] = value
+
+    def recall(self, name: str) -> Any:
+        """A remembered value."""
+        if name not in self.values:
+            raise HarnessError(f"nothing remembered as {name!r}",
+                               hint=f"remembered so far: {', '.join(sorted(self.values)) or 'nothing'}")
+        return self.values[name]
+
+    def interpolate(self, text: str) -> str:
+        """Replace ``{name}`` with remembered values (``{{`` and ``}}`` stay literal braces)."""
+        def sub(match: re.Match[str]) -> str:
+            return str(self.recall(match.group(1)))
+
+        return re.sub(r"(?<!\{)\{([A-Za-z_][\w.-]*)\}(?!\})", sub, text)
+
+    def extension(self, key: str, factory: Callable[[], Any]) -> Any:
+        """Per-scenario state of a step module (e.g. the last HTTP response), made on first use."""
+        if key not in self._extensions:
+            self._extensions[key] = factory()
+        return self._extensions[key]

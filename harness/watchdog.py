@@ -1,0 +1,53 @@
+"""Takes a compose project down when the process that owns it dies (even by SIGKILL).
+
+Spawned in its own session by `Environment.start`; stopped with SIGTERM by a normal `down`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+logger = logging.getLogger(__name__)
+
+
+def owner_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists (zombies count as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def main(argv: list[str]) -> int:
+    """Wait for the owner to die, then `docker compose -p PROJECT down -v --remove-orphans`."""
+    parser = argparse.ArgumentParser(prog="harness watchdog")
+    parser.add_argument("--owner", type=int, required=True)
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--interval", type=float, default=0.5)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole terminal group
+    while owner_alive(args.owner):
+        time.sleep(args.interval)  # not a poll of a condition with a timeout: it waits forever
+    print(f"owner {args.owner} is gone: taking {args.project} down", flush=True)
+    done = subprocess.run(["docker", "compose", "-p", args.project, "down", "-v", "--remove-orphans",
+                           "-t", "5"], capture_output=True, text=True)
+    print(done.stdout + done.stderr, flush=True)
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
