@@ -1,0 +1,67 @@
+# Every target works alone on a fresh Debian bookworm machine (as root): the ones that need
+# the venv, Docker, Compose v2 or images run `scripts/setup.sh` first, which is idempotent and
+# takes seconds when nothing changed. No need to activate the venv: targets use .venv/bin/.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv/bin
+HARNESS := $(VENV)/harness
+PYTEST_ARGS ?=
+TEAM ?= TEAM-107
+BENCH := $(sort $(wildcard bench/*.py))
+
+.PHONY: help setup venv test test-unit integration chaos load bench report lint gc clean distclean
+
+help: ## list the targets
+	@echo "usage: make TARGET"; echo
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-12s %s\n", $$1, $$2 }'
+
+setup: ## install everything: .venv, Docker engine, Compose v2, base + service images (idempotent)
+	@scripts/setup.sh
+
+venv: ## only the .venv (project installed editable with dev extras)
+	@scripts/setup.sh venv
+
+test: setup ## all tests, Docker-backed ones included (pytest)
+	$(VENV)/pytest $(PYTEST_ARGS)
+
+test-unit: venv ## the unit tests only: no Docker needed
+	$(VENV)/pytest -m "not docker" $(PYTEST_ARGS)
+
+integration: setup ## the @integration features, without @slow
+	$(HARNESS) run --tags @integration --tags "not @slow"
+
+chaos: setup ## the @chaos features (faults)
+	$(HARNESS) run --tags @chaos
+
+load: setup ## the @load features
+	$(HARNESS) run --tags @load
+
+bench: setup ## the benchmarks: every bench/*.py (installs the bench extras and wrk)
+	@HARNESS_EXTRAS=bench scripts/setup.sh venv
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] || { echo "bench: install wrk (apt-get install wrk)" >&2; exit 2; }; \
+	  echo "bench: apt-get install wrk"; apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@[ -n "$(BENCH)" ] || { echo "bench: no bench/*.py to run" >&2; exit 1; }
+	@for script in $(BENCH); do echo "== bench: $$script"; $(VENV)/python "$$script"; done
+
+report: setup ## run against the regressed environment, then write the handoff report (TEAM=TEAM-107)
+	@status=0; $(HARNESS) run -D env=regressed --tags @integration --tags "not @slow" || status=$$?; \
+	  if [ "$$status" -gt 1 ]; then echo "report: harness run exited $$status (not a test failure)" >&2; exit "$$status"; fi; \
+	  echo "report: harness run exited $$status; writing the report"
+	$(HARNESS) report --team $(TEAM)
+
+lint: venv ## ruff and mypy (strict on harness/)
+	$(VENV)/ruff check .
+	$(VENV)/mypy
+
+gc: venv ## remove harness projects whose owner process is gone
+	@scripts/setup.sh engine compose
+	$(HARNESS) gc
+
+clean: ## remove caches and .harness/ (run folders, images.json); keeps .venv and images
+	rm -rf .harness .pytest_cache .mypy_cache .ruff_cache build *.egg-info reports
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf .venv
