@@ -1,0 +1,1 @@
+"""Reference system under test: queen (public API), hive (worker pool), worker (token stream)."""

@@ -1,0 +1,1 @@
+"""Worker: loads one model and streams deterministic tokens for jobs the hive sends."""

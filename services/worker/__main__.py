@@ -1,0 +1,6 @@
+"""``python3 -m services.worker``."""
+
+from services.common.service import main
+from services.worker.app import run
+
+main("worker", run)
