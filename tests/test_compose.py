@@ -1,0 +1,60 @@
+"""The compose boundary with a fake runner: argv, errors translated with hints."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.compose import ComposeRunner
+from harness.errors import ComposeError, DockerUnavailable
+
+
+class FakeRun:
+    def __init__(self, code: int = 0, stdout: str = "", stderr: str = "", exc: Exception | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.result = (code, stdout, stderr)
+        self.exc = exc
+
+    def __call__(self, argv: list[str], **_kw: Any) -> subprocess.CompletedProcess[str]:
+        self.calls.append(argv)
+        if self.exc:
+            raise self.exc
+        code, out, err = self.result
+        return subprocess.CompletedProcess(argv, code, out, err)
+
+
+def test_argv_names_project_and_files() -> None:
+    fake = FakeRun()
+    ComposeRunner("p1", [Path("a.yaml")], run=fake).down(5)
+    assert fake.calls[0] == ["docker", "compose", "-p", "p1", "-f", "a.yaml", "down", "-v", "--remove-orphans",
+                             "-t", "5"]
+
+
+def test_failure_carries_exit_code_stderr_and_a_hint() -> None:
+    fake = FakeRun(code=1, stderr="Cannot connect to the Docker daemon at unix:///var/run/docker.sock")
+    with pytest.raises(ComposeError) as err:
+        ComposeRunner("p1", run=fake).up()
+    assert err.value.exit_code_observed == 1 and "no Docker engine answers" in str(err.value)
+
+
+def test_missing_image_hint() -> None:
+    fake = FakeRun(code=1, stderr="pull access denied for harness-stack")
+    with pytest.raises(ComposeError, match="make setup. builds the images"):
+        ComposeRunner("p1", run=fake).up()
+
+
+def test_no_docker_cli() -> None:
+    with pytest.raises(DockerUnavailable):
+        ComposeRunner("p1", run=FakeRun(exc=FileNotFoundError("docker"))).config()
+
+
+def test_timeout_is_a_compose_error() -> None:
+    with pytest.raises(ComposeError, match="timed out"):
+        ComposeRunner("p1", run=FakeRun(exc=subprocess.TimeoutExpired(["docker"], 3))).config()
+
+
+def test_logs_never_raise() -> None:
+    assert ComposeRunner("p1", run=FakeRun(code=1, stdout="partial")).logs("web", tail=5) == "partial"
