@@ -6,7 +6,9 @@ from typing import Any
 
 from harness.analysis.messages import parse_error
 from harness.analysis.model import (
+    HOOK_ERROR,
     PASSED,
+    ErrorInfo,
     SKIPPED,
     Feature,
     Scenario,
@@ -47,12 +49,13 @@ def _feature(item: dict[str, Any]) -> Feature:
         all_steps = background + steps
         background = ()
         own = _tags(element.get("tags"))
+        hook = _hook_failure(element)
         scenarios.append(Scenario(
             str(element.get("name", "")), f"{uri}:{element.get('line', 0)}",
-            scenario_status(s.status for s in all_steps) if all_steps else SKIPPED,
+            HOOK_ERROR if hook else scenario_status(s.status for s in all_steps) if all_steps else SKIPPED,
             tags + tuple(t for t in own if t not in tags), all_steps, feature=uri,
             feature_name=str(item.get("name", "")), duration=sum(s.duration for s in all_steps),
-            error=next((s.error for s in all_steps if s.error is not None), None)))
+            error=hook or next((s.error for s in all_steps if s.error is not None), None)))
     return Feature(str(item.get("name", "")), f"{uri}:{item.get('line', 1)}",
                    container_status(s.status for s in scenarios) if scenarios else SKIPPED, tags, tuple(scenarios),
                    duration=sum(s.duration for s in scenarios))
@@ -66,3 +69,14 @@ def _step(raw: dict[str, Any], uri: str) -> Step:
     return Step(str(raw.get("keyword", "")).strip(), str(raw.get("name", "")),
                 f"{uri}:{raw.get('line', 0)}", status, float(result.get("duration") or 0) / 1e9,
                 error, match)
+
+
+def _hook_failure(element: dict[str, Any]) -> ErrorInfo | None:
+    """A failed before/after hook of a scenario."""
+    for when in ("before", "after"):
+        for hook in element.get(when) or ():
+            result = hook.get("result") or {}
+            if result.get("status") == "failed":
+                parsed = parse_error(result.get("error_message")) or ErrorInfo()
+                return ErrorInfo(parsed.type, parsed.message, parsed.traceback, parsed.hook or f"{when}_scenario")
+    return None

@@ -1,0 +1,137 @@
+"""`harness analyze` and `harness report`: argument parsing and wiring, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.analysis.analyze import Analysis, analyze
+from harness.analysis.inputs import RUNS_DIR, load, newest_run, resolve_run
+from harness.analysis.model import Run
+from harness.analysis.rules import RuleSet, load_rules
+from harness.errors import AnalysisError, HarnessError
+
+PROJECT_RULES = Path("blockers.yaml")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="*", help="record.ndjson, behave JSON, JUnit XML, Cucumber JSON or "
+                        "run folders (shards merge); default: the newest run in .harness/runs")
+    parser.add_argument("--rules", type=Path, help="project blocker rules (YAML) on top of the defaults")
+    parser.add_argument("--baseline", help="run folder, run id or result file to compare with")
+    parser.add_argument("--history", type=Path, help="folder of earlier runs (trend and flaky detection)")
+    parser.add_argument("--junit", type=Path, help="export JUnit XML (hook errors as <error>)")
+    parser.add_argument("--cucumber", type=Path, help="export Cucumber JSON")
+
+
+def _inputs(given: Sequence[str]) -> tuple[list[str], str]:
+    if given:
+        return list(given), ""
+    run = newest_run()
+    return [str(run)], str(run)
+
+
+def _rules(path: Path | None) -> RuleSet:
+    if path is None and PROJECT_RULES.is_file():
+        path = PROJECT_RULES
+    return load_rules(path)
+
+
+def _history(folder: Path | None, current: Sequence[str]) -> list[Run]:
+    if folder is None:
+        return []
+    from harness.analysis.history import history_runs
+
+    skip = {Path(c).resolve() for c in current}
+    runs = []
+    for entry in history_runs(folder):
+        if entry.resolve() in skip:
+            continue
+        try:
+            runs.append(load([str(entry)]))
+        except HarnessError as exc:
+            print(f"harness: history: skipping {entry}: {str(exc).splitlines()[0]}", file=sys.stderr)
+    return runs
+
+
+def _run(args: argparse.Namespace, history_default: Path | None = None) -> tuple[Analysis, str]:
+    inputs, folder = _inputs(args.inputs)
+    run = load(inputs)
+    baseline = load([str(resolve_run(args.baseline))]) if args.baseline else None
+    history = _history(args.history or history_default, inputs)
+    result = analyze(run, _rules(args.rules), baseline, history)
+    _exports(result, args)
+    return result, folder
+
+
+def _exports(result: Analysis, args: argparse.Namespace) -> None:
+    from harness.analysis import exports
+
+    if args.junit:
+        args.junit.parent.mkdir(parents=True, exist_ok=True)
+        args.junit.write_text(exports.junit(result.run))
+    if args.cucumber:
+        args.cucumber.parent.mkdir(parents=True, exist_ok=True)
+        args.cucumber.write_text(json.dumps(exports.cucumber(result.run), indent=1))
+
+
+def analyze_main(argv: list[str]) -> int:
+    """harness analyze FILE... [--rules FILE] [--baseline RUN] [--json OUT]: print a summary."""
+    parser = argparse.ArgumentParser(prog="harness analyze", description=analyze_main.__doc__)
+    _common(parser)
+    parser.add_argument("--json", type=Path, help="write the analysis model as JSON")
+    args = parser.parse_args(argv)
+    result, _ = _run(args)
+    from harness.analysis.terminal import render
+
+    print(render(result))
+    if args.json:
+        from harness.analysis.report_json import write
+
+        write(result, args.json)
+    return 1 if result.failed else 0
+
+
+def report_main(argv: list[str]) -> int:
+    """harness report --team NAME [--next-team NAME] [--out DIR] [inputs...]: write the handoff."""
+    parser = argparse.ArgumentParser(prog="harness report", description=report_main.__doc__)
+    _common(parser)
+    parser.add_argument("--team", required=True, help="team name, e.g. TEAM-107")
+    parser.add_argument("--next-team", default="", help="team the handoff goes to")
+    parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default reports/)")
+    parser.add_argument("--steps-dir", type=Path, default=Path("steps"), help="step modules for hollow checks")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when any scenario did not pass")
+    args = parser.parse_args(argv)
+    result, folder = _run(args, RUNS_DIR if not args.inputs and RUNS_DIR.is_dir() else None)
+    written = write_report(result, args.team, args.next_team, args.out, args.steps_dir, folder)
+    print("\n".join(f"wrote {path}" for path in written))
+    return 1 if args.strict and result.failed else 0
+
+
+def write_report(result: Analysis, team: str, next_team: str, out: Path, steps_dir: Path,
+                 run_folder: str = "") -> list[Path]:
+    """Write Markdown, HTML, JSON and the JUnit/Cucumber exports into ``out``."""
+    from harness.analysis import exports, report_html, report_json, report_md
+
+    static: list[str] = []
+    if steps_dir.is_dir():
+        from harness.catalog import static_hollow
+
+        static = [f"{h.location} {h.name}" for h in static_hollow(steps_dir)]
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{team}-handoff"
+    markdown = report_md.render(result, team, next_team, static, run_folder)
+    paths = [stem.with_suffix(".md"), stem.with_suffix(".html"), stem.with_suffix(".json"),
+             out / f"{team}-junit.xml", out / f"{team}-cucumber.json"]
+    paths[0].write_text(markdown)
+    paths[1].write_text(report_html.render(result, markdown, f"{team} handoff"))
+    report_json.write(result, paths[2])
+    paths[3].write_text(exports.junit(result.run))
+    paths[4].write_text(json.dumps(exports.cucumber(result.run), indent=1))
+    return paths
+
+
+__all__ = ["AnalysisError", "analyze_main", "report_main", "write_report"]

@@ -1,0 +1,92 @@
+"""The handoff report as one self-contained HTML file (inline CSS and SVG, no scripts, no network)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from html import escape
+
+from harness.analysis import svg
+from harness.analysis.analyze import Analysis
+from harness.analysis.narrative import categories, pct
+
+_CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;"
+        "text-align:left}th{background:#f4f4f4}code,pre{background:#f6f6f6}pre{padding:.6em;overflow:auto}"
+        "h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em}")
+
+
+def render(analysis: Analysis, markdown: str, title: str) -> str:
+    """Charts first, then the Markdown report converted to HTML."""
+    charts = [_feature_chart(analysis), _blocker_chart(analysis)]
+    if len(analysis.trend) >= 2:
+        charts.append(svg.trend("Pass rate over runs (solid: scenarios, dashed: steps)",
+                                [(p.run, p.scenario_rate, p.step_rate) for p in analysis.trend]))
+    body = markdown_to_html(markdown)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+            f"<section class=\"charts\">{''.join(f'<figure>{c}</figure>' for c in charts)}</section>"
+            f"{body}</body></html>\n")
+
+
+def _feature_chart(a: Analysis) -> str:
+    label, rows = categories(a)
+    data = [(r.name, r.scenario_rate, f"{pct(r.scenario_rate)} of {r.scenarios.total}") for r in rows[:40]]
+    return svg.bars(f"Scenario pass rate by {label.lower()}", data)
+
+
+def _blocker_chart(a: Analysis) -> str:
+    data = [(i.rule.id, float(i.scenarios), f"{i.scenarios} ({pct(i.share)})") for i in a.impacts]
+    top = max((d[1] for d in data), default=1.0)
+    return svg.bars("Blocker impact (scenarios)", data, maximum=top or 1.0)
+
+
+def markdown_to_html(text: str) -> str:
+    """The small Markdown subset our reports use: headings, lists, tables, code, bold, rules."""
+    out: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("```"):
+            end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith("```")), len(lines))
+            out.append("<pre><code>" + escape("\n".join(lines[i + 1:end])) + "</code></pre>")
+            i = end + 1
+            continue
+        if line.startswith("|"):
+            end = next((j for j in range(i, len(lines)) if not lines[j].startswith("|")), len(lines))
+            out.append(_table(lines[i:end]))
+            i = end
+            continue
+        out.append(_block(line))
+        i += 1
+    return "\n".join(out)
+
+
+def _block(line: str) -> str:
+    heading = re.match(r"^(#{1,6}) (.*)$", line)
+    if heading:
+        n = len(heading.group(1))
+        return f"<h{n}>{_inline(heading.group(2))}</h{n}>"
+    if line.strip() == "---":
+        return "<hr>"
+    item = re.match(r"^(\s*)(?:[-*]|\d+\.) (.*)$", line)
+    if item:
+        return f'<div style="margin-left:{len(item.group(1)) + 1}em">• {_inline(item.group(2))}</div>'
+    return f"<p>{_inline(line)}</p>" if line.strip() else ""
+
+
+def _table(rows: Sequence[str]) -> str:
+    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", r.strip().strip("|"))] for r in rows
+             if not re.match(r"^\|[-| ]+\|$", r.strip())]
+    if not cells:
+        return ""
+    head = "".join(f"<th>{_inline(c)}</th>" for c in cells[0])
+    body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in cells[1:])
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _inline(text: str) -> str:
+    text = escape(text.replace("\\|", "|"))
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)

@@ -1,0 +1,111 @@
+"""The analysis as JSON: the model with counts on every feature, scenario and step."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from harness.analysis.analyze import Analysis
+from harness.analysis.blockers import Impact, Verdict
+from harness.analysis.metrics import flatten
+from harness.analysis.model import ErrorInfo, Feature, Scenario, Step
+from harness.analysis.model import Counts as _Counts
+
+FORMAT = "harness-analysis/1"
+
+
+def to_dict(analysis: Analysis, *, with_steps: bool = True) -> dict[str, Any]:
+    """The whole analysis as plain data."""
+    m = analysis.metrics
+    blockers = {v.scenario.location + "::" + v.scenario.name: v for v in analysis.verdicts}
+    return {
+        "format": FORMAT,
+        "run": asdict(analysis.run.info),
+        "summary": {"features": m.features.as_dict(), "rules": m.rules.as_dict(),
+                    **{k: v for k, v in m.overall.as_dict().items() if k != "name"}},
+        "by_feature": flatten(m.by_feature), "by_tag": flatten(m.by_tag),
+        "by_priority": flatten(m.by_priority), "by_component": flatten(m.by_component),
+        "blockers": [impact_dict(i) for i in analysis.impacts],
+        "unique_errors": [asdict(u) for u in analysis.unique_errors],
+        "hollow_steps": [asdict(s) for s in analysis.hollow],
+        "undefined_steps": [asdict(s) for s in analysis.undefined],
+        "diff": asdict(analysis.diff) if analysis.diff else None,
+        "trend": [asdict(p) for p in analysis.trend],
+        "flaky": [asdict(f) for f in analysis.flaky],
+        "features": [_feature(f, blockers, with_steps) for f in analysis.run.features],
+    }
+
+
+def impact_dict(impact: Impact) -> dict[str, Any]:
+    """One blocker's impact as plain data."""
+    rule = impact.rule
+    return {"id": rule.id, "title": rule.title, "owner": rule.owner, "hint": rule.hint,
+            "scenarios": impact.scenarios, "steps": impact.steps, "share": round(impact.share, 4),
+            "projected_scenario_pass_rate": round(impact.projected_rate, 4),
+            "passed_steps_inside_failed_scenarios": impact.passed_steps_inside,
+            "mean_failing_step_position": round(impact.mean_position, 3),
+            "examples": [asdict(e) for e in impact.examples]}
+
+
+def _error(error: ErrorInfo | None) -> dict[str, str] | None:
+    return asdict(error) if error is not None else None
+
+
+def _feature(feature: Feature, verdicts: dict[str, Verdict], with_steps: bool) -> dict[str, Any]:
+    return {"name": feature.name, "location": feature.location, "status": feature.status,
+            "tags": list(feature.tags), "hook_error": _error(feature.hook_error),
+            "duration": feature.duration,
+            "counts": _Counts.of(s.status for s in feature.scenarios).as_dict(),
+            "step_counts": _Counts.of(st.status for s in feature.scenarios for st in s.steps).as_dict(),
+            "rules": [asdict(r) for r in feature.rules],
+            "scenarios": [_scenario(s, verdicts.get(s.location + "::" + s.name), with_steps)
+                          for s in feature.scenarios]}
+
+
+def _scenario(scenario: Scenario, verdict: Verdict | None, with_steps: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": scenario.name, "location": scenario.location, "status": scenario.status,
+        "tags": list(scenario.tags), "rule": scenario.rule, "duration": scenario.duration,
+        "blocker": verdict.rule.id if verdict and verdict.rule else None,
+        "error": _error(scenario.error), "skip_reason": scenario.skip_reason,
+        "masked_by": _error(scenario.masked_by), "attempts": list(scenario.attempts),
+        "counts": _Counts.of(s.status for s in scenario.steps).as_dict(),
+    }
+    if scenario.environment is not None:
+        data["environment"] = scenario.environment
+    if with_steps:
+        data["steps"] = [_step(s) for s in scenario.steps]
+    return data
+
+
+def _step(step: Step) -> dict[str, Any]:
+    data: dict[str, Any] = {"keyword": step.keyword, "name": step.name, "location": step.location,
+                            "status": step.status, "duration": step.duration, "match": step.match,
+                            "counts": _one(step.status)}
+    if step.error is not None:
+        data["error"] = asdict(step.error)
+    if step.verifications is not None:
+        data["verifications"], data["actions"] = step.verifications, step.actions
+    if step.captured:
+        data["captured"] = step.captured
+    if step.environment is not None:
+        data["environment"] = step.environment
+    return data
+
+
+_ONE: dict[str, dict[str, int]] = {}
+
+
+def _one(status: str) -> dict[str, int]:
+    if status not in _ONE:
+        _ONE[status] = _Counts.of([status]).as_dict()
+    return dict(_ONE[status])
+
+
+def write(analysis: Analysis, path: Path) -> None:
+    """Write the analysis JSON to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as out:
+        json.dump(to_dict(analysis), out, indent=1, default=str)

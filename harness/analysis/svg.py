@@ -1,0 +1,57 @@
+"""Inline SVG charts (no scripts, no network): horizontal bars and a trend line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+BAR_H = 22
+LABEL_W = 260
+PLOT_W = 420
+
+
+def bars(title: str, rows: Sequence[tuple[str, float, str]], maximum: float = 1.0) -> str:
+    """Horizontal bars: (label, value, caption); value scaled to ``maximum``."""
+    height = 30 + BAR_H * max(len(rows), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{LABEL_W + PLOT_W + 90}" '
+             f'height="{height}" viewBox="0 0 {LABEL_W + PLOT_W + 90} {height}">',
+             f"<title>{escape(title)}</title>",
+             f'<text x="0" y="16" font-size="14" font-weight="bold">{escape(title)}</text>']
+    for n, (label, value, caption) in enumerate(rows):
+        y = 26 + n * BAR_H
+        width = 0.0 if maximum <= 0 else max(0.0, min(1.0, value / maximum)) * PLOT_W
+        parts += [f'<text x="{LABEL_W - 6}" y="{y + 15}" font-size="12" text-anchor="end">'
+                  f"{escape(label[-40:])}</text>",
+                  f'<rect x="{LABEL_W}" y="{y + 3}" width="{PLOT_W}" height="{BAR_H - 6}" fill="#eee"/>',
+                  f'<rect x="{LABEL_W}" y="{y + 3}" width="{width:.1f}" height="{BAR_H - 6}" '
+                  f'fill="{_colour(value / maximum if maximum else 0)}"/>',
+                  f'<text x="{LABEL_W + PLOT_W + 6}" y="{y + 15}" font-size="12">{escape(caption)}</text>']
+    return "".join(parts) + "</svg>"
+
+
+def trend(title: str, points: Sequence[tuple[str, float, float]]) -> str:
+    """Scenario (solid) and step (dashed) pass rate over runs, oldest left."""
+    width, height, pad = 700, 220, 40
+    step = (width - 2 * pad) / max(len(points) - 1, 1)
+
+    def xy(i: int, v: float) -> str:
+        return f"{pad + i * step:.1f},{height - pad - v * (height - 2 * pad):.1f}"
+
+    scen = " ".join(xy(i, p[1]) for i, p in enumerate(points))
+    steps = " ".join(xy(i, p[2]) for i, p in enumerate(points))
+    labels = "".join(f'<text x="{pad + i * step:.1f}" y="{height - 12}" font-size="10" '
+                     f'text-anchor="middle">{escape(p[0][-12:])}</text>' for i, p in enumerate(points))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
+            f'<text x="0" y="16" font-size="14" font-weight="bold">{escape(title)}</text>'
+            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
+            f'<line x1="{pad}" y1="{pad}" x2="{width - pad}" y2="{pad}" stroke="#ddd"/>'
+            f'<text x="4" y="{pad + 4}" font-size="10">100%</text><text x="4" y="{height - pad}" '
+            f'font-size="10">0%</text>'
+            f'<polyline fill="none" stroke="#2a7" stroke-width="2" points="{scen}"/>'
+            f'<polyline fill="none" stroke="#27a" stroke-width="2" stroke-dasharray="5,3" points="{steps}"/>'
+            f"{labels}</svg>")
+
+
+def _colour(share: float) -> str:
+    return "#2a7" if share >= 0.8 else "#db3" if share >= 0.5 else "#c33"

@@ -1,0 +1,172 @@
+"""`harness steps`: the step vocabulary (phrase, docstring, location) and hollow-step detection.
+
+    harness steps [--dir DIR]              every step definition, read through behave's registry
+    harness steps --markdown [FILE]        the same as Markdown (default docs/steps.md)
+    harness steps --hollow [--dir DIR]     definitions whose body only passes, logs or prints:
+                                           path:line per step, exit 1 when any is found
+
+Hollow detection is static (ast, no import): a body is hollow when every statement is
+``pass``, ``...``, a docstring, a bare ``return``, ``print(...)`` or a logging call. Anything
+else — an assert, a raise, an assignment, a call into the system or the harness — is real work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import ConfigError
+
+STEP_DECORATORS = frozenset({"given", "when", "then", "step", "Given", "When", "Then", "Step"})
+LOG_NAMES = frozenset({"logger", "log", "logging", "LOG", "LOGGER", "_log", "_logger"})
+LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "critical", "exception", "log"})
+
+
+@dataclass(frozen=True, slots=True)
+class StepDef:
+    """One step definition: keyword, phrase, first docstring line, file:line."""
+
+    keyword: str
+    phrase: str
+    doc: str
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hollow:
+    """A step definition that cannot fail: where and what it claims to do."""
+
+    location: str
+    name: str
+
+
+def vocabulary(steps_dir: Path) -> list[StepDef]:
+    """Every step definition in ``steps_dir``, loaded through behave's step registry."""
+    from behave import step_registry
+    from behave.runner_util import load_step_modules
+
+    if not steps_dir.is_dir():
+        raise ConfigError(f"no steps folder {steps_dir}", hint="pass --dir DIR")
+    step_registry.registry.clear()
+    load_step_modules([str(steps_dir)])
+    found = []
+    for keyword, matchers in step_registry.registry.steps.items():
+        for matcher in matchers:
+            doc = inspect.getdoc(matcher.func) or ""
+            found.append(StepDef(keyword, str(matcher.pattern), doc.splitlines()[0] if doc else "",
+                                 str(matcher.location)))
+    return sorted(found, key=lambda s: (s.location.rsplit(":", 1)[0], _line(s.location)))
+
+
+def _line(location: str) -> int:
+    tail = location.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def static_hollow(steps_dir: Path) -> list[Hollow]:
+    """Step definitions under ``steps_dir`` whose body only passes, logs or prints."""
+    found: list[Hollow] = []
+    for path in sorted(steps_dir.rglob("*.py")):
+        found.extend(hollow_in(path))
+    return found
+
+
+def hollow_in(path: Path) -> Iterator[Hollow]:
+    """Hollow step definitions in one file."""
+    try:
+        tree = ast.parse(path.read_text(), filename=str(path))
+    except SyntaxError as exc:
+        raise ConfigError(f"cannot parse: {exc.msg} (line {exc.lineno})", file=str(path)) from exc
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_step(node) and _hollow(node.body):
+            line = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            yield Hollow(f"{path}:{line}", _phrase(node) or node.name)
+
+
+def _decorator_name(node: ast.expr) -> str:
+    target = node.func if isinstance(node, ast.Call) else node
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+def _is_step(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(_decorator_name(d) in STEP_DECORATORS for d in func.decorator_list)
+
+
+def _phrase(func: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    for deco in func.decorator_list:
+        if isinstance(deco, ast.Call) and deco.args and isinstance(deco.args[0], ast.Constant):
+            return f"{_decorator_name(deco)} {deco.args[0].value}"
+    return ""
+
+
+def _hollow(body: list[ast.stmt]) -> bool:
+    return all(_inert(stmt) for stmt in body)
+
+
+def _inert(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Pass):
+        return True
+    if isinstance(stmt, ast.Return):
+        return stmt.value is None or (isinstance(stmt.value, ast.Constant) and stmt.value.value is None)
+    if isinstance(stmt, ast.Expr):
+        if isinstance(stmt.value, ast.Constant):
+            return True
+        return isinstance(stmt.value, ast.Call) and _is_log_call(stmt.value)
+    return False
+
+
+def _is_log_call(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id == "print"
+    if isinstance(func, ast.Attribute) and func.attr in LOG_METHODS:
+        owner = func.value
+        if isinstance(owner, ast.Name):
+            return owner.id in LOG_NAMES
+        if isinstance(owner, ast.Call):  # logging.getLogger(...).info(...)
+            return _decorator_name(owner) == "getLogger"
+    return False
+
+
+def markdown(steps: list[StepDef]) -> str:
+    """The vocabulary as a Markdown document."""
+    lines = ["# Step vocabulary", "", "Generated by `harness steps --markdown`; do not edit by hand.", "",
+             "| Keyword | Phrase | Description | Location |", "|---|---|---|---|"]
+    lines += [f"| {s.keyword} | `{_cell(s.phrase)}` | {_cell(s.doc)} | {s.location} |" for s in steps]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def main(argv: list[str]) -> int:
+    """Print the step vocabulary, write it as Markdown, or list hollow steps."""
+    parser = argparse.ArgumentParser(prog="harness steps", description=main.__doc__)
+    parser.add_argument("--dir", type=Path, default=Path("steps"), help="step modules folder (default steps/)")
+    parser.add_argument("--hollow", action="store_true", help="list hollow step definitions; exit 1 if any")
+    parser.add_argument("--markdown", nargs="?", const=Path("docs/steps.md"), type=Path,
+                        help="write the vocabulary as Markdown (default docs/steps.md)")
+    args = parser.parse_args(argv)
+    if args.hollow:
+        if not args.dir.is_dir():
+            raise ConfigError(f"no steps folder {args.dir}", hint="pass --dir DIR")
+        found = static_hollow(args.dir)
+        for hollow in found:
+            print(f"{hollow.location}: hollow step: {hollow.name}")
+        return 1 if found else 0
+    steps = vocabulary(args.dir)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown(steps))
+        print(f"wrote {args.markdown} ({len(steps)} steps)")
+        return 0
+    for step in steps:
+        print(f"{step.keyword:<5} {step.phrase}\n      {step.doc or '(no docstring)'}  # {step.location}")
+    return 0
