@@ -36,8 +36,13 @@ def verify(authorization: str | None, secret: str, leeway: float = 0.0) -> Claim
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("malformed_token", "Authorization header must be 'Bearer <JWT>'")
     try:
-        claims: dict[str, Any] = jwt.decode(token.strip(), secret, algorithms=["HS256"], leeway=leeway,
-                                            options={"require": list(REQUIRED_CLAIMS)})
+        claims: dict[str, Any] = jwt.decode(
+            token.strip(),
+            secret,
+            algorithms=["HS256"],
+            leeway=leeway,
+            options={"require": list(REQUIRED_CLAIMS)},
+        )
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("token_expired", "token has expired") from exc
     except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:

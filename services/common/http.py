@@ -27,8 +27,14 @@ class BodyError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def json_error(status: int, code: str, message: str, field: str | None = None,
-               headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
+def json_error(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
     """The one error shape: ``{"error": {"code", "field", "message"}}``."""
     body = {"error": {"code": code, "field": field, "message": message}, **extra}
     return web.json_response(body, status=status, headers=headers)
@@ -40,8 +46,9 @@ def route_name(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def request_id_middleware(on_done: Callable[[web.Request, int, float], None] | None = None,
-                          disabled_routes: Collection[str] = ()) -> Any:
+def request_id_middleware(
+    on_done: Callable[[web.Request, int, float], None] | None = None, disabled_routes: Collection[str] = ()
+) -> Any:
     """Middleware: adopt or mint X-Request-ID, log the request, turn HTTP errors into JSON."""
 
     @web.middleware
@@ -57,8 +64,14 @@ def request_id_middleware(on_done: Callable[[web.Request, int, float], None] | N
         else:
             response = await _call(handler, request)
         elapsed = time.monotonic() - started
-        _log.info("request", method=request.method, path=request.path, route=route,
-                  status=response.status, duration_ms=round(elapsed * 1000, 1))
+        _log.info(
+            "request",
+            method=request.method,
+            path=request.path,
+            route=route,
+            status=response.status,
+            duration_ms=round(elapsed * 1000, 1),
+        )
         if on_done is not None:
             on_done(request, response.status, elapsed)
         return response
@@ -73,8 +86,12 @@ async def _call(handler: Handler, request: web.Request) -> web.StreamResponse:
         if exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        return json_error(exc.status, code, exc.reason, headers={
-            k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}})
+        return json_error(
+            exc.status,
+            code,
+            exc.reason,
+            headers={k: v for k, v in exc.headers.items() if k.lower() in {"allow", "retry-after"}},
+        )
     except Exception:  # noqa: BLE001 - the boundary: a handler bug becomes a logged 500
         _log.exception("handler_crashed", path=request.path)
         return json_error(500, "internal_error", "internal server error")

@@ -62,7 +62,6 @@ class EventLog:
         """An error-level event."""
         self._logger.error(event, extra={"fields": fields})
 
-
     def exception(self, event: str, **fields: Any) -> None:
         """An error-level event with the current exception's traceback."""
         self._logger.error(event, exc_info=True, extra={"fields": fields})

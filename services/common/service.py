@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -30,8 +31,9 @@ class Lifecycle:
             self.stopping.set()
 
 
-async def serve(app: web.Application, host: str, port: int, lifecycle: Lifecycle,
-                drain: Callable[[], Awaitable[None]]) -> None:
+async def serve(
+    app: web.Application, host: str, port: int, lifecycle: Lifecycle, drain: Callable[[], Awaitable[None]]
+) -> None:
     """Serve ``app`` until asked to stop, run ``drain`` while still serving, then close."""
     app.on_response_prepare.append(stamp_request_id)
     loop = asyncio.get_running_loop()
@@ -50,7 +52,7 @@ async def serve(app: web.Application, host: str, port: int, lifecycle: Lifecycle
         _log.info("stopped", reason=lifecycle.reason)
 
 
-def main(service: str, build: Callable[[Lifecycle], Awaitable[None]]) -> None:
+def main(service: str, build: Callable[[Lifecycle], Coroutine[Any, Any, None]]) -> None:
     """Entry point: JSON logs, run ``build`` (which calls ``serve``), exit 0 or 2 on bad config."""
     configure(service)
     try:

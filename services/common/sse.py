@@ -12,8 +12,9 @@ from aiohttp import StreamReader, web
 
 async def open_stream(request: web.Request, status: int = 200) -> web.StreamResponse:
     """Prepare an SSE response (headers go out now)."""
-    response = web.StreamResponse(status=status, headers={
-        "Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    response = web.StreamResponse(
+        status=status, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
     await response.prepare(request)
     return response
 
@@ -34,7 +35,7 @@ async def iter_events(reader: StreamReader, idle_timeout: float) -> AsyncIterato
     while True:
         try:
             raw = await asyncio.wait_for(reader.readline(), idle_timeout)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise StreamStalled(f"no event for {idle_timeout:g}s") from exc
         if not raw:
             return

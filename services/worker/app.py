@@ -20,7 +20,12 @@ from services.common.service import Lifecycle, serve
 from services.common.tokens import generate
 
 log = EventLog("services.worker")
-FAIL_MARKER, CRASH_MARKER, CRASH_EARLY_MARKER, STALL_MARKER = "__fail__", "__crash__", "__crash_early__", "__stall__"
+FAIL_MARKER, CRASH_MARKER, CRASH_EARLY_MARKER, STALL_MARKER = (
+    "__fail__",
+    "__crash__",
+    "__crash_early__",
+    "__stall__",
+)
 CRASH_EXIT_CODE = 70
 
 
@@ -47,7 +52,8 @@ class WorkerConfig:
         env = Env(environ)
         port = env.integer("WORKER_PORT", 8001, minimum=1)
         return cls(
-            worker_id=env.text("WORKER_ID", hostname()), port=port,
+            worker_id=env.text("WORKER_ID", hostname()),
+            port=port,
             url=env.text("WORKER_URL", f"http://{hostname()}:{port}"),
             hive_url=env.text("HIVE_URL", "http://hive:9200").rstrip("/"),
             model=env.text("WORKER_MODEL", "tinyllama"),
@@ -77,9 +83,14 @@ class ExecuteRequest:
         """Read the fields leniently; the queen has already validated them."""
         if not isinstance(body, dict) or not isinstance(body.get("job_id"), str):
             raise BodyError(400, "invalid_body", "body must be an object with a string job_id")
-        return cls(job_id=body["job_id"], model=str(body.get("model", "")), prompt=str(body.get("prompt", "")),
-                   max_tokens=max(0, int(body.get("max_tokens", 16))), seed=int(body.get("seed") or 0),
-                   attempt=int(body.get("attempt", 1)))
+        return cls(
+            job_id=body["job_id"],
+            model=str(body.get("model", "")),
+            prompt=str(body.get("prompt", "")),
+            max_tokens=max(0, int(body.get("max_tokens", 16))),
+            seed=int(body.get("seed") or 0),
+            attempt=int(body.get("attempt", 1)),
+        )
 
 
 class Worker:
@@ -106,8 +117,14 @@ class Worker:
     def summary(self) -> dict[str, Any]:
         """What the hive learns on each heartbeat."""
         c = self.config
-        return {"worker_id": c.worker_id, "url": c.url, "model": c.model, "status": self.status,
-                "active": self.active, "slots": c.slots}
+        return {
+            "worker_id": c.worker_id,
+            "url": c.url,
+            "model": c.model,
+            "status": self.status,
+            "active": self.active,
+            "slots": c.slots,
+        }
 
     def app(self) -> web.Application:
         """The HTTP routes."""
@@ -139,8 +156,9 @@ class Worker:
             return json_error(getattr(exc, "status", 400), getattr(exc, "code", "invalid_body"), str(exc))
         job_id_var.set(job.job_id)
         if self.status != "ready":
-            return json_error(503, f"worker_{self.status}", f"worker is {self.status}",
-                              headers={"Retry-After": "1"})
+            return json_error(
+                503, f"worker_{self.status}", f"worker is {self.status}", headers={"Retry-After": "1"}
+            )
         if CRASH_EARLY_MARKER in job.prompt and job.attempt == 1:
             log.error("worker_crashing", marker=CRASH_EARLY_MARKER, attempt=job.attempt)
             os._exit(CRASH_EXIT_CODE)
@@ -163,8 +181,9 @@ class Worker:
             log.warning("client_disconnected")
         return response
 
-    async def _produce(self, response: web.StreamResponse, base: dict[str, Any], job: ExecuteRequest,
-                       started: float) -> None:
+    async def _produce(
+        self, response: web.StreamResponse, base: dict[str, Any], job: ExecuteRequest, started: float
+    ) -> None:
         await sse.send(response, "job_started", {**base, "model": job.model, "attempt": job.attempt})
         log.info("job_started", model=job.model, max_tokens=job.max_tokens, attempt=job.attempt)
         tokens = generate(job.model, job.prompt, job.seed, job.max_tokens)
@@ -180,8 +199,11 @@ class Worker:
                 if FAIL_MARKER in job.prompt:
                     return await self._fail(response, base, f"simulated failure ({FAIL_MARKER} in prompt)")
             await asyncio.sleep(delay)
-        usage = {"prompt_tokens": len(job.prompt.split()), "completion_tokens": job.max_tokens,
-                 "total_tokens": len(job.prompt.split()) + job.max_tokens}
+        usage = {
+            "prompt_tokens": len(job.prompt.split()),
+            "completion_tokens": job.max_tokens,
+            "total_tokens": len(job.prompt.split()) + job.max_tokens,
+        }
         duration = round(time.monotonic() - started, 3)
         await sse.send(response, "job_completed", {**base, "usage": usage, "duration": duration})
         log.info("job_completed", tokens=len(tokens), duration=duration)
@@ -203,8 +225,12 @@ class Worker:
 
     async def load_model(self) -> None:
         """Simulate loading: wait, then really allocate (and touch) the model's memory."""
-        log.info("model_loading", model=self.config.model, seconds=self.config.load_seconds,
-                 memory_mb=self.config.memory_mb)
+        log.info(
+            "model_loading",
+            model=self.config.model,
+            seconds=self.config.load_seconds,
+            memory_mb=self.config.memory_mb,
+        )
         await asyncio.sleep(self.config.load_seconds)
         self.memory = bytearray(b"\x01") * (self.config.memory_mb << 20)
         self.loaded = True
@@ -215,14 +241,16 @@ class Worker:
         reachable: bool | None = None
         while True:
             try:
-                async with session.post(f"{self.config.hive_url}/v1/workers/heartbeat",
-                                        json=self.summary()) as resp:
+                async with session.post(
+                    f"{self.config.hive_url}/v1/workers/heartbeat", json=self.summary()
+                ) as resp:
                     ok = resp.status == 200
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 ok = False
             if ok != reachable:
-                (log.info if ok else log.warning)("hive_reachable" if ok else "hive_unreachable",
-                                                  hive_url=self.config.hive_url)
+                (log.info if ok else log.warning)(
+                    "hive_reachable" if ok else "hive_unreachable", hive_url=self.config.hive_url
+                )
                 reachable = ok
             await asyncio.sleep(self.config.heartbeat_interval)
 
@@ -230,7 +258,7 @@ class Worker:
         """Refuse new jobs (status draining), let in-flight ones finish within grace, deregister."""
         try:
             await asyncio.wait_for(self._idle.wait(), self.config.grace_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("grace_expired", active=self.active)
             self._abort.set()
             await asyncio.sleep(0.1)
@@ -239,7 +267,7 @@ class Worker:
             url = f"{self.config.hive_url}/v1/workers/{self.config.worker_id}"
             async with session.delete(url) as resp:
                 log.info("deregistered", status=resp.status)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("deregister_failed", error=str(exc) or type(exc).__name__)
 
 
@@ -249,6 +277,7 @@ async def run(lifecycle: Lifecycle) -> None:
     worker = Worker(config, lifecycle)
     timeout = aiohttp.ClientTimeout(total=max(2.0, config.heartbeat_interval))
     async with aiohttp.ClientSession(timeout=timeout) as session:
+
         async def start_then_beat() -> None:
             await worker.load_model()
             await worker.heartbeat_loop(session)

@@ -1,0 +1,1 @@
+"""Hive: a pool of workers behind one address; registry, scheduling, relaying, provisioning."""
