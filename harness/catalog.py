@@ -101,7 +101,7 @@ def _is_step(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 def _phrase(func: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     for deco in func.decorator_list:
         if isinstance(deco, ast.Call) and deco.args and isinstance(deco.args[0], ast.Constant):
-            return f"{_decorator_name(deco)} {deco.args[0].value}"
+            return f"{_decorator_name(deco)} {deco.args[0].value!s}"
     return ""
 
 

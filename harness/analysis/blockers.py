@@ -166,6 +166,9 @@ def unique_errors(verdicts: Iterable[Verdict]) -> list[UniqueError]:
         key = (verdict.failure.error_type, normalise(verdict.failure.message) or verdict.failure.status)
         counts[key] += 1
         first.setdefault(key, verdict)
-    return [UniqueError(kind, pattern, count, first[(kind, pattern)].rule.id
-                        if first[(kind, pattern)].rule else "unclassified", example(first[(kind, pattern)]))
+    return [UniqueError(kind, pattern, count, _rule_id(first[(kind, pattern)]), example(first[(kind, pattern)]))
             for (kind, pattern), count in counts.most_common()]
+
+
+def _rule_id(verdict: Verdict) -> str:
+    return verdict.rule.id if verdict.rule is not None else "unclassified"

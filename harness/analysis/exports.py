@@ -69,7 +69,7 @@ def _detail(tag: str, kind: str, error: ErrorInfo, prefix: str) -> ET.Element:
 
 
 def _element(tag: str, children: list[ET.Element], **attrs: str) -> ET.Element:
-    node = ET.Element(tag, **attrs)
+    node = ET.Element(tag, dict(attrs))
     node.extend(children)
     return node
 

@@ -107,5 +107,5 @@ def history_runs(folder: Path, limit: int = 30) -> list[Path]:
     """Run folders (or result files) in a history folder, oldest first."""
     if not folder.is_dir():
         raise AnalysisError(f"{folder}: not a history folder", hint="pass .harness/runs or a folder of runs")
-    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".") and not p.is_symlink()]
     return sorted(entries, key=lambda p: (p.stat().st_mtime, p.name))[-limit:]

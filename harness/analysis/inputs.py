@@ -17,7 +17,10 @@ _RUN_FILES = ("record.ndjson", "behave.json")
 
 def newest_run(root: Path = RUNS_DIR) -> Path:
     """The most recent run folder under ``root``."""
-    runs = [p for p in root.glob("*") if p.is_dir()] if root.is_dir() else []
+    latest = root / "latest"
+    if latest.is_symlink() and latest.is_dir():
+        return latest.resolve()
+    runs = [p for p in root.glob("*") if p.is_dir() and not p.is_symlink()] if root.is_dir() else []
     if not runs:
         raise AnalysisError(f"no run folder under {root}",
                             hint="run `harness run` first, or pass result files explicitly")

@@ -8,8 +8,8 @@ from harness.analysis.messages import parse_error
 from harness.analysis.model import (
     HOOK_ERROR,
     PASSED,
-    ErrorInfo,
     SKIPPED,
+    ErrorInfo,
     Feature,
     Scenario,
     Step,

@@ -19,7 +19,6 @@ from harness.analysis.model import (
     Scenario,
     Step,
     container_status,
-    scenario_status,
 )
 from harness.analysis.redact import redact
 

@@ -10,8 +10,8 @@ from typing import Any
 from harness.analysis.analyze import Analysis
 from harness.analysis.blockers import Impact, Verdict
 from harness.analysis.metrics import flatten
-from harness.analysis.model import ErrorInfo, Feature, Scenario, Step
 from harness.analysis.model import Counts as _Counts
+from harness.analysis.model import ErrorInfo, Feature, Scenario, Step
 
 FORMAT = "harness-analysis/1"
 

@@ -6,6 +6,7 @@ import datetime as _dt
 from collections.abc import Sequence
 
 from harness.analysis.analyze import Analysis
+from harness.analysis.metrics import Rates
 from harness.analysis.narrative import (
     categories,
     coverage,
@@ -64,12 +65,12 @@ def _summary(a: Analysis) -> str:
     return "\n".join(lines)
 
 
-def _table(title: str, label: str, rows: Sequence[object]) -> str:
+def _table(title: str, label: str, rows: Sequence[Rates]) -> str:
     lines = [f"### {title}", "", f"| {label} | Scenarios | Passed | Pass Rate | Step Pass Rate | Status |",
              "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.name} | {r.scenarios.total} | {r.scenarios.get('passed')} | "  # type: ignore[attr-defined]
-                     f"{pct(r.scenario_rate)} | {pct(r.step_rate)} | {icon(r.scenario_rate)} |")  # type: ignore[attr-defined]
+        lines.append(f"| {r.name} | {r.scenarios.total} | {r.scenarios.get('passed')} | "
+                     f"{pct(r.scenario_rate)} | {pct(r.step_rate)} | {icon(r.scenario_rate)} |")
     return "\n".join(lines)
 
 
