@@ -15,6 +15,7 @@ from services.common.logs import EventLog, request_id_var
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = "X-Request-ID"
+QUIET_ROUTES = frozenset({"/v1/workers/heartbeat", "/internal/hives/heartbeat"})
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _log = EventLog("services.http")
 
@@ -64,14 +65,15 @@ def request_id_middleware(
         else:
             response = await _call(handler, request)
         elapsed = time.monotonic() - started
-        _log.info(
-            "request",
-            method=request.method,
-            path=request.path,
-            route=route,
-            status=response.status,
-            duration_ms=round(elapsed * 1000, 1),
-        )
+        if route not in QUIET_ROUTES or response.status >= 300:
+            _log.info(
+                "request",
+                method=request.method,
+                path=request.path,
+                route=route,
+                status=response.status,
+                duration_ms=round(elapsed * 1000, 1),
+            )
         if on_done is not None:
             on_done(request, response.status, elapsed)
         return response
