@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from harness.errors import ComposeError, DockerUnavailable
 
@@ -26,6 +27,7 @@ class ComposeRunner:
     files: Sequence[Path] = ()
     timeout: float = 120.0
     run: Run = field(default=subprocess.run, repr=False)
+    popen: Callable[..., subprocess.Popen[bytes]] = field(default=subprocess.Popen, repr=False)
 
     def argv(self, *args: str) -> list[str]:
         """The full command line for ``args``."""
@@ -57,7 +59,22 @@ class ComposeRunner:
 
     def up(self, pull: str = "missing") -> None:
         """Create and start every service in the background."""
-        self("up", "-d", "--no-build", "--remove-orphans", "--pull", pull)
+        self(*self.UP_ARGS, pull)
+
+    UP_ARGS = ("up", "-d", "--no-build", "--remove-orphans", "--pull")
+
+    def spawn_up(self, log: Path, pull: str = "missing") -> Started:
+        """Start `up -d` without waiting for it, so readiness polling overlaps container start."""
+        cmd = self.argv(*self.UP_ARGS, pull)
+        logger.debug("compose (background): %s", " ".join(cmd))
+        handle = open(log, "w")  # noqa: SIM115 - closed by Started.result
+        try:
+            process = self.popen(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        except FileNotFoundError as exc:
+            handle.close()
+            raise DockerUnavailable("the docker CLI is not installed",
+                                    hint="run `make setup`, which installs Docker and Compose v2") from exc
+        return Started(cmd, process, handle, log)
 
     def down(self, timeout: float) -> None:
         """Stop and remove containers, networks and volumes of the project."""
@@ -69,6 +86,38 @@ class ComposeRunner:
         if tail is not None:
             args += ["--tail", str(tail)]
         return self(*args, *services, check=False)
+
+
+@dataclass
+class Started:
+    """A compose command running in the background."""
+
+    argv: list[str]
+    process: subprocess.Popen[bytes]
+    handle: IO[str]
+    log: Path
+
+    def result(self) -> bool | None:
+        """None while running; True when it succeeded; raises ComposeError when it failed."""
+        code = self.process.poll()
+        if code is None:
+            return None
+        self.handle.close()
+        if code != 0:
+            output = self.log.read_text()
+            raise ComposeError(self.argv, code, output, hint=_hint(output))
+        return True
+
+    def stop(self) -> None:
+        """Interrupt the command (used when start-up is abandoned) and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.handle.close()
 
 
 def _hint(stderr: str) -> str:

@@ -137,6 +137,12 @@ class ImageBackend(Protocol):
     def tag(self, source: str, target: str) -> None:
         """Give an existing image another tag."""
 
+    def tags(self, repository: str) -> list[str]:
+        """Every local ``repository:tag`` of one repository."""
+
+    def remove(self, ref: str) -> bool:
+        """Untag/remove an image; False when Docker refuses (for example, a container uses it)."""
+
 
 class DockerCLI:
     """:class:`ImageBackend` on the ``docker`` command line."""
@@ -164,6 +170,18 @@ class DockerCLI:
     def tag(self, source: str, target: str) -> None:
         """Give an existing image another tag."""
         self._run(["tag", source, target])
+
+    def tags(self, repository: str) -> list[str]:
+        """Every local ``repository:tag`` of one repository."""
+        proc = self._run(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository])
+        return [line for line in proc.stdout.split() if not line.endswith(":<none>")]
+
+    def remove(self, ref: str) -> bool:
+        """Untag/remove an image; False when Docker refuses (for example, a container uses it)."""
+        proc = self._run(["image", "rm", ref], check=False)
+        if proc.returncode != 0:
+            logger.warning("could not remove %s: %s", ref, proc.stderr.strip())
+        return proc.returncode == 0
 
     def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         argv = [self.docker, *args]
@@ -218,6 +236,17 @@ def build_all(root: Path, selected: Iterable[ImageRecipe], backend: ImageBackend
     tags.update({result.name: result.tag for result in results})
     write_map(root, tags)
     return results
+
+
+def prune(root: Path, backend: ImageBackend) -> list[str]:
+    """Remove the outdated ``harness-<name>:<hash>`` tags of the images in images.json."""
+    removed: list[str] = []
+    for name, current in sorted(load_map(root).items()):
+        repository = current.rpartition(":")[0]
+        keep = {current, f"{repository}:latest"}
+        stale = [ref for ref in backend.tags(repository) if ref not in keep]
+        removed += [ref for ref in stale if backend.remove(ref)]
+    return removed
 
 
 def _missing(recipe: ImageRecipe, root: Path) -> bool:
@@ -289,8 +318,13 @@ def main(argv: list[str]) -> int:
         for recipe in available:
             print(f"{recipe.name:<12} {recipe.dockerfile}  (context {recipe.context_dir})")
         return 0
+    root = Path(args.root).resolve()
+    if args.prune:
+        for ref in prune(root, DockerCLI()):
+            print(f"removed {ref}")
+        return 0
     selected = _select(available, args.names)
-    results = build_all(Path(args.root).resolve(), selected, DockerCLI(), force=args.force,
+    results = build_all(root, selected, DockerCLI(), force=args.force,
                         skip_missing=args.skip_missing)
     for result in results:
         print(f"image {result.name}: {result.tag} ({'built' if result.built else 'cached'})")
@@ -306,6 +340,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="build even when the tag exists")
     parser.add_argument("--skip-missing", action="store_true",
                         help="leave out (with a warning) recipes whose Dockerfile does not exist yet")
+    parser.add_argument("--prune", action="store_true",
+                        help="remove outdated content-hash tags of the images in .harness/images.json")
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log docker commands")
     return parser

@@ -1,6 +1,7 @@
 """Bring-up and teardown of one environment, and the running handle steps and faults get.
 
-    Environment.start(): _render -> _validate -> _spawn_watchdog -> _start -> _await_ready
+    Environment.start(): _render -> validate (compose config) -> _spawn_watchdog -> _start_and_await
+                         (`compose up -d` runs in the background while every probe is polled)
     on any failure: _save_artifacts (logs + inspect) -> down (unless keep) -> raise
     Environment.down(): `compose down -v --remove-orphans`, then the watchdog is stopped
 """
@@ -16,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -184,8 +185,7 @@ class Environment:
             self._render()
             self.compose.config()
             self._spawn_watchdog()
-            self.compose.up()
-            self._await_ready()
+            self._start_and_await()
         except BaseException as exc:
             self._on_failure(exc)
             raise
@@ -197,6 +197,9 @@ class Environment:
             return
         try:
             self.compose.down(self.spec.timeouts.down)
+            if self._observe():  # a create that was in flight when `up` was interrupted
+                logger.warning("project %s still had containers after down: removing again", self.project)
+                self.compose.down(self.spec.timeouts.down)
             self.up = False
         finally:
             self._stop_watchdog()
@@ -247,11 +250,21 @@ class Environment:
             all=True, filters={"label": f"com.docker.compose.project={self.project}"})
         return [Observed.from_summary(s) for s in summaries]
 
-    def _await_ready(self) -> None:
+    def _start_and_await(self) -> None:
+        """`compose up -d` in the background while probing: readiness overlaps container start."""
+        started = self.compose.spawn_up(self.run_dir / "compose-up.log")
+        try:
+            self._await_ready(started.result)
+        except BaseException:
+            started.stop()
+            raise
+
+    def _await_ready(self, up_done: Callable[[], bool | None]) -> None:
         timeouts = self.spec.timeouts
         waiting: dict[str, str] = {name: "not started" for name in self.services}
         with ThreadPoolExecutor(max_workers=min(16, max(1, len(self.services)))) as pool:
             def one_round() -> None:
+                finished = up_done()
                 observed = self.refresh()
                 self._fail_fast(observed)
                 names = list(waiting)
@@ -261,14 +274,14 @@ class Environment:
                     else:
                         waiting[name] = seen
                 self._progress.update([n for n in self.services if n not in waiting], waiting)
-                if waiting:
+                if waiting or not finished:
                     raise _NotReady()
 
             try:
                 poll(one_round, timeout=timeouts.ready, interval=timeouts.probe_interval,
                      retry_on=(_NotReady,), first_interval=0.05)
             except _NotReady:
-                name, seen = next(iter(waiting.items()))
+                name, seen = next(iter(waiting.items()), ("compose", "`compose up` still running"))
                 raise self._startup_error(
                     ReadinessTimeout, name, f"not ready after {timeouts.ready:g} s: {seen}",
                     hint=f"raise `timeouts.ready` in {self.spec.file} if it is slow, or read the log lines "

@@ -1,0 +1,305 @@
+"""Network faults: iptables rules in the targets' namespaces, and docker network disconnect.
+
+Every rule sits in one chain, ``HARNESS-FAULTS``, jumped to from INPUT and OUTPUT, and carries
+a comment naming the fault that added it, so a revert removes exactly its own rules. Rules
+only ever name peer containers' IPs: the harness reaches containers through published ports
+via the bridge gateway, and that path must survive every fault.
+
+Rules die with the namespace when a container restarts; a watcher thread (``watch_interval``)
+re-applies them, and ``refresh()`` does the same on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from docker.models.containers import Container
+
+from harness.errors import FaultError
+from harness.faults._docker import fresh, ips, names, networks, translate
+from harness.faults.netns import NetnsRunner, default_runner, iptables_script
+
+logger = logging.getLogger(__name__)
+
+CHAIN = "HARNESS-FAULTS"
+COMMENT_PREFIX = "harness-fault:"
+
+_SETUP = (f"(iptables -w -N {CHAIN} 2>/dev/null || true)"
+          f" && (iptables -w -C INPUT -j {CHAIN} 2>/dev/null || iptables -w -I INPUT 1 -j {CHAIN})"
+          f" && (iptables -w -C OUTPUT -j {CHAIN} 2>/dev/null || iptables -w -I OUTPUT 1 -j {CHAIN})")
+_TEARDOWN_IF_EMPTY = (f"if ! iptables -w -S {CHAIN} | grep -q '^-A'; then"
+                      f" iptables -w -D INPUT -j {CHAIN}; iptables -w -D OUTPUT -j {CHAIN};"
+                      f" iptables -w -X {CHAIN}; fi")
+
+Rule = tuple[str, ...]
+
+
+def _group(members: Container | Sequence[Container]) -> list[Container]:
+    return [members] if isinstance(members, Container) else list(members)
+
+
+def network_peer_ips(container: Container) -> list[str]:
+    """IPs of every other container on the networks this container is attached to."""
+    own = set(ips(fresh(container)))
+    found: set[str] = set()
+    for name in networks(container):
+        with translate(f"inspecting network {name}"):
+            attrs: dict[str, Any] = container.client.api.inspect_network(name)  # type: ignore[union-attr]
+        for endpoint in (attrs.get("Containers") or {}).values():
+            address = str(endpoint.get("IPv4Address", "")).split("/")[0]
+            if address and address not in own:
+                found.add(address)
+    return sorted(found)
+
+
+def group_ips(containers: Sequence[Container]) -> list[str]:
+    """Current IPs of a group of containers (a stopped one has none)."""
+    return sorted({ip for c in containers for ip in ips(fresh(c))})
+
+
+def harness_rules(runner: NetnsRunner, container: Container) -> list[str]:
+    """Every rule in the HARNESS-FAULTS chain of a container (empty when there is no chain)."""
+    output = runner.run(container, f"iptables -w -S {CHAIN} 2>/dev/null || true")
+    return [line for line in output.splitlines() if line.startswith("-A ")]
+
+
+class IptablesFault:
+    """Base for faults made of iptables rules in some containers' namespaces."""
+
+    verb = "iptables"
+
+    def __init__(self, targets: Sequence[Container], *, runner: NetnsRunner | None = None,
+                 watch_interval: float | None = 1.0) -> None:
+        self.targets = list(targets)
+        self.runner = runner if runner is not None else default_runner()
+        self.watch_interval = watch_interval
+        self.token = COMMENT_PREFIX + uuid.uuid4().hex[:12]
+        self._applied: dict[str, tuple[int, list[Rule]]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def target(self) -> str:
+        """The names of the containers that get rules."""
+        return names(self.targets)
+
+    def describe(self) -> str:
+        """One line for logs."""
+        return f"{self.verb} on {self.target}"
+
+    def rules(self, container: Container) -> list[Rule]:
+        """The rules (match + target, no chain) this fault wants in ``container``."""
+        raise NotImplementedError
+
+    def inject(self) -> None:
+        """Add the rules in every target, then start the watcher."""
+        self.refresh(strict=True)
+        if self.watch_interval:
+            self._stop.clear()
+            self._watcher = threading.Thread(target=self._watch, name="harness-netfault-watch", daemon=True)
+            self._watcher.start()
+
+    def refresh(self, *, strict: bool = False) -> None:
+        """(Re-)apply the rules where a target restarted or a peer's IP changed."""
+        with self._lock:
+            for container in self.targets:
+                pid = int(fresh(container).attrs["State"].get("Pid") or 0)
+                if pid <= 0:
+                    if strict:
+                        raise FaultError(f"{container.name} is not running",
+                                         hint="start it before injecting a network fault")
+                    continue
+                wanted = self.rules(container)
+                if self._applied.get(str(container.id)) == (pid, wanted):
+                    continue
+                self._remove_own(container)
+                self._add(container, wanted)
+                self._applied[str(container.id)] = (pid, wanted)
+
+    def revert(self) -> None:
+        """Stop the watcher and delete this fault's rules from every running target."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        errors: list[str] = []
+        with self._lock:
+            for container in self.targets:
+                try:
+                    if fresh(container).attrs["State"].get("Running"):
+                        self._remove_own(container)
+                except FaultError as exc:
+                    errors.append(str(exc))
+            self._applied.clear()
+        if errors:
+            raise FaultError(f"could not remove the rules of {self.describe()}: " + "; ".join(errors),
+                             hint=f"inspect with `nsenter -t <pid> -n iptables -S {CHAIN}`")
+
+    def _add(self, container: Container, wanted: list[Rule]) -> None:
+        commands = [["-A", CHAIN, *rule, "-m", "comment", "--comment", self.token] for rule in wanted]
+        self.runner.run(container, _SETUP + " && " + iptables_script(commands))
+
+    def _remove_own(self, container: Container) -> None:
+        mine = [shlex.split(line) for line in harness_rules(self.runner, container) if self.token in line]
+        deletes = [["-D", *rule[1:]] for rule in mine]
+        script = iptables_script(deletes) if deletes else "true"
+        self.runner.run(container, f"{script} && ({_TEARDOWN_IF_EMPTY} 2>/dev/null || true)")
+
+    def _watch(self) -> None:
+        assert self.watch_interval is not None
+        while not self._stop.wait(self.watch_interval):
+            try:
+                self.refresh()
+            except FaultError as exc:
+                logger.warning("re-applying %s: %s", self.describe(), exc)
+
+
+class Partition(IptablesFault):
+    """Symmetric partition: no packet passes between any member of group A and any of group B."""
+
+    verb = "partition"
+
+    def __init__(self, group_a: Container | Sequence[Container], group_b: Container | Sequence[Container],
+                 *, runner: NetnsRunner | None = None, watch_interval: float | None = 1.0) -> None:
+        self.group_a = _group(group_a)
+        self.group_b = _group(group_b)
+        super().__init__(self.group_a + self.group_b, runner=runner, watch_interval=watch_interval)
+
+    def describe(self) -> str:
+        """One line for logs."""
+        return f"partition {names(self.group_a)} | {names(self.group_b)}"
+
+    def rules(self, container: Container) -> list[Rule]:
+        """Drop everything to and from the other side."""
+        other = self.group_b if container.id in {c.id for c in self.group_a} else self.group_a
+        peers = group_ips(other)
+        rules: list[Rule] = [(flag, ip, "-j", "DROP") for flag in ("-d", "-s") for ip in peers]
+        return rules
+
+
+class OneWayCut(IptablesFault):
+    """A cannot open connections to B; B can still open connections to A (conntrack NEW is dropped)."""
+
+    verb = "one-way cut"
+
+    def __init__(self, source: Container | Sequence[Container], destination: Container | Sequence[Container],
+                 *, runner: NetnsRunner | None = None, watch_interval: float | None = 1.0) -> None:
+        self.sources = _group(source)
+        self.destinations = _group(destination)
+        super().__init__(self.sources, runner=runner, watch_interval=watch_interval)
+
+    def describe(self) -> str:
+        """One line for logs."""
+        return f"one-way cut {names(self.sources)} -/-> {names(self.destinations)}"
+
+    def rules(self, container: Container) -> list[Rule]:
+        """In A's OUTPUT path: drop new connections to B; replies (ESTABLISHED) still pass."""
+        drop: Rule = ("-m", "conntrack", "--ctstate", "NEW", "-j", "DROP")
+        return [("-d", ip, *drop) for ip in group_ips(self.destinations)]
+
+
+class Refuse(IptablesFault):
+    """New TCP connections from peers to the target are answered with a reset."""
+
+    verb = "refuse"
+
+    def __init__(self, target: Container, *, clients: Sequence[Container] | None = None,
+                 port: int | None = None, runner: NetnsRunner | None = None,
+                 watch_interval: float | None = 1.0) -> None:
+        self.container = target
+        self.clients = list(clients) if clients is not None else None
+        self.port = port
+        super().__init__([target], runner=runner, watch_interval=watch_interval)
+
+    def describe(self) -> str:
+        """One line for logs."""
+        who = names(self.clients) if self.clients is not None else "all peers"
+        port = f" port {self.port}" if self.port else ""
+        return f"refuse TCP{port} to {self.container.name} from {who}"
+
+    def rules(self, container: Container) -> list[Rule]:
+        """In the target's INPUT path: reject TCP from each client with tcp-reset."""
+        peers = group_ips(self.clients) if self.clients is not None else network_peer_ips(container)
+        port: Rule = ("--dport", str(self.port)) if self.port else ()
+        return [("-p", "tcp", "-s", ip, *port, "-j", "REJECT", "--reject-with", "tcp-reset") for ip in peers]
+
+
+class PacketLoss(IptablesFault):
+    """Drop ``percent`` of the packets between the target and its peers, in each direction."""
+
+    verb = "packet loss"
+
+    def __init__(self, target: Container, percent: float, *, peers: Sequence[Container] | None = None,
+                 runner: NetnsRunner | None = None, watch_interval: float | None = 1.0) -> None:
+        if not 0 < percent <= 100:
+            raise FaultError(f"packet loss must be in (0, 100] percent, got {percent}",
+                             hint="write e.g. 20 for 20 %")
+        self.container = target
+        self.percent = percent
+        self.peers = list(peers) if peers is not None else None
+        super().__init__([target], runner=runner, watch_interval=watch_interval)
+
+    def describe(self) -> str:
+        """One line for logs."""
+        return f"{self.percent:g}% packet loss at {self.container.name}"
+
+    def rules(self, container: Container) -> list[Rule]:
+        """Random drops (``-m statistic``) to and from each peer."""
+        peers = group_ips(self.peers) if self.peers is not None else network_peer_ips(container)
+        drop: Rule = ("-m", "statistic", "--mode", "random", "--probability", f"{self.percent / 100:.4f}",
+                      "-j", "DROP")
+        return [(flag, ip, *drop) for ip in peers for flag in ("-s", "-d")]
+
+
+class Isolate:
+    """Disconnect a container from its networks; revert reconnects it with its aliases."""
+
+    def __init__(self, container: Container, networks: Sequence[str] | None = None) -> None:
+        self.container = container
+        self.only = list(networks) if networks is not None else None
+        self._endpoints: dict[str, dict[str, Any]] = {}
+
+    @property
+    def target(self) -> str:
+        """The container's name."""
+        return str(self.container.name)
+
+    def describe(self) -> str:
+        """One line for logs."""
+        which = ",".join(self.only) if self.only is not None else "all its networks"
+        return f"isolate {self.container.name} from {which}"
+
+    def inject(self) -> None:
+        """Remember each endpoint's aliases, then disconnect."""
+        attached = networks(fresh(self.container))
+        chosen = self.only if self.only is not None else list(attached)
+        for name in chosen:
+            if name not in attached:
+                raise FaultError(f"{self.container.name} is not attached to network {name!r}",
+                                 hint=f"it is attached to: {', '.join(attached) or 'nothing'}")
+            self._endpoints[name] = dict(attached[name])
+        client = self.container.client
+        for name in chosen:
+            with translate(f"disconnecting {self.container.name} from {name}"):
+                client.networks.get(name).disconnect(self.container)  # type: ignore[union-attr]
+
+    def revert(self) -> None:
+        """Reconnect to every network we disconnected, with the same aliases (and fixed IP, if any)."""
+        attached = networks(fresh(self.container))
+        short_id = str(self.container.id)[:12]
+        client = self.container.client
+        for name, endpoint in self._endpoints.items():
+            if name in attached:
+                continue
+            aliases = [a for a in endpoint.get("Aliases") or [] if a != short_id]
+            ipam = endpoint.get("IPAMConfig") or {}
+            with translate(f"reconnecting {self.container.name} to {name}",
+                           hint=f"`docker network connect --alias ... {name} {self.container.name}`"):
+                client.networks.get(name).connect(  # type: ignore[union-attr]
+                    self.container, aliases=aliases or None, links=None,
+                    ipv4_address=ipam.get("IPv4Address") or None)

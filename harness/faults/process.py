@@ -1,0 +1,272 @@
+"""Process faults: kill, crash, stop, start, restart, pause and churn containers.
+
+Every revert leaves its targets running: the steady state of an environment is "all up".
+``docker kill`` marks a container manually stopped, so its restart policy never revives it;
+``Crash`` instead kills the app process inside (containers run with ``init: true``), so the
+restart policy applies, the way a real crash would.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from docker.models.containers import Container
+
+from harness.errors import FaultError
+from harness.faults._docker import ensure_running, exec_sh, names, state, translate
+from harness.waiting import poll
+
+logger = logging.getLogger(__name__)
+
+# Children of PID 1 (docker-init) seen from inside the container; exec'd processes have PPID 0.
+_APP_PIDS = ('for s in /proc/[0-9]*/stat; do read -r pid comm st ppid rest 2>/dev/null < "$s" '
+             '&& [ "$ppid" = 1 ] && echo "$pid"; done; cat /proc/1/comm')
+
+
+class _NotYet(Exception):
+    """A polled condition does not hold yet."""
+
+
+def wait_running(container: Container, *, timeout: float, interval: float) -> None:
+    """Poll until the container runs (not paused, not restarting), or raise FaultError."""
+    def check() -> None:
+        current = state(container)
+        if not current.get("Running") or current.get("Restarting") or current.get("Paused"):
+            raise _NotYet(current.get("Status", "?"))
+    try:
+        poll(check, timeout=timeout, interval=interval, retry_on=(_NotYet,))
+    except _NotYet as exc:
+        raise FaultError(f"{container.name} is not running after {timeout:g} s (status {exc})",
+                         hint=f"`docker logs {container.name}` shows why it does not come back") from exc
+
+
+class _ContainerFault:
+    """Shared plumbing: one container target, revert brings it back up."""
+
+    verb = "fault"
+
+    def __init__(self, container: Container, *, timeout: float = 30.0, interval: float = 0.5) -> None:
+        self.container = container
+        self.timeout = timeout
+        self.interval = interval
+
+    @property
+    def target(self) -> str:
+        """The container's name."""
+        return str(self.container.name)
+
+    def describe(self) -> str:
+        """One line for logs."""
+        return f"{self.verb} {self.container.name}"
+
+    def inject(self) -> None:
+        """Apply the fault."""
+        with translate(self.describe()):
+            self._act()
+
+    def revert(self) -> None:
+        """Make sure the container runs again."""
+        ensure_running(self.container)
+        wait_running(self.container, timeout=self.timeout, interval=self.interval)
+
+    def _act(self) -> None:
+        raise NotImplementedError
+
+
+class Kill(_ContainerFault):
+    """``docker kill`` with a signal; revert starts the container again."""
+
+    def __init__(self, container: Container, signal: str = "SIGKILL", *, timeout: float = 30.0,
+                 interval: float = 0.5) -> None:
+        super().__init__(container, timeout=timeout, interval=interval)
+        self.signal = signal
+
+    def describe(self) -> str:
+        """One line for logs."""
+        return f"kill -{self.signal} {self.container.name}"
+
+    def _act(self) -> None:
+        self.container.kill(signal=self.signal)
+
+
+class Crash(_ContainerFault):
+    """Kill the app process inside the container (the child of docker-init) so the restart policy applies."""
+
+    verb = "crash"
+
+    def __init__(self, container: Container, signal: str = "KILL", *, timeout: float = 30.0,
+                 interval: float = 0.5) -> None:
+        super().__init__(container, timeout=timeout, interval=interval)
+        self.signal = signal.removeprefix("SIG")
+        self.restart_count_before: int | None = None
+
+    def _act(self) -> None:
+        self.restart_count_before = int(self.container.attrs.get("RestartCount", 0))
+        pids = self._app_pids()
+        code, output = exec_sh(self.container, f"kill -{self.signal} {' '.join(pids)}")
+        if code != 0:
+            raise FaultError(f"`kill -{self.signal} {' '.join(pids)}` in {self.container.name} exited "
+                             f"{code}: {output.strip()}",
+                             hint="the app may have exited on its own; see `docker logs`")
+
+    def _app_pids(self) -> list[str]:
+        code, output = exec_sh(self.container, _APP_PIDS)
+        lines = output.split()
+        if code != 0 or not lines or lines[-1] != "docker-init":
+            raise FaultError(f"{self.container.name}: PID 1 is not docker-init "
+                             f"(exit {code}, saw {lines[-1:] or 'nothing'})",
+                             hint="run the service with `init: true` so the app is not PID 1")
+        if len(lines) < 2:
+            raise FaultError(f"{self.container.name}: docker-init has no child process",
+                             hint="the app has already exited; see `docker logs`")
+        return lines[:-1]
+
+    def revert(self) -> None:
+        """Wait for the restart policy to bring the app back; start it if there is no policy."""
+        policy = (self.container.attrs["HostConfig"].get("RestartPolicy") or {}).get("Name") or "no"
+        if policy == "no":
+            ensure_running(self.container)
+        wait_running(self.container, timeout=self.timeout, interval=self.interval)
+
+
+class Stop(_ContainerFault):
+    """``docker stop`` (SIGTERM, then SIGKILL after ``grace`` seconds); revert starts it."""
+
+    verb = "stop"
+
+    def __init__(self, container: Container, grace: int = 10, *, timeout: float = 30.0,
+                 interval: float = 0.5) -> None:
+        super().__init__(container, timeout=timeout, interval=interval)
+        self.grace = grace
+
+    def _act(self) -> None:
+        self.container.stop(timeout=self.grace)
+
+
+class Start(_ContainerFault):
+    """``docker start``; revert is a no-op because running is the steady state."""
+
+    verb = "start"
+
+    def _act(self) -> None:
+        self.container.start()
+
+    def revert(self) -> None:
+        """Nothing to undo."""
+
+
+class Restart(_ContainerFault):
+    """``docker restart``; revert waits until it runs."""
+
+    verb = "restart"
+
+    def __init__(self, container: Container, grace: int = 10, *, timeout: float = 30.0,
+                 interval: float = 0.5) -> None:
+        super().__init__(container, timeout=timeout, interval=interval)
+        self.grace = grace
+
+    def _act(self) -> None:
+        self.container.restart(timeout=self.grace)
+
+
+class Pause(_ContainerFault):
+    """``docker pause`` (freezer cgroup); revert unpauses."""
+
+    verb = "pause"
+
+    def _act(self) -> None:
+        self.container.pause()
+
+
+class Unpause(_ContainerFault):
+    """``docker unpause``; revert is a no-op."""
+
+    verb = "unpause"
+
+    def _act(self) -> None:
+        self.container.unpause()
+
+    def revert(self) -> None:
+        """Nothing to undo."""
+
+
+class Churn:
+    """A background thread that kills and restarts the targets, one at a time, for a while."""
+
+    def __init__(self, containers: Sequence[Container], *, interval: float = 2.0, duration: float = 30.0,
+                 down_time: float = 0.5, signal: str = "SIGKILL", seed: int | None = None,
+                 timeout: float = 30.0, poll_interval: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not containers:
+            raise FaultError("Churn needs at least one container", hint="pass the services to churn")
+        self.containers = list(containers)
+        self.interval = interval
+        self.duration = duration
+        self.down_time = down_time
+        self.signal = signal
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.events: list[tuple[float, str, str]] = []
+        self.errors: list[str] = []
+        self._random = random.Random(seed)
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def target(self) -> str:
+        """The churned containers' names."""
+        return names(self.containers)
+
+    def describe(self) -> str:
+        """One line for logs."""
+        return (f"churn {self.target} every {self.interval:g} s for {self.duration:g} s "
+                f"(down {self.down_time:g} s)")
+
+    @property
+    def running(self) -> bool:
+        """True while the churn thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def inject(self) -> None:
+        """Start the churn thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="harness-churn", daemon=True)
+        self._thread.start()
+
+    def revert(self) -> None:
+        """Stop the thread, bring every target back up, report any error the thread hit."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.timeout)
+        for container in self.containers:
+            ensure_running(container)
+        for container in self.containers:
+            wait_running(container, timeout=self.timeout, interval=self.poll_interval)
+        if self.errors:
+            raise FaultError(f"churn hit {len(self.errors)} error(s): " + "; ".join(self.errors),
+                             hint="every target runs again; the errors above happened during the churn")
+
+    def _run(self) -> None:
+        deadline = self._clock() + self.duration
+        while self._clock() < deadline and not self._stop.is_set():
+            victim = self._random.choice(self.containers)
+            self._cycle(victim)
+            if self._stop.wait(self.interval):
+                break
+
+    def _cycle(self, victim: Container) -> None:
+        try:
+            with translate(f"churning {victim.name}"):
+                self.events.append((self._clock(), "kill", str(victim.name)))
+                victim.kill(signal=self.signal)
+                self._stop.wait(self.down_time)
+                self.events.append((self._clock(), "start", str(victim.name)))
+                victim.start()
+        except FaultError as exc:
+            logger.error("churn: %s", exc)
+            self.errors.append(str(exc).splitlines()[0])

@@ -1,0 +1,176 @@
+"""Server-Sent Events: read a streamed response into a list of events, with two timeouts.
+
+``consume`` sends one streaming request and reads ``text/event-stream`` lines until the server
+closes the stream, an event of a ``stop_at`` kind arrives, no byte arrives for ``idle`` seconds,
+or ``total`` seconds pass (checked as data arrives, so a trickling stream may overrun it by less
+than ``idle``). It never raises for a timeout or a cut stream: the ``Stream`` says
+how it ended, and ``Stream.failure()`` says it in words (events so far, the last one).
+Errors before the response starts (connect, write) are left to the caller to translate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from harness.jsonpath import excerpt
+
+CLOSED = "closed"
+STOPPED = "stopped"
+IDLE_TIMEOUT = "idle timeout"
+TOTAL_TIMEOUT = "total timeout"
+BROKEN = "broken"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event: its kind (``event:`` field, default ``message``), data, id, arrival in ms."""
+
+    kind: str
+    data: Any
+    raw: str
+    id: str | None = None
+    at_ms: float = 0.0
+
+    def describe(self) -> str:
+        """``kind {data}`` shortened, for messages."""
+        return f"{self.kind} {excerpt(self.data, 200)}"
+
+
+@dataclass
+class Stream:
+    """A consumed event stream: status, headers, events and how it ended."""
+
+    method: str
+    url: str
+    status: int
+    headers: httpx.Headers
+    events: list[Event] = field(default_factory=list)
+    ended: str = CLOSED
+    detail: str = ""
+    elapsed_ms: float = 0.0
+    body: str = ""
+    total: float = 0.0
+    idle: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        """True when the server closed the stream or a stop event arrived."""
+        return self.ended in (CLOSED, STOPPED)
+
+    def kinds(self) -> list[str]:
+        """The kinds of the events, in arrival order."""
+        return [event.kind for event in self.events]
+
+    def failure(self) -> str:
+        """What went wrong, with the count of events and the last one."""
+        limit = {IDLE_TIMEOUT: f" (no data for {self.idle:g} s)", TOTAL_TIMEOUT: f" (limit {self.total:g} s)"}
+        last = self.events[-1].describe() if self.events else "none"
+        detail = f": {self.detail}" if self.detail else ""
+        how = f"{self.ended}{limit.get(self.ended, '')}{detail}"
+        return (f"the event stream of {self.method} {self.url} ended by {how} "
+                f"after {self.elapsed_ms:.0f} ms; {len(self.events)} events arrived "
+                f"({summary(self.kinds())}); last event: {last}")
+
+
+def summary(kinds: list[str]) -> str:
+    """``job_started, token x3, job_completed``: consecutive kinds collapsed with counts."""
+    parts = [f"{kind} x{count}" if count > 1 else kind for kind, count in runs(kinds)]
+    return ", ".join(parts) or "no events"
+
+
+def runs(kinds: Iterable[str]) -> list[tuple[str, int]]:
+    """Consecutive equal kinds collapsed into (kind, count)."""
+    out: list[tuple[str, int]] = []
+    for kind in kinds:
+        if out and out[-1][0] == kind:
+            out[-1] = (kind, out[-1][1] + 1)
+        else:
+            out.append((kind, 1))
+    return out
+
+
+@dataclass
+class _Pending:
+    kind: str = ""
+    data: list[str] = field(default_factory=list)
+    id: str | None = None
+
+
+def parse(lines: Iterable[str], clock: Callable[[], float] = time.perf_counter,
+          started: float | None = None) -> Iterator[Event]:
+    """Events from ``text/event-stream`` lines (the WHATWG rules; comments and retry ignored)."""
+    origin = clock() if started is None else started
+    pending = _Pending()
+    last_id: str | None = None
+    for line in lines:
+        if line == "":
+            if pending.data:
+                raw = "\n".join(pending.data)
+                yield Event(pending.kind or "message", _data(raw), raw, last_id, (clock() - origin) * 1000)
+            pending = _Pending()
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            pending.kind = value
+        elif name == "data":
+            pending.data.append(value)
+        elif name == "id" and "\0" not in value:
+            last_id = value
+
+
+def _data(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def consume(client: httpx.Client, method: str, url: str, *, total: float, idle: float,
+            stop_at: frozenset[str] = frozenset(), clock: Callable[[], float] = time.perf_counter,
+            **request: Any) -> Stream:
+    """Send a streaming request and read its events until it ends (see the module docstring)."""
+    timeout = httpx.Timeout(client.timeout.connect, read=min(idle, total), write=client.timeout.write,
+                            pool=client.timeout.pool)
+    started = clock()
+    with client.stream(method, url, timeout=timeout, **request) as response:
+        stream = Stream(method, url, response.status_code, response.headers, total=total, idle=idle)
+        if response.status_code >= 300 or "text/event-stream" not in response.headers.get("content-type", ""):
+            stream.body = response.read().decode(response.encoding or "utf-8", errors="replace")
+        else:
+            _read(stream, response, started, clock, stop_at)
+    stream.elapsed_ms = (clock() - started) * 1000
+    return stream
+
+
+def _read(stream: Stream, response: httpx.Response, started: float, clock: Callable[[], float],
+          stop_at: frozenset[str]) -> None:
+    lines: list[str] = []
+
+    def watched() -> Iterator[str]:
+        for line in response.iter_lines():
+            lines.append(line)
+            yield line
+            if clock() - started > stream.total:
+                stream.ended = TOTAL_TIMEOUT
+                return
+
+    try:
+        for event in parse(watched(), clock, started):
+            stream.events.append(event)
+            if event.kind in stop_at:
+                stream.ended = STOPPED
+                break
+    except httpx.ReadTimeout:
+        stream.ended = TOTAL_TIMEOUT if clock() - started >= stream.total else IDLE_TIMEOUT
+    except httpx.HTTPError as exc:
+        stream.ended, stream.detail = BROKEN, f"{type(exc).__name__}: {exc}"
+    stream.body = "\n".join(lines)
