@@ -55,9 +55,10 @@ lint: venv ## ruff and mypy (strict on harness/)
 	$(VENV)/ruff check .
 	$(VENV)/mypy
 
-gc: venv ## remove harness projects whose owner process is gone
+gc: venv ## remove harness projects whose owner process is gone, and outdated image tags
 	@scripts/setup.sh engine compose
 	$(HARNESS) gc
+	$(HARNESS) images --prune
 
 clean: ## remove caches and .harness/ (run folders, images.json); keeps .venv and images
 	rm -rf .harness .pytest_cache .mypy_cache .ruff_cache build *.egg-info reports

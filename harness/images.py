@@ -241,7 +241,7 @@ def build_all(root: Path, selected: Iterable[ImageRecipe], backend: ImageBackend
 def prune(root: Path, backend: ImageBackend) -> list[str]:
     """Remove the outdated ``harness-<name>:<hash>`` tags of the images in images.json."""
     removed: list[str] = []
-    for name, current in sorted(load_map(root).items()):
+    for current in sorted(load_map(root).values()):
         repository = current.rpartition(":")[0]
         keep = {current, f"{repository}:latest"}
         stale = [ref for ref in backend.tags(repository) if ref not in keep]

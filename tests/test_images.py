@@ -22,7 +22,7 @@ class FakeDocker:
     def __init__(self, existing: Mapping[str, str] | None = None) -> None:
         self.images: dict[str, str] = dict({BASE: "sha256:base1"} if existing is None else existing)
         self.builds: list[dict[str, object]] = []
-        self.tags: list[tuple[str, str]] = []
+        self.tagged: list[tuple[str, str]] = []
 
     def image_id(self, ref: str) -> str | None:
         return self.images.get(ref)
@@ -34,8 +34,17 @@ class FakeDocker:
         self.images[tag] = f"sha256:built{len(self.builds)}"
 
     def tag(self, source: str, target: str) -> None:
-        self.tags.append((source, target))
+        self.tagged.append((source, target))
         self.images[target] = self.images[source]
+
+    def tags(self, repository: str) -> list[str]:
+        return sorted(ref for ref in self.images if ref.startswith(f"{repository}:"))
+
+    def remove(self, ref: str) -> bool:
+        if ref.endswith(":busy"):
+            return False
+        del self.images[ref]
+        return True
 
 
 @pytest.fixture
@@ -151,7 +160,7 @@ def test_builds_when_the_tag_is_missing_and_tags_latest(repo: Path) -> None:
     assert build["build_args"] == {"BASE": BASE}
     assert build["context"] == repo / "svc"
     assert build["labels"] == {"harness.image": "svc", "harness.content-hash": digest(repo)}
-    assert docker.tags == [(result.tag, "harness-svc:latest")]
+    assert docker.tagged == [(result.tag, "harness-svc:latest")]
 
 
 def test_skips_building_when_the_tag_exists(repo: Path) -> None:
@@ -160,7 +169,7 @@ def test_skips_building_when_the_tag_exists(repo: Path) -> None:
     result = images.ensure_image(recipe(), repo, docker)
     assert result == BuildResult("svc", tag, built=False)
     assert docker.builds == []
-    assert docker.tags == [(tag, "harness-svc:latest")]
+    assert docker.tagged == [(tag, "harness-svc:latest")]
 
 
 def test_force_builds_even_when_the_tag_exists(repo: Path) -> None:
@@ -206,6 +215,15 @@ def test_build_all_can_skip_recipes_whose_dockerfile_is_not_there_yet(repo: Path
         images.build_all(repo, [absent], docker)
 
 
+def test_prune_removes_only_outdated_tags_of_mapped_images(repo: Path) -> None:
+    docker = FakeDocker({"harness-svc:old1": "a", "harness-svc:new": "b", "harness-svc:latest": "b",
+                         "harness-svc:busy": "c", "harness-other:x": "d"})
+    images.write_map(repo, {"svc": "harness-svc:new"})
+    assert images.prune(repo, docker) == ["harness-svc:old1"]
+    assert sorted(docker.images) == ["harness-other:x", "harness-svc:busy", "harness-svc:latest",
+                                     "harness-svc:new"]
+
+
 def test_load_map_rejects_a_corrupt_file(repo: Path) -> None:
     (repo / ".harness").mkdir()
     (repo / ".harness" / "images.json").write_text("[1, 2]")
@@ -228,7 +246,7 @@ def test_cli_backend_translates_failures(monkeypatch: pytest.MonkeyPatch) -> Non
             return subprocess.CompletedProcess(argv, 1, "", "Error: No such image: x\n")
         return subprocess.CompletedProcess(argv, 1, "", "Step 2/3 : RUN false\nbuild failed\n")
 
-    monkeypatch.setattr(images.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     cli = images.DockerCLI()
     assert cli.image_id("x") is None
     with pytest.raises(DockerError, match="build failed") as info:
