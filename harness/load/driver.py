@@ -22,6 +22,7 @@ import aiohttp
 import yarl
 
 from harness.errors import LoadError
+from harness.load.history import Outcome
 from harness.load.results import LoadResult, RawRecord
 from harness.load.spec import DEFAULT_LIMITS, Limits, RequestSpec, check_target
 
@@ -75,6 +76,7 @@ class _Sender:
         first = NAN
         error: str | None = None
         job_id: str | None = None
+        outcome: Outcome
         try:
             async with self.session.request(self.method, self.url, headers=headers, data=body) as resp:
                 status = resp.status
@@ -97,8 +99,8 @@ class _Sender:
             self.records.append((user, seq, intended, start, perf() - t0, first, status, "info",
                                  "cancelled at the run's hard stop", None))
             raise
-        self.records.append((user, seq, intended, start, perf() - t0, first, status, outcome,  # type: ignore[arg-type]
-                             error, job_id))
+        self.records.append((user, seq, intended, start, perf() - t0, first, status, outcome, error,
+                             job_id))
 
 
 async def _first_event(content: aiohttp.StreamReader) -> float:
@@ -204,9 +206,9 @@ async def closed_loop(spec: RequestSpec, *, users: int, requests_per_user: int |
     async def user(index: int) -> None:
         send, now, left = run.sender.send, run.now, requests_per_user
         while left is None or left > 0:
-            if now() >= deadline:
-                return
             at = now()
+            if at >= deadline:
+                return
             await send(index, next(seq), at)
             if left is not None:
                 left -= 1
