@@ -17,10 +17,10 @@ import yaml
 
 from harness.errors import ConfigError
 
-ENV_KEYS = frozenset({"description", "template", "parameters", "services", "timeouts"})
+ENV_KEYS = frozenset({"description", "template", "parameters", "services", "timeouts", "extends"})
 PARAM_KEYS = frozenset({"default", "description", "secret"})
 SERVICE_KEYS = frozenset({"port", "probe"})
-PROBE_KEYS = frozenset({"http", "status", "tcp", "healthcheck"})
+PROBE_KEYS = frozenset({"http", "status", "body", "tcp", "healthcheck"})
 TIMEOUT_DEFAULTS: dict[str, float] = {
     "ready": 60.0, "probe_interval": 0.5, "probe_timeout": 2.0, "down": 30.0, "compose": 120.0,
     "log_tail": 50,
@@ -44,6 +44,7 @@ class ProbeSpec:
     kind: str  # "http" | "tcp" | "healthcheck" | "running"
     path: str = "/"
     status: int = 200
+    body: str = ""  # a regular expression the HTTP body must match
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,25 @@ def list_environments(env_dir: Path) -> list[str]:
 
 
 def load_environment(name: str, env_dir: Path) -> EnvironmentSpec:
-    """Load and validate ``environments/<name>.yaml``."""
+    """Load and validate ``environments/<name>.yaml`` (following ``extends:``)."""
+    raw, path = _load_raw(name, env_dir, seen=())
+    for key in ("description", "template"):
+        if not isinstance(raw.get(key), str):
+            raise ConfigError("missing or not a string", file=str(path), key=key)
+    return EnvironmentSpec(
+        name=name, file=path, description=raw["description"].strip(), template=raw["template"],
+        parameters=_parameters(raw.get("parameters") or {}, str(path)),
+        services=_services(raw.get("services") or {}, str(path)),
+        timeouts=_timeouts(raw.get("timeouts") or {}, str(path)),
+    )
+
+
+def _load_raw(name: str, env_dir: Path, seen: tuple[str, ...]) -> tuple[dict[str, Any], Path]:
+    """The YAML mapping of an environment, merged over the one it ``extends``.
+
+    A child's parameter given as a bare value only changes the inherited default; services and
+    timeouts are merged key by key; description and template are replaced when given.
+    """
     path = env_dir / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(list_environments(env_dir)) or "none"
@@ -106,15 +125,24 @@ def load_environment(name: str, env_dir: Path) -> EnvironmentSpec:
         raise ConfigError(f"not valid YAML: {exc}", file=str(path)) from exc
     _require_mapping(raw, str(path), "")
     _reject_unknown(raw, ENV_KEYS, str(path), "")
-    for key in ("description", "template"):
-        if not isinstance(raw.get(key), str):
-            raise ConfigError("missing or not a string", file=str(path), key=key)
-    return EnvironmentSpec(
-        name=name, file=path, description=raw["description"].strip(), template=raw["template"],
-        parameters=_parameters(raw.get("parameters") or {}, str(path)),
-        services=_services(raw.get("services") or {}, str(path)),
-        timeouts=_timeouts(raw.get("timeouts") or {}, str(path)),
-    )
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw, path
+    if parent in seen or parent == name:
+        raise ConfigError(f"`extends` forms a cycle: {' -> '.join((*seen, name, parent))}",
+                          file=str(path), key="extends")
+    base, _ = _load_raw(str(parent), env_dir, (*seen, name))
+    merged = {**base, **{k: v for k, v in raw.items() if k in ("description", "template")}}
+    params = dict(base.get("parameters") or {})
+    for key, value in (raw.get("parameters") or {}).items():
+        inherited = params.get(key)
+        if isinstance(inherited, dict) and not isinstance(value, dict):
+            value = {**inherited, "default": value}
+        params[key] = value
+    merged["parameters"] = params
+    for section in ("services", "timeouts"):
+        merged[section] = {**(base.get(section) or {}), **(raw.get(section) or {})}
+    return merged, path
 
 
 def _require_mapping(value: Any, file: str, key: str) -> None:
@@ -164,7 +192,8 @@ def _probe(raw: Any, port: int | None, file: str, key: str) -> ProbeSpec:
     if "http" in raw:
         if port is None:
             raise ConfigError("an http probe needs the service's port", file=file, key=key)
-        return ProbeSpec(kind="http", path=str(raw["http"]), status=int(raw.get("status", 200)))
+        return ProbeSpec(kind="http", path=str(raw["http"]), status=int(raw.get("status", 200)),
+                         body=str(raw.get("body", "")))
     if raw.get("tcp"):
         if port is None:
             raise ConfigError("a tcp probe needs the service's port", file=file, key=key)

@@ -57,6 +57,7 @@ class HttpOk:
     path: str = "/"
     status: int = 200
     timeout: float = 2.0
+    body: str = ""  # a regular expression the body must match
 
     def __call__(self, target: Observed) -> str | None:
         host_port = target.ports.get(self.port)
@@ -66,13 +67,15 @@ class HttpOk:
         try:
             conn.request("GET", self.path)
             response = conn.getresponse()
-            body = response.read(200).decode(errors="replace")
+            body = response.read(4096).decode(errors="replace")
         except (OSError, http.client.HTTPException) as exc:
             return f"GET {self.path}: {type(exc).__name__}: {exc}"
         finally:
             conn.close()
         if response.status != self.status:
-            return f"GET {self.path} answered {response.status} (want {self.status}): {body.strip()}"
+            return f"GET {self.path} answered {response.status} (want {self.status}): {body.strip()[:200]}"
+        if self.body and not re.search(self.body, body):
+            return f"GET {self.path} body does not match /{self.body}/ yet: {body.strip()[:200]}"
         return None
 
 
@@ -128,7 +131,7 @@ class Running:
 def make_probe(spec: ProbeSpec, port: int | None, timeout: float) -> Probe:
     """The probe object for a service's probe spec."""
     if spec.kind == "http" and port is not None:
-        return HttpOk(port=port, path=spec.path, status=spec.status, timeout=timeout)
+        return HttpOk(port=port, path=spec.path, status=spec.status, timeout=timeout, body=spec.body)
     if spec.kind == "tcp" and port is not None:
         return PortOpen(port=port, timeout=timeout)
     if spec.kind == "healthcheck":
