@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness import record
 from harness.expect import LEDGER
 from harness.session import Session, env_tag
+
+FAILED = frozenset({"failed", "error", "undefined", "hook_error"})
 
 
 def before_all(context: Any) -> None:
     """Create the session (janitor sweep, signal handlers)."""
-    context.harness = Session.start(context.config.userdata)
+    try:
+        context.harness = Session.start(context.config.userdata)
+    except Exception as exc:
+        record.record_hook_error("before_all", exc)
+        raise
 
 
 def before_feature(context: Any, feature: Any) -> None:
@@ -33,8 +40,13 @@ def before_step(context: Any, step: Any) -> None:
 
 
 def after_step(context: Any, step: Any) -> None:
-    """Store the step's verification and action counts on it (read by the run record)."""
+    """Store the step's counts on it (read by the run record); snapshot containers on failure."""
     step.harness_verifications, step.harness_actions = LEDGER.take()
+    env = context.harness.current_env
+    if env is not None:
+        record.register_secret(*env.secrets)
+        if step.status.name in FAILED:
+            record.note_environment_state(step, env)
 
 
 def after_scenario(context: Any, scenario: Any) -> None:
@@ -46,4 +58,8 @@ def after_all(context: Any) -> None:
     """Take every environment down."""
     session: Session | None = getattr(context, "harness", None)
     if session is not None:
-        session.close()
+        try:
+            session.close()
+        except Exception as exc:
+            record.record_hook_error("after_all", exc)
+            raise

@@ -15,7 +15,7 @@ class Progress:
     """Reports which services are ready and which are still waiting."""
 
     env: str
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
+    stream: TextIO = field(default_factory=lambda: sys.__stderr__ or sys.stderr)  # behave captures sys.stderr
     live: bool | None = None
     _started: float = field(default_factory=time.monotonic)
     _seen_ready: set[str] = field(default_factory=set)

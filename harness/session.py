@@ -133,6 +133,11 @@ class Session:
     # -- environments -------------------------------------------------------------------
 
     @property
+    def current_env(self) -> Environment | None:
+        """The current scenario's environment, or None."""
+        return self._env
+
+    @property
     def env(self) -> Environment:
         """The environment of the current scenario."""
         if self._env is None:

@@ -95,6 +95,25 @@ def runs(kinds: Iterable[str]) -> list[tuple[str, int]]:
     return out
 
 
+def order_difference(events: list[Event], expected: list[str]) -> str:
+    """Empty when the event kinds, consecutive duplicates collapsed, are ``expected``; else what differs."""
+    seen = runs(event.kind for event in events)
+    want = [kind for kind, _ in runs(expected)]
+    starts = [sum(count for _, count in seen[:i]) for i in range(len(seen))]
+    context = f"\nexpected: {', '.join(want)}\narrived:  {summary([e.kind for e in events])}"
+    for i, kind in enumerate(want):
+        if i >= len(seen):
+            after = f"after {want[i - 1]} " if i else ""
+            return f"expected {kind} {after}but the stream had no more events{context}"
+        if seen[i][0] != kind:
+            got = f"event #{starts[i] + 1}: {events[starts[i]].describe()}"
+            return f"expected {kind} at step {i + 1} of the order, got {got}{context}"
+    if len(seen) > len(want):
+        extra = f"event #{starts[len(want)] + 1}: {events[starts[len(want)]].describe()}"
+        return f"after {want[-1] if want else 'nothing'} came unexpected {extra}{context}"
+    return ""
+
+
 @dataclass
 class _Pending:
     kind: str = ""

@@ -17,7 +17,7 @@ from harness.analysis.blockers import (
 )
 from harness.analysis.history import Diff, Flaky, Point, diff, flaky
 from harness.analysis.metrics import Metrics, compute
-from harness.analysis.model import UNDEFINED, Run
+from harness.analysis.model import ERROR, FAILED, UNDEFINED, Run
 from harness.analysis.rules import RuleSet, load_rules
 
 
@@ -62,10 +62,10 @@ def analyze(run: Run, rules: RuleSet | None = None, baseline: Run | None = None,
     if baseline is not None:
         change = diff(run, verdicts, baseline, classify(baseline, rules),
                       baseline.info.run_id or ",".join(baseline.info.sources))
-    trend = tuple(_point(r) for r in (*history, run))
+    trend = tuple(_point(r) for r in (*history, run)) if history else ()
     return Analysis(run, metrics, verdicts, tuple(impacts(run, verdicts, rules)),
                     tuple(unique_errors(verdicts)), tuple(_hollow(run)), tuple(_undefined(run)),
-                    change, trend if history else (), tuple(flaky([*history, run])))
+                    change, trend, tuple(flaky([*history, run])))
 
 
 def _point(run: Run) -> Point:
@@ -77,6 +77,8 @@ def _point(run: Run) -> Point:
 def _hollow(run: Run) -> list[StepRef]:
     seen: dict[str, StepRef] = {}
     for scenario in run.scenarios():
+        if not scenario.steps or scenario.steps[0].verifications is None:
+            continue  # no counts (not the run record, or nothing ran)
         for step in hollow_steps(scenario):
             key = step.match or step.text
             old = seen.get(key)
@@ -87,6 +89,8 @@ def _hollow(run: Run) -> list[StepRef]:
 def _undefined(run: Run) -> list[StepRef]:
     seen: dict[str, StepRef] = {}
     for scenario in run.scenarios():
+        if scenario.status not in (ERROR, FAILED):
+            continue  # an undefined step makes its scenario error (failed: hidden behind a failure)
         kind = "given"
         for step in scenario.steps:
             word = step.keyword.strip().lower()

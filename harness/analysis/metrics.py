@@ -6,9 +6,11 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from harness.analysis.model import NOT_RUN, PASSED, SKIPPED, Counts, Run, Scenario
 
+_STATUS = attrgetter("status")
 PRIORITY = re.compile(r"^p\d$", re.I)
 COMPONENT_PREFIXES = ("component.", "comp.", "component:", "comp:")
 
@@ -64,22 +66,6 @@ class Metrics:
     by_component: tuple[Rates, ...]
 
 
-class _Group:
-    __slots__ = ("scenarios", "steps")
-
-    def __init__(self) -> None:
-        self.scenarios: Counter[str] = Counter()
-        self.steps: Counter[str] = Counter()
-
-    def add(self, scenario: Scenario, step_counts: Counter[str]) -> None:
-        self.scenarios[scenario.status] += 1
-        self.steps.update(step_counts)
-
-    def rates(self, name: str) -> Rates:
-        return Rates(name, Counts(tuple(sorted(self.scenarios.items()))),
-                     Counts(tuple(sorted(self.steps.items()))))
-
-
 def component_of(tag: str, prefixes: Sequence[str] = COMPONENT_PREFIXES) -> str:
     """The component a tag names (``@component.auth`` → ``auth``), or ''."""
     for prefix in prefixes:
@@ -88,32 +74,58 @@ def component_of(tag: str, prefixes: Sequence[str] = COMPONENT_PREFIXES) -> str:
     return ""
 
 
+# A scenario's signature: its status and its steps' statuses. Groups count signatures (one dict
+# increment per group per scenario) and expand them once at the end: linear and cheap.
+Signature = tuple[str, tuple[str, ...]]
+
+
+def _groups_of(path: str, tags: tuple[str, ...], prefixes: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    keys = [("f", path)]
+    for tag in set(tags):
+        keys.append(("t", tag))
+        if PRIORITY.match(tag):
+            keys.append(("p", tag.lower()))
+        component = component_of(tag, prefixes)
+        if component:
+            keys.append(("c", component))
+    return tuple(keys)
+
+
 def compute(run: Run, prefixes: Sequence[str] = COMPONENT_PREFIXES) -> Metrics:
     """All counts and rates of a run in one pass over its scenarios."""
-    overall = _Group()
-    groups: dict[str, dict[str, _Group]] = {k: defaultdict(_Group) for k in ("f", "t", "p", "c")}
+    counts: dict[tuple[str, str], Counter[Signature]] = defaultdict(Counter)
+    overall: Counter[Signature] = Counter()
+    memo: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
     for feature in run.features:
+        path = feature.path or feature.name
         for scenario in feature.scenarios:
-            step_counts = Counter(step.status for step in scenario.steps)
-            overall.add(scenario, step_counts)
-            groups["f"][feature.path or feature.name].add(scenario, step_counts)
-            for tag in set(scenario.tags):
-                groups["t"][tag].add(scenario, step_counts)
-                if PRIORITY.match(tag):
-                    groups["p"][tag.lower()].add(scenario, step_counts)
-                component = component_of(tag, prefixes)
-                if component:
-                    groups["c"][component].add(scenario, step_counts)
+            signature = (scenario.status, tuple(map(_STATUS, scenario.steps)))
+            overall[signature] += 1
+            key = (path, scenario.tags)
+            groups = memo.get(key)
+            if groups is None:
+                groups = memo[key] = _groups_of(path, scenario.tags, prefixes)
+            for group in groups:
+                counts[group][signature] += 1
+    by_kind: dict[str, list[Rates]] = {"f": [], "t": [], "p": [], "c": []}
+    for (kind, name), signatures in sorted(counts.items()):
+        by_kind[kind].append(_rates(name, signatures))
     return Metrics(
         features=Counts.of(f.status for f in run.features),
         rules=Counts.of(r.status for f in run.features for r in f.rules),
-        overall=overall.rates("overall"),
-        by_feature=_ordered(groups["f"]), by_tag=_ordered(groups["t"]),
-        by_priority=_ordered(groups["p"]), by_component=_ordered(groups["c"]))
+        overall=_rates("overall", overall),
+        by_feature=tuple(by_kind["f"]), by_tag=tuple(by_kind["t"]),
+        by_priority=tuple(by_kind["p"]), by_component=tuple(by_kind["c"]))
 
 
-def _ordered(groups: dict[str, _Group]) -> tuple[Rates, ...]:
-    return tuple(group.rates(name) for name, group in sorted(groups.items()))
+def _rates(name: str, signatures: Counter[Signature]) -> Rates:
+    scenarios: Counter[str] = Counter()
+    steps: Counter[str] = Counter()
+    for (status, step_statuses), n in signatures.items():
+        scenarios[status] += n
+        for step_status in step_statuses:
+            steps[step_status] += n
+    return Rates(name, Counts(tuple(sorted(scenarios.items()))), Counts(tuple(sorted(steps.items()))))
 
 
 def summary_lines(metrics: Metrics) -> list[str]:

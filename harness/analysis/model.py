@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 PASSED = "passed"
 FAILED = "failed"
@@ -40,9 +40,8 @@ class ErrorInfo:
     hook: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One executed (or not executed) step."""
+class Step(NamedTuple):
+    """One executed (or not executed) step (a NamedTuple: 100k of them must be cheap to build)."""
 
     keyword: str
     name: str
