@@ -93,9 +93,9 @@ def main() -> int:
         rows["harness down"].append(timed(env.down))
         project = env.project + "-peer"
         try:
-            rows["compose up --wait"].append(timed(lambda: compose(project, peer_file, "up", "-d", "--wait")))
+            rows["compose up --wait"].append(timed(lambda p=project, f=peer_file: compose(p, f, "up", "-d", "--wait")))
         finally:
-            rows["compose down"].append(timed(lambda: compose(project, peer_file, "down", "-v")))
+            rows["compose down"].append(timed(lambda p=project, f=peer_file: compose(p, f, "down", "-v")))
     medians = {name: statistics.median(values) for name, values in rows.items()}
     print(f"bring-up of `{args.env}` ({len(env.services)} services), {args.repetitions} repetitions, medians\n")
     print("| what | median s | all runs |\n|---|---|---|")

@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from harness import janitor
-from harness.config import Settings, list_environments, load_environment, parse_assignments, resolve_parameters
+from harness.config import (
+    Settings,
+    list_environments,
+    load_environment,
+    parse_assignments,
+    resolve_parameters,
+)
 from harness.errors import ConfigError, HarnessError
 from harness.lifecycle import DETACHED, Environment, docker_client, forward_signals_as_interrupt, new_run_id
 

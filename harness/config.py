@@ -207,7 +207,7 @@ def _timeouts(raw: Any, file: str) -> Timeouts:
     _require_mapping(raw, file, "timeouts")
     _reject_unknown(raw, frozenset(TIMEOUT_DEFAULTS), file, "timeouts.")
     try:
-        values = {k: type(TIMEOUT_DEFAULTS[k])(v) if k != "log_tail" else int(v) for k, v in raw.items()}
+        values: dict[str, Any] = {k: float(v) if k != "log_tail" else int(v) for k, v in raw.items()}
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"timeouts must be numbers: {exc}", file=file, key="timeouts") from exc
     return Timeouts(**values)

@@ -70,9 +70,9 @@ def recipes(base_image: str = DEFAULT_BASE_IMAGE) -> list[ImageRecipe]:
     base = {"BASE": base_image}
     return [
         ImageRecipe("stack", Path("services"), Path("services/Dockerfile"), base),
-        # The fault proxy adds itself here, e.g.:
-        # ImageRecipe("faultproxy", Path("harness/faults/proxy"),
-        #             Path("harness/faults/proxy/Dockerfile"), base),
+        # The fault proxy (standard library only; its .dockerignore keeps just proxy.py, but the
+        # hash covers the whole folder: a needless rebuild is cheap, a stale image is not).
+        ImageRecipe("faultproxy", Path("harness/faults"), Path("harness/faults/Dockerfile"), base),
     ]
 
 

@@ -21,14 +21,19 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harness import redact
 from harness.compose import ComposeRunner
 from harness.config import EnvironmentSpec, ProbeSpec, Settings
-from harness.errors import (DockerUnavailable, HarnessError, ReadinessTimeout, ServiceExited,
-                            ServiceUnhealthy, StartupError)
+from harness.errors import (
+    DockerUnavailable,
+    HarnessError,
+    ReadinessTimeout,
+    ServiceExited,
+    ServiceUnhealthy,
+    StartupError,
+)
 from harness.probes import Observed, Probe, make_probe
 from harness.progress import Progress
 from harness.render import RunLabels, decorate, render_template, template_variables, write_compose

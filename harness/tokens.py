@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from jwt.warnings import InsecureKeyLengthWarning
 
 from harness.errors import ConfigError, HarnessError
 
@@ -105,7 +107,9 @@ class Hs256Tokens:
         if spec.flaw == "malformed":
             return "not-a-jwt"
         key = secret + "-but-wrong" if spec.flaw == "badly signed" else secret
-        return jwt.encode(self.claims(spec, now), key, algorithm="HS256")
+        with warnings.catch_warnings():  # test stacks use short secrets on purpose
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+            return jwt.encode(self.claims(spec, now), key, algorithm="HS256")
 
 
 register_token_factory(DEFAULT, Hs256Tokens())

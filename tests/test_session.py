@@ -54,4 +54,4 @@ def test_cleanups_run_in_reverse_and_every_one_is_attempted(tmp_path: Path) -> N
 
 def test_no_environment_gives_a_hint(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="@env"):
-        make_session(tmp_path).env
+        _ = make_session(tmp_path).env
