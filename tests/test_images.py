@@ -132,6 +132,12 @@ def test_registry_has_the_stack_on_the_base_image() -> None:
     assert stack.base_image == images.DEFAULT_BASE_IMAGE
 
 
+def test_registry_has_the_fault_proxy() -> None:
+    proxy = {r.name: r for r in images.recipes()}["faultproxy"]
+    assert proxy.dockerfile == Path("harness/faults/Dockerfile")
+    assert proxy.context_dir == Path("harness/faults")
+
+
 def test_registry_names_are_unique_and_use_the_given_base() -> None:
     found = images.recipes("my-base:1")
     assert len({r.name for r in found}) == len(found)
