@@ -112,3 +112,11 @@ def test_isolate_disconnects_and_reconnects_with_the_alias(trio: Trio) -> None:
         assert trio.probe(trio.a, "b") in {"gaierror", "TimeoutError"}
     assert trio.probe(trio.a, "b") == "ok"
     assert trio.probe(trio.a, "c") == "ok"
+
+
+def test_isolate_revert_restores_the_published_port(trio: Trio) -> None:
+    with FaultStack() as stack:
+        stack.inject(Isolate(trio.a))
+        assert trio.probe(trio.b, "a") in {"gaierror", "TimeoutError"}
+    assert trio.probe(trio.b, "a") == "ok"
+    assert host_echo(trio) == b"host"
