@@ -19,6 +19,7 @@ import platform
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,11 +131,21 @@ def run_wrk(url: str, connections: int, duration: float, threads: int) -> dict[s
             "requests": int(total.group(1)) if total else 0, "errors": int(errors.group(1)) if errors else 0}
 
 
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One tool's runs folded into one row: the median of every number."""
+    row = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, int | float):
+            row[key] = statistics.median(run[key] for run in runs)
+    row["runs"] = len(runs)
+    return row
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     lines = ["| tool | req/s | p50 ms | p99 ms | requests | errors |", "|---|---:|---:|---:|---:|---:|"]
     for row in rows:
         lines.append(f"| {row['tool']} | {row['rps']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} "
-                     f"| {row['requests']} | {row['errors']} |")
+                     f"| {row['requests']:.0f} | {row['errors']:.0f} |")
     return "\n".join(lines)
 
 
@@ -146,6 +157,8 @@ def main() -> int:
                         help="wrk threads (default 1: one process, like our driver and locust)")
     parser.add_argument("--uvloop", choices=["auto", "on", "off"], default="auto",
                         help="our driver's event loop (auto: uvloop when installed)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the three tools in turn this many times and report medians (default 1)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args()
 
@@ -163,9 +176,12 @@ def main() -> int:
         subprocess.run(warm_up, check=True, capture_output=True)
         load_before = os.getloadavg()
         uvloop = {"auto": None, "on": True, "off": False}[args.uvloop]
-        rows = [run_ours(url + "/health", args.connections, args.duration, uvloop),
-                run_locust(url, args.connections, args.duration),
-                run_wrk(url + "/health", args.connections, args.duration, args.wrk_threads)]
+        rounds = []
+        for _ in range(max(1, args.rounds)):
+            rounds.append([run_ours(url + "/health", args.connections, args.duration, uvloop),
+                           run_locust(url, args.connections, args.duration),
+                           run_wrk(url + "/health", args.connections, args.duration, args.wrk_threads)])
+        rows = [_median(list(runs)) for runs in zip(*rounds, strict=True)]
     finally:
         server.terminate()
         server.wait(10)
@@ -181,7 +197,8 @@ def main() -> int:
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": os.cpu_count(),
         "python": platform.python_version(), "load_average_before": load_before,
         "load_average_after": os.getloadavg(), "duration_s": args.duration, "connections": args.connections,
-        "endpoint": "GET /health on one aiohttp server process (127.0.0.1)", "results": rows,
+        "endpoint": "GET /health on one aiohttp server process (127.0.0.1)", "rounds": rounds,
+        "results": rows,
         "ratios": {k: round(v, 3) for k, v in ratios.items()}, "goals": GOALS, "goals_met": met,
     }, indent=2) + "\n")
     print(_table(rows))

@@ -46,17 +46,16 @@ class Matcher:
     hollow: bool | None = None
 
     def __call__(self, f: Failure) -> bool:
-        return all((
-            self.status is None or f.status in self.status,
-            self.error_type is None or f.error_type in self.error_type,
-            self.message is None or bool(self.message.search(f.message)),
-            self.step is None or bool(self.step.search(f.step)),
-            self.tags is None or bool(self.tags.intersection(f.tags)),
-            self.feature is None or bool(self.feature.search(f.feature)),
-            self.http_status is None or f.http_status in self.http_status,
-            self.hook is None or f.hook in self.hook,
-            self.hollow is None or f.hollow == self.hollow,
-        ))
+        # cheap set lookups first; regexes only when everything else matched (short-circuit)
+        return ((self.status is None or f.status in self.status)
+                and (self.error_type is None or f.error_type in self.error_type)
+                and (self.hook is None or f.hook in self.hook)
+                and (self.hollow is None or f.hollow == self.hollow)
+                and (self.http_status is None or f.http_status in self.http_status)
+                and (self.tags is None or not self.tags.isdisjoint(f.tags))
+                and (self.feature is None or self.feature.search(f.feature) is not None)
+                and (self.step is None or self.step.search(f.step) is not None)
+                and (self.message is None or self.message.search(f.message) is not None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +105,7 @@ def _read(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read blocker rules: {exc}", file=str(path),
                           hint="fix the YAML; see harness/analysis/default_rules.yaml") from exc
