@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
-from harness.analysis.model import NOT_RUN, PASSED, SKIPPED, Counts, Run, Scenario
+from harness.analysis.model import NOT_RUN, PASSED, SKIPPED, Counts, Run
 
 _STATUS = attrgetter("status")
 PRIORITY = re.compile(r"^p\d$", re.I)

@@ -24,10 +24,15 @@ class _Builder:
     steps: list[Step] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     hook_errors: list[ErrorInfo] = field(default_factory=list)
+    rule_errors: dict[str, ErrorInfo] = field(default_factory=dict)
 
     def close_scenario(self) -> None:
         if self.scenario is not None and self.feature is not None:
-            self.scenarios.append(_scenario(self.scenario, tuple(self.steps), self.feature))
+            scenario = _scenario(self.scenario, tuple(self.steps), self.feature)
+            masked = self.rule_errors.get(scenario.rule) if scenario.rule else None
+            if masked is not None and scenario.status == "untested":
+                scenario = replace(scenario, masked_by=masked)
+            self.scenarios.append(scenario)
         self.scenario, self.steps = None, []
 
     def close_feature(self) -> None:
@@ -66,9 +71,13 @@ def _take(builder: _Builder, data: dict[str, Any]) -> None:
     if kind == "feature":
         builder.close_feature()
         builder.feature = data
+        builder.rule_errors = {}
     elif kind == "rule":
         builder.close_scenario()
         builder.rules.append(Rule(data.get("name", ""), data.get("location", ""), data.get("status", "")))
+        error = _error(data.get("error")) if data.get("hook_error") else None
+        if error is not None:
+            builder.rule_errors[data.get("name", "")] = error
     elif kind == "scenario":
         builder.close_scenario()
         builder.scenario = data

@@ -121,3 +121,29 @@ def test_unique_errors_group_by_normalised_message() -> None:
     merged = Run(tuple(f for r in runs for f in r.features))
     result = analyze(merged)
     assert result.unique_errors[0].count == 2
+
+
+RULE_HOOK = {
+    "r.feature": '''
+        Feature: Rules
+          Rule: broken env
+            Scenario: r1
+              Given a base
+          Rule: fine
+            Scenario: r2
+              Given a base
+              Then ok
+    ''',
+}
+
+
+def test_a_before_rule_hook_error_masks_the_rules_scenarios(tmp_path: Path) -> None:
+    from tests.analysis import suites
+
+    write_suite(tmp_path, RULE_HOOK)
+    env = tmp_path / "features" / "environment.py"
+    env.write_text(suites.ENVIRONMENT + "\ndef before_rule(context, rule):\n"
+                   "    if rule.name == 'broken env':\n        raise ConnectionRefusedError('db down')\n")
+    run = run_behave(tmp_path)
+    verdicts = classify(load([str(run.run_dir / "record.ndjson")]), load_rules())
+    assert [(v.scenario.name, v.rule.id if v.rule else "") for v in verdicts] == [("r1", "environment")]

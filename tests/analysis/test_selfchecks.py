@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
 from harness.analysis.inputs import load
+from harness.cli import main
 from harness.errors import AnalysisError
 from tests.analysis.suites import MIXED, run_behave, write_suite
 
