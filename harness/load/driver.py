@@ -80,15 +80,15 @@ class _Sender:
         try:
             async with self.session.request(self.method, self.url, headers=headers, data=body) as resp:
                 status = resp.status
+                outcome = "ok" if self.spec.ok(status) else "fail"
                 if self.spec.stream:
                     first = await _first_event(resp.content) - t0
                     while await resp.content.readany():
                         pass
-                elif self.id_path and self.spec.ok(status):
+                elif self.id_path and outcome == "ok":
                     job_id, error = _extract_id(await resp.read(), self.id_path)
                 else:
                     await resp.read()
-            outcome = "ok" if self.spec.ok(status) else "fail"
         except aiohttp.ClientConnectorError as exc:
             # Refused or unreachable before anything was sent: definitely not done.
             outcome, error = "fail", _describe(exc)

@@ -30,7 +30,10 @@ class RequestSpec:
     ``headers`` and ``json`` may be callables ``(user, seq) -> value``, called per request,
     so each virtual user can carry its own token and each request its own body. ``user`` is
     the virtual user (closed loop) or worker (open loop) index; ``seq`` is the request's
-    index in the run.
+    index in the run. ``id_key`` (dotted for nesting: ``"data.job_id"``) names the job id in
+    a successful JSON response. With ``stream=True`` the body is read as server-sent events:
+    the time to the first event line (not a ``:`` comment) is recorded, then the stream is read
+    to its end within ``timeout``; ids are not taken from streams.
     """
 
     url: str
