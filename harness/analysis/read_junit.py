@@ -65,6 +65,7 @@ def _scenario(case: ET.Element) -> Scenario:
                                     ERROR if problem is not None else SKIPPED if skipped is not None
                                     else PASSED)
     error = _problem(problem) if problem is not None else None
+    steps = _attach(steps, error)
     body = _text(problem) if problem is not None else ""
     where = _LOCATION.search(body)
     feature = where.group(1) if where else ""
@@ -74,6 +75,16 @@ def _scenario(case: ET.Element) -> Scenario:
                     duration=float(case.get("time") or 0.0), error=error,
                     skip_reason=(skipped.get("message", "") if skipped is not None else ""),
                     captured=redact(out[-20000:]) if problem is not None else "")
+
+
+def _attach(steps: tuple[Step, ...], error: ErrorInfo | None) -> tuple[Step, ...]:
+    """Give the scenario's error to its first failing step (behave's JUnit keeps them apart)."""
+    if error is None:
+        return steps
+    for index, step in enumerate(steps):
+        if step.status in (FAILED, ERROR, HOOK_ERROR, "undefined", "pending"):
+            return (*steps[:index], step._replace(error=error), *steps[index + 1:])
+    return steps
 
 
 def _problem(node: ET.Element) -> ErrorInfo:

@@ -38,7 +38,7 @@ def _feature_chart(a: Analysis) -> str:
 def _blocker_chart(a: Analysis) -> str:
     data = [(i.rule.id, float(i.scenarios), f"{i.scenarios} ({pct(i.share)})") for i in a.impacts]
     top = max((d[1] for d in data), default=1.0)
-    return svg.bars("Blocker impact (scenarios)", data, maximum=top or 1.0)
+    return svg.bars("Blocker impact (scenarios)", data, maximum=top or 1.0, fill="#c63")
 
 
 def markdown_to_html(text: str) -> str:

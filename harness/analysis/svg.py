@@ -10,8 +10,8 @@ LABEL_W = 260
 PLOT_W = 420
 
 
-def bars(title: str, rows: Sequence[tuple[str, float, str]], maximum: float = 1.0) -> str:
-    """Horizontal bars: (label, value, caption); value scaled to ``maximum``."""
+def bars(title: str, rows: Sequence[tuple[str, float, str]], maximum: float = 1.0, fill: str = "") -> str:
+    """Horizontal bars: (label, value, caption) scaled to ``maximum``; colour by rate unless ``fill``."""
     height = 30 + BAR_H * max(len(rows), 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{LABEL_W + PLOT_W + 90}" '
              f'height="{height}" viewBox="0 0 {LABEL_W + PLOT_W + 90} {height}">',
@@ -24,7 +24,7 @@ def bars(title: str, rows: Sequence[tuple[str, float, str]], maximum: float = 1.
                   f"{escape(label[-40:])}</text>",
                   f'<rect x="{LABEL_W}" y="{y + 3}" width="{PLOT_W}" height="{BAR_H - 6}" fill="#eee"/>',
                   f'<rect x="{LABEL_W}" y="{y + 3}" width="{width:.1f}" height="{BAR_H - 6}" '
-                  f'fill="{_colour(value / maximum if maximum else 0)}"/>',
+                  f'fill="{fill or _colour(value / maximum if maximum else 0)}"/>',
                   f'<text x="{LABEL_W + PLOT_W + 6}" y="{y + 15}" font-size="12">{escape(caption)}</text>']
     return "".join(parts) + "</svg>"
 

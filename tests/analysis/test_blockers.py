@@ -147,3 +147,10 @@ def test_a_before_rule_hook_error_masks_the_rules_scenarios(tmp_path: Path) -> N
     run = run_behave(tmp_path)
     verdicts = classify(load([str(run.run_dir / "record.ndjson")]), load_rules())
     assert [(v.scenario.name, v.rule.id if v.rule else "") for v in verdicts] == [("r1", "environment")]
+
+
+def test_junit_errors_reach_the_failing_step_so_rules_see_their_type(mixed: BehaveRun) -> None:
+    files = [str(p) for p in (mixed.run_dir / "junit").glob("*.xml")]
+    verdicts = {v.scenario.name: v.rule.id if v.rule else "" for v in classify(load(files), load_rules())}
+    assert verdicts["in rule errors"] == "environment"
+    assert verdicts["fails"] == "product-defect"

@@ -111,5 +111,6 @@ def test_html_opens_in_headless_chromium_without_console_errors(report: tuple[Be
     done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
                            "--v=0", "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=60)
     assert "<svg" in done.stdout
-    console = [line for line in done.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper()]
+    # chromium logs every console message (errors included) as ":CONSOLE:"; the page has no scripts
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
     assert console == []
