@@ -11,6 +11,8 @@
     │   ├── ServiceUnhealthy          a container's own healthcheck says unhealthy
     │   └── ReadinessTimeout          a probe did not answer within the timeout
     ├── FaultError                    a fault could not be injected or reverted
+    │   ├── RevertFailed              some faults could not be undone (harness.faults.stack)
+    │   └── ProxyApiError             the fault proxy's control API refused (harness.faults.proxy_client)
     ├── LoadError                     the load driver was misused or could not run
     ├── AnalysisError                 an input to `harness analyze` is unreadable or suspicious
     └── VerificationFailed            a step's check failed (also an AssertionError, so behave

@@ -8,15 +8,19 @@ are registered before the action they undo and run in reverse order at scenario 
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.config import Settings, load_environment, resolve_parameters
-from harness.errors import FaultError, HarnessError
+from harness.errors import FaultError, HarnessError, VerificationFailed
+from harness.faults.stack import FaultStack, RevertFailed, Timeline
 from harness.lifecycle import Environment, docker_client, forward_signals_as_interrupt, new_run_id
+from harness.waiting import eventually
 
 logger = logging.getLogger(__name__)
 
@@ -163,9 +167,15 @@ class Session:
         if name:
             self.use(name, fresh=fresh)
 
-    def end_scenario(self) -> None:
-        """Run the scenario's cleanups in reverse order (every one), then drop fresh environments."""
-        errors = []
+    @property
+    def faults(self) -> FaultStack:
+        """The scenario's fault stack: every fault's undo is registered before it acts."""
+        stack: FaultStack = self.extension("faults", lambda: FaultStack(Timeline()))
+        return stack
+
+    def end_scenario(self, scenario: str = "") -> None:
+        """Revert faults and run cleanups in reverse order (every one); check the environment."""
+        errors = self._revert_faults(scenario)
         while self.cleanups:
             cleanup = self.cleanups.pop()
             try:
@@ -176,9 +186,38 @@ class Session:
         for env in self._fresh:
             self.environments.stop(env)
         self._fresh.clear()
+        self._extensions.clear()
         if errors:
             raise FaultError("some cleanups failed:\n" + "\n".join(errors),
                              hint="the environment may be left broken; it is checked before reuse")
+
+    def _revert_faults(self, scenario: str) -> list[str]:
+        """Undo the scenario's faults, write their timeline, replace the environment if still sick."""
+        stack: FaultStack | None = self._extensions.get("faults")
+        if stack is None or len(stack.timeline) == 0:
+            return []
+        errors = []
+        try:
+            stack.revert_all()
+        except RevertFailed as exc:
+            errors = [f"{what}: {type(err).__name__}: {err}" for what, err in exc.errors]
+        if self._env is not None:
+            _append_timeline(self._env.run_dir / "timeline.ndjson", scenario, stack.timeline)
+            self._heal_or_replace(self._env)
+        return errors
+
+    def _heal_or_replace(self, env: Environment) -> None:
+        """After faults: wait for the environment to be healthy again, else take it down."""
+        def healthy() -> None:
+            problems = env.problems()
+            if problems:
+                raise VerificationFailed("; ".join(problems))
+
+        try:
+            eventually(healthy, within=env.spec.timeouts.ready / 2, interval=0.5)
+        except VerificationFailed as exc:
+            logger.warning("environment %s did not heal after faults (%s): replacing it", env.name, exc)
+            self.environments.stop(env)
 
     def cleanup(self, fn: Callable[[], None], what: str) -> None:
         """Register an undo; call it BEFORE doing what it undoes."""
@@ -214,3 +253,13 @@ class Session:
         if key not in self._extensions:
             self._extensions[key] = factory()
         return self._extensions[key]
+
+
+def _append_timeline(path: Path, scenario: str, timeline: Timeline) -> None:
+    """Add a scenario's fault timeline to the run's timeline file (one JSON object a line)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as out:
+        for event in timeline.events:
+            out.write(json.dumps({"scenario": scenario, "at": round(event.at - timeline.started, 4),
+                                  "action": event.action, "what": event.what, "target": event.target,
+                                  "error": event.error}) + "\n")
