@@ -143,6 +143,7 @@ class RecordFormatter(Formatter):  # type: ignore[misc]
     def eof(self) -> None:
         """Write the finished feature with its rules, scenarios and steps."""
         if self._feature is not None:
+            self.redactor.add(*_SECRETS)  # the hooks may have registered secrets since the last feature
             for line in self._feature_lines(self._feature):
                 self._write(line)
             self._feature = None
