@@ -113,7 +113,11 @@ def gc(argv: list[str]) -> int:
 
 
 def run(argv: list[str]) -> int:
-    """Run behave with JSON, JUnit, rerun and run-record outputs in .harness/runs/<run-id>/."""
+    """Run behave with JSON, JUnit, rerun, run-record and log outputs in .harness/runs/<run-id>/.
+
+    Afterwards the run is checked: a run in which nothing ran (a tag expression that selected
+    nothing, a before_all error, an AmbiguousStep abort) is an error (exit 2), never green.
+    """
     settings = Settings.build()
     run_id = new_run_id()
     run_dir = settings.runs_dir / run_id
@@ -122,13 +126,28 @@ def run(argv: list[str]) -> int:
     print(f"harness run {run_id}: outputs in {run_dir}", flush=True)
     env = {**os.environ, "HARNESS_RUN_ID": run_id}
     try:
-        code = subprocess.call(cmd, cwd=settings.root, env=env)
+        code = _tee(cmd, settings.root, env, run_dir / "behave.log")
     except KeyboardInterrupt:
         return 130
     _latest_link(settings.runs_dir, run_dir)
     if code not in (0, 1):
-        raise HarnessError(f"behave exited {code}", hint=f"see the output above and {run_dir}")
+        raise HarnessError(f"behave exited {code}", hint=f"see the output above and {run_dir / 'behave.log'}")
+    from harness.analysis.inputs import load
+
+    load([str(run_dir)])  # raises AnalysisError (exit 2) when nothing ran or the run was aborted
     return code
+
+
+def _tee(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:
+    """Run ``cmd``, copying its output to the terminal and to ``log``; return its exit code."""
+    with log.open("wb") as out, subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                                 stderr=subprocess.STDOUT) as proc:
+        assert proc.stdout is not None
+        for line in iter(proc.stdout.readline, b""):
+            sys.stdout.buffer.write(line)
+            sys.stdout.buffer.flush()
+            out.write(line)
+        return proc.wait()
 
 
 def behave_output_args(run_dir: Path) -> list[str]:
@@ -137,7 +156,7 @@ def behave_output_args(run_dir: Path) -> list[str]:
             "-f", "harness.record:RecordFormatter", "-o", str(run_dir / "record.ndjson"),
             "-f", "rerun", "-o", str(run_dir / "rerun.txt"),
             "--junit", "--junit-directory", str(run_dir / "junit"),
-            "-f", "pretty" if sys.stdout.isatty() else "plain"]
+            "-f", "pretty" if sys.stdout.isatty() else "plain", "--no-color" if not sys.stdout.isatty() else "--color"]
 
 
 def _latest_link(runs_dir: Path, run_dir: Path) -> None:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness import redact
+from harness.analysis.redact import Redactor
 from harness.compose import ComposeRunner
 from harness.config import EnvironmentSpec, ProbeSpec, Settings
 from harness.errors import (
@@ -112,6 +112,7 @@ class Environment:
         self.compose = ComposeRunner(self.project, [self.compose_file], timeout=spec.timeouts.compose)
         self.services: dict[str, Service] = {}
         self.secrets = [str(params[n]) for n in spec.secret_names() if params.get(n)]
+        self._redact = Redactor(self.secrets).text
         self._docker = docker
         self._progress = progress or Progress(spec.name)
         self._watchdog: subprocess.Popen[bytes] | None = None
@@ -319,8 +320,8 @@ class Environment:
         info = self._inspect_service(service)
         return cls(message, service=service, project=self.project, state=info.get("Status", ""),
                    exit_code=info.get("ExitCode"), oom_killed=bool(info.get("OOMKilled")),
-                   health=redact.text(info.get("Health", ""), self.secrets),
-                   log_tail=redact.text(self._log_tail(service), self.secrets), hint=hint)
+                   health=self._redact(info.get("Health", "")),
+                   log_tail=self._redact(self._log_tail(service)), hint=hint)
 
     def _inspect_service(self, service: str) -> dict[str, Any]:
         svc = self.services.get(service)
@@ -357,13 +358,13 @@ class Environment:
         try:
             logs_dir = self.run_dir / "logs"
             logs_dir.mkdir(parents=True, exist_ok=True)
-            (logs_dir / "compose.log").write_text(redact.text(self.compose.logs(), self.secrets))
+            (logs_dir / "compose.log").write_text(self._redact(self.compose.logs()))
             inspect_dir = self.run_dir / "inspect"
             inspect_dir.mkdir(exist_ok=True)
             for obs in self._observe():
                 data = self.docker.api.inspect_container(obs.id)
                 (inspect_dir / f"{obs.name}.json").write_text(
-                    redact.text(json.dumps(data, indent=2), self.secrets))
+                    self._redact(json.dumps(data, indent=2)))
         except Exception as exc:  # noqa: BLE001 - never hide the original failure
             logger.error("could not save failure artifacts of %s: %s", self.project, exc)
 
