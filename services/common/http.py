@@ -56,7 +56,6 @@ def request_id_middleware(
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         incoming = request.headers.get(REQUEST_ID, "")
         rid = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
-        request["request_id"] = rid
         request_id_var.set(rid)
         started = time.monotonic()
         route = route_name(request)
@@ -101,7 +100,7 @@ async def _call(handler: Handler, request: web.Request) -> web.StreamResponse:
 
 async def stamp_request_id(request: web.Request, response: web.StreamResponse) -> None:
     """``on_response_prepare`` hook: every response, streamed or not, carries X-Request-ID."""
-    rid = request.get("request_id")
+    rid = request_id_var.get()
     if rid and REQUEST_ID not in response.headers:
         response.headers[REQUEST_ID] = rid
 

@@ -13,6 +13,11 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 job_id_var: ContextVar[str | None] = ContextVar("job_id", default=None)
 
 
+def current_request_id() -> str:
+    """The request ID of the request being handled (set by the request-ID middleware)."""
+    return request_id_var.get() or ""
+
+
 class JsonFormatter(logging.Formatter):
     """Render a record as one JSON object; ``extra={"fields": {...}}`` adds keys."""
 
@@ -25,8 +30,7 @@ class JsonFormatter(logging.Formatter):
         is_event = hasattr(record, "fields")
         fields: dict[str, Any] = getattr(record, "fields", None) or {}
         line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "service": self.service,
             "event": record.getMessage() if is_event else "log",

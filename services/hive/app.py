@@ -16,7 +16,7 @@ from aiohttp import web
 from services.common import sse
 from services.common.config import Env, hostname
 from services.common.http import REQUEST_ID, BodyError, json_error, read_json, request_id_middleware
-from services.common.logs import EventLog, job_id_var
+from services.common.logs import EventLog, current_request_id, job_id_var
 from services.common.service import Lifecycle, serve
 from services.hive.provision import Provisioner
 from services.hive.registry import WorkerRecord, WorkerRegistry, open_registry
@@ -158,9 +158,7 @@ class Hive:
         try:
             body = await read_json(request, 1 << 16)
             if self.registry.upsert(body):
-                log.info(
-                    "worker_registered", worker_id=body["worker_id"], url=body["url"], model=body["model"]
-                )
+                log.info("worker_registered", worker_id=body["worker_id"], url=body["url"], model=body["model"])
         except (BodyError, KeyError, TypeError, ValueError) as exc:
             return json_error(400, "invalid_heartbeat", f"bad heartbeat: {exc}")
         return web.json_response({"ok": True, "hive_id": self.config.hive_id})
@@ -191,7 +189,7 @@ class Hive:
         name = request.match_info["name"]
         download, joined = self.provisioner.start_or_join(name)
         response = await sse.open_stream(request)
-        rid = {"request_id": request["request_id"], "hive_id": self.config.hive_id}
+        rid = {"request_id": current_request_id(), "hive_id": self.config.hive_id}
         await sse.send(
             response,
             "download_started",
@@ -237,9 +235,7 @@ class Hive:
             tried.append(worker.worker_id)
             self.inflight[worker.worker_id] += 1
             try:
-                outcome = await self._relay(
-                    request, worker, {**body, "attempt": base_attempt + len(tried) - 1}
-                )
+                outcome = await self._relay(request, worker, {**body, "attempt": base_attempt + len(tried) - 1})
             finally:
                 self.inflight[worker.worker_id] -= 1
             if isinstance(outcome, web.StreamResponse):
@@ -253,9 +249,7 @@ class Hive:
                 f"no ready worker for model {model!r} on {self.config.hive_id}",
                 headers={"Retry-After": "1"},
             )
-        return json_error(
-            502, "worker_failed", "every worker failed before the first token: " + "; ".join(failures)
-        )
+        return json_error(502, "worker_failed", "every worker failed before the first token: " + "; ".join(failures))
 
     async def _relay(
         self, request: web.Request, worker: WorkerRecord, payload: dict[str, Any]
@@ -269,7 +263,7 @@ class Hive:
                 f"{worker.url}/v1/execute",
                 json=payload,
                 timeout=timeout,
-                headers={REQUEST_ID: request["request_id"]},
+                headers={REQUEST_ID: current_request_id()},
             ) as upstream:
                 if upstream.status != 200:
                     return f"worker answered HTTP {upstream.status}"
@@ -316,7 +310,7 @@ class Hive:
                 "worker_id": worker.worker_id,
                 "hive_id": self.config.hive_id,
                 "reason": reason,
-                "request_id": request["request_id"],
+                "request_id": current_request_id(),
             },
         )
         await response.write_eof()
@@ -330,9 +324,7 @@ class Hive:
             if self.config.never_remove_lost:
                 continue
             for worker in self.registry.expire(max_age):
-                log.warning(
-                    "worker_lost", worker_id=worker.worker_id, missed_heartbeats=self.config.lost_after
-                )
+                log.warning("worker_lost", worker_id=worker.worker_id, missed_heartbeats=self.config.lost_after)
 
     async def queen_loop(self) -> None:
         """Register with the queen and heartbeat (with the workers' summary)."""
@@ -360,9 +352,7 @@ class Hive:
         for loop in loops:
             loop.cancel()
         try:
-            async with self.session.delete(
-                f"{self.config.queen_url}/internal/hives/{self.config.hive_id}"
-            ) as r:
+            async with self.session.delete(f"{self.config.queen_url}/internal/hives/{self.config.hive_id}") as r:
                 log.info("deregistered", status=r.status)
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("deregister_failed", error=str(exc) or type(exc).__name__)
@@ -378,9 +368,7 @@ class Hive:
             async with self.session.post(f"{worker.url}/v1/admin/shutdown") as resp:
                 log.info("worker_stopping", worker_id=worker.worker_id, status=resp.status)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            log.warning(
-                "worker_stop_failed", worker_id=worker.worker_id, error=str(exc) or type(exc).__name__
-            )
+            log.warning("worker_stop_failed", worker_id=worker.worker_id, error=str(exc) or type(exc).__name__)
             self.registry.remove(worker.worker_id)
 
 
@@ -392,7 +380,5 @@ async def run(lifecycle: Lifecycle) -> None:
     async with aiohttp.ClientSession(timeout=timeout) as session:
         hive = Hive(config, lifecycle, registry, session)
         loops = [asyncio.ensure_future(hive.sweep_loop()), asyncio.ensure_future(hive.queen_loop())]
-        log.info(
-            "starting", hive_id=config.hive_id, queen_url=config.queen_url, data_dir=str(config.data_dir)
-        )
+        log.info("starting", hive_id=config.hive_id, queen_url=config.queen_url, data_dir=str(config.data_dir))
         await serve(hive.app(), "0.0.0.0", config.port, lifecycle, lambda: hive.drain(loops))

@@ -65,9 +65,7 @@ class WorkerRegistry:
 
     def get(self, worker_id: str) -> WorkerRecord | None:
         """One worker, or None."""
-        row = self._conn.execute(
-            f"SELECT {COLUMNS} FROM workers WHERE worker_id = ?", (worker_id,)
-        ).fetchone()
+        row = self._conn.execute(f"SELECT {COLUMNS} FROM workers WHERE worker_id = ?", (worker_id,)).fetchone()
         return WorkerRecord(*row) if row else None
 
     def remove(self, worker_id: str) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import math
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +14,10 @@ import aiohttp
 from aiohttp import web
 
 from services.common import sse
-from services.common.auth import AuthError, verify
+from services.common.auth import AuthError, Claims, verify
 from services.common.config import Env
 from services.common.http import BodyError, Handler, json_error, read_json, request_id_middleware, route_name
-from services.common.logs import EventLog
+from services.common.logs import EventLog, current_request_id
 from services.common.service import Lifecycle, serve
 from services.queen.dispatch import DispatchConfig, Dispatcher, JobRun, QueueFull
 from services.queen.hives import HiveDirectory
@@ -27,6 +28,7 @@ from services.queen.validation import ValidationError, unchecked, validate
 
 log = EventLog("services.queen")
 KEEPALIVE_SECONDS = 15.0
+claims_var: ContextVar[Claims] = ContextVar("claims")
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,7 @@ class Queen:
         self.hives = HiveDirectory(config.lost_after * config.heartbeat_interval)
         self.store = JobStore(config.data_dir / "queen-jobs.db")
         self.limiter = TokenBuckets(config.rate_capacity, config.rate_refill)
-        self.dispatcher = Dispatcher(
-            config.dispatch, self.hives, self.store, self.metrics, session, self.known_models
-        )
+        self.dispatcher = Dispatcher(config.dispatch, self.hives, self.store, self.metrics, session, self.known_models)
         self.cascade = False
 
     def known_models(self) -> set[str]:
@@ -128,12 +128,10 @@ class Queen:
         try:
             claims = verify(request.headers.get("Authorization"), self.config.jwt_secret)
         except AuthError as exc:
-            return json_error(
-                401, exc.code, exc.message, headers={"WWW-Authenticate": f'Bearer error="{exc.code}"'}
-            )
+            return json_error(401, exc.code, exc.message, headers={"WWW-Authenticate": f'Bearer error="{exc.code}"'})
         if request.path.startswith("/v1/admin/") and not claims.admin:
             return json_error(403, "forbidden", "this endpoint needs a token with the admin claim")
-        request["claims"] = claims
+        claims_var.set(claims)
         return await handler(request)
 
     async def health(self, request: web.Request) -> web.Response:
@@ -177,10 +175,8 @@ class Queen:
     async def inference(self, request: web.Request) -> web.StreamResponse:
         """Accept, validate and run (or queue) one inference job."""
         if not self.dispatcher.accepting:
-            return json_error(
-                503, "shutting_down", "the queen is shutting down", headers={"Retry-After": "5"}
-            )
-        claims = request["claims"]
+            return json_error(503, "shutting_down", "the queen is shutting down", headers={"Retry-After": "5"})
+        claims = claims_var.get()
         wait = self.limiter.take(claims.tenant)
         if wait:
             self.metrics.observe_job("rejected", None)
@@ -201,9 +197,7 @@ class Queen:
             req = (
                 unchecked(body)
                 if self.config.skip_validation
-                else validate(
-                    body, self.known_models(), self.config.max_prompt_chars, self.config.max_tokens_limit
-                )
+                else validate(body, self.known_models(), self.config.max_prompt_chars, self.config.max_tokens_limit)
             )
         except ValidationError as exc:
             return json_error(400, exc.code, exc.message, field=exc.field)
@@ -214,7 +208,7 @@ class Queen:
             prompt=req.prompt,
             max_tokens=req.max_tokens,
             seed=req.seed,
-            request_id=request["request_id"],
+            request_id=current_request_id(),
         )
         try:
             run = self.dispatcher.submit(job)
@@ -286,7 +280,7 @@ class Queen:
         job_id = request.match_info["job_id"]
         run = self.dispatcher.runs.get(job_id)
         job = run.job if run else self.store.get(job_id)
-        return job if job is not None and job.tenant == request["claims"].tenant else None
+        return job if job is not None and job.tenant == claims_var.get().tenant else None
 
     async def get_job(self, request: web.Request) -> web.Response:
         """One job of the caller's tenant; any other tenant's job is a 404."""
@@ -297,7 +291,7 @@ class Queen:
 
     async def list_jobs(self, request: web.Request) -> web.Response:
         """The caller's tenant's recent jobs."""
-        jobs = self.store.for_tenant(request["claims"].tenant)
+        jobs = self.store.for_tenant(claims_var.get().tenant)
         return web.json_response(
             {
                 "jobs": [
@@ -318,7 +312,7 @@ class Queen:
     async def shutdown(self, request: web.Request) -> web.Response:
         """Cascading shutdown: hives stop their workers, then themselves, then the queen."""
         self.cascade = True
-        self.lifecycle.request_stop(f"shutdown requested by {request['claims'].sub}")
+        self.lifecycle.request_stop(f"shutdown requested by {claims_var.get().sub}")
         return web.json_response({"status": "shutting_down", "hives": list(self.hives.hives)}, status=202)
 
     async def drain(self, loop: asyncio.Future[None]) -> None:
@@ -342,10 +336,7 @@ class Queen:
 
     async def _await_hives_gone(self, limit: float) -> None:
         deadline = asyncio.get_running_loop().time() + limit
-        while (
-            any(not h.lost for h in self.hives.hives.values())
-            and asyncio.get_running_loop().time() < deadline
-        ):
+        while any(not h.lost for h in self.hives.hives.values()) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
 
     def recover(self) -> None:

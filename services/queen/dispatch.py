@@ -59,9 +59,7 @@ class JobRun:
 
     def publish(self, event: str, data: dict[str, Any]) -> None:
         """Feed an event to a streaming client; every event carries job_id and request_id."""
-        self.events.put_nowait(
-            (event, {**data, "job_id": self.job.job_id, "request_id": self.job.request_id})
-        )
+        self.events.put_nowait((event, {**data, "job_id": self.job.job_id, "request_id": self.job.request_id}))
         self.terminal_sent = self.terminal_sent or event in {"job_completed", "job_failed"}
 
 
@@ -104,9 +102,7 @@ class Dispatcher:
             self._start(run, hive)
         else:
             self.pending.append(run)
-            run.publish(
-                "job_queued", {"position": len(self.pending), "reason": "no worker free for the model"}
-            )
+            run.publish("job_queued", {"position": len(self.pending), "reason": "no worker free for the model"})
             log.info("job_queued", job_id=job.job_id, depth=len(self.pending))
         return run
 
@@ -134,8 +130,7 @@ class Dispatcher:
             self._finish(
                 run,
                 "failed",
-                f"no worker for model {run.job.model!r} became available "
-                f"within {self.config.queue_timeout:g}s",
+                f"no worker for model {run.job.model!r} became available within {self.config.queue_timeout:g}s",
             )
 
     def _dispatch_pending(self) -> None:
@@ -216,9 +211,7 @@ class Dispatcher:
             problem = f"stream broke ({type(exc).__name__}: {exc})"
         if not delivered:
             return Outcome("requeue", f"hive {hive.hive_id} {problem}", counts=True)
-        return Outcome(
-            "failed", f"hive {hive.hive_id} {problem} after {delivered} tokens (worker {job.worker_id})"
-        )
+        return Outcome("failed", f"hive {hive.hive_id} {problem} after {delivered} tokens (worker {job.worker_id})")
 
     def _apply(self, run: JobRun, outcome: Outcome) -> None:
         job = run.job
@@ -226,9 +219,7 @@ class Dispatcher:
             return self._finish(run, outcome.kind, outcome.reason)
         job.attempts += outcome.counts
         if job.attempts >= self.config.max_attempts:
-            return self._finish(
-                run, "failed", f"gave up after {job.attempts} attempts; last: {outcome.reason}"
-            )
+            return self._finish(run, "failed", f"gave up after {job.attempts} attempts; last: {outcome.reason}")
         if not self.accepting:
             return self._finish(run, "failed", f"queen shutting down; last: {outcome.reason}")
         job.state, job.hive_id, job.worker_id, job.text, job.tokens = "queued", None, None, "", 0

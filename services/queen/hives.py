@@ -35,9 +35,7 @@ class HiveEntry:
     def slots(self, model: str) -> int:
         """Job slots of its schedulable workers for ``model``."""
         return sum(
-            int(w.get("slots", 1))
-            for w in self.workers
-            if w.get("model") == model and w.get("status") in SCHEDULABLE
+            int(w.get("slots", 1)) for w in self.workers if w.get("model") == model and w.get("status") in SCHEDULABLE
         )
 
 

@@ -74,9 +74,7 @@ class JobStore:
 
     def get(self, job_id: str) -> Job | None:
         """One job, or None."""
-        row = self._conn.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE job_id = ?", (job_id,)
-        ).fetchone()
+        row = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         return _job(row) if row else None
 
     def for_tenant(self, tenant: str, limit: int = 100) -> list[Job]:

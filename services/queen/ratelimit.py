@@ -16,9 +16,7 @@ class _Bucket:
 class TokenBuckets:
     """``capacity`` requests at once, refilled at ``refill_per_second``; one bucket per tenant."""
 
-    def __init__(
-        self, capacity: int, refill_per_second: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, capacity: int, refill_per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.capacity, self.refill, self._clock = capacity, refill_per_second, clock
         self._buckets: dict[str, _Bucket] = {}
 

@@ -68,9 +68,7 @@ def validate(
             f"'prompt' has {len(body['prompt'])} characters; the limit is {max_prompt_chars}",
         )
     if not 1 <= body["max_tokens"] <= max_tokens_limit:
-        raise ValidationError(
-            "out_of_range", "max_tokens", f"'max_tokens' must be between 1 and {max_tokens_limit}"
-        )
+        raise ValidationError("out_of_range", "max_tokens", f"'max_tokens' must be between 1 and {max_tokens_limit}")
     return InferenceRequest(
         model=body["model"],
         prompt=body["prompt"],

@@ -15,7 +15,7 @@ from aiohttp import web
 from services.common import sse
 from services.common.config import Env, hostname
 from services.common.http import BodyError, json_error, read_json, request_id_middleware
-from services.common.logs import EventLog, job_id_var
+from services.common.logs import EventLog, current_request_id, job_id_var
 from services.common.service import Lifecycle, serve
 from services.common.tokens import generate
 
@@ -27,6 +27,7 @@ FAIL_MARKER, CRASH_MARKER, CRASH_EARLY_MARKER, STALL_MARKER = (
     "__stall__",
 )
 CRASH_EXIT_CODE = 70
+CRASH_FLUSH_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -156,9 +157,7 @@ class Worker:
             return json_error(getattr(exc, "status", 400), getattr(exc, "code", "invalid_body"), str(exc))
         job_id_var.set(job.job_id)
         if self.status != "ready":
-            return json_error(
-                503, f"worker_{self.status}", f"worker is {self.status}", headers={"Retry-After": "1"}
-            )
+            return json_error(503, f"worker_{self.status}", f"worker is {self.status}", headers={"Retry-After": "1"})
         if CRASH_EARLY_MARKER in job.prompt and job.attempt == 1:
             log.error("worker_crashing", marker=CRASH_EARLY_MARKER, attempt=job.attempt)
             os._exit(CRASH_EXIT_CODE)
@@ -172,7 +171,7 @@ class Worker:
                 self._idle.set()
 
     async def _stream(self, request: web.Request, job: ExecuteRequest) -> web.StreamResponse:
-        base = {"job_id": job.job_id, "worker_id": self.config.worker_id, "request_id": request["request_id"]}
+        base = {"job_id": job.job_id, "worker_id": self.config.worker_id, "request_id": current_request_id()}
         started = time.monotonic()
         response = await sse.open_stream(request)
         try:
@@ -213,6 +212,7 @@ class Worker:
         """__crash__ exits abruptly; __stall__ goes silent until the grace period expires."""
         if CRASH_MARKER in prompt:
             log.error("worker_crashing", marker=CRASH_MARKER)
+            await asyncio.sleep(CRASH_FLUSH_SECONDS)  # let the token leave the process first
             os._exit(CRASH_EXIT_CODE)
         if STALL_MARKER in prompt:
             log.warning("job_stalling", marker=STALL_MARKER)
@@ -241,9 +241,7 @@ class Worker:
         reachable: bool | None = None
         while True:
             try:
-                async with session.post(
-                    f"{self.config.hive_url}/v1/workers/heartbeat", json=self.summary()
-                ) as resp:
+                async with session.post(f"{self.config.hive_url}/v1/workers/heartbeat", json=self.summary()) as resp:
                     ok = resp.status == 200
             except (TimeoutError, aiohttp.ClientError):
                 ok = False

@@ -53,15 +53,27 @@ class Stack:
         self.queen_port, self.hive_port = free_port(), free_port()
         self.queen = f"http://127.0.0.1:{self.queen_port}"
         self.hive = f"http://127.0.0.1:{self.hive_port}"
-        self.common = {"HEARTBEAT_INTERVAL": "0.1", "JWT_SECRET": SECRET, "TOKEN_RATE": "200",
-                       "MODEL_LOAD_SECONDS": "0.05", "MODEL_MEMORY_MB": "1", "GRACE_SECONDS": "5", **overrides}
+        self.common = {
+            "HEARTBEAT_INTERVAL": "0.1",
+            "JWT_SECRET": SECRET,
+            "TOKEN_RATE": "200",
+            "MODEL_LOAD_SECONDS": "0.05",
+            "MODEL_MEMORY_MB": "1",
+            "GRACE_SECONDS": "5",
+            **overrides,
+        }
         self.token = mint(SECRET, "alice", "acme")
         self.admin = mint(SECRET, "root", "acme", admin=True)
 
     def start(self, name: str, module: str, **env: str) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **self.common, **env})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.common, **env},
+        )
         self.procs[name] = proc
         return proc
 
@@ -69,13 +81,27 @@ class Stack:
         self.start("queen", "services.queen", QUEEN_PORT=str(self.queen_port), DATA_DIR=str(self.tmp / "queen"))
 
     def start_hive(self) -> None:
-        self.start("hive", "services.hive", HIVE_PORT=str(self.hive_port), HIVE_ID="hive-1", HIVE_URL=self.hive,
-                   QUEEN_URL=self.queen, DATA_DIR=str(self.tmp / "hive"), EVENT_TIMEOUT="2")
+        self.start(
+            "hive",
+            "services.hive",
+            HIVE_PORT=str(self.hive_port),
+            HIVE_ID="hive-1",
+            HIVE_URL=self.hive,
+            QUEEN_URL=self.queen,
+            DATA_DIR=str(self.tmp / "hive"),
+            EVENT_TIMEOUT="2",
+        )
 
     def start_worker(self, worker_id: str) -> None:
         port = free_port()
-        self.start(worker_id, "services.worker", WORKER_PORT=str(port), WORKER_ID=worker_id,
-                   WORKER_URL=f"http://127.0.0.1:{port}", HIVE_URL=self.hive)
+        self.start(
+            worker_id,
+            "services.worker",
+            WORKER_PORT=str(port),
+            WORKER_ID=worker_id,
+            WORKER_URL=f"http://127.0.0.1:{port}",
+            HIVE_URL=self.hive,
+        )
 
     def up(self, workers: int = 2) -> Stack:
         self.start_queen()

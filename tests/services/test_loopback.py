@@ -25,8 +25,12 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 def infer(stack: Stack, **body: object) -> httpx.Response:
     payload = {"model": "tinyllama", "prompt": "hello bees", "max_tokens": 5, **body}
-    return httpx.post(f"{stack.queen}/v1/inference", json=payload, timeout=10,
-                      headers=stack.headers(**{"X-Request-ID": "req-loopback-1"}))
+    return httpx.post(
+        f"{stack.queen}/v1/inference",
+        json=payload,
+        timeout=10,
+        headers=stack.headers(**{"X-Request-ID": "req-loopback-1"}),
+    )
 
 
 def sse_events(text: str) -> list[tuple[str, dict[str, object]]]:
@@ -82,14 +86,18 @@ def test_crash_after_first_token_is_a_job_failed_naming_the_worker(stack: Stack)
 def test_queued_job_runs_when_a_worker_arrives_and_results_survive_a_queen_restart(stack: Stack) -> None:
     stack.start_queen()
     stack.start_hive()
-    wait_for(lambda: httpx.get(f"{stack.queen}/v1/hives", headers=stack.headers(), timeout=2).json()["hives"],
-             what="the hive to register")
+    wait_for(
+        lambda: httpx.get(f"{stack.queen}/v1/hives", headers=stack.headers(), timeout=2).json()["hives"],
+        what="the hive to register",
+    )
     accepted = infer(stack, **{"async": True})
     assert accepted.status_code == 202 and accepted.json()["state"] == "queued"
     job_url = f"{stack.queen}/v1/jobs/{accepted.json()['job_id']}"
     stack.start_worker("w1")
-    wait_for(lambda: httpx.get(job_url, headers=stack.headers(), timeout=2).json()["state"] == "completed",
-             what="the queued job to complete")
+    wait_for(
+        lambda: httpx.get(job_url, headers=stack.headers(), timeout=2).json()["state"] == "completed",
+        what="the queued job to complete",
+    )
     stack.procs["queen"].send_signal(signal.SIGTERM)
     assert stack.procs["queen"].wait(timeout=10) == 0
     stack.start_queen()

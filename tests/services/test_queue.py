@@ -22,8 +22,9 @@ class Clock:
         return self.now
 
 
-CONFIG = DispatchConfig(queue_size=2, queue_timeout=10.0, max_attempts=3, retry_interval=0.05,
-                        connect_timeout=1.0, event_timeout=1.0)
+CONFIG = DispatchConfig(
+    queue_size=2, queue_timeout=10.0, max_attempts=3, retry_interval=0.05, connect_timeout=1.0, event_timeout=1.0
+)
 
 
 def job(model: str = "m") -> Job:
@@ -39,8 +40,9 @@ def test_jobs_wait_when_no_hive_then_queue_full_then_expire_with_a_reason() -> N
     async def scenario() -> None:
         clock = Clock()
         async with aiohttp.ClientSession() as session:
-            dispatcher = Dispatcher(CONFIG, HiveDirectory(3.0, clock), JobStore(":memory:"), Metrics(), session,
-                                    lambda: {"m"}, clock)
+            dispatcher = Dispatcher(
+                CONFIG, HiveDirectory(3.0, clock), JobStore(":memory:"), Metrics(), session, lambda: {"m"}, clock
+            )
             first, second = dispatcher.submit(job()), dispatcher.submit(job())
             assert [r.job.state for r in dispatcher.pending] == ["queued", "queued"]
             assert first.events.get_nowait()[0] == "job_queued"
@@ -58,8 +60,7 @@ def test_jobs_wait_when_no_hive_then_queue_full_then_expire_with_a_reason() -> N
 def test_unknown_model_fails_at_once() -> None:
     async def scenario() -> None:
         async with aiohttp.ClientSession() as session:
-            dispatcher = Dispatcher(CONFIG, HiveDirectory(3.0), JobStore(":memory:"), Metrics(), session,
-                                    lambda: {"m"})
+            dispatcher = Dispatcher(CONFIG, HiveDirectory(3.0), JobStore(":memory:"), Metrics(), session, lambda: {"m"})
             run = dispatcher.submit(job("nope"))
             assert run.done.is_set() and "no hive serves model" in (run.job.reason or "")
 
