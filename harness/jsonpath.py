@@ -1,8 +1,8 @@
 """Dotted paths into JSON documents (``error.code``, ``items.0.id``, ``workers[2].state``).
 
 Grammar: segments separated by dots; a segment is a key, or an index into an array
-(``items.0`` or ``items[0]``; negative indexes count from the end); ``["a.b"]`` is a key that
-holds dots. The empty path (or ``$``) is the whole document.
+(``items.0`` or ``items[0]``; negative indexes count from the end); ``['a.b']`` (or ``["a.b"]``) is a
+key that holds dots. The empty path (or ``$``) is the whole document.
 
 Also here: JSON literals written in steps (``equals "abc"``, ``equals 3``), strict JSON equality
 (``true`` is not ``1``) and containment, because every JSON check needs them.
@@ -18,7 +18,7 @@ from typing import Any
 from harness import expect
 from harness.errors import HarnessError, VerificationFailed
 
-_SEGMENT = re.compile(r'\[(?P<index>-?\d+)\]|\["(?P<quoted>[^"]*)"\]|(?P<key>[^.\[\]]+)')
+_SEGMENT = re.compile(r'\[(?P<index>-?\d+)\]|\[(?P<q>["\'])(?P<quoted>.*?)(?P=q)\]|(?P<key>[^.\[\]]+)')
 _EXCERPT = 400
 
 
@@ -57,7 +57,7 @@ def parse(path: str) -> list[str | int]:
         if match is None or match.end() == pos:
             raise HarnessError(f"bad JSON path {path!r} at character {pos + 1}",
                                hint='write keys with dots, indexes as items.0 or items[0], '
-                                    'and a key holding dots as ["a.b"]')
+                                    "and a key holding dots as ['a.b']")
         if match.group("index") is not None:
             segments.append(int(match.group("index")))
         else:

@@ -1,0 +1,106 @@
+"""Environment steps: pick the scenario's environment; check services, their logs, their exit codes.
+
+Drivers (act, check nothing): 'the environment "X" is running', 'a fresh environment "X" is running'.
+Every other step here verifies through harness.expect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from behave import register_type, step, use_step_matcher
+
+from harness import expect
+from harness.http import STEP_TYPES
+from harness.waiting import eventually
+
+use_step_matcher("parse")
+register_type(**STEP_TYPES)
+
+
+@step('the environment "{name:Quoted}" is running')
+def environment_running(context: Any, name: str) -> None:
+    """Use environment NAME in this scenario, started (or reused, healthy) by the harness.
+
+    Example: Given the environment "example" is running
+    """
+    expect.drove(f"use environment {name}")
+    context.harness.use(name)
+
+
+@step('a fresh environment "{name:Quoted}" is running')
+def fresh_environment_running(context: Any, name: str) -> None:
+    """Start a new instance of environment NAME for this scenario only (taken down at its end).
+
+    Example: Given a fresh environment "example" is running
+    """
+    expect.drove(f"start fresh environment {name}")
+    context.harness.use(name, fresh=True)
+
+
+@step('the service "{service:Quoted}" is healthy')
+def service_healthy(context: Any, service: str) -> None:
+    """Check that every container of SERVICE runs and passes its readiness probe now.
+
+    Example: Then the service "web" is healthy
+    """
+    env = _env_with(context, service)
+    problems = [p for p in env.problems() if p.split(":", 1)[0] == service]
+    expect.that(not problems, f"service {service!r} is not healthy: {'; '.join(problems)}\n"
+                              f"Hint: `harness logs {service}` shows its logs")
+
+
+@step('the service "{service:Quoted}" is not running')
+def service_not_running(context: Any, service: str) -> None:
+    """Check that no container of SERVICE is running (stopped, exited, removed).
+
+    Example: Then the service "worker-1" is not running
+    """
+    env = _env_with(context, service)
+    running = [o.name for o in env.refresh() if o.service == service and o.state == "running"]
+    expect.that(not running, f"service {service!r} is still running: {', '.join(running)}")
+
+
+@step('the logs of service "{service:Quoted}" contain "{text:Rest}"')
+def logs_contain(context: Any, service: str, text: str) -> None:
+    """Check that SERVICE's logs (every replica) contain TEXT ({name} from remembered values).
+
+    Example: Then the logs of service "queen" contain "job {job_id} completed"
+    """
+    _check_logs(context, service, context.harness.interpolate(text))
+
+
+@step('within {seconds:Number} seconds the logs of service "{service:Quoted}" contain "{text:Rest}"')
+def logs_contain_within(context: Any, seconds: float, service: str, text: str) -> None:
+    """Wait up to N seconds until SERVICE's logs contain TEXT; fail with the last lines seen.
+
+    Example: Then within 10 seconds the logs of service "hive" contain "worker registered"
+    """
+    wanted = context.harness.interpolate(text)
+    interval = context.harness.env.spec.timeouts.probe_interval
+    eventually(lambda: _check_logs(context, service, wanted), within=seconds, interval=interval)
+
+
+@step('the exit code of service "{service:Quoted}" is {code:d}')
+def exit_code(context: Any, service: str, code: int) -> None:
+    """Check that SERVICE's (first) container has exited with CODE.
+
+    Example: Then the exit code of service "migrate" is 0
+    """
+    state = _env_with(context, service).container(service).attrs["State"]
+    expect.that(state.get("Status") != "running", f"service {service!r} is still running (no exit code yet)")
+    expect.equal(state.get("ExitCode"), code, f"the exit code of service {service!r}")
+
+
+def _env_with(context: Any, service: str) -> Any:
+    env = context.harness.env
+    expect.contains(sorted(env.services), service, f"the services of environment {env.name!r}")
+    return env
+
+
+def _check_logs(context: Any, service: str, text: str) -> None:
+    env = _env_with(context, service)
+    logs = env.logs(service)
+    tail = "\n".join(logs.rstrip().splitlines()[-env.spec.timeouts.log_tail:])
+    expect.that(text in logs, f"the logs of service {service!r} do not contain {text!r}; "
+                              f"last lines:\n{tail or '(no log lines)'}")
