@@ -28,6 +28,7 @@ FAIL_MARKER, CRASH_MARKER, CRASH_EARLY_MARKER, STALL_MARKER = (
 )
 CRASH_EXIT_CODE = 70
 CRASH_FLUSH_SECONDS = 0.1
+STALL_POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -171,18 +172,16 @@ class Worker:
                 self._idle.set()
 
     async def _stream(self, request: web.Request, job: ExecuteRequest) -> web.StreamResponse:
-        base = {"job_id": job.job_id, "worker_id": self.config.worker_id, "request_id": current_request_id()}
-        started = time.monotonic()
         response = await sse.open_stream(request)
         try:
-            await self._produce(response, base, job, started)
+            await self._produce(request, response, job)
         except ConnectionResetError:
             log.warning("client_disconnected")
         return response
 
-    async def _produce(
-        self, response: web.StreamResponse, base: dict[str, Any], job: ExecuteRequest, started: float
-    ) -> None:
+    async def _produce(self, request: web.Request, response: web.StreamResponse, job: ExecuteRequest) -> None:
+        base = {"job_id": job.job_id, "worker_id": self.config.worker_id, "request_id": current_request_id()}
+        started = time.monotonic()
         await sse.send(response, "job_started", {**base, "model": job.model, "attempt": job.attempt})
         log.info("job_started", model=job.model, max_tokens=job.max_tokens, attempt=job.attempt)
         tokens = generate(job.model, job.prompt, job.seed, job.max_tokens)
@@ -194,7 +193,7 @@ class Worker:
                 return await self._fail(response, base, "worker shut down before the job finished")
             await sse.send(response, "token", {**base, "index": index, "text": text})
             if index == 0:
-                await self._first_token_markers(job.prompt)
+                await self._first_token_markers(request, job.prompt)
                 if FAIL_MARKER in job.prompt:
                     return await self._fail(response, base, f"simulated failure ({FAIL_MARKER} in prompt)")
             await asyncio.sleep(delay)
@@ -208,15 +207,16 @@ class Worker:
         log.info("job_completed", tokens=len(tokens), duration=duration)
         await response.write_eof()
 
-    async def _first_token_markers(self, prompt: str) -> None:
-        """__crash__ exits abruptly; __stall__ goes silent until the grace period expires."""
+    async def _first_token_markers(self, request: web.Request, prompt: str) -> None:
+        """__crash__ exits abruptly; __stall__ goes silent until the caller leaves or the grace expires."""
         if CRASH_MARKER in prompt:
             log.error("worker_crashing", marker=CRASH_MARKER)
             await asyncio.sleep(CRASH_FLUSH_SECONDS)  # let the token leave the process first
             os._exit(CRASH_EXIT_CODE)
         if STALL_MARKER in prompt:
             log.warning("job_stalling", marker=STALL_MARKER)
-            await self._abort.wait()
+            while not self._abort.is_set() and request.transport is not None and not request.transport.is_closing():
+                await asyncio.sleep(STALL_POLL_SECONDS)
 
     async def _fail(self, response: web.StreamResponse, base: dict[str, Any], reason: str) -> None:
         await sse.send(response, "job_failed", {**base, "reason": reason})

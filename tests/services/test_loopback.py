@@ -111,3 +111,11 @@ def test_admin_shutdown_cascades_and_every_process_exits_zero(stack: Stack) -> N
     resp = httpx.post(f"{stack.queen}/v1/admin/shutdown", headers=stack.headers(admin=True), timeout=2)
     assert resp.status_code == 202
     assert {name: proc.wait(timeout=15) for name, proc in stack.procs.items()} == dict.fromkeys(stack.procs, 0)
+
+
+def test_stalled_worker_becomes_job_failed_not_a_hang(stack: Stack) -> None:
+    stack.up(workers=1)
+    resp = infer(stack, prompt="hold on __stall__")
+    assert resp.status_code == 502
+    assert "worker w1" in resp.json()["error"]["message"]
+    wait_for(lambda: stack.ready_workers() == ["w1"], what="the stalled worker to be free again")
