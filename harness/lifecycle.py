@@ -171,7 +171,7 @@ class Environment:
     def problems(self) -> list[str]:
         """One round of every probe: what is not healthy now (empty when all is well)."""
         observed = self.refresh()
-        found = [f"{o.service}: {o.state}" for o in observed if o.state != "running"]
+        found = [f"{o.service}: {o.state}" for o in observed if o.state != "running" and not self._finished(o)]
         for svc in self.services.values():
             if not svc.replicas:
                 found.append(f"{svc.name}: no container")
@@ -309,12 +309,15 @@ class Environment:
             if obs.health == "unhealthy":
                 raise self._startup_error(ServiceUnhealthy, obs.service, "its healthcheck reports unhealthy",
                                           hint="the health output and log lines above say why")
-            probed = self.services.get(obs.service)
-            finished_ok = obs.exit_code == 0 and probed is not None and probed.port is None
-            if obs.state in ("exited", "dead", "restarting") and not finished_ok:
+            if obs.state in ("exited", "dead", "restarting") and not self._finished(obs):
                 raise self._startup_error(
                     ServiceExited, obs.service, f"container {obs.name} is {obs.state} while starting",
                     hint="the log lines above usually say why; fix the service's command or config")
+
+    def _finished(self, obs: Observed) -> bool:
+        """A one-shot service (no declared port) that exited 0 has done its job."""
+        svc = self.services.get(obs.service)
+        return obs.state == "exited" and obs.exit_code == 0 and svc is not None and svc.port is None
 
     def _startup_error(self, cls: type[StartupError], service: str, message: str, hint: str) -> StartupError:
         info = self._inspect_service(service)

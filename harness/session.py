@@ -242,11 +242,14 @@ class Session:
         return self.values[name]
 
     def interpolate(self, text: str) -> str:
-        """Replace ``{name}`` with remembered values (``{{`` and ``}}`` stay literal braces)."""
+        """Replace ``{name}`` (an identifier in braces) with remembered values.
+
+        JSON is left alone: its braces never directly enclose a bare identifier.
+        """
         def sub(match: re.Match[str]) -> str:
             return str(self.recall(match.group(1)))
 
-        return re.sub(r"(?<!\{)\{([A-Za-z_][\w.-]*)\}(?!\})", sub, text)
+        return re.sub(r"\{([A-Za-z_][\w.-]*)\}", sub, text)
 
     def extension(self, key: str, factory: Callable[[], Any]) -> Any:
         """Per-scenario state of a step module (e.g. the last HTTP response), made on first use."""

@@ -31,7 +31,7 @@ def test_project_names_are_valid_and_unique_per_instance() -> None:
 def test_interpolation_uses_remembered_values_and_fails_clearly(tmp_path: Path) -> None:
     session = make_session(tmp_path)
     session.remember("job_id", "j-1")
-    assert session.interpolate('/v1/jobs/{job_id} {"a": {{1}}}') == '/v1/jobs/j-1 {"a": {{1}}}'
+    assert session.interpolate('/v1/jobs/{job_id} {"a": {"n": {job_id}}}') == '/v1/jobs/j-1 {"a": {"n": j-1}}'
     with pytest.raises(HarnessError, match="nothing remembered as 'other'"):
         session.interpolate("{other}")
 
