@@ -8,6 +8,9 @@ from harness import record
 from harness.expect import LEDGER
 from harness.session import Session, env_tag
 
+__all__ = ["after_all", "after_scenario", "after_step", "before_all", "before_feature", "before_scenario",
+           "before_step"]
+
 FAILED = frozenset({"failed", "error", "undefined", "hook_error"})
 
 
