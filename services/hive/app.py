@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -91,6 +93,35 @@ class Hive:
         self.running = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self.registry_problem: str | None = None
+        self._known: list[WorkerRecord] = []
+
+    def workers(self) -> list[WorkerRecord]:
+        """Registered workers; while the registry is unavailable, the last list read from it."""
+        try:
+            self._known = self.registry.all()
+        except sqlite3.Error as exc:
+            self.registry_failed(exc)
+        else:
+            self.registry_ok()
+        return list(self._known)
+
+    def registry_failed(self, exc: sqlite3.Error) -> None:
+        """Log one error per outage; the hive keeps serving from the last known workers."""
+        if self.registry_problem is None:
+            log.error(
+                "registry_unavailable",
+                path=str(self.config.data_dir / "hive-registry.db"),
+                problem=f"{type(exc).__name__}: {exc}",
+                action="serving the last known workers; retrying on every heartbeat",
+            )
+        self.registry_problem = f"{type(exc).__name__}: {exc}"
+
+    def registry_ok(self) -> None:
+        """The registry answers again after an outage."""
+        if self.registry_problem is not None:
+            log.info("registry_available", path=str(self.config.data_dir / "hive-registry.db"))
+            self.registry_problem = None
 
     def app(self) -> web.Application:
         """The HTTP routes."""
@@ -109,7 +140,7 @@ class Hive:
 
     def summary(self) -> dict[str, Any]:
         """What the queen learns on each heartbeat."""
-        workers = [w.as_dict() for w in self.registry.all()]
+        workers = [w.as_dict() for w in self.workers()]
         models = sorted(
             {w["model"] for w in workers}
             | {m["name"] for m in self.provisioner.catalogue() if m["state"] == "available"}
@@ -124,7 +155,7 @@ class Hive:
 
     async def health(self, request: web.Request) -> web.Response:
         """ok, or degraded with reasons (no ready worker, queen unreachable, draining)."""
-        workers = self.registry.all()
+        workers = self.workers()
         reasons = []
         if not any(w.status in {"ready", "busy"} for w in workers):
             reasons.append("no ready worker")
@@ -132,6 +163,8 @@ class Hive:
             reasons.append(f"queen unreachable at {self.config.queen_url}")
         if self.lifecycle.stopping.is_set():
             reasons.append("draining")
+        if self.registry_problem is not None:
+            reasons.append(f"registry unavailable ({self.registry_problem})")
         return web.json_response(
             {
                 "status": "degraded" if reasons else "ok",
@@ -149,7 +182,7 @@ class Hive:
         """Registered workers with their last heartbeat."""
         workers = [
             {**w.as_dict(), "hive_id": self.config.hive_id, "inflight": self.inflight[w.worker_id]}
-            for w in self.registry.all()
+            for w in self.workers()
         ]
         return web.json_response({"hive_id": self.config.hive_id, "workers": workers})
 
@@ -161,19 +194,28 @@ class Hive:
                 log.info("worker_registered", worker_id=body["worker_id"], url=body["url"], model=body["model"])
         except (BodyError, KeyError, TypeError, ValueError) as exc:
             return json_error(400, "invalid_heartbeat", f"bad heartbeat: {exc}")
+        except sqlite3.Error as exc:
+            self.registry_failed(exc)
+            return json_error(503, "registry_unavailable", f"worker registry unavailable: {exc}")
+        self.registry_ok()
         return web.json_response({"ok": True, "hive_id": self.config.hive_id})
 
     async def deregister(self, request: web.Request) -> web.Response:
         """A worker leaves (graceful stop)."""
         worker_id = request.match_info["worker_id"]
-        if not self.registry.remove(worker_id):
+        try:
+            removed = self.registry.remove(worker_id)
+        except sqlite3.Error as exc:
+            self.registry_failed(exc)
+            return json_error(503, "registry_unavailable", f"worker registry unavailable: {exc}")
+        if not removed:
             return json_error(404, "unknown_worker", f"worker {worker_id} is not registered")
         log.info("worker_deregistered", worker_id=worker_id)
         return web.json_response({"ok": True})
 
     async def models(self, request: web.Request) -> web.Response:
         """Models served by workers, provisioned models, and download counters."""
-        served = sorted({w.model for w in self.registry.all()})
+        served = sorted({w.model for w in self.workers()})
         p = self.provisioner
         return web.json_response(
             {
@@ -204,7 +246,7 @@ class Hive:
         """Cascading stop from the queen: stop workers (they finish in-flight jobs), then exit."""
         self.cascade = True
         self.lifecycle.request_stop("shutdown requested by queen")
-        workers = [w.worker_id for w in self.registry.all()]
+        workers = [w.worker_id for w in self.workers()]
         return web.json_response({"status": "shutting_down", "workers": workers}, status=202)
 
     async def execute(self, request: web.Request) -> web.StreamResponse:
@@ -231,7 +273,7 @@ class Hive:
     ) -> web.StreamResponse:
         tried: list[str] = []
         failures: list[str] = []
-        while (worker := least_loaded(self.registry.all(), model, self.inflight, tried)) is not None:
+        while (worker := least_loaded(self.workers(), model, self.inflight, tried)) is not None:
             tried.append(worker.worker_id)
             self.inflight[worker.worker_id] += 1
             try:
@@ -323,7 +365,13 @@ class Hive:
             await asyncio.sleep(self.config.heartbeat_interval / 4)
             if self.config.never_remove_lost:
                 continue
-            for worker in self.registry.expire(max_age):
+            try:
+                lost = self.registry.expire(max_age)
+            except sqlite3.Error as exc:
+                self.registry_failed(exc)
+                await asyncio.sleep(self.config.heartbeat_interval)
+                continue
+            for worker in lost:
                 log.warning("worker_lost", worker_id=worker.worker_id, missed_heartbeats=self.config.lost_after)
 
     async def queen_loop(self) -> None:
@@ -343,12 +391,12 @@ class Hive:
     async def drain(self, loops: Sequence[asyncio.Future[None]]) -> None:
         """Finish relays; on a cascade first stop every worker and wait for them to leave."""
         if self.cascade:
-            await asyncio.gather(*(self._stop_worker(w) for w in self.registry.all()))
+            await asyncio.gather(*(self._stop_worker(w) for w in self.workers()))
         deadline = self.config.grace_seconds + 2 * self.config.heartbeat_interval
         try:
             await asyncio.wait_for(self._quiet(), deadline)
         except TimeoutError:
-            log.warning("grace_expired", workers=[w.worker_id for w in self.registry.all()])
+            log.warning("grace_expired", workers=[w.worker_id for w in self.workers()])
         for loop in loops:
             loop.cancel()
         try:
@@ -360,7 +408,7 @@ class Hive:
     async def _quiet(self) -> None:
         """Relays done and, on a cascade, every worker deregistered."""
         await self._idle.wait()
-        while self.cascade and self.registry.all():
+        while self.cascade and self.workers():
             await asyncio.sleep(0.05)
 
     async def _stop_worker(self, worker: WorkerRecord) -> None:
@@ -369,7 +417,8 @@ class Hive:
                 log.info("worker_stopping", worker_id=worker.worker_id, status=resp.status)
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("worker_stop_failed", worker_id=worker.worker_id, error=str(exc) or type(exc).__name__)
-            self.registry.remove(worker.worker_id)
+            with contextlib.suppress(sqlite3.Error):
+                self.registry.remove(worker.worker_id)
 
 
 async def run(lifecycle: Lifecycle) -> None:

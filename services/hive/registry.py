@@ -17,6 +17,8 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS workers (
     worker_id TEXT PRIMARY KEY, url TEXT NOT NULL, model TEXT NOT NULL, status TEXT NOT NULL,
     active INTEGER NOT NULL, slots INTEGER NOT NULL, last_seen REAL NOT NULL)"""
 COLUMNS = "worker_id, url, model, status, active, slots, last_seen"
+# A locked database must not stall the event loop for sqlite's default 5 s per call.
+BUSY_TIMEOUT = 0.05
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,13 @@ def open_registry(data_dir: Path, clock: Callable[[], float] = time.time) -> Wor
     path = data_dir / "hive-registry.db"
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        return WorkerRegistry(sqlite3.connect(path), clock)
+        return WorkerRegistry(sqlite3.connect(path, timeout=BUSY_TIMEOUT), clock)
     except (sqlite3.DatabaseError, OSError) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
     try:
         os.replace(path, aside)
-        registry = WorkerRegistry(sqlite3.connect(path), clock)
+        registry = WorkerRegistry(sqlite3.connect(path, timeout=BUSY_TIMEOUT), clock)
         action = f"moved aside to {aside}; rebuilding from heartbeats"
     except (sqlite3.DatabaseError, OSError) as exc:
         registry = WorkerRegistry(sqlite3.connect(":memory:"), clock)

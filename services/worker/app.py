@@ -20,12 +20,14 @@ from services.common.service import Lifecycle, serve
 from services.common.tokens import generate
 
 log = EventLog("services.worker")
-FAIL_MARKER, CRASH_MARKER, CRASH_EARLY_MARKER, STALL_MARKER = (
+FAIL_MARKER, CRASH_MARKER, CRASH_EARLY_MARKER, STALL_MARKER, ALLOC_MARKER = (
     "__fail__",
     "__crash__",
     "__crash_early__",
     "__stall__",
+    "__alloc__",
 )
+ALLOC_FACTOR = 4  # __alloc__: the job needs this many times the model's memory on top of it
 CRASH_EXIT_CODE = 70
 CRASH_FLUSH_SECONDS = 0.1
 STALL_POLL_SECONDS = 0.1
@@ -208,7 +210,12 @@ class Worker:
         await response.write_eof()
 
     async def _first_token_markers(self, request: web.Request, prompt: str) -> None:
-        """__crash__ exits abruptly; __stall__ goes silent until the caller leaves or the grace expires."""
+        """__crash__ exits abruptly; __stall__ goes silent until the caller leaves or the grace expires;
+        __alloc__ allocates (and touches) ALLOC_FACTOR x the model's memory for the rest of the job."""
+        if ALLOC_MARKER in prompt:
+            log.warning("job_allocating", marker=ALLOC_MARKER, memory_mb=ALLOC_FACTOR * self.config.memory_mb)
+            await asyncio.sleep(CRASH_FLUSH_SECONDS)  # let the token leave the process first
+            request[ALLOC_MARKER] = bytearray(b"\x01") * (ALLOC_FACTOR * self.config.memory_mb << 20)
         if CRASH_MARKER in prompt:
             log.error("worker_crashing", marker=CRASH_MARKER)
             await asyncio.sleep(CRASH_FLUSH_SECONDS)  # let the token leave the process first
