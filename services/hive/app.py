@@ -383,6 +383,9 @@ class Hive:
                     ok = resp.status == 200
             except (TimeoutError, aiohttp.ClientError):
                 ok = False
+            except Exception as exc:  # noqa: BLE001 - a heartbeat loop must never die silently
+                log.error("heartbeat_error", error=f"{type(exc).__name__}: {exc}")
+                ok = False
             if ok != self.queen_reachable:
                 (log.info if ok else log.warning)("queen_reachable" if ok else "queen_unreachable", url=url)
                 self.queen_reachable = ok

@@ -252,6 +252,9 @@ class Worker:
                     ok = resp.status == 200
             except (TimeoutError, aiohttp.ClientError):
                 ok = False
+            except Exception as exc:  # noqa: BLE001 - a heartbeat loop must never die silently
+                log.error("heartbeat_error", error=f"{type(exc).__name__}: {exc}")
+                ok = False
             if ok != reachable:
                 (log.info if ok else log.warning)(
                     "hive_reachable" if ok else "hive_unreachable", hive_url=self.config.hive_url
