@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -164,3 +165,14 @@ def test_two_runs_of_the_same_environment_at_once(fixture_project: Path) -> None
     assert [p.returncode for p in procs] == [0, 0], outputs
     for run_id in ids:
         assert_nothing_left(run_id)
+
+
+def test_unhealthy_shared_instance_is_replaced_and_fresh_is_private(fixture_project: Path) -> None:
+    run_id = new_run_id()
+    proc = behave_run(fixture_project, "reuse.feature", run_id)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out
+    notes = json.loads((fixture_project / "notes.json").read_text())
+    replacement, fresh = notes["seen"]
+    assert len({notes["first"], replacement, fresh}) == 3, notes
+    assert_nothing_left(run_id)
