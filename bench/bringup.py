@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime
 import json
 import statistics
 import subprocess
@@ -63,6 +64,17 @@ def compose_file_for_peer(env: Environment, target: Path) -> Path:
     return target
 
 
+def ready_after_start(env: Environment) -> dict[str, float]:
+    """Seconds from each container's start (engine's StartedAt) to its probe's first answer."""
+    result = {}
+    for name, svc in env.services.items():
+        if name in env.ready_at and svc.replicas:
+            started = env.docker.api.inspect_container(svc.replicas[0].id)["State"]["StartedAt"]
+            stamp = datetime.datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00").timestamp()
+            result[name] = env.ready_at[name] - stamp
+    return result
+
+
 def timed(fn: Any) -> float:
     start = time.perf_counter()
     fn()
@@ -86,9 +98,12 @@ def main() -> int:
     params = resolve_parameters(spec, {}, environ={})
     rows: dict[str, list[float]] = {"harness up": [], "compose up --wait": [], "harness down": [],
                                     "compose down": []}
+    after_start: dict[str, list[float]] = {}
     for _ in range(args.repetitions):
         env = Environment(spec, params, settings, run_id=new_run_id(), progress=Quiet(spec.name))
         rows["harness up"].append(timed(env.start))
+        for service, seconds in ready_after_start(env).items():
+            after_start.setdefault(service, []).append(seconds)
         peer_file = compose_file_for_peer(env, env.run_dir / "peer-compose.yaml")
         rows["harness down"].append(timed(env.down))
         project = env.project + "-peer"
@@ -101,12 +116,15 @@ def main() -> int:
     print("| what | median s | all runs |\n|---|---|---|")
     for name, values in rows.items():
         print(f"| {name} | {medians[name]:.2f} | {' '.join(f'{v:.2f}' for v in values)} |")
+    print("\nservice ready after its container started (median s, probe to first answer):")
+    print("  " + "  ".join(f"{name} {statistics.median(v):.2f}" for name, v in sorted(after_start.items())))
     ratio_up = medians["harness up"] / medians["compose up --wait"]
     ratio_down = medians["harness down"] / medians["compose down"]
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bringup.json").write_text(json.dumps(
-        {"env": args.env, "runs": rows, "medians": medians, "ratio_up": ratio_up, "ratio_down": ratio_down},
+        {"env": args.env, "runs": rows, "medians": medians, "ready_after_start": after_start,
+         "ratio_up": ratio_up, "ratio_down": ratio_down},
         indent=2))
     print(f"\nratio_up={ratio_up:.2f} ratio_down={ratio_down:.2f}")
     return 0

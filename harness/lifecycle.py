@@ -111,6 +111,7 @@ class Environment:
         self.owner = os.getpid() if owner is None else owner
         self.compose = ComposeRunner(self.project, [self.compose_file], timeout=spec.timeouts.compose)
         self.services: dict[str, Service] = {}
+        self.ready_at: dict[str, float] = {}  # service -> wall-clock time its probe first answered
         self.secrets = [str(params[n]) for n in spec.secret_names() if params.get(n)]
         self._redact = Redactor(self.secrets).text
         self._docker = docker
@@ -277,6 +278,7 @@ class Environment:
                 for name, seen in zip(names, pool.map(self._check_service, names), strict=True):
                     if seen is None:
                         del waiting[name]
+                        self.ready_at[name] = time.time()
                     else:
                         waiting[name] = seen
                 self._progress.update([n for n in self.services if n not in waiting], waiting)
