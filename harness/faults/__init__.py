@@ -4,6 +4,7 @@
     network    Partition, OneWayCut, Refuse, PacketLoss (iptables), Isolate (network disconnect)
     link       Latency, Bandwidth, Blackhole, ResetPeer, Truncate, SlowClose (fault proxy toxics)
     resources  CpuSqueeze, MemoryLimit, DiskFull
+    data       CorruptFile, SqliteLock
     stack      Fault (protocol), FaultStack, Timeline, TimelineEvent, RevertFailed
 
 Targets are docker SDK ``Container`` objects; the caller resolves compose service names.
@@ -12,6 +13,7 @@ The fault proxy itself is ``harness/faults/proxy.py`` (``python3 -m harness.faul
 
 from __future__ import annotations
 
+from harness.faults.data import CorruptFile, SqliteLock
 from harness.faults.link import Bandwidth, Blackhole, Latency, ResetPeer, SlowClose, ToxicFault, Truncate
 from harness.faults.netns import HelperRunner, NetnsRunner, NsenterRunner, default_runner
 from harness.faults.network import CHAIN, Isolate, OneWayCut, PacketLoss, Partition, Refuse
@@ -25,6 +27,7 @@ __all__ = [
     "Bandwidth",
     "Blackhole",
     "Churn",
+    "CorruptFile",
     "CpuSqueeze",
     "Crash",
     "DiskFull",
@@ -48,6 +51,7 @@ __all__ = [
     "Restart",
     "RevertFailed",
     "SlowClose",
+    "SqliteLock",
     "Start",
     "Stop",
     "Timeline",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.errors import FaultError
 from harness.faults.link import Latency, ToxicFault
@@ -22,6 +22,7 @@ from harness.lifecycle import Environment
 NETWORK_FAULTS = (Partition, OneWayCut, Refuse, PacketLoss, Isolate)
 PROXY_SERVICE = "faultproxy"
 PROXY_CONTROL_PORT = 8474
+A = TypeVar("A")
 
 
 def service_names(env: Environment, refs: str) -> list[str]:
@@ -91,8 +92,14 @@ def latency(env: Environment, a: str, b: str, ms: float, jitter: float = 0.0) ->
 
 def active_churn(stack: FaultStack) -> Churn:
     """The churn started in this scenario."""
+    return active(stack, Churn, "start one with '... churn every N seconds'")
+
+
+def active(stack: FaultStack, kind: type[A], hint: str, target: str | None = None) -> A:
+    """The newest active fault of ``kind`` (on container ``target``, if given)."""
     for fault in reversed(stack.active):
-        if isinstance(fault, Churn):
+        if isinstance(fault, kind) and (target is None or fault.target == target):
             return fault
-    raise FaultError("no churn is running in this scenario", hint="start one with '... churn every N seconds'")
+    raise FaultError(f"no active {kind.__name__} fault{f' on {target}' if target else ''} in this scenario",
+                     hint=hint)
 

@@ -238,6 +238,12 @@ class Churn:
         self._thread = threading.Thread(target=self._run, name="harness-churn", daemon=True)
         self._thread.start()
 
+    def join(self, timeout: float) -> bool:
+        """Wait until the churn has run its duration (at most ``timeout`` s); True when it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
     def revert(self) -> None:
         """Stop the thread, bring every target back up, report any error the thread hit."""
         self._stop.set()
