@@ -1,4 +1,4 @@
-@integration @chaos @p1 @slow @env.full-stack @worker @hive @queen
+@integration @chaos @p1 @env.full-stack @worker @hive @queen
 Feature: worker churn under steady load
   Workers are killed and started again, one at a time, while clients keep sending inference
   requests at a steady rate. The hive retries jobs that meet a dead worker before their first
