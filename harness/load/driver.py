@@ -182,6 +182,10 @@ class _Run:
             if pending:
                 logger.warning("load run hit its hard stop; cancelled %d workers", len(pending))
         finally:
+            # When the run itself is cancelled (a background run stopped early), stop its workers too.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.session.close()
 
     def result(self, mode: str, users: int, **extra: Any) -> LoadResult:

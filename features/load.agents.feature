@@ -1,0 +1,14 @@
+@integration @load @p0 @env.load
+Feature: 119 concurrent agents share the inference stack
+  Seed 000's load test: 119 agents spawn at once; each asks (an inference request), works
+  100 ms, then posts its result (a second request). At least 95% succeed, no two get the
+  same job id, every accepted job is found completed by its own tenant, all within 30 s.
+
+  Scenario: 119 agents each ask, think 100 ms and post a result
+    When 119 clients each send 2 inference requests concurrently with 100 ms think time
+    Then at least 95% succeed
+    And no job id is duplicated
+    And every accepted job completes
+    And the load run took less than 30 seconds
+    And the p99 latency is below 5000 ms
+    And the load results are printed

@@ -1,0 +1,21 @@
+@integration @load @p1 @env.load
+Feature: Open-loop stress at a rate the stack sustains
+  Requests arrive at a constant rate whatever the answers; latency counts from each intended
+  send time, so a stack that falls behind shows it in the percentiles (no coordinated omission).
+
+  Scenario: 40 inference requests per second for 10 seconds
+    When requests arrive at 40 per second for 10 seconds
+    Then at least 99% succeed
+    And the throughput is at least 30 requests per second
+    And the p99 latency is below 3000 ms
+    And no job id is duplicated
+    And every accepted job completes
+    And the load results are printed
+
+  Scenario: Steady background load while the API keeps answering
+    When steady load of 20 requests per second runs in the background for 5 seconds
+    And I send a GET request to "/health" on "queen"
+    Then the response status is 200
+    And the background load finished
+    And at least 99% succeed
+    And every accepted job completes

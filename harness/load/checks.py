@@ -1,0 +1,135 @@
+"""Checks on a load run, each through ``harness.expect`` with what was seen and a Hint.
+
+A check never passes on nothing: a run with no completed request, no ids or no streamed
+events fails and says why, so a misconfigured target cannot pass silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from harness import expect
+from harness.errors import VerificationFailed
+from harness.load.history import CheckResult, completes_within, no_duplicate_ids, no_lost_jobs
+from harness.load.lookup import JobState
+from harness.load.memory import growth
+from harness.load.results import LoadResult
+from harness.load.target import JobLookup
+
+PERCENTILE_NAMES = ("p50", "p90", "p95", "p99", "p99.9", "max")
+
+
+def describe(result: LoadResult) -> str:
+    """One line: requests, success, throughput, statuses, errors."""
+    return (f"{result.count} requests in {result.elapsed:.2f} s ({result.throughput:.1f}/s), "
+            f"{result.success_rate * 100:.2f}% ok; statuses {result.status_counts}; "
+            f"errors {result.error_counts or 'none'}")
+
+
+def ran(result: LoadResult) -> None:
+    """The run completed at least one request."""
+    expect.that(result.count > 0, f"the load run completed no request: {describe(result)}\n"
+                                  "Hint: check the target URL and that the environment is up")
+
+
+def success_at_least(result: LoadResult, percent: float) -> None:
+    """At least PERCENT % of the completed requests succeeded."""
+    ran(result)
+    expect.that(result.success_rate * 100 >= percent,
+                f"{result.success_rate * 100:.2f}% of the requests succeeded, below {percent:g}%: "
+                f"{describe(result)}\nHint: 429 means the rate limit, 503 a full queue; "
+                "errors 'timeout'/'connect failed' mean no answer")
+
+
+def latency_below(result: LoadResult, name: str, ms: float) -> None:
+    """The latency percentile NAME (p50 ... max) is below MS milliseconds."""
+    ran(result)
+    value = _percentile(result.percentiles(), name) * 1e3
+    expect.that(value < ms, f"{name} latency is {value:.1f} ms, not below {ms:g} ms\n"
+                            f"{result.format_table()}\n{describe(result)}")
+
+
+def first_event_below(result: LoadResult, name: str, ms: float) -> None:
+    """The time-to-first-event percentile NAME of streamed requests is below MS milliseconds."""
+    histogram = result.ttfe_histogram
+    expect.that(histogram.count > 0, f"no streamed request got an event: {describe(result)}\n"
+                                     "Hint: stream the requests ('each stream N ... requests')")
+    values = {f"p{p:g}": v for p, v in histogram.percentiles([50, 90, 95, 99, 99.9]).items()}
+    values["max"] = histogram.max
+    value = _percentile(values, name) * 1e3
+    expect.that(value < ms, f"{name} time to first event is {value:.1f} ms, not below {ms:g} ms "
+                            f"(over {histogram.count} streams)")
+
+
+def throughput_at_least(result: LoadResult, rate: float) -> None:
+    """The run completed at least RATE requests per second."""
+    ran(result)
+    expect.that(result.throughput >= rate,
+                f"throughput {result.throughput:.1f}/s is below {rate:g}/s: {describe(result)}")
+
+
+def took_less_than(result: LoadResult, seconds: float) -> None:
+    """Every request of the run was done within SECONDS of its start."""
+    ran(result)
+    expect.that(result.elapsed < seconds,
+                f"the load run took {result.elapsed:.2f} s, not less than {seconds:g} s: {describe(result)}")
+
+
+def ids_unique(result: LoadResult) -> CheckResult:
+    """No job id came back twice (and some ids came back at all)."""
+    check = no_duplicate_ids(result.history())
+    expect.that(check.checked > 0, f"no job ids were recorded: {describe(result)}\n"
+                                   "Hint: the target needs an id key (streamed requests record none)")
+    expect.that(check.valid, check.message())
+    return check
+
+
+def jobs_complete(result: LoadResult, states: Mapping[str, JobState], lookup: JobLookup,
+                  within: float | None = None) -> CheckResult:
+    """Every acknowledged job is found in state ``lookup.done`` (and finished within WITHIN s)."""
+    history = result.history()
+    expect.that(len(history.acknowledged()) > 0,
+                f"no job was acknowledged with an id: {describe(result)}\n"
+                "Hint: the target needs an id key, and some requests must succeed")
+
+    def done(job_id: str) -> bool:
+        state = states.get(job_id)
+        return state is not None and state.state == lookup.done
+
+    if within is None:
+        check = no_lost_jobs(history, done)
+    else:
+        check = completes_within(history, lambda job_id: _finished(states.get(job_id), lookup), within)
+    expect.that(check.valid, _with_states(check, states, lookup))
+    return check
+
+
+def memory_growth_at_most(before: Mapping[str, float], after: Mapping[str, float], mb: float,
+                          label: str) -> dict[str, float]:
+    """No container grew by more than MB megabytes between two snapshots (and some were compared)."""
+    grown = growth(before, after)
+    expect.that(len(grown) > 0, f"no container is in both memory snapshots (since {label!r}: "
+                                f"{sorted(before)}; now: {sorted(after)})")
+    over = {name: delta for name, delta in grown.items() if delta > mb}
+    table = ", ".join(f"{name} {before[name]:.1f}->{after[name]:.1f} MB" for name in sorted(grown))
+    expect.that(not over, f"memory grew by more than {mb:g} MB since {label!r}: {over}\nall: {table}")
+    return grown
+
+
+def _finished(state: JobState | None, lookup: JobLookup) -> float | None:
+    if state is None or state.state != lookup.done:
+        return None
+    return state.finished
+
+
+def _with_states(check: CheckResult, states: Mapping[str, JobState], lookup: JobLookup) -> str:
+    """The checker's report plus what the lookups saw of the jobs that were not done."""
+    seen = [s.describe() for s in states.values() if s.state != lookup.done][:5]
+    tail = ("\nlast seen:\n" + "\n".join(f"  - {line}" for line in seen)) if seen else ""
+    return check.message() + tail
+
+
+def _percentile(values: Mapping[str, float], name: str) -> float:
+    if name not in values:
+        raise VerificationFailed(f"unknown percentile {name!r}; use one of {', '.join(PERCENTILE_NAMES)}")
+    return values[name]
