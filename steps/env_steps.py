@@ -6,6 +6,7 @@ Every other step here verifies through harness.expect.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from behave import register_type, step, use_step_matcher
@@ -67,7 +68,8 @@ def logs_contain(context: Any, service: str, text: str) -> None:
 
     Example: Then the logs of service "queen" contain "job {job_id} completed"
     """
-    _check_logs(context, service, context.harness.interpolate(text))
+    fill = context.harness.interpolate
+    _check_logs(context, fill(service), fill(text))
 
 
 @step('within {seconds:Number} seconds the logs of service "{service:Quoted}" contain "{text:Rest}"')
@@ -76,9 +78,24 @@ def logs_contain_within(context: Any, seconds: float, service: str, text: str) -
 
     Example: Then within 10 seconds the logs of service "hive" contain "worker registered"
     """
-    wanted = context.harness.interpolate(text)
+    fill = context.harness.interpolate
+    wanted, service = fill(text), fill(service)
     interval = context.harness.env.spec.timeouts.probe_interval
     eventually(lambda: _check_logs(context, service, wanted), within=seconds, interval=interval)
+
+
+@step('the logs of service "{service:Quoted}" match "{pattern:Rest}"')
+def logs_match(context: Any, service: str, pattern: str) -> None:
+    """Check that a regular expression is found in SERVICE's logs (^ and $ per line; (?s) to span lines).
+
+    Example: Then the logs of service "hive-1" match ""event": "worker_lost".*"worker_id": "worker-1-1""
+    """
+    fill = context.harness.interpolate
+    service = fill(service)
+    env = _env_with(context, service)
+    found = re.search(fill(pattern), env.logs(service), re.MULTILINE)
+    expect.that(found is not None, f"the logs of service {service!r} do not match /{fill(pattern)}/\n"
+                                   f"Hint: `harness logs {service}` shows them")
 
 
 @step('the exit code of service "{service:Quoted}" is {code:d}')
