@@ -22,7 +22,7 @@ PARAM_KEYS = frozenset({"default", "description", "secret"})
 SERVICE_KEYS = frozenset({"port", "probe"})
 PROBE_KEYS = frozenset({"http", "status", "body", "tcp", "healthcheck"})
 TIMEOUT_DEFAULTS: dict[str, float] = {
-    "ready": 60.0, "probe_interval": 0.5, "probe_timeout": 2.0, "down": 30.0, "compose": 120.0,
+    "ready": 60.0, "probe_interval": 0.5, "probe_timeout": 2.0, "down": 30.0, "compose": 120.0, "settle": 10.0,
     "log_tail": 50,
 }
 
@@ -65,6 +65,7 @@ class Timeouts:
     probe_timeout: float = TIMEOUT_DEFAULTS["probe_timeout"]
     down: float = TIMEOUT_DEFAULTS["down"]
     compose: float = TIMEOUT_DEFAULTS["compose"]
+    settle: float = TIMEOUT_DEFAULTS["settle"]  # grace for a reused environment to pass its probes again
     log_tail: int = int(TIMEOUT_DEFAULTS["log_tail"])
 
 

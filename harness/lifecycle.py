@@ -182,6 +182,22 @@ class Environment:
                     found.append(f"{svc.name}: {seen}")
         return found
 
+    def settle(self, within: float) -> list[str]:
+        """Wait up to ``within`` seconds for every probe to pass; return what is still wrong."""
+        problems: list[str] = []
+
+        def healthy() -> None:
+            problems[:] = self.problems()
+            if problems:
+                raise _NotReady()
+
+        try:
+            poll(healthy, timeout=within, interval=self.spec.timeouts.probe_interval, retry_on=(_NotReady,),
+                 first_interval=0.05)
+        except _NotReady:
+            return problems
+        return []
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Environment:

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import Settings, load_environment, resolve_parameters
-from harness.errors import FaultError, HarnessError, VerificationFailed
+from harness.errors import FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
 from harness.lifecycle import Environment, docker_client, forward_signals_as_interrupt, new_run_id
-from harness.waiting import eventually
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ class Environments:
             return self._start(name)
         env = self.shared.get(name)
         if env is not None:
-            problems = env.problems()
+            problems = env.settle(within=env.spec.timeouts.settle)
             if not problems:
                 return env
             logger.warning("environment %s is unhealthy (%s): replacing it", name, "; ".join(problems))
@@ -208,15 +207,10 @@ class Session:
 
     def _heal_or_replace(self, env: Environment) -> None:
         """After faults: wait for the environment to be healthy again, else take it down."""
-        def healthy() -> None:
-            problems = env.problems()
-            if problems:
-                raise VerificationFailed("; ".join(problems))
-
-        try:
-            eventually(healthy, within=env.spec.timeouts.ready / 2, interval=0.5)
-        except VerificationFailed as exc:
-            logger.warning("environment %s did not heal after faults (%s): replacing it", env.name, exc)
+        problems = env.settle(within=env.spec.timeouts.ready / 2)
+        if problems:
+            logger.warning("environment %s did not heal after faults (%s): replacing it", env.name,
+                           "; ".join(problems))
             self.environments.stop(env)
 
     def cleanup(self, fn: Callable[[], None], what: str) -> None:
