@@ -59,3 +59,28 @@ Feature: worker registration and discovery
       When I send a GET request to "/v1/workers" as tenant "discovery"
       Then the response JSON at "workers" contains {"worker_id": "worker-2-2", "hive_id": "hive-2", "state": "ready"}
       """
+
+  Scenario: hives restarted in the other order keep their own workers (no stale name resolution)
+    When hive-1, hive-2 is stopped
+    And hive-2 is restarted
+    And hive-1 is restarted
+    Then within 5 seconds:
+      """
+      When I send a GET request to "/v1/workers" on "hive-1"
+      Then the response JSON at "workers" has 2 items
+      And the response JSON at "workers" contains {"worker_id": "worker-1-1"}
+      And the response JSON at "workers" contains {"worker_id": "worker-1-2"}
+      When I send a GET request to "/v1/workers" on "hive-2"
+      Then the response JSON at "workers" has 2 items
+      And the response JSON at "workers" contains {"worker_id": "worker-2-1"}
+      And the response JSON at "workers" contains {"worker_id": "worker-2-2"}
+      """
+    When I send a POST request to "/v1/inference" as tenant "discovery" with JSON:
+      """
+      {"model": "tinyllama", "prompt": "who runs me", "max_tokens": 2}
+      """
+    Then the response status is 200
+    When I remember the response JSON at "worker_id" as "worker_id"
+    And I remember the response JSON at "hive_id" as "hive_id"
+    And I send a GET request to "/v1/workers" as tenant "discovery"
+    Then the response JSON at "workers" contains {"worker_id": "{worker_id}", "hive_id": "{hive_id}"}

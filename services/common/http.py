@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from services.common.logs import EventLog, request_id_var
@@ -39,6 +40,16 @@ def json_error(
     """The one error shape: ``{"error": {"code", "field", "message"}}``."""
     body = {"error": {"code": code, "field": field, "message": message}, **extra}
     return web.json_response(body, status=status, headers=headers)
+
+
+def client_session(timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
+    """A client session that resolves host names on every new connection.
+
+    aiohttp caches DNS answers for 10 s by default; a restarted container may come back with
+    another container's old address, and a cached answer then sends heartbeats and jobs to the
+    wrong service (a worker registered with another hive).
+    """
+    return aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(use_dns_cache=False))
 
 
 def route_name(request: web.Request) -> str:

@@ -17,7 +17,14 @@ from aiohttp import web
 
 from services.common import sse
 from services.common.config import Env, hostname
-from services.common.http import REQUEST_ID, BodyError, json_error, read_json, request_id_middleware
+from services.common.http import (
+    REQUEST_ID,
+    BodyError,
+    client_session,
+    json_error,
+    read_json,
+    request_id_middleware,
+)
 from services.common.logs import EventLog, current_request_id, job_id_var
 from services.common.service import Lifecycle, serve
 from services.hive.provision import Provisioner
@@ -429,7 +436,7 @@ async def run(lifecycle: Lifecycle) -> None:
     config = HiveConfig.from_env(os.environ)
     registry = open_registry(config.data_dir)
     timeout = aiohttp.ClientTimeout(total=max(2.0, config.heartbeat_interval))
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with client_session(timeout=timeout) as session:
         hive = Hive(config, lifecycle, registry, session)
         loops = [asyncio.ensure_future(hive.sweep_loop()), asyncio.ensure_future(hive.queen_loop())]
         log.info("starting", hive_id=config.hive_id, queen_url=config.queen_url, data_dir=str(config.data_dir))

@@ -16,7 +16,15 @@ from aiohttp import web
 from services.common import sse
 from services.common.auth import AuthError, Claims, verify
 from services.common.config import Env
-from services.common.http import BodyError, Handler, json_error, read_json, request_id_middleware, route_name
+from services.common.http import (
+    BodyError,
+    Handler,
+    client_session,
+    json_error,
+    read_json,
+    request_id_middleware,
+    route_name,
+)
 from services.common.logs import EventLog, current_request_id
 from services.common.service import Lifecycle, serve
 from services.queen.dispatch import DispatchConfig, Dispatcher, JobRun, QueueFull
@@ -348,7 +356,7 @@ class Queen:
 async def run(lifecycle: Lifecycle) -> None:
     """Open the job store, recover unfinished jobs, dispatch and serve until stopped."""
     config = QueenConfig.from_env(os.environ)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5.0)) as session:
+    async with client_session(timeout=aiohttp.ClientTimeout(total=5.0)) as session:
         queen = Queen(config, lifecycle, session)
         queen.recover()
         loop = asyncio.ensure_future(queen.dispatcher.run_forever())

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from services.common import sse
 from services.common.config import Env, hostname
-from services.common.http import BodyError, json_error, read_json, request_id_middleware
+from services.common.http import BodyError, client_session, json_error, read_json, request_id_middleware
 from services.common.logs import EventLog, current_request_id, job_id_var
 from services.common.service import Lifecycle, serve
 from services.common.tokens import generate
@@ -284,7 +284,7 @@ async def run(lifecycle: Lifecycle) -> None:
     config = WorkerConfig.from_env(os.environ)
     worker = Worker(config, lifecycle)
     timeout = aiohttp.ClientTimeout(total=max(2.0, config.heartbeat_interval))
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with client_session(timeout=timeout) as session:
 
         async def start_then_beat() -> None:
             await worker.load_model()
