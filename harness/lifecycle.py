@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -283,33 +283,42 @@ class Environment:
             raise
 
     def _await_ready(self, up_done: Callable[[], bool | None]) -> None:
+        """Poll every probe until all answer; a slow probe never holds up the others' rounds."""
         timeouts = self.spec.timeouts
         waiting: dict[str, str] = {name: "not started" for name in self.services}
-        with ThreadPoolExecutor(max_workers=min(16, max(1, len(self.services)))) as pool:
-            def one_round() -> None:
-                finished = up_done()
-                observed = self.refresh()
-                self._fail_fast(observed)
-                names = list(waiting)
-                for name, seen in zip(names, pool.map(self._check_service, names), strict=True):
-                    if seen is None:
-                        del waiting[name]
-                        self.ready_at[name] = time.time()
-                    else:
-                        waiting[name] = seen
-                self._progress.update([n for n in self.services if n not in waiting], waiting)
-                if waiting or not finished:
-                    raise _NotReady()
+        inflight: dict[str, Future[str | None]] = {}
+        pool = ThreadPoolExecutor(max_workers=min(16, max(1, len(self.services))))
 
-            try:
-                poll(one_round, timeout=timeouts.ready, interval=timeouts.probe_interval,
-                     retry_on=(_NotReady,), first_interval=0.05)
-            except _NotReady:
-                name, seen = next(iter(waiting.items()), ("compose", "`compose up` still running"))
-                raise self._startup_error(
-                    ReadinessTimeout, name, f"not ready after {timeouts.ready:g} s: {seen}",
-                    hint=f"raise `timeouts.ready` in {self.spec.file} if it is slow, or read the log lines "
-                         f"above; `--keep` leaves the environment up for a look") from None
+        def one_round() -> None:
+            finished = up_done()
+            self._fail_fast(self.refresh())
+            for name in waiting:
+                if name not in inflight:
+                    inflight[name] = pool.submit(self._check_service, name)
+            wait(list(inflight.values()), timeout=timeouts.probe_interval, return_when=FIRST_COMPLETED)
+            for name, future in [(n, f) for n, f in inflight.items() if f.done()]:
+                del inflight[name]
+                seen = future.result()
+                if seen is None:
+                    del waiting[name]
+                    self.ready_at[name] = time.time()
+                else:
+                    waiting[name] = seen
+            self._progress.update([n for n in self.services if n not in waiting], waiting)
+            if waiting or not finished:
+                raise _NotReady()
+
+        try:
+            poll(one_round, timeout=timeouts.ready, interval=timeouts.probe_interval,
+                 retry_on=(_NotReady,), first_interval=0.02)
+        except _NotReady:
+            name, seen = next(iter(waiting.items()), ("compose", "`compose up` still running"))
+            raise self._startup_error(
+                ReadinessTimeout, name, f"not ready after {timeouts.ready:g} s: {seen}",
+                hint=f"raise `timeouts.ready` in {self.spec.file} if it is slow, or read the log lines "
+                     f"above; `--keep` leaves the environment up for a look") from None
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         self._progress.done(f"ready: {len(self.services)} services")
 
     def _check_service(self, name: str) -> str | None:

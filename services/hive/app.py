@@ -96,6 +96,7 @@ class Hive:
         self.provisioner = Provisioner(config.provision_seconds, config.provision_steps)
         self.inflight: Counter[str] = Counter()
         self.queen_reachable: bool | None = None
+        self.beat_now = asyncio.Event()  # set when the queen should hear of a change before the next beat
         self.cascade = False
         self.running = 0
         self._idle = asyncio.Event()
@@ -199,6 +200,7 @@ class Hive:
             body = await read_json(request, 1 << 16)
             if self.registry.upsert(body):
                 log.info("worker_registered", worker_id=body["worker_id"], url=body["url"], model=body["model"])
+                self.beat_now.set()
         except (BodyError, KeyError, TypeError, ValueError) as exc:
             return json_error(400, "invalid_heartbeat", f"bad heartbeat: {exc}")
         except sqlite3.Error as exc:
@@ -396,7 +398,9 @@ class Hive:
             if ok != self.queen_reachable:
                 (log.info if ok else log.warning)("queen_reachable" if ok else "queen_unreachable", url=url)
                 self.queen_reachable = ok
-            await asyncio.sleep(self.config.heartbeat_interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.beat_now.wait(), self.config.heartbeat_interval)
+            self.beat_now.clear()
 
     async def drain(self, loops: Sequence[asyncio.Future[None]]) -> None:
         """Finish relays; on a cascade first stop every worker and wait for them to leave."""
