@@ -256,6 +256,22 @@ def _coerce(text: str, param: Parameter, spec: EnvironmentSpec, source: str) -> 
     return text
 
 
+def seconds_settings(keys: Mapping[str, str], userdata: Mapping[str, str],
+                     environ: Mapping[str, str] | None = None) -> dict[str, float]:
+    """Numbers of seconds by attribute, from ``-D <key>=…`` or ``HARNESS_<KEY>`` (``keys``: attr -> key)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, float] = {}
+    for attr, key in keys.items():
+        text = userdata.get(key) or env.get("HARNESS_" + key.upper())
+        if text:
+            try:
+                values[attr] = float(text)
+            except ValueError as exc:
+                raise ConfigError(f"{key}={text!r} is not a number of seconds", key=key,
+                                  hint=f"write -D {key}=30 or HARNESS_{key.upper()}=30") from exc
+    return values
+
+
 def parse_assignments(items: list[str], source: str = "-D") -> dict[str, str]:
     """Parse ``key=value`` strings (from -D options)."""
     result = {}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from harness import expect, jsonpath, sse, tokens
+from harness.config import seconds_settings
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -60,17 +60,7 @@ class HttpSettings:
     @classmethod
     def build(cls, userdata: Mapping[str, str], environ: Mapping[str, str] | None = None) -> HttpSettings:
         """From ``-D http_timeout=…`` (also stream_timeout, stream_idle_timeout) or ``HARNESS_<KEY>``."""
-        env = os.environ if environ is None else environ
-        values: dict[str, float] = {}
-        for attr, key in _SETTING_KEYS.items():
-            text = userdata.get(key) or env.get("HARNESS_" + key.upper())
-            if text:
-                try:
-                    values[attr] = float(text)
-                except ValueError as exc:
-                    raise HarnessError(f"{key}={text!r} is not a number of seconds",
-                                       hint=f"write -D {key}=30") from exc
-        return cls(**values)
+        return cls(**seconds_settings(_SETTING_KEYS, userdata, environ))
 
 
 @dataclass(frozen=True)

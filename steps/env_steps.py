@@ -98,6 +98,19 @@ def logs_match(context: Any, service: str, pattern: str) -> None:
                                    f"Hint: `harness logs {service}` shows them")
 
 
+@step('the logs of service "{service:Quoted}" contain "{text:Rest}" exactly {count:d} times')
+def logs_count(context: Any, service: str, text: str, count: int) -> None:
+    """Check how many log lines of SERVICE (every replica, all runs of the container) contain TEXT.
+
+    Example: Then the logs of service "hive-1" contain "registry_unreadable" exactly 1 times
+    """
+    fill = context.harness.interpolate
+    service, text = fill(service), fill(text)
+    lines = [line for line in context.harness.env.logs(service, tail=None).splitlines() if text in line]
+    expect.that(len(lines) == count, f"{len(lines)} log lines of {service!r} contain {text!r}, "
+                                     f"expected {count}:\n" + "\n".join(lines[-10:]))
+
+
 @step('the exit code of service "{service:Quoted}" is {code:d}')
 def exit_code(context: Any, service: str, code: int) -> None:
     """Check that SERVICE's (first) container has exited with CODE.

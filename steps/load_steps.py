@@ -271,3 +271,30 @@ def memory_growth(context: Any, mb: float, name: str) -> None:
     expect.that(before is not None, f"no memory snapshot named {name!r}; taken: {sorted(state.memory)}")
     grown = checks.memory_growth_at_most(before or {}, memory.snapshot(context.harness.env), mb, name)
     print(f"memory growth since {name!r} (MB): " + ", ".join(f"{k} {v:+.1f}" for k, v in sorted(grown.items())))
+
+
+@step("the {name:Percentile} latency is at least {ms:Number} ms")
+def latency_at_least(context: Any, name: str, ms: float) -> None:
+    """Check that a latency percentile of the latest load run reached MS (e.g. after adding latency).
+
+    Example: Then the p99 latency is at least 300 ms
+    """
+    result = load_state(context.harness).last()
+    values = result.percentiles()
+    expect.that(result.count > 0 and name in values, f"no {name} in the last load run: {values}")
+    value = values[name] * 1e3
+    expect.that(value >= ms, f"{name} latency is {value:.1f} ms, below {ms:g} ms\n{result.format_table()}")
+
+
+@step("the {name:Percentile} latency rose by at least {ms:Number} ms over the previous run")
+def latency_rose(context: Any, name: str, ms: float) -> None:
+    """Compare a latency percentile of the scenario's last two load runs (e.g. before and after a fault).
+
+    Example: Then the p50 latency rose by at least 250 ms over the previous run
+    """
+    runs = load_state(context.harness).results
+    expect.that(len(runs) >= 2, f"{len(runs)} load run(s) in this scenario; comparing needs two")
+    before, after = (run.percentiles()[name] * 1e3 for run in runs[-2:])
+    expect.that(after - before >= ms, f"{name} latency went from {before:.1f} ms to {after:.1f} ms, "
+                                      f"a rise of {after - before:.1f} ms, not {ms:g} ms\n"
+                                      f"{runs[-2].format_table()}\n{runs[-1].format_table()}")

@@ -16,7 +16,6 @@ import itertools
 import json
 import logging
 import math
-import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import tokens
+from harness.config import seconds_settings
 from harness.errors import HarnessError, LoadError
 from harness.load.background import BackgroundLoad
 from harness.load.driver import open_loop, run_closed, run_open
@@ -52,19 +52,9 @@ class LoadSettings:
     @classmethod
     def build(cls, userdata: Mapping[str, str], environ: Mapping[str, str] | None = None) -> LoadSettings:
         """From ``-D load_timeout=…``, ``-D load_lookup_within=…`` or ``HARNESS_LOAD_TIMEOUT`` etc."""
-        env = os.environ if environ is None else environ
         keys = {"request_timeout": "load_timeout", "lookup_within": "load_lookup_within",
                 "lookup_interval": "load_lookup_interval"}
-        values: dict[str, float] = {}
-        for attr, key in keys.items():
-            text = userdata.get(key) or env.get("HARNESS_" + key.upper())
-            if text:
-                try:
-                    values[attr] = float(text)
-                except ValueError as exc:
-                    raise HarnessError(f"{key}={text!r} is not a number of seconds",
-                                       hint=f"write -D {key}=60") from exc
-        return cls(**values)
+        return cls(**seconds_settings(keys, userdata, environ))
 
 
 @dataclass
