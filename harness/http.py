@@ -131,7 +131,8 @@ class Response:
 
     def json_at(self, path: str) -> Any:
         """The value at a JSON path, counted as a verification that it exists."""
-        return jsonpath.at(self.json(), path, what=f"the response JSON of {self.method} {self.url}")
+        return jsonpath.at(self.json(), path,
+                           what=f"the response JSON of {self.method} {self.url} (status {self.status})")
 
 
 class HttpClient:

@@ -107,5 +107,13 @@ def history_runs(folder: Path, limit: int = 30) -> list[Path]:
     """Run folders (or result files) in a history folder, oldest first."""
     if not folder.is_dir():
         raise AnalysisError(f"{folder}: not a history folder", hint="pass .harness/runs or a folder of runs")
-    entries = [p for p in folder.iterdir() if not p.name.startswith(".") and not p.is_symlink()]
+    entries = [p for p in folder.iterdir()
+               if not p.name.startswith(".") and not p.is_symlink() and _holds_results(p)]
     return sorted(entries, key=lambda p: (p.stat().st_mtime, p.name))[-limit:]
+
+
+def _holds_results(path: Path) -> bool:
+    """A result file, or a run folder with test results (not one made only by `harness up`)."""
+    if path.is_file():
+        return True
+    return any((path / name).exists() for name in ("record.ndjson", "behave.json", "junit", "behave.log"))

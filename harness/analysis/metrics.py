@@ -109,6 +109,8 @@ def compute(run: Run, prefixes: Sequence[str] = COMPONENT_PREFIXES) -> Metrics:
                 counts[group][signature] += 1
     by_kind: dict[str, list[Rates]] = {"f": [], "t": [], "p": [], "c": []}
     for (kind, name), signatures in sorted(counts.items()):
+        if all(status == SKIPPED for status, _ in signatures):
+            continue  # not selected in this run (tags, --include): a group with nothing to rate
         by_kind[kind].append(_rates(name, signatures))
     return Metrics(
         features=Counts.of(f.status for f in run.features),

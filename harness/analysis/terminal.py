@@ -24,8 +24,9 @@ def render(analysis: Analysis, top: int = 8) -> str:
     if run.aborted:
         lines.append(f"  ! aborted: {run.aborted}")
     if analysis.impacts:
-        lines += ["", f"{'blocker':<16} {'scen':>5} {'steps':>6} {'share':>7} {'if fixed':>9}  owner"]
-        lines += [f"{i.rule.id:<16} {i.scenarios:>5} {i.steps:>6} {pct(i.share):>7} "
+        w = max(16, *(len(i.rule.id) for i in analysis.impacts))
+        lines += ["", f"{'blocker':<{w}} {'scen':>5} {'steps':>6} {'share':>7} {'if fixed':>9}  owner"]
+        lines += [f"{i.rule.id:<{w}} {i.scenarios:>5} {i.steps:>6} {pct(i.share):>7} "
                   f"{pct(i.projected_rate):>9}  {i.rule.owner}" for i in analysis.impacts]
     if analysis.unique_errors:
         lines += ["", "unique errors:"]
