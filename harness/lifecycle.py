@@ -295,7 +295,7 @@ class Environment:
             for name in waiting:
                 if name not in inflight:
                     inflight[name] = pool.submit(self._check_service, name)
-            wait(list(inflight.values()), timeout=timeouts.probe_interval, return_when=FIRST_COMPLETED)
+            wait(list(inflight.values()), timeout=0.01, return_when=FIRST_COMPLETED)  # collect, never block
             for name, future in [(n, f) for n, f in inflight.items() if f.done()]:
                 del inflight[name]
                 seen = future.result()
