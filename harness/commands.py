@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness import janitor
 from harness.config import (
@@ -134,8 +135,26 @@ def run(argv: list[str]) -> int:
         raise HarnessError(f"behave exited {code}", hint=f"see the output above and {run_dir / 'behave.log'}")
     from harness.analysis.inputs import load
 
-    load([str(run_dir)])  # raises AnalysisError (exit 2) when nothing ran or the run was aborted
+    run_ = load([str(run_dir)])  # raises AnalysisError (exit 2) when nothing ran or the run was aborted
+    broken = environment_errors(run_)
+    if broken:
+        print("harness run: environment or configuration errors (exit 2):\n  " + "\n  ".join(broken[:10]) +
+              f"\nHint: read {run_dir / 'behave.log'}; `harness analyze {run_dir}` sorts every failure",
+              file=sys.stderr)
+        return 2
     return code
+
+
+def environment_errors(run_: Any) -> list[str]:
+    """Hook errors of a run: an environment that did not come up, bad configuration, Docker down."""
+    errors = [f"{e.hook or 'hook'}: {e.type}: {e.message.splitlines()[0] if e.message else ''}"
+              for e in run_.info.hook_errors]
+    for feature in run_.features:
+        for error in [feature.hook_error] + [s.error for s in feature.scenarios if s.status == "hook_error"]:
+            if error is not None:
+                errors.append(f"{feature.path}: {error.hook or 'hook'}: {error.type}: "
+                              f"{error.message.splitlines()[0] if error.message else ''}")
+    return list(dict.fromkeys(errors))
 
 
 def _tee(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:

@@ -176,3 +176,11 @@ def test_unhealthy_shared_instance_is_replaced_and_fresh_is_private(fixture_proj
     replacement, fresh = notes["seen"]
     assert len({notes["first"], replacement, fresh}) == 3, notes
     assert_nothing_left(run_id)
+
+
+def test_harness_run_exits_2_naming_the_service_when_an_environment_does_not_come_up(fixture_project: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "features/broken_env.feature"],
+                          cwd=fixture_project, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "ServiceExited: service 'broken'" in done.stderr
+    assert env_containers("crash") == []
