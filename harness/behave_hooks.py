@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from harness import record
+from harness.errors import HarnessError
 from harness.expect import LEDGER
 from harness.session import Session, env_tag
 
 __all__ = ["after_all", "after_scenario", "after_step", "before_all", "before_feature", "before_scenario",
            "before_step"]
+
+logger = logging.getLogger(__name__)
 
 FAILED = frozenset({"failed", "error", "undefined", "hook_error"})
 
@@ -50,6 +54,10 @@ def after_step(context: Any, step: Any) -> None:
         record.register_secret(*env.secrets)
         if step.status.name in FAILED:
             record.note_environment_state(step, env)
+            try:
+                env.save_failure_logs(f"{step.location.filename}-{step.location.line}-{step.name}")
+            except HarnessError as exc:  # never turn a failed step into a hook error
+                logger.error("could not save the service logs of a failed step: %s", exc)
 
 
 def after_scenario(context: Any, scenario: Any) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.analysis.redact import Redactor
@@ -382,6 +383,15 @@ class Environment:
             self.down()
         except HarnessError as down_exc:
             logger.error("teardown after failed start also failed: %s", down_exc)
+
+    def save_failure_logs(self, label: str, tail: int = 500) -> Path:
+        """Save every service's last log lines (redacted) when a step fails; return the file."""
+        folder = self.run_dir / "failures"
+        folder.mkdir(parents=True, exist_ok=True)
+        slug = "".join(ch if ch.isalnum() else "-" for ch in label.lower()).strip("-")[:80]
+        path = folder / f"{len(list(folder.iterdir())) + 1:03d}-{slug}.log"
+        path.write_text(self._redact(self.compose.logs(tail=tail)))
+        return path
 
     def _save_artifacts(self) -> None:
         """Save compose logs and `docker inspect` of every container before any teardown."""

@@ -184,3 +184,13 @@ def test_harness_run_exits_2_naming_the_service_when_an_environment_does_not_com
     assert done.returncode == 2, done.stdout + done.stderr
     assert "ServiceExited: service 'broken'" in done.stderr
     assert env_containers("crash") == []
+
+
+def test_a_failed_step_saves_the_services_logs_and_exits_1(fixture_project: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "features/failing.feature"],
+                          cwd=fixture_project, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    saved = list((fixture_project / ".harness" / "runs").glob("2*/four/failures/*.log"))
+    assert len(saved) == 1 and "GET /" in saved[0].read_text() and "s3cr3t-value" not in saved[0].read_text()
+    record = next((fixture_project / ".harness" / "runs").glob("2*/record.ndjson")).read_text()
+    assert "web status: expected 418, got 200" in record
