@@ -60,6 +60,20 @@ Feature: worker registration and discovery
       Then the response JSON at "workers" contains {"worker_id": "worker-2-2", "hive_id": "hive-2", "state": "ready"}
       """
 
+  Scenario: a worker killed with docker kill disappears within 3 heartbeats
+    When worker-1-2 is killed
+    Then within 2 seconds:
+      """
+      When I send a GET request to "/v1/workers" on "hive-1"
+      Then the response JSON at "workers" has 1 items
+      """
+    And the logs of service "hive-1" match ""event": "worker_lost".*"worker_id": "worker-1-2", "missed_heartbeats": 3"
+    And within 2 seconds:
+      """
+      When I send a GET request to "/v1/workers" as tenant "discovery"
+      Then the response JSON at "workers" has 3 items
+      """
+
   Scenario: hives restarted in the other order keep their own workers (no stale name resolution)
     When hive-1, hive-2 is stopped
     And hive-2 is restarted
