@@ -207,7 +207,10 @@ class Environment:
         self.up = True  # from here on, down() has something to remove
         try:
             self._render()
-            self.compose.config()
+            with ThreadPoolExecutor(max_workers=1) as warm:
+                client = warm.submit(lambda: self.docker)  # connect to the engine while compose validates
+                self.compose.config()
+                client.result()
             self._spawn_watchdog()
             self._start_and_await()
         except BaseException as exc:
