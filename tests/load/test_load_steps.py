@@ -194,6 +194,7 @@ def test_a_background_load_is_stopped_when_the_scenario_ends(context: Any, queen
     context.harness.end_scenario()
     assert time.monotonic() - started < 5
     assert not background.running and background.stopped_early
+    time.sleep(0.1)  # a request already on the wire when the run stopped may still arrive
     sent = len(queen.seen.inferences)
     time.sleep(0.3)
     assert len(queen.seen.inferences) == sent  # no traffic after the scenario

@@ -36,6 +36,7 @@ class FakeEnv:
     log_text: dict[str, str] = field(default_factory=dict)
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
+    failure_labels: list[str] = field(default_factory=list)
     project: str = "fake-project"
     spec: Any = field(
         default_factory=lambda: SimpleNamespace(timeouts=Timeouts(probe_interval=0.02, log_tail=5)))
@@ -47,6 +48,10 @@ class FakeEnv:
 
     def problems(self) -> list[str]:
         return list(self.problem_list)
+
+    def save_failure_logs(self, label: str, tail: int = 500) -> Path:
+        self.failure_labels.append(label)
+        return Path("/nonexistent") / label
 
     def refresh(self) -> list[Observed]:
         return list(self.observed)
