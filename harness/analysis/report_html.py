@@ -13,7 +13,8 @@ from harness.analysis.narrative import categories, pct
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;"
         "text-align:left}th{background:#f4f4f4}code,pre{background:#f6f6f6}pre{padding:.6em;overflow:auto}"
-        "h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em}")
+        "h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em}"
+        ".ok{color:#1a7f37}.bad{color:#c62828}.warn{color:#b26a00}")
 
 
 def render(analysis: Analysis, markdown: str, title: str) -> str:
@@ -86,7 +87,14 @@ def _table(rows: Sequence[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+# Status marks as styled text: headless browsers and servers often lack an emoji font.
+_MARKS = {"✅": '<b class="ok">✓</b>', "❌": '<b class="bad">✗</b>', "⚠️": '<b class="warn">!</b>',
+          "⚠": '<b class="warn">!</b>'}
+
+
 def _inline(text: str) -> str:
     text = escape(text.replace("\\|", "|"))
+    for mark, html in _MARKS.items():
+        text = text.replace(mark, html)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
     return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)

@@ -39,8 +39,10 @@ def trend(title: str, points: Sequence[tuple[str, float, float]]) -> str:
 
     scen = " ".join(xy(i, p[1]) for i, p in enumerate(points))
     steps = " ".join(xy(i, p[2]) for i, p in enumerate(points))
+    every = max(1, -(-len(points) // 6))  # at most ~6 labels, the newest always shown
+    shown = [i for i in range(len(points)) if (len(points) - 1 - i) % every == 0]
     labels = "".join(f'<text x="{pad + i * step:.1f}" y="{height - 12}" font-size="10" '
-                     f'text-anchor="middle">{escape(p[0][-12:])}</text>' for i, p in enumerate(points))
+                     f'text-anchor="middle">{escape(points[i][0][-13:])}</text>' for i in shown)
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
             f'<text x="0" y="16" font-size="14" font-weight="bold">{escape(title)}</text>'
