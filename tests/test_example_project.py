@@ -7,6 +7,7 @@ steps/ folder that only loads the generic step modules. Real behave, real Docker
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,11 +23,14 @@ PROJECT = Path(__file__).parent / "example_project"
 
 
 def behave(target: str, out: Path) -> tuple[subprocess.CompletedProcess[str], str]:
-    """Run behave on ``target`` inside the example project; return the result and the run id."""
+    """Run behave on ``target`` in a copy of the example project; return the result and the run id."""
     run_id = new_run_id()
+    project = out.parent / "example_project"
+    if not project.exists():
+        shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
     done = subprocess.run([sys.executable, "-m", "behave", "-D", f"run_id={run_id}",
                            "-f", "json", "-o", str(out), "-f", "plain", target],  # -o binds to the -f before it
-                          cwd=PROJECT, capture_output=True, text=True, timeout=600)
+                          cwd=project, capture_output=True, text=True, timeout=600)
     return done, run_id
 
 
