@@ -112,7 +112,8 @@ class Environment:
         self.owner = os.getpid() if owner is None else owner
         self.compose = ComposeRunner(self.project, [self.compose_file], timeout=spec.timeouts.compose)
         self.services: dict[str, Service] = {}
-        self.ready_at: dict[str, float] = {}  # service -> wall-clock time its probe first answered
+        self.ready_at: dict[str, float] = {}
+        self._images: list[str] = []  # service -> wall-clock time its probe first answered
         self.secrets = [str(params[n]) for n in spec.secret_names() if params.get(n)]
         self._redact = Redactor(self.secrets).text
         self._docker = docker
@@ -250,12 +251,24 @@ class Environment:
         rendered.write_text(text)
         doc = decorate(text, rendered_name=str(rendered), labels=labels, ports=ports)
         write_compose(doc, self.compose_file)
+        self._images = sorted({str(svc["image"]) for svc in doc["services"].values() if svc.get("image")})
         for name in doc["services"]:
             spec = self.spec.service_spec(name)
             port = spec.port if spec else None
             probe = make_probe(spec.probe, port, self.spec.timeouts.probe_timeout) if spec else make_probe(
                 _RUNNING, None, 0)
             self.services[name] = Service(name=name, port=port, probe=probe)
+
+    def _pull_policy(self) -> str:
+        """``never`` when every image is already local (compose then skips registry checks)."""
+        import docker.errors
+
+        try:
+            for image in self._images:
+                self.docker.api.inspect_image(image)
+        except docker.errors.ImageNotFound:
+            return "missing"
+        return "never"
 
     def _spawn_watchdog(self) -> None:
         if self.owner == DETACHED:
@@ -279,7 +292,7 @@ class Environment:
 
     def _start_and_await(self) -> None:
         """`compose up -d` in the background while probing: readiness overlaps container start."""
-        started = self.compose.spawn_up(self.run_dir / "compose-up.log")
+        started = self.compose.spawn_up(self.run_dir / "compose-up.log", pull=self._pull_policy())
         try:
             self._await_ready(started.result)
         except BaseException:
