@@ -21,8 +21,8 @@ import time
 from docker.models.containers import Container
 
 from harness.errors import FaultError
-from harness.faults._docker import ensure_running, exec_sh, translate
-from harness.faults.process import wait_running
+from harness.faults._docker import exec_sh, translate
+from harness.faults.process import _ContainerFault
 from harness.waiting import poll
 
 GARBAGE = b"harness: this file was corrupted on purpose \x00\xff\xfe" * 256
@@ -50,24 +50,20 @@ def _archive(name: str, data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-class CorruptFile:
-    """Stop the container, overwrite ``path`` with garbage, start it again (not undoable)."""
+class CorruptFile(_ContainerFault):
+    """Stop the container, overwrite ``path`` with garbage, start it again (not undoable).
+
+    Its revert (from ``_ContainerFault``) only makes sure the container runs: the data stays corrupt.
+    """
 
     def __init__(self, container: Container, path: str, *, data: bytes = GARBAGE, grace: int = 10,
                  timeout: float = 30.0, interval: float = 0.5) -> None:
         if not posixpath.isabs(path):
             raise FaultError(f"{path!r} is not an absolute path", hint="name the file as seen in the container")
-        self.container = container
+        super().__init__(container, timeout=timeout, interval=interval)
         self.path = path
         self.data = data
         self.grace = grace
-        self.timeout = timeout
-        self.interval = interval
-
-    @property
-    def target(self) -> str:
-        """The container's name."""
-        return str(self.container.name)
 
     def describe(self) -> str:
         """One line for logs."""
@@ -82,11 +78,6 @@ class CorruptFile:
                 raise FaultError(f"the engine refused to write {self.path} in {self.container.name}",
                                  hint="is the folder read-only?")
             self.container.start()
-
-    def revert(self) -> None:
-        """The data stays corrupt; only make sure the container runs."""
-        ensure_running(self.container)
-        wait_running(self.container, timeout=self.timeout, interval=self.interval)
 
 
 class SqliteLock:
