@@ -16,6 +16,8 @@ Feature: cascading shutdown
       When I send a GET request to "/v1/jobs/{job_id}" as tenant "shutdown"
       Then the response JSON at "state" equals "running"
       """
+    # "running" is set when the queen dispatches; wait until the worker has really begun the job
+    And within 5 seconds the logs of service "worker-1-1" contain "{job_id}"
     When I send a POST request to "/v1/admin/shutdown" as admin
     Then the response status is 202
     And the response JSON at "status" equals "shutting_down"
