@@ -70,7 +70,12 @@ def _line(location: str) -> int:
 def static_hollow(steps_dir: Path) -> list[Hollow]:
     """Step definitions under ``steps_dir`` whose body only passes, logs or prints."""
     found: list[Hollow] = []
-    for path in sorted(steps_dir.rglob("*.py")):
+    files = sorted(steps_dir.rglob("*.py"))
+    if any("use_generic_steps" in path.read_text() for path in files):  # the generic library is loaded too
+        from harness.steplib import steps_dir as generic_dir
+
+        files += sorted(generic_dir().glob("*.py"))
+    for path in files:
         found.extend(hollow_in(path))
     return found
 

@@ -21,8 +21,8 @@ GENERIC = ("env_steps", "http_steps", "stream_steps", "wait_steps", "fault_steps
 
 
 def steps_dir() -> Path:
-    """The harness's own ``steps/`` folder (beside the installed, editable ``harness`` package)."""
-    return Path(__file__).resolve().parent.parent / "steps"
+    """The folder of the generic step modules, shipped inside the package (``harness/stepdefs``)."""
+    return Path(__file__).resolve().parent / "stepdefs"
 
 
 def use_generic_steps(*modules: str) -> None:

@@ -39,7 +39,7 @@ def queen(fake: tuple[FakeQueen, str]) -> FakeQueen:
 def context(tmp_path: Path, fake: tuple[FakeQueen, str]) -> Iterator[FakeContext]:
     registry.clear()
     for name in ("http_steps", "load_steps"):
-        runpy.run_path(str(REPO / "steps" / f"{name}.py"), run_name=f"load_test_steps.{name}")
+        runpy.run_path(str(REPO / "harness" / "stepdefs" / f"{name}.py"), run_name=f"load_test_steps.{name}")
     settings = Settings(root=tmp_path)
     session = Session(settings, Environments(settings, "run", {}), userdata=dict(USERDATA))
     session._env = FakeEnv(fake[1], services={"queen": None, "api": None})  # type: ignore[assignment]

@@ -83,7 +83,7 @@ def load_generic_steps() -> None:
     """The repository's generic step modules, loaded afresh into behave's (process-wide) registry."""
     registry.clear()
     for name in STEP_MODULES:
-        runpy.run_path(str(REPO / "steps" / f"{name}.py"), run_name=f"generic_steps.{name}")
+        runpy.run_path(str(REPO / "harness" / "stepdefs" / f"{name}.py"), run_name=f"generic_steps.{name}")
 
 
 def run(context: Any, text: str) -> tuple[int, int]:

@@ -50,7 +50,7 @@ def after_all(context):
 LOADER = f'''
 import runpy
 for name in ("env_steps", "http_steps", "stream_steps", "wait_steps"):
-    runpy.run_path({str(REPO / "steps")!r} + f"/{{name}}.py", run_name=f"generic_steps.{{name}}")
+    runpy.run_path({str(REPO / "harness" / "stepdefs")!r} + f"/{{name}}.py", run_name=f"generic_steps.{{name}}")
 '''
 
 FEATURE = '''
