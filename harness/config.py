@@ -80,6 +80,9 @@ class EnvironmentSpec:
     parameters: Mapping[str, Parameter]
     services: tuple[ServiceSpec, ...]
     timeouts: Timeouts = field(default_factory=Timeouts)
+    # A plain compose file (absolute path; not a template): set by `compose:` in the environment
+    # file or `harness up --compose FILE`. Then ``template`` is "" and the file is used as written.
+    compose_file: Path | None = None
 
     def service_spec(self, service: str) -> ServiceSpec | None:
         """The first service entry whose name or glob pattern matches ``service``."""
