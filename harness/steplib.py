@@ -17,7 +17,6 @@ from pathlib import Path
 from harness.errors import ConfigError
 
 
-
 def steps_dir() -> Path:
     """The folder of the generic step modules, shipped inside the package (``harness/stepdefs``)."""
     return Path(__file__).resolve().parent / "stepdefs"
