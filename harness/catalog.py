@@ -8,6 +8,10 @@
 Hollow detection is static (ast, no import): a body is hollow when every statement is
 ``pass``, ``...``, a docstring, a bare ``return``, ``print(...)`` or a logging call. Anything
 else — an assert, a raise, an assignment, a call into the system or the harness — is real work.
+A check that cannot fail is hollow too, wherever it stands: an ``expect`` call whose condition is
+a constant (``expect.that(True, ...)``) or that compares a value with itself
+(``expect.equal(x, x, ...)``, ``expect.that(a == a, ...)``) counts a verification for nothing;
+a step that only configures should call ``expect.drove`` (an action) instead.
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ def static_hollow(steps_dir: Path) -> list[Hollow]:
 
 
 def hollow_in(path: Path) -> Iterator[Hollow]:
-    """Hollow step definitions in one file."""
+    """Hollow step definitions, and checks that cannot fail, in one file."""
     try:
         tree = ast.parse(path.read_text(), filename=str(path))
     except SyntaxError as exc:
@@ -90,6 +94,43 @@ def hollow_in(path: Path) -> Iterator[Hollow]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_step(node) and _hollow(node.body):
             line = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             yield Hollow(f"{path}:{line}", _phrase(node) or node.name)
+        elif isinstance(node, ast.Call):
+            why = _cannot_fail(node)
+            if why:
+                yield Hollow(f"{path}:{node.lineno}", why)
+
+
+# expect.<name>: how many leading arguments are compared with each other (1: a condition alone)
+_EXPECT_OPERANDS = {"that": 1, "equal": 2, "not_equal": 2, "contains": 2, "matches": 2, "at_most": 2,
+                    "at_least": 2}
+
+
+def _cannot_fail(call: ast.Call) -> str:
+    """Why an ``expect.<check>(...)`` call can never fail, or "" when it can."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "expect"):
+        return ""
+    operands = _EXPECT_OPERANDS.get(func.attr, 0)
+    args = call.args[:operands]
+    if not operands or len(args) < operands:
+        return ""
+    if operands == 1:
+        condition = args[0]
+        if isinstance(condition, ast.Constant):
+            return f"expect.{func.attr} with a constant condition ({condition.value!r}): it can never fail"
+        if isinstance(condition, ast.Compare) and len(condition.comparators) == 1 and _same(
+                condition.left, condition.comparators[0]):
+            return f"expect.{func.attr} compares {ast.unparse(condition.left)} with itself: it can never fail"
+        return ""
+    if _same(args[0], args[1]):
+        return f"expect.{func.attr} compares {ast.unparse(args[0])} with itself: it can never fail"
+    if all(isinstance(a, ast.Constant) for a in args):
+        return f"expect.{func.attr} compares two constants: it can never fail"
+    return ""
+
+
+def _same(a: ast.expr, b: ast.expr) -> bool:
+    return ast.dump(a) == ast.dump(b)
 
 
 def _decorator_name(node: ast.expr) -> str:
