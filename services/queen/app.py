@@ -28,6 +28,7 @@ from services.common.http import (
 from services.common.logs import EventLog, current_request_id
 from services.common.service import Lifecycle, serve
 from services.queen.dispatch import DispatchConfig, Dispatcher, JobRun, QueueFull
+from services.queen.events import EventHub, Frame, encode
 from services.queen.hives import HiveDirectory
 from services.queen.jobs import Job, JobStore
 from services.queen.metrics import Metrics
@@ -59,6 +60,7 @@ class QueenConfig:
     dispatch: DispatchConfig
     skip_validation: bool
     routes_501: tuple[str, ...]
+    events_window: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> QueenConfig:
@@ -88,6 +90,7 @@ class QueenConfig:
             ),
             skip_validation=env.flag("QUEEN_SKIP_VALIDATION"),
             routes_501=env.items("QUEEN_501_ROUTES"),
+            events_window=env.integer("EVENTS_WINDOW", 1000, minimum=1),
         )
 
 
@@ -100,7 +103,9 @@ class Queen:
         self.hives = HiveDirectory(config.lost_after * config.heartbeat_interval)
         self.store = JobStore(config.data_dir / "queen-jobs.db")
         self.limiter = TokenBuckets(config.rate_capacity, config.rate_refill)
-        self.dispatcher = Dispatcher(config.dispatch, self.hives, self.store, self.metrics, session, self.known_models)
+        self.events = EventHub(config.events_window)
+        self.dispatcher = Dispatcher(config.dispatch, self.hives, self.store, self.metrics, session, self.known_models,
+                                     listener=lambda job, kind, data: self.events.publish(job.tenant, kind, data))
         self.cascade = False
 
     def known_models(self) -> set[str]:
@@ -122,6 +127,7 @@ class Queen:
         r.add_delete("/internal/hives/{hive_id}", self.hive_deregister)
         r.add_post("/v1/inference", self.inference)
         r.add_get("/v1/jobs", self.list_jobs)
+        r.add_get("/v1/events", self.job_events)
         r.add_get("/v1/jobs/{job_id}", self.get_job)
         r.add_get("/v1/hives", self.list_hives)
         r.add_get("/v1/workers", self.list_workers)
@@ -133,8 +139,11 @@ class Queen:
         """Every /v1/ route needs a valid bearer token; /v1/admin/ routes also the admin claim."""
         if not request.path.startswith("/v1/"):
             return await handler(request)
+        authorization = request.headers.get("Authorization")
+        if authorization is None and request.path == "/v1/events" and "access_token" in request.query:
+            authorization = f"Bearer {request.query['access_token']}"  # browsers cannot set WebSocket headers
         try:
-            claims = verify(request.headers.get("Authorization"), self.config.jwt_secret)
+            claims = verify(authorization, self.config.jwt_secret)
         except AuthError as exc:
             return json_error(401, exc.code, exc.message, headers={"WWW-Authenticate": f'Bearer error="{exc.code}"'})
         if request.path.startswith("/v1/admin/") and not claims.admin:
@@ -308,6 +317,50 @@ class Queen:
                 ]
             }
         )
+
+    async def job_events(self, request: web.Request) -> web.StreamResponse:
+        """WebSocket of the caller's tenant's job events; ``?since=<seq>`` replays the kept ones after it."""
+        since_text = request.query.get("since")
+        if since_text is not None and not since_text.isdigit():
+            return json_error(400, "invalid_since", f"since must be a sequence number, got {since_text!r}",
+                              field="since")
+        tenant = claims_var.get().tenant
+        ws = web.WebSocketResponse(heartbeat=KEEPALIVE_SECONDS)
+        await ws.prepare(request)
+        replay, queue = self.events.subscribe(tenant, int(since_text) if since_text is not None else None)
+        log.info("events_subscribed", tenant=tenant, since=since_text, replayed=len(replay))
+        reader = asyncio.ensure_future(self._drain_client(ws))
+        try:
+            for frame in replay:
+                await ws.send_str(encode(frame))
+            await self._forward(ws, queue, reader)
+        except ConnectionResetError:
+            pass
+        finally:
+            self.events.unsubscribe(tenant, queue)
+            reader.cancel()
+            await ws.close()
+        return ws
+
+    async def _forward(self, ws: web.WebSocketResponse, queue: asyncio.Queue[Frame | None],
+                       reader: asyncio.Future[None]) -> None:
+        while not ws.closed and not reader.done():
+            getter = asyncio.ensure_future(queue.get())
+            await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+                return
+            frame = getter.result()
+            if frame is None:
+                await ws.close(code=1013, message=b"subscriber too slow; reconnect with since=<last seq>")
+                return
+            await ws.send_str(encode(frame))
+
+    @staticmethod
+    async def _drain_client(ws: web.WebSocketResponse) -> None:
+        """Read (and ignore) what the client sends, until it closes."""
+        async for _message in ws:
+            pass
 
     async def list_hives(self, request: web.Request) -> web.Response:
         """Registered hives with state and worker counts."""

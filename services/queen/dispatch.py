@@ -20,6 +20,7 @@ from services.queen.metrics import Metrics
 
 log = EventLog("services.queen.dispatch")
 Event = tuple[str, dict[str, Any]]
+Listener = Callable[[Job, str, dict[str, Any]], None]
 _STREAM_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, sse.StreamStalled, ValueError)
 
 
@@ -51,16 +52,24 @@ class Outcome:
 class JobRun:
     """A job while it is queued or running: its event feed and completion signal."""
 
-    def __init__(self, job: Job, accepted: float) -> None:
+    def __init__(self, job: Job, accepted: float, listener: Listener | None = None) -> None:
         self.job, self.accepted, self.not_before = job, accepted, 0.0
         self.events: asyncio.Queue[Event | None] = asyncio.Queue()
         self.done = asyncio.Event()
         self.terminal_sent = False
+        self._listener = listener
 
     def publish(self, event: str, data: dict[str, Any]) -> None:
-        """Feed an event to a streaming client; every event carries job_id and request_id."""
-        self.events.put_nowait((event, {**data, "job_id": self.job.job_id, "request_id": self.job.request_id}))
+        """Feed an event to a streaming client (and the event channel); it carries job_id and request_id."""
+        payload = {**data, "job_id": self.job.job_id, "request_id": self.job.request_id}
+        self.events.put_nowait((event, payload))
+        self.announce(event, payload)
         self.terminal_sent = self.terminal_sent or event in {"job_completed", "job_failed"}
+
+    def announce(self, event: str, data: dict[str, Any]) -> None:
+        """Tell the event channel only (not the job's own stream)."""
+        if self._listener is not None:
+            self._listener(self.job, event, {**data, "job_id": self.job.job_id, "request_id": self.job.request_id})
 
 
 class Dispatcher:
@@ -75,9 +84,11 @@ class Dispatcher:
         session: aiohttp.ClientSession,
         known_models: Callable[[], set[str]],
         clock: Callable[[], float] = time.monotonic,
+        listener: Listener | None = None,
     ) -> None:
         self.config, self.hives, self.store, self.metrics = config, hives, store, metrics
         self.session, self.known_models, self._clock = session, known_models, clock
+        self.listener = listener
         self.pending: deque[JobRun] = deque()
         self.runs: dict[str, JobRun] = {}
         self.inflight: Counter[tuple[str, str]] = Counter()
@@ -89,7 +100,7 @@ class Dispatcher:
         """Accept a job: start it now if a hive has room, else queue it (QueueFull when full)."""
         if not recovered and len(self.pending) >= self.config.queue_size:
             raise QueueFull(f"{len(self.pending)} jobs already waiting")
-        run = JobRun(job, self._clock())
+        run = JobRun(job, self._clock(), self.listener)
         self.runs[job.job_id] = run
         job.state = "queued"
         self.store.save(job)
@@ -99,6 +110,7 @@ class Dispatcher:
             return run
         hive = None if self.pending else self.hives.pick(job.model, self.inflight)
         if hive is not None:
+            run.announce("job_queued", {"position": 0, "reason": "dispatched at once"})
             self._start(run, hive)
         else:
             self.pending.append(run)
