@@ -18,7 +18,7 @@ FAILED = frozenset({"failed", "error", "undefined", "hook_error"})
 
 
 def before_all(context: Any) -> None:
-    """Create the session (janitor sweep, signal handlers)."""
+    """Create the session: refuse unknown userdata keys, sweep leftovers, install signal handlers."""
     try:
         context.harness = Session.start(context.config.userdata)
     except Exception as exc:

@@ -11,12 +11,14 @@ from typing import Any
 
 from harness import janitor
 from harness.config import (
+    EnvironmentSpec,
     Settings,
     list_environments,
     load_environment,
     parse_assignments,
     resolve_parameters,
 )
+from harness.discover import compose_environment
 from harness.errors import ConfigError, HarnessError
 from harness.lifecycle import DETACHED, Environment, docker_client, forward_signals_as_interrupt, new_run_id
 
@@ -32,14 +34,10 @@ def envs(argv: list[str]) -> int:
 
 
 def up(argv: list[str]) -> int:
-    """Bring an environment up, detached (it stays until `harness down`); print service URLs."""
-    parser = argparse.ArgumentParser(prog="harness up")
-    parser.add_argument("env")
-    parser.add_argument("-D", dest="define", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--keep", action="store_true", help="keep a failed environment up for debugging")
-    args = parser.parse_args(argv)
+    """Bring an environment (or a bare compose file) up, detached until `harness down`; print service URLs."""
+    args = up_parser().parse_args(argv)
     settings = Settings.build({"keep": "1" if args.keep else ""})
-    spec = load_environment(args.env, settings.env_dir)
+    spec = _up_spec(args, settings)
     params = resolve_parameters(spec, parse_assignments(args.define), strict=True)
     forward_signals_as_interrupt()
     janitor.sweep(docker_client())
@@ -53,6 +51,27 @@ def up(argv: list[str]) -> int:
         print(f"  {name:<16} {env.url(name) if svc.port else '(no port)'}")
     print(f"take it down with: harness down {env.run_id}")
     return 0
+
+
+def up_parser() -> argparse.ArgumentParser:
+    """`harness up ENV | --compose FILE [-D key=value]... [--keep]`."""
+    parser = argparse.ArgumentParser(prog="harness up")
+    parser.add_argument("env", nargs="?", help="an environment of environments/ (`harness envs` lists them)")
+    parser.add_argument("--compose", type=Path, metavar="FILE",
+                        help="a plain compose file instead of an environment: probes and ports come from it")
+    parser.add_argument("-D", dest="define", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--keep", action="store_true", help="keep a failed environment up for debugging")
+    return parser
+
+
+def _up_spec(args: argparse.Namespace, settings: Settings) -> EnvironmentSpec:
+    """The environment `harness up` brings up: a named one, or one made of ``--compose FILE``."""
+    if (args.env is None) == (args.compose is None):
+        raise ConfigError("name an environment or give --compose FILE (one of them)",
+                          hint="`harness up minimal` or `harness up --compose docker-compose.yml`")
+    if args.compose is not None:
+        return compose_environment(args.compose)
+    return load_environment(args.env, settings.env_dir)
 
 
 def status(argv: list[str]) -> int:

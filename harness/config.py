@@ -2,22 +2,31 @@
 
 Built once into frozen dataclasses. Parameter values are resolved in this order, later wins:
 the YAML default, a `HARNESS_<KEY>` variable, behave userdata / `-D key=value`.
+
+An environment names either a Jinja2 ``template:`` (in `compose/`) or a ``compose:`` file (relative
+to the environment file's folder): a plain compose file used as written, whose services' probes
+and ports default from the file (harness.discover), or a ``.j2`` that stays a template.
+
+Every userdata / ``-D`` key of a behave run must be a harness setting (``SETTING_KEYS``), a key the
+project declared (``declare_userdata``) or a parameter of some environment (``check_userdata``).
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 
 from harness.errors import ConfigError
 
-ENV_KEYS = frozenset({"description", "template", "parameters", "services", "timeouts", "extends"})
+ENV_KEYS = frozenset({"description", "template", "compose", "parameters", "services", "timeouts", "extends"})
 PARAM_KEYS = frozenset({"default", "description", "secret"})
 SERVICE_KEYS = frozenset({"port", "probe"})
 PROBE_KEYS = frozenset({"http", "status", "body", "tcp", "healthcheck"})
@@ -25,6 +34,23 @@ TIMEOUT_DEFAULTS: dict[str, float] = {
     "ready": 60.0, "probe_interval": 0.5, "probe_timeout": 2.0, "down": 30.0, "compose": 120.0, "settle": 10.0,
     "log_tail": 50,
 }
+# Every behave userdata / -D key the harness itself reads, with what it sets: the ONE list that
+# check_userdata accepts besides environment parameters. Code that reads a new key (through
+# seconds_settings or userdata.get) adds it here; tests/test_config.py scans harness/ for strays.
+SETTING_KEYS: Mapping[str, str] = MappingProxyType({
+    "root": "the project folder (the one holding environments/)",
+    "keep": "keep a failed environment up for debugging",
+    "env": "run every feature against this environment",
+    "run_id": "the run's id (set by `harness run`)",
+    "http_timeout": "seconds an HTTP request may take",
+    "stream_timeout": "seconds a whole event stream may take",
+    "stream_idle_timeout": "seconds of silence allowed in an event stream",
+    "load_timeout": "seconds a load request may take",
+    "load_lookup_within": "seconds a load run's job lookup may take",
+    "load_lookup_interval": "seconds between a load run's job lookups",
+    "metrics_path": "the path of a service's Prometheus metrics (default /metrics)",
+})
+_DECLARED_USERDATA: dict[str, str] = {}  # a project's own keys: declare_userdata()
 
 
 @dataclass(frozen=True)
@@ -82,6 +108,7 @@ class EnvironmentSpec:
     timeouts: Timeouts = field(default_factory=Timeouts)
     # A plain compose file (absolute path; not a template): set by `compose:` in the environment
     # file or `harness up --compose FILE`. Then ``template`` is "" and the file is used as written.
+    # (`compose:` naming a .j2 sets ``template`` to that file's absolute path instead.)
     compose_file: Path | None = None
 
     def service_spec(self, service: str) -> ServiceSpec | None:
@@ -101,22 +128,47 @@ def list_environments(env_dir: Path) -> list[str]:
 def load_environment(name: str, env_dir: Path) -> EnvironmentSpec:
     """Load and validate ``environments/<name>.yaml`` (following ``extends:``)."""
     raw, path = _load_raw(name, env_dir, seen=())
-    for key in ("description", "template"):
-        if not isinstance(raw.get(key), str):
-            raise ConfigError("missing or not a string", file=str(path), key=key)
+    discovered: dict[str, ServiceSpec] = {}
+    if raw.get("compose") is None:
+        for key in ("description", "template"):
+            if not isinstance(raw.get(key), str):
+                raise ConfigError("missing or not a string", file=str(path), key=key,
+                                  hint="give `template:` (a Jinja2 file in compose/) and `description:`, "
+                                       "or just `compose:` (a compose file)")
+        template, compose_file = raw["template"], None
+    else:
+        template, compose_file, discovered = _compose_source(Path(raw["compose"]), path)
+    description = raw.get("description", f"compose project {raw.get('compose')}")
+    if not isinstance(description, str):
+        raise ConfigError("not a string", file=str(path), key="description")
     return EnvironmentSpec(
-        name=name, file=path, description=raw["description"].strip(), template=raw["template"],
+        name=name, file=path, description=description.strip(), template=template,
         parameters=_parameters(raw.get("parameters") or {}, str(path)),
-        services=_services(raw.get("services") or {}, str(path)),
+        services=_services(raw.get("services") or {}, str(path), discovered),
         timeouts=_timeouts(raw.get("timeouts") or {}, str(path)),
+        compose_file=compose_file,
     )
+
+
+def _compose_source(file: Path, env_file: Path) -> tuple[str, Path | None, dict[str, ServiceSpec]]:
+    """(template, compose_file, discovered services) of a ``compose:`` path; a .j2 stays a template."""
+    from harness.discover import compose_services, default_service_spec  # discover imports this module
+
+    if not file.is_file():
+        raise ConfigError(f"compose file not found: {file}", file=str(env_file), key="compose",
+                          hint=f"a relative `compose:` path is read from {env_file.parent}")
+    if file.name.endswith(".j2"):
+        return str(file), None, {}
+    services = compose_services(file, referrer=str(env_file))
+    found = {str(n): default_service_spec(str(n), s if isinstance(s, dict) else {}) for n, s in services.items()}
+    return "", file, {n: spec for n, spec in found.items() if spec is not None}
 
 
 def _load_raw(name: str, env_dir: Path, seen: tuple[str, ...]) -> tuple[dict[str, Any], Path]:
     """The YAML mapping of an environment, merged over the one it ``extends``.
 
     A child's parameter given as a bare value only changes the inherited default; services and
-    timeouts are merged key by key; description and template are replaced when given.
+    timeouts are merged key by key; description and template (or compose) are replaced when given.
     """
     path = env_dir / f"{name}.yaml"
     if not path.is_file():
@@ -129,6 +181,7 @@ def _load_raw(name: str, env_dir: Path, seen: tuple[str, ...]) -> tuple[dict[str
         raise ConfigError(f"not valid YAML: {exc}", file=str(path)) from exc
     _require_mapping(raw, str(path), "")
     _reject_unknown(raw, ENV_KEYS, str(path), "")
+    _absolute_compose(raw, path)
     parent = raw.pop("extends", None)
     if parent is None:
         return raw, path
@@ -136,7 +189,9 @@ def _load_raw(name: str, env_dir: Path, seen: tuple[str, ...]) -> tuple[dict[str
         raise ConfigError(f"`extends` forms a cycle: {' -> '.join((*seen, name, parent))}",
                           file=str(path), key="extends")
     base, _ = _load_raw(str(parent), env_dir, (*seen, name))
-    merged = {**base, **{k: v for k, v in raw.items() if k in ("description", "template")}}
+    if "template" in raw or "compose" in raw:  # a child's source replaces the inherited one
+        base = {k: v for k, v in base.items() if k not in ("template", "compose")}
+    merged = {**base, **{k: v for k, v in raw.items() if k in ("description", "template", "compose")}}
     params = dict(base.get("parameters") or {})
     for key, value in (raw.get("parameters") or {}).items():
         inherited = params.get(key)
@@ -147,6 +202,20 @@ def _load_raw(name: str, env_dir: Path, seen: tuple[str, ...]) -> tuple[dict[str
     for section in ("services", "timeouts"):
         merged[section] = {**(base.get(section) or {}), **(raw.get(section) or {})}
     return merged, path
+
+
+def _absolute_compose(raw: dict[str, Any], path: Path) -> None:
+    """Check ``compose:`` (a string, not beside ``template:``) and make it absolute from the file's folder."""
+    if "compose" not in raw:
+        return
+    if "template" in raw:
+        raise ConfigError("`compose` and `template` exclude each other", file=str(path), key="compose, template",
+                          hint="`compose:` names a compose file (or a .j2), `template:` a Jinja2 file in "
+                               "compose/: keep one")
+    value = raw["compose"]
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("must be the path of a compose file", file=str(path), key="compose")
+    raw["compose"] = os.path.normpath(path.parent.absolute() / value.strip())
 
 
 def _require_mapping(value: Any, file: str, key: str) -> None:
@@ -173,19 +242,38 @@ def _parameters(raw: Any, file: str) -> dict[str, Parameter]:
     return params
 
 
-def _services(raw: Any, file: str) -> tuple[ServiceSpec, ...]:
+def _services(raw: Any, file: str, discovered: Mapping[str, ServiceSpec] | None = None) -> tuple[ServiceSpec, ...]:
+    """The listed services, then the discovered defaults of services no listed pattern matches.
+
+    A listed service named exactly like a discovered one takes its port and probe when it gives none.
+    """
     _require_mapping(raw, file, "services")
+    found = dict(discovered or {})
     specs = []
     for pattern, value in raw.items():
         entry = value or {}
         _require_mapping(entry, file, f"services.{pattern}")
         _reject_unknown(entry, SERVICE_KEYS, file, f"services.{pattern}.")
+        if pattern in found:
+            entry = _with_defaults(entry, found[pattern])
         port = entry.get("port")
         if port is not None and not isinstance(port, int):
             raise ConfigError("port must be an integer", file=file, key=f"services.{pattern}.port")
         specs.append(ServiceSpec(pattern=pattern, port=port,
                                  probe=_probe(entry.get("probe"), port, file, f"services.{pattern}.probe")))
+    listed = [s.pattern for s in specs]
+    specs += [s for name, s in found.items() if not any(fnmatch.fnmatchcase(name, p) for p in listed)]
     return tuple(specs)
+
+
+def _with_defaults(entry: Mapping[str, Any], default: ServiceSpec) -> dict[str, Any]:
+    """A listed service's entry completed with the port and probe discovered in the compose file."""
+    merged = dict(entry)
+    if "port" not in merged and default.port is not None:
+        merged["port"] = default.port
+    if "probe" not in merged and default.probe.kind == "healthcheck":
+        merged["probe"] = {"healthcheck": True}
+    return merged
 
 
 def _probe(raw: Any, port: int | None, file: str, key: str) -> ProbeSpec:
@@ -284,6 +372,48 @@ def parse_assignments(items: list[str], source: str = "-D") -> dict[str, str]:
             raise ConfigError(f"{source} {item!r} is not key=value", hint="write -D key=value")
         result[key.strip()] = value
     return result
+
+
+def declare_userdata(key: str, description: str = "") -> None:
+    """Accept a project's own userdata / ``-D`` key (call it from environment.py or a steps module)."""
+    _DECLARED_USERDATA[key] = description
+
+
+def check_userdata(userdata: Mapping[str, Any], env_dir: Path) -> None:
+    """Refuse a userdata / ``-D`` key that is no setting, declared key or parameter of any environment."""
+    unknown = [key for key in userdata if key not in SETTING_KEYS and key not in _DECLARED_USERDATA]
+    if not unknown:
+        return
+    params, broken = declared_parameters(env_dir)
+    unknown = [key for key in unknown if key not in params]
+    if not unknown:
+        return
+    known = sorted({*SETTING_KEYS, *_DECLARED_USERDATA, *params})
+    close = {key: difflib.get_close_matches(key, known, n=3) for key in unknown}
+    guesses = "; ".join(f"{k!r}: did you mean {', '.join(c)}?" for k, c in close.items() if c)
+    where = (f"harness settings: {', '.join(sorted(SETTING_KEYS))} (harness.config.SETTING_KEYS); "
+             f"parameters of the environments in {env_dir}" + (f" ({', '.join(sorted(params))})" if params else "")
+             + (f" — unreadable, not searched: {', '.join(broken)}" if broken else "")
+             + "; a project's own key: call harness.config.declare_userdata('KEY') in environment.py")
+    raise ConfigError(f"unknown userdata key{'s' if len(unknown) > 1 else ''} "
+                      f"{', '.join(repr(k) for k in unknown)} (from -D or [behave.userdata])",
+                      key=unknown[0], hint=f"{guesses + '. ' if guesses else ''}Known keys are {where}")
+
+
+def declared_parameters(env_dir: Path) -> tuple[dict[str, list[str]], list[str]]:
+    """Parameter names declared by the environments in ``env_dir`` (name -> environments), and unreadable files."""
+    params: dict[str, list[str]] = {}
+    broken = []
+    for name in list_environments(env_dir):
+        try:
+            raw, _ = _load_raw(name, env_dir, seen=())
+        except ConfigError:
+            broken.append(f"{name}.yaml")
+            continue
+        declared = raw.get("parameters")
+        for param in declared if isinstance(declared, dict) else {}:
+            params.setdefault(str(param), []).append(name)
+    return params, broken
 
 
 @dataclass(frozen=True)

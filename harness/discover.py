@@ -10,6 +10,7 @@ A service the environment file does not list gets its probe and port from the co
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,10 +18,11 @@ from typing import Any
 
 import yaml
 
-from harness.config import ProbeSpec, ServiceSpec
+from harness.config import EnvironmentSpec, ProbeSpec, ServiceSpec
 from harness.errors import ConfigError
 
-__all__ = ["compose_services", "container_ports", "default_service_spec", "default_service_specs"]
+__all__ = ["compose_environment", "compose_services", "container_ports", "default_service_spec",
+           "default_service_specs", "slug"]
 
 _PORT = re.compile(r"^(?P<first>\d+)(?:-\d+)?$")
 
@@ -43,12 +45,26 @@ def default_service_specs(services: Mapping[str, Any]) -> tuple[ServiceSpec, ...
     return tuple(spec for spec in found if spec is not None)
 
 
+def compose_environment(path: Path) -> EnvironmentSpec:
+    """An environment made of a compose file alone (`harness up --compose FILE`): named after its folder."""
+    file = Path(os.path.normpath(path.absolute()))
+    services = compose_services(file, key="--compose")
+    return EnvironmentSpec(name=slug(file.parent.name), file=file, description=f"compose project {file}",
+                           template="", parameters={}, services=default_service_specs(services), compose_file=file)
+
+
+def slug(name: str) -> str:
+    """``name`` as an environment name: lower case letters, digits and dashes ("compose" if none)."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "compose"
+
+
 def compose_services(path: Path, *, referrer: str = "", key: str = "compose") -> dict[str, Any]:
     """The ``services:`` mapping of the compose file at ``path`` (errors name ``referrer`` and ``key``)."""
     where = referrer or str(path)
     if not path.is_file():
-        raise ConfigError(f"compose file not found: {path}", file=where, key=key,
-                          hint="a relative path is read from the environment file's folder")
+        hint = ("a relative path is read from the environment file's folder" if referrer
+                else "a relative path is read from the current folder")
+        raise ConfigError(f"compose file not found: {path}", file=where, key=key, hint=hint)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:

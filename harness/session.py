@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.config import Settings, load_environment, resolve_parameters
+from harness.config import Settings, check_userdata, load_environment, resolve_parameters
 from harness.errors import FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
 from harness.lifecycle import Environment, docker_client, forward_signals_as_interrupt, new_run_id
@@ -112,8 +112,13 @@ class Session:
 
     @classmethod
     def start(cls, userdata: Mapping[str, str]) -> Session:
-        """A session for one behave run; reaps leftovers and installs signal handlers first."""
+        """A session for one behave run; reaps leftovers and installs signal handlers first.
+
+        Every userdata key must be a harness setting, a declared key or some environment's
+        parameter (config.check_userdata): a mistyped ``-D`` key stops the run here.
+        """
         settings = Settings.build(userdata)
+        check_userdata(userdata, settings.env_dir)
         run_id = userdata.get("run_id") or new_run_id()
         session = cls(settings, Environments(settings, run_id, userdata), dict(userdata))
         forward_signals_as_interrupt()
