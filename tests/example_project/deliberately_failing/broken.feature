@@ -1,4 +1,4 @@
-@env.web
+@env.shop
 Feature: a deliberately failing check (run by tests/test_example_project.py on its own)
 
   Scenario: the team expected another health status

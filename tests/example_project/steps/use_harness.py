@@ -2,4 +2,4 @@
 
 from harness.steplib import use_generic_steps
 
-use_generic_steps("env_steps", "http_steps", "stream_steps", "wait_steps")
+use_generic_steps()
