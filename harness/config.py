@@ -49,6 +49,8 @@ SETTING_KEYS: Mapping[str, str] = MappingProxyType({
     "load_lookup_within": "seconds a load run's job lookup may take",
     "load_lookup_interval": "seconds between a load run's job lookups",
     "metrics_path": "the path of a service's Prometheus metrics (default /metrics)",
+    "ws_timeout": "seconds to wait for a WebSocket message",
+    "ws_connect_timeout": "seconds a WebSocket connect may take",
 })
 _DECLARED_USERDATA: dict[str, str] = {}  # a project's own keys: declare_userdata()
 
@@ -396,7 +398,8 @@ def check_userdata(userdata: Mapping[str, Any], env_dir: Path) -> None:
              + (f" — unreadable, not searched: {', '.join(broken)}" if broken else "")
              + "; a project's own key: call harness.config.declare_userdata('KEY') in environment.py")
     raise ConfigError(f"unknown userdata key{'s' if len(unknown) > 1 else ''} "
-                      f"{', '.join(repr(k) for k in unknown)} (from -D or [behave.userdata])",
+                      f"{', '.join(repr(k) for k in unknown)} (from -D or [behave.userdata]): neither a harness "
+                      "setting nor a parameter of any environment",
                       key=unknown[0], hint=f"{guesses + '. ' if guesses else ''}Known keys are {where}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import Settings
-from harness.errors import FaultError, HarnessError
+from harness.errors import ConfigError, FaultError, HarnessError
 from harness.lifecycle import project_name
 from harness.session import Environments, Session, env_tag
 
@@ -55,3 +55,24 @@ def test_cleanups_run_in_reverse_and_every_one_is_attempted(tmp_path: Path) -> N
 def test_no_environment_gives_a_hint(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="@env"):
         _ = make_session(tmp_path).env
+
+
+def test_start_refuses_a_mistyped_userdata_key_before_touching_docker(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "e.yaml").write_text("description: x\ntemplate: t.j2\nparameters: {hives: 2}\n")
+    swept: list[str] = []
+    monkeypatch.setattr(Session, "sweep", lambda self: swept.append("sweep"))
+    with pytest.raises(ConfigError) as err:
+        Session.start({"root": str(tmp_path), "hivez": "3"})
+    assert err.value.key == "hivez" and "did you mean hives" in str(err.value) and not swept
+
+
+def test_start_accepts_settings_and_any_environment_parameter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "e.yaml").write_text("description: x\ntemplate: t.j2\nparameters: {hives: 2}\n")
+    monkeypatch.setattr(Session, "sweep", lambda self: None)
+    monkeypatch.setattr("harness.session.forward_signals_as_interrupt", lambda: None)
+    monkeypatch.setattr("harness.session.atexit.register", lambda fn: fn)
+    session = Session.start({"root": str(tmp_path), "hives": "3", "run_id": "r1", "http_timeout": "5"})
+    assert session.environments.run_id == "r1" and session.userdata["hives"] == "3"

@@ -101,3 +101,61 @@ def test_behave_runs_the_generic_steps_and_the_hooks_count_them(tmp_path: Path) 
     assert counts['I stream a GET request to "/events"'] == (1, 1)
     assert counts["within 5 seconds:"] == (3, 1)
     assert all(v + a > 0 for v, a in counts.values()), counts
+
+
+# -- userdata keys: a mistyped -D key stops the run, naming the key ------------------------------
+
+STRICT_FEATURE = '''
+Feature: userdata
+
+  Scenario: nothing but a step
+    Given nothing happens
+'''
+
+
+def strict_project(tmp_path: Path, ini: str = "") -> Path:
+    """A project with the harness's own hooks, one environment declaring ``hives`` and no Docker use."""
+    for folder in ("steps", "features", "environments"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "environment.py").write_text("from harness.behave_hooks import *  # noqa: F403\n")
+    (tmp_path / "steps" / "s.py").write_text("from behave import given\n\n\n@given('nothing happens')\n"
+                                              "def _(context):\n    pass\n")
+    (tmp_path / "features" / "u.feature").write_text(STRICT_FEATURE)
+    (tmp_path / "environments" / "e.yaml").write_text("description: x\ntemplate: t.j2\nparameters: {hives: 2}\n")
+    if ini:
+        (tmp_path / "behave.ini").write_text(ini)
+    return tmp_path
+
+
+def behave(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "behave", "--no-capture", "-f", "plain", *args, "features"],
+                          cwd=project, capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+
+
+def test_a_mistyped_define_fails_the_run_naming_the_key(tmp_path: Path) -> None:
+    done = behave(strict_project(tmp_path), "-D", "keyy=1")
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "HOOK-ERROR in before_all" in out, out
+    assert "unknown userdata key 'keyy'" in out and "Hint: Known keys are harness settings" in out, out
+    assert "1 scenario passed" not in out
+
+
+def test_a_mistyped_key_in_behave_ini_userdata_fails_too(tmp_path: Path) -> None:
+    done = behave(strict_project(tmp_path, "[behave.userdata]\nhivez = 3\n"))
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "unknown userdata key 'hivez'" in out and "did you mean hives" in out, out
+
+
+def test_settings_and_declared_parameters_are_accepted(tmp_path: Path) -> None:
+    done = behave(strict_project(tmp_path, "[behave.userdata]\nhttp_timeout = 5\n"), "-D", "hives=3")
+    assert done.returncode == 0 and "1 scenario passed" in done.stdout, done.stdout + done.stderr
+
+
+def test_harness_run_with_a_mistyped_define_exits_2(tmp_path: Path) -> None:
+    project = strict_project(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "-D", "keyy=1"], cwd=project,
+                          capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "keyy" in done.stdout + done.stderr
