@@ -9,7 +9,14 @@ import pytest
 import yaml
 
 from harness.config import ProbeSpec, ServiceSpec
-from harness.discover import compose_services, container_ports, default_service_spec, default_service_specs
+from harness.discover import (
+    compose_environment,
+    compose_services,
+    container_ports,
+    default_service_spec,
+    default_service_specs,
+    slug,
+)
 from harness.errors import ConfigError
 
 
@@ -102,3 +109,17 @@ def test_compose_file_without_services_is_an_error(tmp_path: Path) -> None:
     path.write_text("version: '3'\n")
     with pytest.raises(ConfigError, match="no `services:`"):
         compose_services(path)
+
+
+def test_compose_environment_is_named_after_the_folder_with_discovered_services(tmp_path: Path) -> None:
+    folder = tmp_path / "Team_Shop 2"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text("services:\n  web: {ports: ['8080:80']}\n  job: {image: x}\n")
+    spec = compose_environment(folder / ".." / "Team_Shop 2" / "compose.yaml")
+    assert spec.name == "team-shop-2" and spec.compose_file == folder / "compose.yaml" and spec.template == ""
+    assert spec.services == (ServiceSpec(pattern="web", port=80, probe=ProbeSpec(kind="tcp")),)
+    assert spec.parameters == {} and spec.file == folder / "compose.yaml"
+
+
+def test_slug_never_gives_an_empty_name() -> None:
+    assert slug("My App!") == "my-app" and slug("___") == "compose"
