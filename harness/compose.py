@@ -6,8 +6,10 @@ Tests pass a fake ``run`` callable (like httpx's MockTransport) so no Docker is 
 from __future__ import annotations
 
 import logging
+import os
+import re
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -21,17 +23,26 @@ Run = Callable[..., "subprocess.CompletedProcess[str]"]
 
 @dataclass
 class ComposeRunner:
-    """Runs `docker compose -p PROJECT [-f FILE] ...` and translates failures into ComposeError."""
+    """Runs `docker compose -p PROJECT [--project-directory DIR] [-f FILE] ...`; failures become ComposeError.
+
+    ``project_directory`` is the folder relative paths resolve from (the template's folder, as
+    `docker compose` itself resolves them from the compose file's folder); ``env`` is added to
+    the environment of every compose process (the values of secret parameters live only there).
+    """
 
     project: str
     files: Sequence[Path] = ()
     timeout: float = 120.0
+    project_directory: Path | None = None
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
     run: Run = field(default=subprocess.run, repr=False)
     popen: Callable[..., subprocess.Popen[bytes]] = field(default=subprocess.Popen, repr=False)
 
     def argv(self, *args: str) -> list[str]:
         """The full command line for ``args``."""
         cmd = ["docker", "compose", "-p", self.project]
+        if self.project_directory is not None:
+            cmd += ["--project-directory", str(self.project_directory)]
         for path in self.files:
             cmd += ["-f", str(path)]
         return cmd + list(args)
@@ -41,7 +52,8 @@ class ComposeRunner:
         cmd = self.argv(*args)
         logger.debug("compose: %s", " ".join(cmd))
         try:
-            done = self.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout)
+            done = self.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout,
+                            env=self._environ())
         except FileNotFoundError as exc:
             raise DockerUnavailable("the docker CLI is not installed",
                                     hint="run `make setup`, which installs Docker and Compose v2") from exc
@@ -69,7 +81,8 @@ class ComposeRunner:
         logger.debug("compose (background): %s", " ".join(cmd))
         handle = open(log, "w")  # noqa: SIM115 - closed by Started.result
         try:
-            process = self.popen(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            process = self.popen(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 env=self._environ())
         except FileNotFoundError as exc:
             handle.close()
             raise DockerUnavailable("the docker CLI is not installed",
@@ -86,6 +99,10 @@ class ComposeRunner:
         if tail is not None:
             args += ["--tail", str(tail)]
         return self(*args, *services, check=False)
+
+    def _environ(self) -> dict[str, str] | None:
+        """The process environment: ours plus ``env`` (None, i.e. inherit, when there is nothing to add)."""
+        return {**os.environ, **self.env} if self.env else None
 
 
 @dataclass
@@ -127,7 +144,17 @@ def _hint(stderr: str) -> str:
     if "is not a docker command" in text or "unknown shorthand flag: 'p'" in text:
         return "Compose v2 is missing: `make setup` installs it as a Docker CLI plugin"
     if "pull access denied" in text or "no such image" in text or "failed to resolve reference" in text:
-        return "an image is missing and no registry answers: `make setup` builds the images"
+        image = _missing_image(stderr)
+        return (f"image {image or '(see above)'} is not on this machine and no registry answers: build it "
+                "(give its service a `build:` section and the harness builds it) or `docker load` it, "
+                "then run again")
     if "port is already allocated" in text:
         return "a fixed host port collides; let the harness publish ephemeral ports instead"
     return "read compose's message above; the rendered file is in the run folder"
+
+
+def _missing_image(stderr: str) -> str:
+    """The image a pull or lookup failed for, as compose names it."""
+    found = re.search(r"pull access denied for ([^\s,]+)|no such image: ([^\s,]+)"
+                      r"|failed to resolve reference \"?([^\s\"]+)", stderr, re.IGNORECASE)
+    return next((group for group in found.groups() if group), "") if found else ""

@@ -6,7 +6,8 @@
     ├── RequestFailed                 an HTTP request got no answer (harness.http)
     ├── DockerError                   the engine or the Compose CLI failed
     │   ├── DockerUnavailable         no engine answers
-    │   └── ComposeError              `docker compose ...` exited non-zero (argv, exit_code, stderr)
+    │   ├── ComposeError              `docker compose ...` exited non-zero (argv, exit_code, stderr)
+    │   └── BuildError                a service's image did not build (service, dockerfile, log_tail)
     ├── StartupError                  an environment did not come up (service, project, state, logs)
     │   ├── ServiceExited             a container exited while we waited
     │   ├── ServiceUnhealthy          a container's own healthcheck says unhealthy
@@ -82,6 +83,20 @@ class ComposeError(DockerError):
             f"`{' '.join(self.argv)}` exited {exit_code}:\n{tail}",
             hint=hint or "read the compose output above; `harness logs SERVICE` shows a service's logs",
         )
+
+
+class BuildError(DockerError):
+    """An image (a compose service's `build:` or a harness recipe) did not build."""
+
+    def __init__(self, message: str, *, service: str, dockerfile: str, log_tail: str = "",
+                 hint: str = "") -> None:
+        self.service = service
+        self.dockerfile = dockerfile
+        self.log_tail = log_tail
+        details = f"service {service!r}: image from {dockerfile} did not build: {message}"
+        if log_tail:
+            details += "\nlast build output:\n" + log_tail.rstrip()
+        super().__init__(details, hint=hint)
 
 
 class StartupError(HarnessError):

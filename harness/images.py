@@ -7,23 +7,32 @@ rebuilds the services. A tag that already exists is not built again. Each built 
 also tagged ``harness-<name>:latest``, and ``.harness/images.json`` maps name -> exact tag
 so templates render with the image the tests will really run.
 
-Add an image by adding an :class:`ImageRecipe` to :func:`recipes`.
+Add an image by adding an :class:`ImageRecipe` to :func:`recipes`. The services of a team's
+compose project that have a ``build:`` section are built by this same mechanism
+(harness/builds.py); their recipes carry ``service`` and are tagged
+``harness-build/<project>-<service>:<hash>``, with the id of every local ``FROM`` image hashed.
+A ``.dockerignore`` in the context is honoured by the hash as by ``docker build``.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from harness.errors import ConfigError, DockerError, DockerUnavailable
+from harness.errors import BuildError, ConfigError, DockerError, DockerUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +42,9 @@ IMAGES_MAP = Path(".harness") / "images.json"
 HASH_LENGTH = 12
 _IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 _IGNORED_SUFFIXES = (".pyc", ".pyo")
+BUILD_LOG_TAIL = 25  # lines of a failed build's output carried by BuildError
+
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -44,11 +56,13 @@ class ImageRecipe:
     dockerfile: Path
     build_args: Mapping[str, str] = field(default_factory=dict)
     base_arg: str | None = "BASE"  # the build arg naming the base image; its id goes into the hash
+    target: str | None = None  # the stage to build (compose's `build.target`)
+    service: str = ""  # set for a team's compose service: tagged harness-build/<name>, every FROM hashed
 
     @property
     def repository(self) -> str:
-        """The image repository, ``harness-<name>``."""
-        return f"harness-{self.name}"
+        """The image repository: ``harness-<name>``, or ``harness-build/<name>`` for a compose service."""
+        return f"harness-build/{self.name}" if self.service else f"harness-{self.name}"
 
     @property
     def base_image(self) -> str | None:
@@ -86,12 +100,80 @@ def base_image_from_env(environ: Mapping[str, str] | None = None) -> str:
 
 
 def context_files(context: Path) -> list[Path]:
-    """Every file of a build context, sorted, without bytecode and tool caches."""
+    """Every file of a build context, sorted, without bytecode, tool caches and `.dockerignore`d paths."""
+    rules = ignore_rules(context)
+    prune = not any(negated for negated, _ in rules)  # with `!` exceptions a folder cannot be skipped whole
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(context):
-        dirnames[:] = [d for d in dirnames if d not in _IGNORED_DIRS]
-        found += [Path(dirpath, f) for f in filenames if not f.endswith(_IGNORED_SUFFIXES)]
+        here = Path(dirpath).relative_to(context)
+        dirnames[:] = [d for d in dirnames if d not in _IGNORED_DIRS
+                       and not (prune and is_ignored((here / d).as_posix(), rules))]
+        found += [Path(dirpath, f) for f in filenames if not f.endswith(_IGNORED_SUFFIXES)
+                  and not is_ignored((here / f).as_posix(), rules)]
     return sorted(found, key=lambda p: p.relative_to(context).as_posix())
+
+
+def ignore_rules(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    """The patterns of ``context/.dockerignore`` as (negated, regex), in order; empty without one."""
+    try:
+        lines = (context / ".dockerignore").read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    rules = []
+    for line in (raw.strip() for raw in lines):
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        pattern = os.path.normpath(line.lstrip("!").strip().lstrip("/")).replace(os.sep, "/")
+        rules.append((negated, re.compile(_glob_regex(pattern))))
+    return rules
+
+
+def _glob_regex(pattern: str) -> str:
+    """A `.dockerignore` pattern as a regex: ``**`` any folders, ``*``/``?`` within one name."""
+    out = []
+    for part in re.split(r"(\*\*/?|\*|\?)", pattern):
+        out.append({"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(part, re.escape(part)))
+    return "".join(out) + "(?:/.*)?$"  # a pattern that names a folder covers what is inside it
+
+
+def is_ignored(relative: str, rules: Sequence[tuple[bool, re.Pattern[str]]]) -> bool:
+    """Whether `.dockerignore` rules leave ``relative`` out of the context (the last match wins)."""
+    ignored = False
+    for negated, regex in rules:
+        if regex.match(relative):
+            ignored = not negated
+    return ignored
+
+
+def from_images(dockerfile: str, build_args: Mapping[str, str]) -> list[str]:
+    """The images a Dockerfile's ``FROM`` lines name (not earlier stages, not ``scratch``)."""
+    args: dict[str, str] = {}
+    stages: set[str] = set()
+    found: list[str] = []
+    for words in (line.split() for line in re.sub(r"\\\n", " ", dockerfile).splitlines()):
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0].upper() == "ARG" and len(words) > 1:
+            name, _, default = words[1].partition("=")
+            args[name] = build_args.get(name, default.strip("\"'"))
+        elif words[0].upper() == "FROM":
+            rest = [word for word in words[1:] if not word.startswith("--")]
+            image = _substitute(rest[0], args) if rest else ""
+            if len(rest) >= 3 and rest[1].lower() == "as":
+                stages.add(rest[2].lower())
+            if image and image.lower() not in stages and image != "scratch" and image not in found:
+                found.append(image)
+    return found
+
+
+def _substitute(word: str, args: Mapping[str, str]) -> str:
+    """``$NAME``, ``${NAME}`` and ``${NAME:-default}`` from the Dockerfile's ARGs."""
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        return args.get(name) or (match.group(2) or "")
+
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", value, word)
 
 
 def content_hash(recipe: ImageRecipe, root: Path, base_id: str | None) -> str:
@@ -105,6 +187,8 @@ def content_hash(recipe: ImageRecipe, root: Path, base_id: str | None) -> str:
 
 def _hash_parts(recipe: ImageRecipe, root: Path, base_id: str | None) -> Iterator[bytes]:
     yield f"base-id={base_id or ''}".encode()
+    if recipe.target:
+        yield f"target={recipe.target}".encode()
     for key in sorted(recipe.build_args):
         yield f"arg:{key}={recipe.build_args[key]}".encode()
     yield f"dockerfile={recipe.dockerfile.as_posix()}".encode()
@@ -131,8 +215,8 @@ class ImageBackend(Protocol):
         """The id of a local image, or None when it does not exist."""
 
     def build(self, *, tag: str, context: Path, dockerfile: Path, build_args: Mapping[str, str],
-              labels: Mapping[str, str]) -> None:
-        """Build an image and tag it."""
+              labels: Mapping[str, str], target: str | None = None, progress: Progress | None = None) -> None:
+        """Build an image and tag it; BuildError (with the log's tail) when it fails."""
 
     def tag(self, source: str, target: str) -> None:
         """Give an existing image another tag."""
@@ -160,12 +244,44 @@ class DockerCLI:
         raise self._error(["image", "inspect", ref], proc)
 
     def build(self, *, tag: str, context: Path, dockerfile: Path, build_args: Mapping[str, str],
-              labels: Mapping[str, str]) -> None:
-        """Build an image with ``docker build`` and tag it."""
-        argv = ["build", "--quiet", "--tag", tag, "--file", str(dockerfile)]
+              labels: Mapping[str, str], target: str | None = None, progress: Progress | None = None) -> None:
+        """Build with the classic builder (a local ``FROM`` works offline); report each ``Step``."""
+        argv = [self.docker, "build", "--force-rm", "--tag", tag, "--file", str(dockerfile)]
         argv += [f"--build-arg={key}={value}" for key, value in sorted(build_args.items())]
         argv += [f"--label={key}={value}" for key, value in sorted(labels.items())]
-        self._run([*argv, str(context)])
+        argv += ["--target", target] if target else []
+        logger.debug("running %s", argv)
+        tail: collections.deque[str] = collections.deque(maxlen=BUILD_LOG_TAIL)
+        step = ""
+        try:
+            with subprocess.Popen([*argv, str(context)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, text=True, errors="replace",
+                                  env={**os.environ, "DOCKER_BUILDKIT": "0"}) as proc:
+                for line in proc.stdout or ():
+                    tail.append(line.rstrip())
+                    if line.startswith("Step "):
+                        step = line.strip()
+                        if progress is not None:
+                            progress(step)
+        except FileNotFoundError as exc:
+            raise DockerUnavailable(f"`{self.docker}` is not installed",
+                                    hint="run `make setup` (installs Docker on Debian as root)") from exc
+        if proc.returncode != 0:
+            raise self._build_error(labels, dockerfile, build_args, step, "\n".join(tail))
+
+    def _build_error(self, labels: Mapping[str, str], dockerfile: Path, build_args: Mapping[str, str],
+                     step: str, tail: str) -> BuildError:
+        service = labels.get("harness.service") or labels.get("harness.image", "?")
+        missing = [image for image in _from_images_of(dockerfile, build_args) if self.image_id(image) is None]
+        if "cannot connect to the docker daemon" in tail.lower():
+            hint = "start Docker, or run `make setup`"
+        elif missing:
+            hint = (f"base image {', '.join(missing)} is not on this machine and no registry answers: "
+                    "build or load it first (`docker build -t NAME ...` or `docker load`), then run again")
+        else:
+            hint = f"the failing instruction's output is above: fix {dockerfile} (or its context) and run again"
+        return BuildError(f"failed at {step or 'the start'}", service=service, dockerfile=str(dockerfile),
+                          log_tail=tail, hint=hint)
 
     def tag(self, source: str, target: str) -> None:
         """Give an existing image another tag."""
@@ -209,19 +325,39 @@ class DockerCLI:
 
 
 def ensure_image(recipe: ImageRecipe, root: Path, backend: ImageBackend, *,
-                 force: bool = False) -> BuildResult:
-    """Build one recipe unless its content-hash tag exists; point ``:latest`` at it."""
-    _check_recipe(recipe, root)
-    base_id = _base_id(recipe, backend)
-    tag = image_tag(recipe, content_hash(recipe, root, base_id))
-    built = force or backend.image_id(tag) is None
-    if built:
-        logger.info("building %s", tag)
-        labels = {"harness.image": recipe.name, "harness.content-hash": tag.rpartition(":")[2]}
-        backend.build(tag=tag, context=root / recipe.context_dir, dockerfile=root / recipe.dockerfile,
-                      build_args=recipe.build_args, labels=labels)
-    backend.tag(tag, f"{recipe.repository}:latest")
+                 force: bool = False, progress: Progress | None = None) -> BuildResult:
+    """Build one recipe unless its content-hash tag exists; point ``:latest`` at it (not for services)."""
+    tag = planned_tag(recipe, root, backend)
+    with build_lock(tag):  # a second process waits, then finds the tag: no double build, no error
+        built = force or backend.image_id(tag) is None
+        if built:
+            logger.info("building %s", tag)
+            labels = {"harness.image": recipe.name, "harness.content-hash": tag.rpartition(":")[2]}
+            labels.update({"harness.service": recipe.service} if recipe.service else {})
+            backend.build(tag=tag, context=root / recipe.context_dir, dockerfile=root / recipe.dockerfile,
+                          build_args=recipe.build_args, labels=labels, target=recipe.target, progress=progress)
+    if not recipe.service:
+        backend.tag(tag, f"{recipe.repository}:latest")
     return BuildResult(recipe.name, tag, built)
+
+
+def planned_tag(recipe: ImageRecipe, root: Path, backend: ImageBackend) -> str:
+    """The content-hash tag a recipe builds to now (asks the engine for base image ids)."""
+    _check_recipe(recipe, root)
+    return image_tag(recipe, content_hash(recipe, root, _base_id(recipe, root, backend)))
+
+
+@contextmanager
+def build_lock(tag: str) -> Iterator[None]:
+    """An exclusive lock per tag, machine-wide, so two processes never build the same tag at once."""
+    folder = Path(tempfile.gettempdir()) / "harness-build-locks"
+    folder.mkdir(exist_ok=True)
+    with open(folder / (hashlib.sha256(tag.encode()).hexdigest()[:16] + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def build_all(root: Path, selected: Iterable[ImageRecipe], backend: ImageBackend, *,
@@ -257,15 +393,28 @@ def _missing(recipe: ImageRecipe, root: Path) -> bool:
 
 
 def _check_recipe(recipe: ImageRecipe, root: Path) -> None:
+    where = f"service {recipe.service!r}" if recipe.service else f"image {recipe.name!r}"
+    fix = "check the service's `build:` in the compose file" if recipe.service else \
+        "check the recipe in harness/images.py"
     if not (root / recipe.context_dir).is_dir():
-        raise ConfigError(f"image {recipe.name!r}: build context {recipe.context_dir} does not exist",
-                          file=str(root / recipe.context_dir), hint="check the recipe in harness/images.py")
+        raise ConfigError(f"{where}: build context {root / recipe.context_dir} does not exist",
+                          file=str(root / recipe.context_dir), hint=fix)
     if not (root / recipe.dockerfile).is_file():
-        raise ConfigError(f"image {recipe.name!r}: Dockerfile {recipe.dockerfile} does not exist",
-                          file=str(root / recipe.dockerfile), hint="check the recipe in harness/images.py")
+        raise ConfigError(f"{where}: Dockerfile {root / recipe.dockerfile} does not exist",
+                          file=str(root / recipe.dockerfile), hint=fix)
 
 
-def _base_id(recipe: ImageRecipe, backend: ImageBackend) -> str | None:
+def _from_images_of(dockerfile: Path, build_args: Mapping[str, str]) -> list[str]:
+    try:
+        return from_images(dockerfile.read_text(), build_args)
+    except OSError:
+        return []
+
+
+def _base_id(recipe: ImageRecipe, root: Path, backend: ImageBackend) -> str | None:
+    if recipe.service:  # every FROM image that exists locally; a missing one fails the build with a Hint
+        bases = _from_images_of(root / recipe.dockerfile, recipe.build_args)
+        return ",".join(f"{image}={backend.image_id(image) or ''}" for image in bases)
     base = recipe.base_image
     if base is None:
         return None

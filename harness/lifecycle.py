@@ -1,14 +1,19 @@
 """Bring-up and teardown of one environment, and the running handle steps and faults get.
 
-    Environment.start(): _render -> validate (compose config) -> _spawn_watchdog -> _start_and_await
-                         (`compose up -d` runs in the background while every probe is polled)
-    on any failure: _save_artifacts (logs + inspect) -> down (unless keep) -> raise
+    Environment.start(): _render (template or plain compose file -> decorated compose.yaml, build plan)
+                         -> validate (compose config) -> _build (images of `build:` services)
+                         -> _spawn_watchdog -> _start_and_await
+                         (`compose up -d` runs in the background while Readiness polls every probe)
+    on any failure: Artifacts.save_startup_failure (logs + inspect) -> down (unless keep) -> raise
     Environment.down(): `compose down -v --remove-orphans`, then the watchdog is stopped
+
+Every compose call runs with ``--project-directory`` = the template's (or compose file's) folder,
+so relative paths resolve as `docker compose` resolves them beside the file, and with the secret
+parameters' values in its environment (the files in the run folder only hold references).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -17,30 +22,39 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from harness.analysis.redact import Redactor
+from harness.artifacts import Artifacts
+from harness.builds import ServiceBuild, build_images, plan_builds, project_slug, use_built_images
 from harness.compose import ComposeRunner
-from harness.config import EnvironmentSpec, ProbeSpec, Settings
-from harness.errors import (
-    DockerUnavailable,
-    HarnessError,
-    ReadinessTimeout,
-    ServiceExited,
-    ServiceUnhealthy,
-    StartupError,
-)
-from harness.probes import Observed, Probe, make_probe
+from harness.config import EnvironmentSpec, ProbeSpec, ServiceSpec, Settings
+from harness.discover import default_service_spec
+from harness.errors import ConfigError, DockerUnavailable, HarnessError, StartupError
+from harness.images import BuildResult, DockerCLI, ImageBackend
+from harness.probes import Observed, make_probe
 from harness.progress import Progress
-from harness.render import RunLabels, decorate, render_template, template_variables, write_compose
-from harness.waiting import poll
+from harness.readiness import Readiness, Service
+from harness.render import (
+    RunLabels,
+    decorate,
+    render_template,
+    secret_environment,
+    template_path,
+    template_variables,
+    write_compose,
+)
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["DETACHED", "Environment", "Service", "docker_client", "forward_signals_as_interrupt", "new_run_id",
+           "project_name", "running", "source_folder"]
 
 DETACHED = 0  # owner label of environments made by `harness up`: never reaped as orphans
 
@@ -71,28 +85,14 @@ def docker_client() -> Any:
                                 hint="start Docker (`make setup` starts one as root on Debian)") from exc
 
 
-@dataclass
-class Service:
-    """A compose service of a running environment."""
-
-    name: str
-    port: int | None
-    probe: Probe
-    replicas: list[Observed] = field(default_factory=list)
-
-    @property
-    def host_port(self) -> int | None:
-        """The 127.0.0.1 port that the service's declared port is published on."""
-        if self.port is None or not self.replicas:
-            return None
-        return self.replicas[0].ports.get(self.port)
+def source_folder(spec: EnvironmentSpec, settings: Settings) -> Path:
+    """The folder relative paths resolve from: the plain compose file's, else the template's."""
+    if spec.compose_file is not None:
+        return spec.compose_file.parent.resolve()
+    return template_path(settings.compose_dir, spec.template).parent.resolve()
 
 
 _RUNNING = ProbeSpec(kind="running")
-
-
-class _NotReady(Exception):
-    """Internal: some probe has not answered yet."""
 
 
 class Environment:
@@ -100,7 +100,8 @@ class Environment:
 
     def __init__(self, spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings, *,
                  run_id: str, instance: int = 0, owner: int | None = None,
-                 docker: Any = None, progress: Progress | None = None) -> None:
+                 docker: Any = None, progress: Progress | None = None,
+                 compose: ComposeRunner | None = None, images: ImageBackend | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.params = dict(params)
@@ -109,16 +110,24 @@ class Environment:
         self.project = project_name(spec.name, run_id, instance)
         self.run_dir = settings.runs_dir / run_id / (spec.name + (f"-{instance}" if instance else ""))
         self.compose_file = self.run_dir / "compose.yaml"
+        self.source_dir = source_folder(spec, settings)
         self.owner = os.getpid() if owner is None else owner
-        self.compose = ComposeRunner(self.project, [self.compose_file], timeout=spec.timeouts.compose)
+        self.compose = compose or ComposeRunner(
+            self.project, [self.compose_file], timeout=spec.timeouts.compose,
+            project_directory=self.source_dir, env=secret_environment(spec, params))
         self.services: dict[str, Service] = {}
-        self.ready_at: dict[str, float] = {}
-        self._images: list[str] = []  # service -> wall-clock time its probe first answered
         self.secrets = [str(params[n]) for n in spec.secret_names() if params.get(n)]
         self._redact = Redactor(self.secrets).text
         self._docker = docker
+        self._image_backend: ImageBackend = images or DockerCLI()
         self._progress = progress or Progress(spec.name)
         self._watchdog: subprocess.Popen[bytes] | None = None
+        self._images: list[str] = []
+        self._builds: list[ServiceBuild] = []
+        self.built: list[BuildResult] = []  # what the last start built (or found up to date)
+        self.readiness = Readiness(self.services, self._observe, timeouts=spec.timeouts,
+                                   explain=self._startup_error, progress=self._progress)
+        self.artifacts = Artifacts(self.run_dir, self.compose, lambda: self.docker, self._observe, self._redact)
         self.up = False
 
     # -- public handle ------------------------------------------------------------------
@@ -129,6 +138,11 @@ class Environment:
         if self._docker is None:
             self._docker = docker_client()
         return self._docker
+
+    @property
+    def ready_at(self) -> dict[str, float]:
+        """Service -> wall-clock time its probe first answered during start-up."""
+        return self.readiness.ready_at
 
     def url(self, service: str, port: int | None = None) -> str:
         """``http://127.0.0.1:<host port>`` of a service's declared (or given) port."""
@@ -166,44 +180,24 @@ class Environment:
 
     def refresh(self) -> list[Observed]:
         """Observe every container of the project again (ports change after a restart)."""
-        observed = self._observe()
-        for svc in self.services.values():
-            svc.replicas = [o for o in observed if o.service == svc.name]
-        return observed
+        return self.readiness.refresh()
 
     def problems(self) -> list[str]:
         """One round of every probe: what is not healthy now (empty when all is well)."""
-        observed = self.refresh()
-        found = [f"{o.service}: {o.state}" for o in observed if o.state != "running" and not self._finished(o)]
-        for svc in self.services.values():
-            if not svc.replicas:
-                found.append(f"{svc.name}: no container")
-            for obs in svc.replicas:
-                seen = svc.probe(obs) if obs.state == "running" else None
-                if seen:
-                    found.append(f"{svc.name}: {seen}")
-        return found
+        return self.readiness.problems()
 
     def settle(self, within: float) -> list[str]:
         """Wait up to ``within`` seconds for every probe to pass; return what is still wrong."""
-        problems: list[str] = []
+        return self.readiness.settle(within)
 
-        def healthy() -> None:
-            problems[:] = self.problems()
-            if problems:
-                raise _NotReady()
-
-        try:
-            poll(healthy, timeout=within, interval=self.spec.timeouts.probe_interval, retry_on=(_NotReady,),
-                 first_interval=0.05)
-        except _NotReady:
-            return problems
-        return []
+    def save_failure_logs(self, label: str, tail: int = 500) -> Path:
+        """Save every service's last log lines (redacted) when a step fails; return the file."""
+        return self.artifacts.save_failure_logs(label, tail)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Environment:
-        """Render, validate, start and wait until every probe answers; clean up on failure."""
+        """Render, validate, build, start and wait until every probe answers; clean up on failure."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.up = True  # from here on, down() has something to remove
         try:
@@ -212,6 +206,7 @@ class Environment:
                 client = warm.submit(lambda: self.docker)  # connect to the engine while compose validates
                 self.compose.config()
                 client.result()
+            self._build()
             self._spawn_watchdog()
             self._start_and_await()
         except BaseException as exc:
@@ -242,22 +237,63 @@ class Environment:
     # -- steps of start -------------------------------------------------------------------
 
     def _render(self) -> None:
-        variables = template_variables(self.spec, self.params, self.settings.images_file, self.run_id)
-        text = render_template(self.settings.compose_dir, self.spec.template, variables)
-        labels = RunLabels(run_id=self.run_id, env=self.name, owner=self.owner, host=socket.gethostname(),
-                           created=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        ports = {s.pattern: s.port for s in self.spec.services if s.port is not None}
+        text = self._source_text()
         rendered = self.run_dir / "compose.rendered.yaml"
         rendered.write_text(text)
+        specs = self._service_specs(text)
+        labels = RunLabels(run_id=self.run_id, env=self.name, owner=self.owner, host=socket.gethostname(),
+                           created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        ports = {s.pattern: s.port for s in (*self.spec.services, *specs.values()) if s is not None and s.port}
         doc = decorate(text, rendered_name=str(rendered), labels=labels, ports=ports)
-        write_compose(doc, self.compose_file)
+        self._builds = plan_builds(doc, self.source_dir, self._project_slug(), self._image_backend,
+                                   source=str(self.spec.compose_file or rendered))
+        use_built_images(doc, self._builds)
+        write_compose(doc, self.compose_file, header=(
+            f"decorated by the harness; relative paths resolve from {self.source_dir}:\n"
+            f"docker compose -p {self.project} --project-directory {self.source_dir} -f {self.compose_file} ..."))
         self._images = sorted({str(svc["image"]) for svc in doc["services"].values() if svc.get("image")})
         for name in doc["services"]:
-            spec = self.spec.service_spec(name)
+            spec = self.spec.service_spec(name) or specs.get(name)
             port = spec.port if spec else None
             probe = make_probe(spec.probe, port, self.spec.timeouts.probe_timeout) if spec else make_probe(
                 _RUNNING, None, 0)
             self.services[name] = Service(name=name, port=port, probe=probe)
+
+    def _source_text(self) -> str:
+        """The compose text: a plain compose file as written, or the rendered template."""
+        if self.spec.compose_file is None:
+            variables = template_variables(self.spec, self.params, self.settings.images_file, self.run_id)
+            return render_template(self.settings.compose_dir, self.spec.template, variables)
+        try:
+            return self.spec.compose_file.read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the compose file: {exc}", file=str(self.spec.compose_file),
+                              key="compose", hint=f"check `compose:` in {self.spec.file}") from exc
+
+    def _service_specs(self, text: str) -> dict[str, ServiceSpec | None]:
+        """Defaults from the compose file (healthcheck, ports) for a `compose:` environment's services."""
+        if self.spec.compose_file is None and not Path(self.spec.template).is_absolute():
+            return {}  # a template of compose/ lists its services in the environment file
+        try:
+            services = (yaml.safe_load(text) or {}).get("services") or {}
+        except (yaml.YAMLError, AttributeError):
+            return {}  # decorate() reports the parse error with its line
+        return {str(name): default_service_spec(str(name), svc if isinstance(svc, dict) else {})
+                for name, svc in services.items() if self.spec.service_spec(str(name)) is None}
+
+    def _project_slug(self) -> str:
+        """The project's name in image tags: the compose file's folder, or the harness project's root."""
+        return project_slug(self.source_dir if self.spec.compose_file is not None else self.settings.root)
+
+    def _build(self) -> None:
+        """Build the images of the services with `build:` whose content-hash tag does not exist yet."""
+        if self._builds:
+            self.built = build_images(self._builds, self._image_backend, self._report)
+
+    def _report(self, line: str) -> None:
+        stream = self._progress.stream
+        stream.write(f"[{self.name}] {line}\n")
+        stream.flush()
 
     def _pull_policy(self) -> str:
         """``never`` when every image is already local (compose then skips registry checks)."""
@@ -294,74 +330,10 @@ class Environment:
         """`compose up -d` in the background while probing: readiness overlaps container start."""
         started = self.compose.spawn_up(self.run_dir / "compose-up.log", pull=self._pull_policy())
         try:
-            self._await_ready(started.result)
+            self.readiness.await_ready(started.result, source=str(self.spec.file))
         except BaseException:
             started.stop()
             raise
-
-    def _await_ready(self, up_done: Callable[[], bool | None]) -> None:
-        """Poll every probe until all answer; a slow probe never holds up the others' rounds."""
-        timeouts = self.spec.timeouts
-        waiting: dict[str, str] = {name: "not started" for name in self.services}
-        inflight: dict[str, Future[str | None]] = {}
-        pool = ThreadPoolExecutor(max_workers=min(16, max(1, len(self.services))))
-
-        def one_round() -> None:
-            finished = up_done()
-            self._fail_fast(self.refresh())
-            for name in waiting:
-                if name not in inflight:
-                    inflight[name] = pool.submit(self._check_service, name)
-            wait(list(inflight.values()), timeout=0.01, return_when=FIRST_COMPLETED)  # collect, never block
-            for name, future in [(n, f) for n, f in inflight.items() if f.done()]:
-                del inflight[name]
-                seen = future.result()
-                if seen is None:
-                    del waiting[name]
-                    self.ready_at[name] = time.time()
-                else:
-                    waiting[name] = seen
-            self._progress.update([n for n in self.services if n not in waiting], waiting)
-            if waiting or not finished:
-                raise _NotReady()
-
-        try:
-            poll(one_round, timeout=timeouts.ready, interval=timeouts.probe_interval,
-                 retry_on=(_NotReady,), first_interval=0.02)
-        except _NotReady:
-            name, seen = next(iter(waiting.items()), ("compose", "`compose up` still running"))
-            raise self._startup_error(
-                ReadinessTimeout, name, f"not ready after {timeouts.ready:g} s: {seen}",
-                hint=f"raise `timeouts.ready` in {self.spec.file} if it is slow, or read the log lines "
-                     f"above; `--keep` leaves the environment up for a look") from None
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        self._progress.done(f"ready: {len(self.services)} services")
-
-    def _check_service(self, name: str) -> str | None:
-        svc = self.services[name]
-        if not svc.replicas:
-            return "no container yet"
-        for obs in svc.replicas:
-            seen = svc.probe(obs)
-            if seen:
-                return seen
-        return None
-
-    def _fail_fast(self, observed: list[Observed]) -> None:
-        for obs in observed:
-            if obs.health == "unhealthy":
-                raise self._startup_error(ServiceUnhealthy, obs.service, "its healthcheck reports unhealthy",
-                                          hint="the health output and log lines above say why")
-            if obs.state in ("exited", "dead", "restarting") and not self._finished(obs):
-                raise self._startup_error(
-                    ServiceExited, obs.service, f"container {obs.name} is {obs.state} while starting",
-                    hint="the log lines above usually say why; fix the service's command or config")
-
-    def _finished(self, obs: Observed) -> bool:
-        """A one-shot service (no declared port) that exited 0 has done its job."""
-        svc = self.services.get(obs.service)
-        return obs.state == "exited" and obs.exit_code == 0 and svc is not None and svc.port is None
 
     def _startup_error(self, cls: type[StartupError], service: str, message: str, hint: str) -> StartupError:
         info = self._inspect_service(service)
@@ -389,7 +361,7 @@ class Environment:
 
     def _on_failure(self, exc: BaseException) -> None:
         logger.error("environment %s (%s) failed to start: %s", self.name, self.project, exc)
-        self._save_artifacts()
+        self.artifacts.save_startup_failure()
         if self.settings.keep and not isinstance(exc, KeyboardInterrupt):
             print(f"--keep: project {self.project} left up for debugging; remove it with "
                   f"`harness down {self.run_id}`", file=sys.stderr)
@@ -400,37 +372,11 @@ class Environment:
         except HarnessError as down_exc:
             logger.error("teardown after failed start also failed: %s", down_exc)
 
-    def save_failure_logs(self, label: str, tail: int = 500) -> Path:
-        """Save every service's last log lines (redacted) when a step fails; return the file."""
-        folder = self.run_dir / "failures"
-        folder.mkdir(parents=True, exist_ok=True)
-        slug = "".join(ch if ch.isalnum() else "-" for ch in label.lower()).strip("-")[:80]
-        path = folder / f"{len(list(folder.iterdir())) + 1:03d}-{slug}.log"
-        path.write_text(self._redact(self.compose.logs(tail=tail)))
-        return path
-
-    def _save_artifacts(self) -> None:
-        """Save compose logs and `docker inspect` of every container before any teardown."""
-        try:
-            logs_dir = self.run_dir / "logs"
-            logs_dir.mkdir(parents=True, exist_ok=True)
-            (logs_dir / "compose.log").write_text(self._redact(self.compose.logs()))
-            inspect_dir = self.run_dir / "inspect"
-            inspect_dir.mkdir(exist_ok=True)
-            for obs in self._observe():
-                data = self.docker.api.inspect_container(obs.id)
-                (inspect_dir / f"{obs.name}.json").write_text(
-                    self._redact(json.dumps(data, indent=2)))
-        except Exception as exc:  # noqa: BLE001 - never hide the original failure
-            logger.error("could not save failure artifacts of %s: %s", self.project, exc)
-
     def _service(self, name: str) -> Service:
         if name not in self.services:
             raise HarnessError(f"environment {self.name!r} has no service {name!r}",
                                hint=f"services: {', '.join(sorted(self.services))}")
         return self.services[name]
-
-
 
 
 @contextmanager

@@ -1,8 +1,11 @@
 """Render a compose template into a run folder and add the harness's labels and ports.
 
 Templates are data: Jinja2 in a sandbox with StrictUndefined. The harness, not the template,
-adds labels to every service, network and volume, and publishes each declared service port on
-127.0.0.1 with an ephemeral host port.
+adds labels to every service, network and volume, publishes each declared service port on
+127.0.0.1 with an ephemeral host port, and turns every port the file publishes itself
+(``8080:80``) into ``127.0.0.1::80`` so two runs never collide on a fixed host port.
+Secret parameters render as ``${HARNESS_SECRET_<NAME>}``: their values reach compose only
+through its process environment, never the run folder.
 """
 
 from __future__ import annotations
@@ -40,17 +43,26 @@ class RunLabels:
                 "harness.host": self.host, "harness.created": self.created}
 
 
+SECRET_PREFIX = "HARNESS_SECRET_"
+
+
+def template_path(compose_dir: Path, template: str) -> Path:
+    """The template file: ``template`` itself when absolute, else ``compose_dir/template``."""
+    return Path(template) if Path(template).is_absolute() else compose_dir / template
+
+
 def render_template(compose_dir: Path, template: str, variables: Mapping[str, Any]) -> str:
-    """Render ``compose_dir/template``; errors name the template, line and missing name."""
+    """Render ``compose_dir/template`` (or an absolute ``template``); errors name template, line and name."""
+    path = template_path(compose_dir, template)
+    root, template = (path.parent, path.name) if Path(template).is_absolute() else (compose_dir, template)
     env = jinja2.sandbox.SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(compose_dir)), undefined=jinja2.StrictUndefined,
+        loader=jinja2.FileSystemLoader(str(root)), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    path = compose_dir / template
     try:
         return env.get_template(template).render(**variables)
     except jinja2.TemplateNotFound as exc:
         raise TemplateError("template not found", template=str(path), line=None,
-                            hint=f"templates live in {compose_dir}; check the environment's `template:`") from exc
+                            hint=f"templates live in {root}; check the environment's `template:`") from exc
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"syntax error: {exc.message}", template=str(path), line=exc.lineno,
                             hint="fix the Jinja2 syntax at that line") from exc
@@ -90,6 +102,8 @@ def decorate(text: str, *, rendered_name: str, labels: RunLabels,
     for name, service in doc["services"].items():
         service = doc["services"][name] = service or {}
         service["labels"] = {**_as_dict(service.get("labels")), **tags}
+        if service.get("ports"):
+            service["ports"] = [_on_loopback(entry) for entry in service["ports"]]
         port = _port_for(name, ports)
         if port is not None:
             _publish(service, port)
@@ -115,6 +129,14 @@ def _as_dict(labels: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (labels or {}).items()}
 
 
+def _on_loopback(entry: Any) -> Any:
+    """A published port as ``127.0.0.1::<container port>``: ephemeral host port, loopback only."""
+    if isinstance(entry, dict):
+        return {**{k: v for k, v in entry.items() if k != "published"}, "host_ip": "127.0.0.1"}
+    body, slash, protocol = str(entry).strip().partition("/")
+    return f"127.0.0.1::{body.rsplit(':', 1)[-1]}{slash}{protocol}"
+
+
 def _publish(service: dict[str, Any], port: int) -> None:
     """Publish ``port`` on 127.0.0.1 with an ephemeral host port unless already published."""
     existing = service.setdefault("ports", [])
@@ -125,17 +147,30 @@ def _publish(service: dict[str, Any], port: int) -> None:
     existing.append(f"127.0.0.1::{port}")
 
 
-def write_compose(doc: Mapping[str, Any], path: Path) -> Path:
-    """Write the decorated compose document."""
+def write_compose(doc: Mapping[str, Any], path: Path, header: str = "") -> Path:
+    """Write the decorated compose document, after ``header`` as comment lines."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False))
+    comment = "".join(f"# {line}\n" for line in header.splitlines())
+    path.write_text(comment + yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False))
     return path
 
 
 def template_variables(spec: EnvironmentSpec, params: Mapping[str, Any], images_file: Path,
                        run_id: str) -> dict[str, Any]:
-    """What a template sees: its parameters, `images` (name -> tag), `run_id`, `env_name`."""
+    """What a template sees: its parameters (secrets as references), `images`, `run_id`, `env_name`."""
     images: dict[str, str] = {}
     if images_file.is_file():
         images = json.loads(images_file.read_text())
-    return {**params, "images": images, "run_id": run_id, "env_name": spec.name}
+    references = {name: "${" + secret_variable(name) + "}" for name in spec.secret_names()}
+    return {**params, **references, "images": images, "run_id": run_id, "env_name": spec.name}
+
+
+def secret_variable(name: str) -> str:
+    """The variable compose reads a secret parameter from: ``HARNESS_SECRET_<NAME>``."""
+    return SECRET_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def secret_environment(spec: EnvironmentSpec, params: Mapping[str, Any]) -> dict[str, str]:
+    """The values of the secret parameters, by variable, for compose's process environment."""
+    return {secret_variable(name): "" if params.get(name) is None else str(params[name])
+            for name in spec.secret_names()}

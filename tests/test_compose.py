@@ -40,10 +40,32 @@ def test_failure_carries_exit_code_stderr_and_a_hint() -> None:
     assert err.value.exit_code_observed == 1 and "no Docker engine answers" in str(err.value)
 
 
-def test_missing_image_hint() -> None:
-    fake = FakeRun(code=1, stderr="pull access denied for harness-stack")
-    with pytest.raises(ComposeError, match="make setup. builds the images"):
+def test_missing_image_hint_names_the_image_and_not_our_own_stack() -> None:
+    fake = FakeRun(code=1, stderr="Error response from daemon: pull access denied for team/api, repository "
+                                  "does not exist or may require 'docker login'")
+    with pytest.raises(ComposeError) as err:
         ComposeRunner("p1", run=fake).up()
+    assert "image team/api is not on this machine" in err.value.hint and "make setup" not in err.value.hint
+    assert "build:" in err.value.hint
+
+
+def test_project_directory_and_env_reach_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEEP_ME", "1")
+    seen: list[dict[str, Any]] = []
+
+    def run(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        seen.append({"argv": argv, **kw})
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    runner = ComposeRunner("p1", [Path("c.yaml")], project_directory=Path("/team"), env={"HARNESS_SECRET_X": "v"},
+                           run=run)
+    runner.config()
+    runner.down(3)
+    runner.logs()
+    assert all(call["argv"][:6] == ["docker", "compose", "-p", "p1", "--project-directory", "/team"] for call in seen)
+    assert all(call["env"]["HARNESS_SECRET_X"] == "v" and call["env"]["KEEP_ME"] == "1" for call in seen)
+    ComposeRunner("p2", run=run).config()
+    assert seen[-1]["env"] is None, "nothing to add: the environment is inherited"
 
 
 def test_no_docker_cli() -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
 from harness import images
-from harness.errors import ConfigError, DockerError, DockerUnavailable
+from harness.errors import BuildError, ConfigError, DockerError, DockerUnavailable
 from harness.images import BuildResult, ImageRecipe
 
 BASE = "harness-base:bookworm-1"
@@ -28,9 +29,12 @@ class FakeDocker:
         return self.images.get(ref)
 
     def build(self, *, tag: str, context: Path, dockerfile: Path, build_args: Mapping[str, str],
-              labels: Mapping[str, str]) -> None:
+              labels: Mapping[str, str], target: str | None = None,
+              progress: Callable[[str], None] | None = None) -> None:
         self.builds.append({"tag": tag, "context": context, "dockerfile": dockerfile,
-                            "build_args": dict(build_args), "labels": dict(labels)})
+                            "build_args": dict(build_args), "labels": dict(labels), "target": target})
+        if progress is not None:
+            progress("Step 1/1 : FROM base")
         self.images[tag] = f"sha256:built{len(self.builds)}"
 
     def tag(self, source: str, target: str) -> None:
@@ -246,18 +250,116 @@ def test_cli_backend_translates_a_missing_docker_binary() -> None:
         images.DockerCLI(docker="/nonexistent/docker").image_id("x")
 
 
-def test_cli_backend_translates_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+class FakePopen:
+    """`docker build` that prints steps and fails; records its argv and environment."""
+
+    seen: list[dict[str, object]] = []
+
+    def __init__(self, argv: list[str], **kw: object) -> None:
+        FakePopen.seen.append({"argv": argv, **kw})
+        self.stdout = iter(["Step 1/3 : FROM harness-base:bookworm-1\n", " ---> abc\n",
+                            "Step 2/3 : RUN make\n", "make: *** no rule\n",
+                            "The command '/bin/sh -c make' returned a non-zero code: 2\n"])
+        self.returncode = 2
+
+    def __enter__(self) -> FakePopen:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+
+def test_cli_backend_translates_failures(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def fake_run(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
-        if argv[1:3] == ["image", "inspect"]:
+        if argv[1:3] == ["image", "inspect"] and argv[-1] != "harness-base:bookworm-1":
             return subprocess.CompletedProcess(argv, 1, "", "Error: No such image: x\n")
-        return subprocess.CompletedProcess(argv, 1, "", "Step 2/3 : RUN false\nbuild failed\n")
+        return subprocess.CompletedProcess(argv, 0, "sha256:base\n", "")
 
     monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "Popen", FakePopen)
+    (tmp_path / "Dockerfile").write_text("FROM harness-base:bookworm-1\nRUN make\n")
     cli = images.DockerCLI()
     assert cli.image_id("x") is None
-    with pytest.raises(DockerError, match="build failed") as info:
-        cli.build(tag="t:1", context=Path("."), dockerfile=Path("Dockerfile"), build_args={}, labels={})
-    assert info.value.hint
+    steps: list[str] = []
+    with pytest.raises(BuildError) as info:
+        cli.build(tag="t:1", context=tmp_path, dockerfile=tmp_path / "Dockerfile", build_args={},
+                  labels={"harness.service": "api"}, progress=steps.append)
+    err = info.value
+    assert isinstance(err, DockerError) and err.service == "api" and err.dockerfile == str(tmp_path / "Dockerfile")
+    assert "failed at Step 2/3 : RUN make" in str(err) and "make: *** no rule" in err.log_tail
+    assert "Hint: the failing instruction's output is above" in str(err)
+    assert steps == ["Step 1/3 : FROM harness-base:bookworm-1", "Step 2/3 : RUN make"]
+    call = FakePopen.seen[-1]
+    assert call["env"]["DOCKER_BUILDKIT"] == "0" and "--force-rm" in call["argv"]  # type: ignore[index,operator]
+
+
+def test_a_missing_base_image_gets_a_hint_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def fake_run(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(argv, 1, "", "Error: No such image: x\n")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "Popen", FakePopen)
+    (tmp_path / "Dockerfile").write_text("ARG BASE=team/base:7\nFROM ${BASE} AS b\nFROM b\n")
+    with pytest.raises(BuildError) as info:
+        images.DockerCLI().build(tag="t:1", context=tmp_path, dockerfile=tmp_path / "Dockerfile", build_args={},
+                                 labels={"harness.service": "api"})
+    assert "base image team/base:7 is not on this machine" in info.value.hint
+    assert "build or load it first" in info.value.hint
+
+
+# --- .dockerignore, FROM lines, compose-service recipes -------------------------------------
+
+
+def test_hash_honours_dockerignore(repo: Path) -> None:
+    (repo / "svc" / ".dockerignore").write_text("# run folders and VCS\n.git\n**/*.log\nruns/\n!runs/keep.txt\n")
+    before = digest(repo)
+    (repo / "svc" / ".git").mkdir()
+    (repo / "svc" / ".git" / "HEAD").write_text("ref")
+    (repo / "svc" / "runs").mkdir()
+    (repo / "svc" / "runs" / "x.yaml").write_text("x")
+    (repo / "svc" / "app" / "debug.log").write_text("x")
+    assert digest(repo) == before
+    (repo / "svc" / "runs" / "keep.txt").write_text("x")
+    assert digest(repo) != before, "an exception (!) is part of the context"
+
+
+def test_dockerignore_star_with_exception_keeps_just_that_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    for name in ("proxy.py", "other.py", "sub/x.py", "Dockerfile"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / ".dockerignore").write_text("*\n!proxy.py\n")
+    assert [p.name for p in images.context_files(tmp_path)] == ["proxy.py"]
+
+
+def test_from_images_skip_stages_and_scratch_and_substitute_args() -> None:
+    text = ("ARG BASE=harness-base:bookworm-1\nARG TAG\nFROM ${BASE} AS build\nRUN a \\\n  b\n"
+            "FROM build\nFROM scratch\nFROM --platform=linux/amd64 debian:${TAG:-12} as d\n")
+    assert images.from_images(text, {}) == ["harness-base:bookworm-1", "debian:12"]
+    assert images.from_images(text, {"BASE": "team/b:1", "TAG": "13"}) == ["team/b:1", "debian:13"]
+
+
+def test_a_compose_service_recipe_hashes_every_from_image_and_has_no_latest(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM harness-base:bookworm-1\nCOPY . /app\n")
+    service = ImageRecipe("proj-api", Path("."), Path("Dockerfile"), {}, base_arg=None, service="api")
+    docker = FakeDocker()
+    result = images.ensure_image(service, tmp_path, docker)
+    assert result.built and result.tag.startswith("harness-build/proj-api:") and docker.tagged == []
+    assert docker.builds[0]["labels"] == {"harness.image": "proj-api", "harness.service": "api",
+                                          "harness.content-hash": result.tag.rpartition(":")[2]}
+    docker.images["harness-base:bookworm-1"] = "sha256:rebuilt"
+    assert images.planned_tag(service, tmp_path, docker) != result.tag
+    target = ImageRecipe("proj-api", Path("."), Path("Dockerfile"), {}, base_arg=None, service="api", target="t")
+    assert images.planned_tag(target, tmp_path, docker) != images.planned_tag(service, tmp_path, docker)
+
+
+def test_the_build_lock_is_exclusive_across_processes(tmp_path: Path) -> None:
+    script = ("import sys, time; from harness.images import build_lock\n"
+              "with build_lock('harness-build/locktest:1'):\n"
+              "    open(sys.argv[1], 'a').write('in\\n'); time.sleep(0.3); open(sys.argv[1], 'a').write('out\\n')\n")
+    log = tmp_path / "log"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(log)]) for _ in range(2)]
+    assert [p.wait(timeout=30) for p in procs] == [0, 0]
+    assert log.read_text() == "in\nout\nin\nout\n"
 
 
 def test_main_lists_recipes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -268,8 +370,7 @@ def test_main_lists_recipes(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.docker
 def test_builds_a_real_image_once(repo: Path) -> None:
     cli = images.DockerCLI()
-    if cli.image_id(BASE) is None:
-        pytest.skip(f"{BASE} not built (run make setup)")
+    assert cli.image_id(BASE) is not None, f"{BASE} not built (run make setup)"
     first = images.ensure_image(recipe(), repo, cli)
     try:
         second = images.ensure_image(recipe(), repo, cli)

@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from harness.config import EnvironmentSpec, Parameter
 from harness.errors import TemplateError
-from harness.render import RunLabels, decorate, render_template
+from harness.render import (
+    RunLabels,
+    decorate,
+    render_template,
+    secret_environment,
+    template_path,
+    template_variables,
+    write_compose,
+)
 
 LABELS = RunLabels(run_id="r1", env="e", owner=42, host="h", created="now")
 
@@ -53,7 +62,43 @@ def test_ports_are_published_on_loopback_with_ephemeral_host_ports_by_pattern() 
     doc = decorate("services:\n  hive-1: {image: x}\n  hive-2: {image: x}\n  q: {image: x, ports: ['8080']}\n",
                    rendered_name="r", labels=LABELS, ports={"hive-*": 9200, "q": 8080})
     assert doc["services"]["hive-2"]["ports"] == ["127.0.0.1::9200"]
-    assert doc["services"]["q"]["ports"] == ["8080"]  # already published: left alone
+    assert doc["services"]["q"]["ports"] == ["127.0.0.1::8080"]  # already published: not twice
+
+
+def test_fixed_host_ports_become_ephemeral_on_loopback_keeping_the_container_port() -> None:
+    doc = decorate("services:\n  a:\n    image: x\n    ports: ['8080:80', 9000, '0.0.0.0:5432:5432/tcp',"
+                   " '53:53/udp', '127.0.0.1::7000']\n"
+                   "  b:\n    image: x\n    ports: [{target: 80, published: 8081, protocol: tcp}]\n",
+                   rendered_name="r", labels=LABELS, ports={"a": 80})
+    assert doc["services"]["a"]["ports"] == ["127.0.0.1::80", "127.0.0.1::9000", "127.0.0.1::5432/tcp",
+                                             "127.0.0.1::53/udp", "127.0.0.1::7000"]
+    assert doc["services"]["b"]["ports"] == [{"target": 80, "protocol": "tcp", "host_ip": "127.0.0.1"}]
+
+
+def test_secret_parameters_render_as_references_and_travel_in_the_environment(tmp_path: Path) -> None:
+    spec = EnvironmentSpec(name="e", file=tmp_path / "e.yaml", description="", template="t.j2",
+                           parameters={"jwt-secret": Parameter("jwt-secret", "s3cr3t", secret=True),
+                                       "n": Parameter("n", 1)}, services=())
+    variables = template_variables(spec, {"jwt-secret": "s3cr3t", "n": 2}, tmp_path / "none.json", "r1")
+    (tmp_path / "t.j2").write_text('url: "postgres://u:{{ this["jwt-secret"] }}@db/x"\nn: {{ n }}\n')
+    text = render_template(tmp_path, "t.j2", {**variables, "this": variables})
+    assert text == 'url: "postgres://u:${HARNESS_SECRET_JWT_SECRET}@db/x"\nn: 2\n' and "s3cr3t" not in text
+    assert secret_environment(spec, {"jwt-secret": "s3cr3t", "n": 2}) == {"HARNESS_SECRET_JWT_SECRET": "s3cr3t"}
+
+
+def test_an_absolute_template_renders_from_its_own_folder_with_includes(tmp_path: Path) -> None:
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "part.j2").write_text("  a: {image: x}\n")
+    (tmp_path / "team" / "c.yaml.j2").write_text("services:\n{% include 'part.j2' %}")
+    path = tmp_path / "team" / "c.yaml.j2"
+    assert render_template(tmp_path / "elsewhere", str(path), {}) == "services:\n  a: {image: x}\n"
+    assert template_path(tmp_path / "elsewhere", str(path)) == path
+    assert template_path(tmp_path, "c.j2") == tmp_path / "c.j2"
+
+
+def test_the_decorated_file_starts_with_a_comment_header(tmp_path: Path) -> None:
+    out = write_compose({"services": {}}, tmp_path / "c.yaml", header="line one\nline two")
+    assert out.read_text().startswith("# line one\n# line two\nservices:")
 
 
 def test_rendered_yaml_error_names_line() -> None:
