@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("harness.analysis.cli:report_main", "write a team's handoff report"),
     "token": ("harness.tokens:main", "print a bearer token for the reference stack"),
     "images": ("harness.images:main", "build the service images (tagged by content hash)"),
+    "init": ("harness.scaffold:main", "scaffold a new project (steps, environment, one feature) in DIR"),
 }
 
 
