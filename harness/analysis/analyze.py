@@ -17,7 +17,7 @@ from harness.analysis.blockers import (
 )
 from harness.analysis.history import Diff, Flaky, Point, diff, flaky
 from harness.analysis.metrics import Metrics, compute
-from harness.analysis.model import ERROR, FAILED, UNDEFINED, Run
+from harness.analysis.model import ERROR, FAILED, HOOK_ERROR, PROBLEMS, UNDEFINED, Run
 from harness.analysis.rules import RuleSet, load_rules
 
 
@@ -48,8 +48,21 @@ class Analysis:
 
     @property
     def failed(self) -> bool:
-        """True when any scenario did not pass (hollow passes excluded)."""
-        return any(not v.failure.hollow for v in self.verdicts)
+        """True when any test failed or errored or a hook failed at any level (hollow passes excluded)."""
+        return any(not v.failure.hollow for v in self.verdicts) or hook_failed(self.run)
+
+    @property
+    def exit_code(self) -> int:
+        """The exit-code rule: 0 when every test passed (skips allowed), 1 when anything failed."""
+        return 1 if self.failed else 0
+
+
+def hook_failed(run: Run) -> bool:
+    """A hook error anywhere: run level (before/after_all), feature, rule, or a suite-level JUnit error."""
+    if run.info.hook_errors:
+        return True
+    return any(f.hook_error is not None or f.status == HOOK_ERROR
+               or any(r.status in PROBLEMS for r in f.rules) for f in run.features)
 
 
 def analyze(run: Run, rules: RuleSet | None = None, baseline: Run | None = None,

@@ -111,7 +111,7 @@ def analyze_main(argv: list[str]) -> int:
         from harness.analysis.report_json import write
 
         write(result, args.json)
-    return 1 if result.failed else 0
+    return result.exit_code
 
 
 def report_main(argv: list[str]) -> int:

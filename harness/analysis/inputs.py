@@ -76,11 +76,21 @@ def expand(paths: Sequence[str]) -> list[Path]:
     return files
 
 
+FORMATS = "behave JSON, Cucumber JSON, Cucumber Messages NDJSON, JUnit XML, harness record"
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_MESSAGE_KEYS = frozenset({"meta", "source", "gherkinDocument", "pickle", "stepDefinition", "hook",
+                           "parameterType", "testRunStarted", "testCase", "testCaseStarted",
+                           "testStepStarted", "testStepFinished", "testCaseFinished", "testRunFinished",
+                           "attachment", "undefinedParameterType", "parseError", "testRunHookStarted",
+                           "testRunHookFinished", "suggestion"})
+
+
 def load(paths: Sequence[str], *, recover: bool = True) -> Run:
     """Read every input (shards and retries merge) and check the result makes sense."""
     files = expand(paths)
     parts: list[tuple[list[Feature], RunInfo]] = [read_file(f) for f in files]
-    features = parts[0][0] if len(parts) == 1 else merge(p[0] for p in parts)
+    features = merge(p[0] for p in parts)
     if recover:
         bases = [Path.cwd(), *(p for f in files for p in f.resolve().parents)]
         features = [recover_masked(f, bases) for f in features]
@@ -101,55 +111,117 @@ def _merge_info(infos: list[RunInfo], files: list[Path]) -> RunInfo:
 
 
 def read_file(path: Path) -> tuple[list[Feature], RunInfo]:
-    """Read one result file, detecting its format from its content."""
+    """Read one result file, detecting its format from its content; a file holding no test is an error."""
     raw = path.read_bytes()
-    head = raw.lstrip()[:1]
-    if not head:
+    features, info = _read(path, raw)
+    if not features and not info.hook_errors:
+        raise AnalysisError(f"{path}: nothing ran: a valid {info.formats[0]} file that holds no test",
+                            hint="a before_all hook error, a wrong features path, a tag expression that "
+                                 "selected nothing, or an empty shard")
+    return features, replace(info, sources=(str(path),))
+
+
+def _read(path: Path, raw: bytes) -> tuple[list[Feature], RunInfo]:
+    if not raw.strip():
         raise AnalysisError(f"{path}: empty file",
-                            hint="behave was killed before it finished writing, or wrote to stdout")
-    if head == b"<":
+                            hint="the test runner was killed before it finished writing, or wrote to stdout")
+    text_head, encoding = _head(raw)
+    if text_head.startswith("<"):
         return _junit(path, raw)
-    if head == b"{":
-        from harness.analysis.read_record import read_record
+    text = decode(path, raw, encoding)
+    if text_head.startswith("["):
+        return _json(path, text)
+    if text_head.startswith("{"):
+        return _ndjson(path, text)
+    raise _not_a_result(path, f"it starts with {text_head[:20]!r}")
 
-        features, info = read_record(raw.decode("utf-8", "replace").splitlines(), str(path))
-        return features, replace(info, formats=("record",))
-    return _json(path, raw)
+
+def _head(raw: bytes) -> tuple[str, str]:
+    """The first non-blank characters and the encoding the BOM (or the byte pattern) gives."""
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), "")
+    if not encoding and len(raw) > 1 and (raw[0] == 0) != (raw[1] == 0):
+        encoding = "utf-16-be" if raw[0] == 0 else "utf-16-le"
+    sample = raw[:400]
+    head = sample.decode(encoding or "utf-8", "replace").lstrip("\ufeff \t\r\n")
+    return head, encoding or "utf-8"
 
 
-def _json(path: Path, raw: bytes) -> tuple[list[Feature], RunInfo]:
+def decode(path: Path, raw: bytes, encoding: str = "utf-8") -> str:
+    """Text of a JSON/NDJSON file (BOMs and UTF-16/32 honoured); bad bytes name their place."""
     try:
-        data = json.loads(raw)
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise AnalysisError(f"{path}: not {encoding.upper()} text: byte {exc.start} (line {line}) is "
+                            f"{raw[exc.start:exc.start + 1]!r}; expected one of: {FORMATS}",
+                            hint="JSON result files are UTF-8 (or UTF-16 with a BOM); was the file "
+                                 "re-encoded or truncated by a copy?") from exc
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _not_a_result(path: Path, why: str) -> AnalysisError:
+    return AnalysisError(f"{path}: this is not one of: {FORMATS} ({why})",
+                         hint="pass the file the test runner wrote (behave -f json, cucumber --format "
+                              "json/message, a JUnit XML report, or a run folder)")
+
+
+def _json(path: Path, text: str) -> tuple[list[Feature], RunInfo]:
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        truncated = exc.pos >= len(raw.rstrip()) - 1
+        truncated = exc.pos >= len(text.rstrip()) - 1
         raise AnalysisError(f"{path}: {'truncated' if truncated else 'invalid'} JSON ({exc.msg} at "
-                            f"line {exc.lineno})",
-                            hint="behave was interrupted while writing (Ctrl-C, OOM, CI timeout); "
+                            f"line {exc.lineno} column {exc.colno})",
+                            hint="the runner was interrupted while writing (Ctrl-C, OOM, CI timeout); "
                                  "rerun it, or analyze the run record instead") from exc
     if not isinstance(data, list):
-        raise AnalysisError(f"{path}: expected a JSON array of features, got {type(data).__name__}",
-                            hint="pass behave's `-f json` output or Cucumber JSON")
+        raise _not_a_result(path, f"a JSON {type(data).__name__}, not an array of features")
     if not data:
-        raise AnalysisError(f"{path}: behave JSON is an empty array: no feature ran",
+        raise AnalysisError(f"{path}: nothing ran: the JSON is an empty array of features",
                             hint="a before_all hook error or a tag expression that selected nothing; "
                                  "behave still prints '1 feature passed' — read its output")
-    return _features_of(data), RunInfo(formats=(_json_format(data),))
+    kind = _json_format(data)
+    if kind == "cucumber":
+        from harness.analysis.read_cucumber import read_cucumber
+
+        return read_cucumber(data), RunInfo(formats=("cucumber",))
+    if kind == "behave-json":
+        from harness.analysis.read_behave import read_behave
+
+        return read_behave(data), RunInfo(formats=("behave-json",))
+    raise _not_a_result(path, "a JSON array, but its first item has neither behave's 'location'/"
+                              "'status' nor Cucumber's 'uri'/'elements'")
 
 
 def _json_format(data: list[Any]) -> str:
     from harness.analysis.read_cucumber import looks_like_cucumber
 
-    return "cucumber" if looks_like_cucumber(data) else "behave-json"
+    first = data[0]
+    if not isinstance(first, dict):
+        return ""
+    if looks_like_cucumber(data):
+        return "cucumber"
+    return "behave-json" if "location" in first and ("elements" in first or "status" in first) else ""
 
 
-def _features_of(data: list[Any]) -> list[Feature]:
-    if _json_format(data) == "cucumber":
-        from harness.analysis.read_cucumber import read_cucumber
+def _ndjson(path: Path, text: str) -> tuple[list[Feature], RunInfo]:
+    first = text.lstrip().split("\n", 1)[0]
+    try:
+        head = json.loads(first)
+    except json.JSONDecodeError:
+        head = None
+    if isinstance(head, dict) and "kind" in head:
+        from harness.analysis.read_record import read_record
 
-        return read_cucumber(data)
-    from harness.analysis.read_behave import read_behave
+        features, info = read_record(text.splitlines(), str(path))
+        return features, replace(info, formats=("record",))
+    if isinstance(head, dict) and head.keys() & _MESSAGE_KEYS:
+        from harness.analysis.read_messages import read_messages
 
-    return read_behave(data)
+        return read_messages(text.splitlines(), str(path))
+    if head is None:
+        raise _not_a_result(path, "its first line is not a JSON object (a pretty-printed JSON object?)")
+    raise _not_a_result(path, f"a JSON object with keys {sorted(head)[:6]}")
 
 
 def _junit(path: Path, raw: bytes) -> tuple[list[Feature], RunInfo]:
@@ -160,13 +232,24 @@ def _junit(path: Path, raw: bytes) -> tuple[list[Feature], RunInfo]:
     try:
         root = ET.fromstring(raw)
     except ET.ParseError as exc:
-        raise AnalysisError(f"{path}: unreadable XML ({exc})",
-                            hint="the JUnit file is truncated; rerun the tests") from exc
-    return read_junit(root), RunInfo(formats=("junit",))
+        line, column = exc.position
+        raise AnalysisError(f"{path}: unreadable XML at line {line} column {column} ({exc}); expected "
+                            f"JUnit XML, one of: {FORMATS}",
+                            hint="the JUnit file is truncated, or its bytes do not match its declared "
+                                 "encoding; rerun the tests") from exc
+    if root.tag not in ("testsuites", "testsuite", "testrun", "test-run"):
+        raise _not_a_result(path, f"XML whose root element is <{root.tag}>, not <testsuites>/<testsuite>")
+    features, hook_errors = read_junit(root)
+    return features, RunInfo(formats=("junit",), hook_errors=hook_errors)
 
 
 def merge(parts: Iterable[list[Feature]]) -> list[Feature]:
-    """Merge shards: features by file, scenarios by location; a repeated scenario is a retry."""
+    """Merge shards: features by file, scenarios by identity; a repeated identity is a retry.
+
+    A scenario's identity is its ``uid`` (the reader's: file + classname + name + line where the
+    format has them) or else location and name — so only true repeats count as retries, and the
+    counts do not depend on how many files the results were split into.
+    """
     order: list[str] = []
     by_path: dict[str, Feature] = {}
     scenarios: dict[str, dict[str, Scenario]] = {}
@@ -184,22 +267,27 @@ def merge(parts: Iterable[list[Feature]]) -> list[Feature]:
 
 
 def _add_attempt(seen: dict[str, Scenario], scenario: Scenario) -> None:
-    key = f"{scenario.location}::{scenario.name}"
+    key = scenario.uid or f"{scenario.location}::{scenario.name}"
     earlier = seen.get(key)
-    attempts = (earlier.attempts or (earlier.status,)) if earlier else ()
-    seen[key] = replace(scenario, attempts=(*attempts, scenario.status)) if earlier else scenario
+    if earlier is None:
+        seen[key] = scenario
+        return
+    attempts = earlier.attempts or (earlier.status,)
+    seen[key] = replace(scenario, attempts=(*attempts, *(scenario.attempts or (scenario.status,))))
 
 
 def _rebuild(feature: Feature, scenarios: tuple[Scenario, ...]) -> Feature:
     from harness.analysis.model import container_status
 
+    if scenarios == feature.scenarios:
+        return feature
     status = HOOK_ERROR if feature.hook_error else container_status(s.status for s in scenarios)
     return replace(feature, scenarios=scenarios, status=status if scenarios else feature.status)
 
 
 def recover_masked(feature: Feature, bases: Sequence[Path] = ()) -> Feature:
     """A hook_error feature without scenarios (behave JSON): list them from the feature file."""
-    if feature.status != HOOK_ERROR or feature.scenarios:
+    if feature.status != HOOK_ERROR or feature.scenarios or not feature.path.endswith(".feature"):
         return feature
     error = feature.hook_error or ErrorInfo("", "feature-level hook error (message not in behave JSON)",
                                             hook="before_feature")

@@ -80,6 +80,7 @@ class Scenario:
     attempts: tuple[str, ...] = ()
     captured: str = ""
     environment: Any = None
+    uid: str = ""
 
     @property
     def key(self) -> str:

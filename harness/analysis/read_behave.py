@@ -1,4 +1,10 @@
-"""Reader for behave's JSON formatter output (1.2.6 and 1.3.x)."""
+"""Reader for behave's JSON formatter output (1.2.6 and 1.3.x).
+
+Two traps of behave's JSON are undone here: undefined steps after the first carry neither
+``result`` nor ``match`` (behave's summary counts them undefined), and a feature-level hook error
+(before/after_feature, before/after_tag, before/after_rule) shows only as a feature status that no
+scenario explains — it becomes the feature's ``hook_error``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ from harness.analysis.messages import parse_error
 from harness.analysis.model import (
     HOOK_ERROR,
     PASSED,
+    PROBLEMS,
     SKIPPED,
+    UNDEFINED,
     UNTESTED,
     ErrorInfo,
     Feature,
@@ -19,36 +27,64 @@ from harness.analysis.model import (
 )
 
 _NOT_RUN_STATUS = {None: SKIPPED, SKIPPED: SKIPPED, UNTESTED: UNTESTED, HOOK_ERROR: UNTESTED}
+_FEATURE_PROBLEMS = frozenset({"failed", "error", HOOK_ERROR})
 
 
 def read_behave(data: list[dict[str, Any]]) -> list[Feature]:
     """Features from behave's JSON array (already parsed)."""
-    return [_feature(item) for item in data]
+    defined = {raw.get("name", "") for item in data for element in item.get("elements") or ()
+               for raw in element.get("steps") or () if raw.get("match")}
+    return [_feature(item, defined) for item in data]
 
 
-def _feature(item: dict[str, Any]) -> Feature:
+def _feature(item: dict[str, Any], defined: set[str]) -> Feature:
     tags = tuple(item.get("tags") or ())
     location = item.get("location", "")
     path = location.rsplit(":", 1)[0]
-    scenarios = tuple(_scenario(element, tags, path, item.get("name", ""))
+    scenarios = tuple(_scenario(element, tags, path, item.get("name", ""), defined)
                       for element in item.get("elements") or ()
                       if element.get("type", "scenario") != "background")
-    status = item.get("status") or container_status(s.status for s in scenarios)
-    return Feature(item.get("name", ""), location, status, tags, scenarios,
-                   duration=sum(s.duration for s in scenarios))
+    declared = item.get("status")
+    status = declared or container_status(s.status for s in scenarios)
+    hook_error = _feature_hook_error(declared, scenarios)
+    return Feature(item.get("name", ""), location, HOOK_ERROR if hook_error else status, tags, scenarios,
+                   hook_error=hook_error, duration=sum(s.duration for s in scenarios))
 
 
-def _scenario(element: dict[str, Any], feature_tags: tuple[str, ...], path: str, fname: str) -> Scenario:
+def _feature_hook_error(declared: str | None, scenarios: tuple[Scenario, ...]) -> ErrorInfo | None:
+    """A failed feature that no scenario explains: a hook at feature, tag or rule level failed."""
+    if declared not in _FEATURE_PROBLEMS or any(s.status in PROBLEMS for s in scenarios):
+        return None
+    hook = "after_feature" if scenarios else "before_feature"
+    return ErrorInfo("", f"feature-level hook error ({hook}, a tag or rule hook): behave JSON holds no "
+                         f"message, the feature is {declared!r} while no scenario failed", hook=hook)
+
+
+def _scenario(element: dict[str, Any], feature_tags: tuple[str, ...], path: str, fname: str,
+              defined: set[str]) -> Scenario:
     declared = element.get("status")
     raw_steps = element.get("steps") or ()
     missing = _NOT_RUN_STATUS.get(declared, SKIPPED)
-    steps = tuple(_step(raw, missing) for raw in raw_steps)
+    steps = _steps(raw_steps, missing, defined)
     status = declared or scenario_status(s.status for s in steps) if steps else (declared or SKIPPED)
     error = next((s.error for s in steps if s.error is not None), None)
     tags = feature_tags + tuple(t for t in element.get("tags") or () if t not in feature_tags)
     return Scenario(element.get("name", ""), element.get("location", ""), status, tags, steps,
                     feature=path, feature_name=fname, duration=sum(s.duration for s in steps),
                     error=error)
+
+
+def _steps(raw_steps: Any, missing: str, defined: set[str]) -> tuple[Step, ...]:
+    """Steps; after an undefined step, a step without result is undefined unless its text is defined."""
+    steps: list[Step] = []
+    undefined_seen = False
+    for raw in raw_steps:
+        step = _step(raw, missing)
+        if raw.get("result") is None and undefined_seen and raw.get("name", "") not in defined:
+            step = step._replace(status=UNDEFINED)
+        undefined_seen = undefined_seen or step.status == UNDEFINED
+        steps.append(step)
+    return tuple(steps)
 
 
 def _step(raw: dict[str, Any], missing: str) -> Step:

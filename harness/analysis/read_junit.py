@@ -1,4 +1,10 @@
-"""Reader for JUnit XML: behave's (steps recovered from system-out) and any other tool's."""
+"""Reader for JUnit XML: behave's (steps recovered from system-out) and any other tool's.
+
+One model for every producer: a feature per ``<testsuite>`` that holds testcases (nested suites are
+walked once, never counted again by their ancestors); a ``<failure>``/``<error>`` on a suite itself
+is a hook error of that suite; a testcase's child elements decide its status and a tool's own
+``status`` attribute only fills in what they leave open.
+"""
 
 from __future__ import annotations
 
@@ -25,27 +31,53 @@ from harness.analysis.redact import redact
 _STEP = re.compile(r"^\s{4}(\S+) (.+?) \.\.\. (\w+)(?: in ([\d.]+)s)?\s*$")
 _TAG_LINE = re.compile(r"^\s*(@\S+(?:\s+@\S+)*)\s*$")
 _LOCATION = re.compile(r"^Location: (\S+):(\d+)", re.M)
+_SUITE_TAGS = frozenset({"testsuite", "testsuites", "testrun", "test-run"})
+_PROBLEM_TAGS = ("failure", "error")
+# a tool's own status attribute, read only when no child element says what happened
+_ATTR_STATUS = {"disabled": SKIPPED, "skipped": SKIPPED, "skip": SKIPPED, "notrun": SKIPPED,
+                "not run": SKIPPED, "ignored": SKIPPED, "pending": SKIPPED, "untested": UNTESTED,
+                "failed": FAILED, "failure": FAILED, "fail": FAILED, "error": ERROR, "errored": ERROR,
+                "broken": ERROR, "hook_error": HOOK_ERROR}
 
 
-def read_junit(root: ET.Element) -> list[Feature]:
-    """Features (one per testsuite) from a parsed JUnit document."""
-    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
-    return [_feature(suite) for suite in suites if suite.find("testcase") is not None or
-            suite.get("tests") not in (None, "0")]
+def read_junit(root: ET.Element) -> tuple[list[Feature], tuple[ErrorInfo, ...]]:
+    """Features (one per testsuite holding testcases) and run-level errors of a JUnit document."""
+    features: list[Feature] = []
+    _walk(root, "", features)
+    run_errors = tuple(_problem(node, "testsuites") for node in _problems(root)) \
+        if root.tag != "testsuite" else ()
+    return features, run_errors
 
 
-def _feature(suite: ET.Element) -> Feature:
-    scenarios = tuple(_scenario(case) for case in suite.iter("testcase"))
-    name = suite.get("name", "")
+def _walk(suite: ET.Element, parent: str, out: list[Feature]) -> None:
+    """Visit ``suite`` and its nested suites, each exactly once."""
+    name = suite.get("name", "") if suite.tag != "testsuites" else ""
+    path = f"{parent}/{name}" if parent and name else name or parent
+    cases = [child for child in suite if child.tag == "testcase"]
+    errors = [_problem(node, "testsuite") for node in _problems(suite)] if suite.tag == "testsuite" else []
+    if cases or errors:
+        out.append(_feature(suite, path, cases, errors[0] if errors else None))
+    for child in suite:
+        if child.tag in _SUITE_TAGS:
+            _walk(child, path, out)
+
+
+def _problems(node: ET.Element) -> list[ET.Element]:
+    return [child for child in node if child.tag in _PROBLEM_TAGS]
+
+
+def _feature(suite: ET.Element, name: str, cases: list[ET.Element], suite_error: ErrorInfo | None) -> Feature:
+    behave = any("@scenario.begin" in _text(case.find("system-out")) for case in cases[:3])
+    scenarios = tuple(_scenario(case, index if behave else None) for index, case in enumerate(cases))
     path = next((s.feature for s in scenarios if s.feature), "")
-    if "." in name and path:
+    if behave and "." in name and path:
         name = name.split(".", 1)[1]
-    hook_error = _masking_error(scenarios)
+    hook_error = suite_error or (_masking_error(scenarios) if behave else None)
     fixed = tuple(replace(s, feature=s.feature or path or name,
                           masked_by=hook_error if s.status == UNTESTED else None) for s in scenarios)
     status = HOOK_ERROR if hook_error else container_status(s.status for s in fixed)
-    return Feature(name, path or suite.get("name", ""), status, (), fixed, hook_error=hook_error,
-                   duration=float(suite.get("time") or 0.0))
+    return Feature(name, path or name, status, (), fixed, hook_error=hook_error,
+                   duration=number(suite.get("time")))
 
 
 def _masking_error(scenarios: tuple[Scenario, ...]) -> ErrorInfo | None:
@@ -56,25 +88,54 @@ def _masking_error(scenarios: tuple[Scenario, ...]) -> ErrorInfo | None:
     return None
 
 
-def _scenario(case: ET.Element) -> Scenario:
-    problem = next((case.find(tag) for tag in ("failure", "error") if case.find(tag) is not None), None)
+def status_of(case: ET.Element) -> tuple[str, ET.Element | None, ET.Element | None]:
+    """A testcase's status (child elements first, the status attribute second), problem, skip."""
+    problem = next((child for child in case if child.tag in _PROBLEM_TAGS), None)
     skipped = case.find("skipped")
+    declared = _ATTR_STATUS.get((case.get("status") or case.get("result") or "").strip().lower(), "")
+    if problem is not None:
+        return (FAILED if problem.tag == "failure" else ERROR), problem, skipped
+    if skipped is not None:
+        return (UNTESTED if declared == UNTESTED else SKIPPED), None, skipped
+    return declared or PASSED, None, None
+
+
+def _scenario(case: ET.Element, occurrence: int | None) -> Scenario:
+    status, problem, skipped = status_of(case)
     out = _text(case.find("system-out"))
-    steps, tags = _steps_and_tags(out)
-    status = case.get("status") or (FAILED if problem is not None and problem.tag == "failure" else
-                                    ERROR if problem is not None else SKIPPED if skipped is not None
-                                    else PASSED)
-    error = _problem(problem) if problem is not None else None
+    steps, tags = _steps_and_tags(out) if occurrence is not None else ((), ())
+    error = _problem(problem) if problem is not None else (
+        ErrorInfo("", f"the test reports status={case.get('status')!r} without details")
+        if status in (FAILED, ERROR, HOOK_ERROR) else None)
     steps = _attach(steps, error)
-    body = _text(problem) if problem is not None else ""
-    where = _LOCATION.search(body)
-    feature = where.group(1) if where else ""
+    where = _LOCATION.search(_text(problem)) if problem is not None else None
+    feature = where.group(1) if where else case.get("file", "")
     classname = case.get("classname", "")
-    return Scenario(case.get("name", ""), f"{feature}:{where.group(2)}" if where else classname,
-                    status, tags, steps, feature=feature, feature_name=classname.split(".", 1)[-1],
-                    duration=float(case.get("time") or 0.0), error=error,
+    name = case.get("name", "")
+    line = case.get("line", "")
+    location = (f"{feature}:{where.group(2)}" if where else f"{feature}:{line}" if feature and line
+                else feature or classname)
+    uid = f"{case.get('file', '')}:{line}::{classname}::{name}"
+    if occurrence is not None:
+        uid += f"#{occurrence}"  # behave never repeats a scenario in one file: same names are distinct
+    return Scenario(name, location, status, tags, steps, feature=feature,
+                    feature_name=classname.split(".", 1)[-1] if occurrence is not None else classname,
+                    duration=number(case.get("time")), error=error,
                     skip_reason=(skipped.get("message", "") if skipped is not None else ""),
-                    captured=redact(out[-20000:]) if problem is not None else "")
+                    captured=redact(out[-20000:]) if problem is not None else "", uid=uid)
+
+
+def number(text: str | None) -> float:
+    """A time attribute as seconds: tolerates thousands separators ("2,503.1") and junk (0.0)."""
+    if not text:
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        try:
+            return float(text.replace(",", "").replace("_", "").strip())
+        except ValueError:
+            return 0.0
 
 
 def _attach(steps: tuple[Step, ...], error: ErrorInfo | None) -> tuple[Step, ...]:
@@ -87,14 +148,14 @@ def _attach(steps: tuple[Step, ...], error: ErrorInfo | None) -> tuple[Step, ...
     return steps
 
 
-def _problem(node: ET.Element) -> ErrorInfo:
+def _problem(node: ET.Element, hook: str = "") -> ErrorInfo:
     body = _text(node)
     parsed = parse_error("\n".join(line for line in body.splitlines()
                                    if not line.startswith(("Failing step:", "Location:"))))
     kind = node.get("type") or (parsed.type if parsed else "")
-    message = redact(node.get("message") or (parsed.message if parsed else ""))
+    message = redact(node.get("message") or (parsed.message if parsed else "") or body[:500])
     return ErrorInfo(kind.rsplit(".", 1)[-1], message, parsed.traceback if parsed else "",
-                     parsed.hook if parsed else "")
+                     (parsed.hook if parsed else "") or hook)
 
 
 def _steps_and_tags(out: str) -> tuple[tuple[Step, ...], tuple[str, ...]]:

@@ -8,16 +8,17 @@ from harness.errors import AnalysisError
 
 def check(run: Run) -> None:
     """Raise AnalysisError when the run cannot be trusted (nothing ran, aborted before features)."""
+    sources = ", ".join(run.info.sources) or "the input"
     if not run.features:
-        raise AnalysisError(_before_all(run) or "no features in the input",
+        raise AnalysisError(_before_all(run) or f"{sources}: nothing ran: no features in the input",
                             hint="a before_all hook error, a wrong features path, or an empty shard")
     ran = any(s.status not in NOT_RUN or s.masked_by is not None for s in run.scenarios())
-    if ran:
+    if ran or any(f.hook_error is not None for f in run.features):
         return
     if run.info.hook_errors:
         raise AnalysisError(_before_all(run), hint="fix the hook error; nothing else ran")
     tags = f" (tags: {run.info.tags})" if run.info.tags else ""
-    raise AnalysisError(f"nothing ran: {sum(1 for _ in run.scenarios())} scenarios, all skipped or "
+    raise AnalysisError(f"{sources}: nothing ran: {sum(1 for _ in run.scenarios())} scenarios, all skipped or "
                         f"untested{tags}",
                         hint="the tag expression selected nothing? Use v2 syntax (`not @wip`, "
                              "`@a or @b`): behave 1.2.6 silently selects nothing with it")
