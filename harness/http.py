@@ -112,6 +112,7 @@ class Response:
     headers: httpx.Headers
     text: str
     elapsed_ms: float
+    received: float = 0.0  # the client clock when the answer was read (WebSocket steps time frames against it)
 
     def describe(self) -> str:
         """``GET http://… answered 404 in 12 ms: {body}``, for failure messages."""
@@ -167,8 +168,9 @@ class HttpClient:
             answer = self._http.request(request.method, url, **self._arguments(request))
         except httpx.HTTPError as exc:
             raise self._failed(exc, request.method, url, service) from exc
+        received = self._clock()
         self._last = Response(request.method, url, service, answer.status_code, answer.headers, answer.text,
-                              (self._clock() - started) * 1000)
+                              (received - started) * 1000, received)
         logger.debug("%s", self._last.describe())
         return self._last
 

@@ -121,29 +121,44 @@ class _Pending:
     id: str | None = None
 
 
-def parse(lines: Iterable[str], clock: Callable[[], float] = time.perf_counter,
-          started: float | None = None) -> Iterator[Event]:
-    """Events from ``text/event-stream`` lines (the WHATWG rules; comments and retry ignored)."""
-    origin = clock() if started is None else started
-    pending = _Pending()
-    last_id: str | None = None
-    for line in lines:
+class Parser:
+    """Incremental ``text/event-stream`` parsing: feed lines, get an Event at each blank line."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter, started: float | None = None) -> None:
+        self._clock = clock
+        self._origin = clock() if started is None else started
+        self._pending = _Pending()
+        self._last_id: str | None = None
+
+    def feed(self, line: str) -> Event | None:
+        """Take one line (without its end); return the event it completes, if any."""
         if line == "":
-            if pending.data:
-                raw = "\n".join(pending.data)
-                yield Event(pending.kind or "message", _data(raw), raw, last_id, (clock() - origin) * 1000)
-            pending = _Pending()
-            continue
+            done, self._pending = self._pending, _Pending()
+            if not done.data:
+                return None
+            raw = "\n".join(done.data)
+            return Event(done.kind or "message", _data(raw), raw, self._last_id, (self._clock() - self._origin) * 1000)
         if line.startswith(":"):
-            continue
+            return None
         name, _, value = line.partition(":")
         value = value[1:] if value.startswith(" ") else value
         if name == "event":
-            pending.kind = value
+            self._pending.kind = value
         elif name == "data":
-            pending.data.append(value)
+            self._pending.data.append(value)
         elif name == "id" and "\0" not in value:
-            last_id = value
+            self._last_id = value
+        return None
+
+
+def parse(lines: Iterable[str], clock: Callable[[], float] = time.perf_counter,
+          started: float | None = None) -> Iterator[Event]:
+    """Events from ``text/event-stream`` lines (the WHATWG rules; comments and retry ignored)."""
+    parser = Parser(clock, started)
+    for line in lines:
+        event = parser.feed(line)
+        if event is not None:
+            yield event
 
 
 def _data(raw: str) -> Any:

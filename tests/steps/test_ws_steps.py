@@ -1,0 +1,236 @@
+"""The WebSocket and background-subscription steps against a local aiohttp server (no Docker)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from harness.config import Settings
+from harness.errors import HarnessError, VerificationFailed
+from harness.expect import LEDGER
+from harness.session import Environments, Session
+from harness.ws import ChannelError, ConnectionRefused
+from tests.steps.kit import REPO, STEP_MODULES, FakeContext, FakeEnv, run
+
+JOB = [{"type": "job_queued"}, {"type": "job_started"}, {"type": "token", "index": 0},
+       {"type": "token", "index": 1}, {"type": "job_completed", "usage": {"completion_tokens": 2}}]
+
+
+async def _ws(request: web.Request) -> web.StreamResponse:
+    if not request.headers.get("Authorization", "").startswith("Bearer ey"):
+        return web.json_response({"error": {"code": "missing_token"}}, status=401)
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    since = int(request.query.get("since", "0"))
+    upto = int(request.query.get("first", "5")) if "since" not in request.query else 5
+    for seq, frame in enumerate(JOB[since:upto] if "emit" in request.query else [], since + 1):
+        await ws.send_str(json.dumps({**frame, "seq": seq, "job_id": request.query["emit"], "request_id": "r"}))
+    async for message in ws:
+        command = json.loads(message.data) if message.data.startswith("{") else {"echo": message.data}
+        if "echo" in command:
+            await ws.send_str(message.data if command["echo"] == "raw" else json.dumps({"type": "echo", **command}))
+        elif command.get("close"):
+            await ws.close(code=command["close"])
+        elif command.get("cut"):
+            assert request.transport is not None
+            request.transport.abort()
+    return ws
+
+
+async def _sse(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    body = await request.text()
+    for kind in ("job_started", "token", "job_completed"):
+        await response.write(f"event: {kind}\ndata: {json.dumps({'job_id': 'j9', 'body': body})}\n\n".encode())
+        await asyncio.sleep(0.01)
+    await response.write_eof()
+    return response
+
+
+@pytest.fixture(scope="module")
+def ws_url() -> Iterator[str]:
+    loop = asyncio.new_event_loop()
+    app = web.Application()
+    app.router.add_get("/ws", _ws)
+    app.router.add_post("/sse", _sse)
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+@pytest.fixture
+def context(tmp_path: Path, ws_url: str) -> Iterator[Any]:
+    from behave.step_registry import registry
+
+    registry.clear()
+    for name in (*STEP_MODULES, "ws_steps"):
+        runpy.run_path(str(REPO / "harness" / "stepdefs" / f"{name}.py"), run_name=f"generic_steps.{name}")
+    settings = Settings(root=tmp_path)
+    session = Session(settings, Environments(settings, "run", {}))
+    session._env = FakeEnv(ws_url)  # type: ignore[assignment]
+    session.userdata.update(ws_timeout="2")
+    LEDGER.take()
+    yield FakeContext(session)
+    session.end_scenario()
+
+
+def test_a_websocket_receives_frames_in_order_and_every_check_passes(context: Any) -> None:
+    counts = run(context, 'When I open a WebSocket "alice" to "/ws?emit=j1" on "web" as tenant "acme"')
+    assert counts == (1, 1)
+    run(context, '''
+        Then the frames on "alice" arrive in order: job_queued, job_started, token, job_completed
+        And the frames on "alice" where "job_id" is "j1" arrive in order: job_queued, job_started, token, job_completed
+        And 2 frames of kind "token" arrive on "alice"
+        And at least 1 frames of kind "job_completed" arrive on "alice"
+        And every frame on "alice" carries "request_id"
+        And the last frame of kind "job_completed" on "alice" at "usage.completion_tokens" equals 2
+        And the first frame of kind "token" on "alice" at "index" equals 0
+        And the first frame on "alice" arrives within 2000 ms
+        And the frames on "alice" have consecutive values at "seq"
+        And no frame arrives on "alice" where "job_id" is "other" within 0.2 s
+        When I remember the last frame of kind "token" on "alice" at "seq" as "last_seq"
+        ''')
+    assert context.harness.recall("last_seq") == 4
+
+
+def test_sending_text_and_json_frames_with_interpolation(context: Any) -> None:
+    context.harness.remember("who", "bob")
+    run(context, '''
+        When I open a WebSocket "alice" to "/ws" on "web" as tenant "acme"
+        And I send a JSON frame on "alice":
+          """
+          {"echo": "{who}"}
+          """
+        Then the first frame of kind "echo" on "alice" at "echo" equals "bob"
+        ''')
+
+
+def test_reconnect_with_since_resumes_without_loss_or_duplicates(context: Any) -> None:
+    run(context, '''
+        When I open a WebSocket "alice" to "/ws?emit=j1&first=2" on "web" as tenant "acme"
+        Then at least 1 frames of kind "job_started" arrive on "alice"
+        When I remember the last frame of kind "job_started" on "alice" at "seq" as "seen"
+        And I reconnect "alice" with "since" = "{seen}"
+        Then the frames on "alice" arrive in order: job_queued, job_started, token, job_completed
+        And the frames on "alice" have consecutive values at "seq"
+        ''')
+
+
+def test_a_refused_handshake_is_a_clear_failure_not_a_hang(context: Any) -> None:
+    with pytest.raises(ConnectionRefused) as caught:
+        run(context, 'When I open a WebSocket "eve" to "/ws" on "web" with token "none"')
+    assert caught.value.status == 401 and "missing_token" in str(caught.value)
+    run(context, '''
+        When I try to open a WebSocket "eve" to "/ws" on "web" with token "none"
+        Then the WebSocket "eve" handshake status is 401
+        And the WebSocket "eve" handshake answer contains "missing_token"
+        ''')
+
+
+def test_close_codes_and_drops_are_seen(context: Any) -> None:
+    run(context, '''
+        When I open a WebSocket "a" to "/ws" on "web" as tenant "acme"
+        And I send a JSON frame on "a":
+          """
+          {"close": 4001}
+          """
+        Then "a" is closed with code 4001
+        When I open a WebSocket "b" to "/ws" on "web" as tenant "acme"
+        And I send a JSON frame on "b":
+          """
+          {"cut": true}
+          """
+        Then "b" drops within 2 s
+        When I open a WebSocket "c" to "/ws" on "web" as tenant "acme"
+        And I close "c"
+        Then "c" is closed with code 1000
+        ''')
+    with pytest.raises(VerificationFailed, match='"c" .* is closed with code 1000: closed by the scenario'):
+        run(context, 'Then "c" drops within 0.1 s')
+    with pytest.raises(ChannelError, match="cannot send on"):
+        run(context, 'When I send a text frame on "c":\n  """\n  hi\n  """')
+
+
+@pytest.mark.parametrize(("check", "message"), [
+    ('Then the frames on "alice" arrive in order: job_queued, job_completed',
+     "expected job_completed at step 2 of the order, got event #2: job_started"),
+    ('Then 3 frames of kind "token" arrive on "alice"', "frames of kind 'token' on \"alice\""),
+    ('Then no frame of kind "token" arrives on "alice" within 0.5 s', "a frame of kind 'token' arrived"),
+    ('Then the first frame of kind "token" on "alice" at "index" equals 7', "expected 7, got 0"),
+    ('Then the first frame of kind "job_failed" on "alice" at "reason" equals "x"',
+     "no frame of kind 'job_failed' arrived on \"alice\" within 2 s"),
+    ('Then every frame on "alice" carries "usage"', "4 of 5 frames on \"alice\" lack 'usage'"),
+])
+def test_failing_frame_checks_say_what_arrived(context: Any, check: str, message: str) -> None:
+    run(context, 'When I open a WebSocket "alice" to "/ws?emit=j1" on "web" as tenant "acme"')
+    with pytest.raises(VerificationFailed) as caught:
+        run(context, check)
+    assert message in str(caught.value)
+    assert 'WebSocket "alice"' in str(caught.value) or "frame" in str(caught.value)
+
+
+def test_an_unknown_connection_and_a_frame_that_is_not_json_are_named(context: Any) -> None:
+    with pytest.raises(HarnessError, match='no connection named "bob" in this scenario \\(open so far: none\\)'):
+        run(context, 'Then every frame on "bob" carries "seq"')
+    run(context, '''
+        When I open a WebSocket "alice" to "/ws" on "web" as tenant "acme"
+        And I send a text frame on "alice":
+          """
+          raw
+          """
+        ''')
+    context.harness.extension("ws", lambda: None).kind_path = "echo"
+    with pytest.raises(VerificationFailed, match="frame #1 'raw' is not JSON, so it has no value at 'seq'"):
+        run(context, 'Then the frames on "alice" have consecutive values at "seq"')
+
+
+def test_a_background_sse_subscription_is_checked_with_the_same_steps(context: Any) -> None:
+    run(context, '''
+        When I subscribe "feed" to the event stream of a POST request to "/sse" on "web" with JSON:
+          """
+          {"x": 1}
+          """
+        Then the frames on "feed" arrive in order: job_started, token, job_completed
+        And the last frame of kind "job_completed" on "feed" at "body" equals "{\\"x\\": 1}"
+        And every frame on "feed" carries "job_id"
+        ''')
+    channel = context.harness.extension("ws", lambda: None).get("feed")
+    assert channel.wait_ended(2) and channel.state == "closed"
+
+
+def test_a_frame_within_ms_of_the_last_response(context: Any) -> None:
+    run(context, '''
+        When I open a WebSocket "w" to "/ws" on "web" as tenant "acme"
+        And I send a GET request to "/echo" on "web"
+        And I send a JSON frame on "w":
+          """
+          {"echo": "done"}
+          """
+        Then the first frame of kind "echo" on "w" arrives within 1000 ms of the last response
+        ''')
+    with pytest.raises(VerificationFailed, match="after the last response, not within 0 ms"):
+        run(context, '''
+            When I send a GET request to "/echo" on "web"
+            And I send a JSON frame on "w":
+              """
+              {"echo": "late"}
+              """
+            Then the first frame of kind "echo" on "w" where "echo" is "late" arrives within 0 ms of the last response
+            ''')
