@@ -1,5 +1,5 @@
 """Binds fault objects to a running environment: service names and globs to containers,
-"between A and B" to the fault proxy's edge, and the scenario's FaultStack.
+"between A and B" to hops through the on-demand fault proxy, and the scenario's FaultStack.
 
 Steps call these functions; each injects through ``session.faults`` so the undo is registered
 before the fault acts and runs at scenario end.
@@ -12,16 +12,15 @@ import re
 from typing import Any, TypeVar
 
 from harness.errors import FaultError
-from harness.faults.link import Latency, ToxicFault
+from harness.faults.edge import EdgeFault, Hop, ToxicFactory
+from harness.faults.link import Latency
 from harness.faults.network import Isolate, OneWayCut, PacketLoss, Partition, Refuse
+from harness.faults.ports import directions
 from harness.faults.process import Churn
-from harness.faults.proxy_client import ProxyClient
 from harness.faults.stack import Fault, FaultStack
 from harness.lifecycle import Environment
 
 NETWORK_FAULTS = (Partition, OneWayCut, Refuse, PacketLoss, Isolate)
-PROXY_SERVICE = "faultproxy"
-PROXY_CONTROL_PORT = 8474
 A = TypeVar("A")
 
 
@@ -51,19 +50,16 @@ def one_container(env: Environment, ref: str) -> Any:
     return found[0]
 
 
-def proxy_edge(env: Environment, a: str, b: str) -> tuple[ProxyClient, str]:
-    """The fault proxy client and the proxy named "<a>-<b>" (or "<b>-<a>")."""
-    if PROXY_SERVICE not in env.services:
-        raise FaultError(f"environment {env.name!r} has no {PROXY_SERVICE!r} service",
-                         hint="use an environment with the fault proxy on its edges (e.g. `chaos`, "
-                              "or -D fault_proxy=true)")
-    client = ProxyClient(env.url(PROXY_SERVICE, PROXY_CONTROL_PORT))
-    names = list(client.proxies())
-    for candidate in (f"{a}-{b}", f"{b}-{a}"):
-        if candidate in names:
-            return client, candidate
-    raise FaultError(f"the fault proxy has no edge between {a!r} and {b!r}",
-                     hint=f"proxied edges: {', '.join(sorted(names)) or 'none'}")
+def hops(env: Environment, a: str, b: str, port: int | None = None) -> list[Hop]:
+    """Every (client container, server container, port) that "between A and B" covers (see ports.directions)."""
+    found = directions(env, service_names(env, a), service_names(env, b), port)
+    return [Hop(client, server, d.port) for d in found
+            for client in env.containers(d.client) for server in env.containers(d.server)]
+
+
+def link(env: Environment, a: str, b: str, toxic: ToxicFactory, what: str, port: int | None = None) -> EdgeFault:
+    """A link fault (one toxic) on every hop between ``a`` and ``b``, through the on-demand proxy."""
+    return EdgeFault(hops(env, a, b, port), toxic, what)
 
 
 def inject(stack: FaultStack, fault: Fault, env: Environment) -> Fault:
@@ -84,10 +80,11 @@ def heal_network(stack: FaultStack, env: Environment) -> int:
     return len(network)
 
 
-def latency(env: Environment, a: str, b: str, ms: float, jitter: float = 0.0) -> ToxicFault:
-    """A latency toxic on the edge between ``a`` and ``b`` (both directions)."""
-    client, proxy = proxy_edge(env, a, b)
-    return Latency(client, proxy, ms, jitter)
+def latency(env: Environment, a: str, b: str, ms: float, jitter: float = 0.0,
+            port: int | None = None) -> EdgeFault:
+    """Latency on the edge between ``a`` and ``b``: every answer is delayed by ``ms`` ± ``jitter``."""
+    what = f"{ms:g} ms latency" + (f" ± {jitter:g} ms" if jitter else "")
+    return link(env, a, b, lambda client, route: Latency(client, route, ms, jitter), what, port)
 
 
 def active_churn(stack: FaultStack) -> Churn:

@@ -29,12 +29,21 @@ logger = logging.getLogger(__name__)
 CHAIN = "HARNESS-FAULTS"
 COMMENT_PREFIX = "harness-fault:"
 
-_SETUP = (f"(iptables -w -N {CHAIN} 2>/dev/null || true)"
-          f" && (iptables -w -C INPUT -j {CHAIN} 2>/dev/null || iptables -w -I INPUT 1 -j {CHAIN})"
-          f" && (iptables -w -C OUTPUT -j {CHAIN} 2>/dev/null || iptables -w -I OUTPUT 1 -j {CHAIN})")
-_TEARDOWN_IF_EMPTY = (f"if ! iptables -w -S {CHAIN} | grep -q '^-A'; then"
-                      f" iptables -w -D INPUT -j {CHAIN}; iptables -w -D OUTPUT -j {CHAIN};"
-                      f" iptables -w -X {CHAIN}; fi")
+
+
+def setup_script(table: str = "filter", chain: str = CHAIN, hooks: Sequence[str] = ("INPUT", "OUTPUT")) -> str:
+    """Shell that creates ``chain`` in ``table`` and jumps to it first from each hook (idempotent)."""
+    ipt = f"iptables -w -t {table}"
+    jumps = [f"({ipt} -C {hook} -j {chain} 2>/dev/null || {ipt} -I {hook} 1 -j {chain})" for hook in hooks]
+    return " && ".join([f"({ipt} -N {chain} 2>/dev/null || true)", *jumps])
+
+
+def teardown_if_empty(table: str = "filter", chain: str = CHAIN, hooks: Sequence[str] = ("INPUT", "OUTPUT")) -> str:
+    """Shell that removes ``chain`` and its jumps once it holds no rule."""
+    ipt = f"iptables -w -t {table}"
+    unhook = " ".join(f"{ipt} -D {hook} -j {chain};" for hook in hooks)
+    return f"if ! {ipt} -S {chain} | grep -q '^-A'; then {unhook} {ipt} -X {chain}; fi"
+
 
 Rule = tuple[str, ...]
 
@@ -62,9 +71,10 @@ def group_ips(containers: Sequence[Container]) -> list[str]:
     return sorted({ip for c in containers for ip in ips(fresh(c))})
 
 
-def harness_rules(runner: NetnsRunner, container: Container) -> list[str]:
-    """Every rule in the HARNESS-FAULTS chain of a container (empty when there is no chain)."""
-    output = runner.run(container, f"iptables -w -S {CHAIN} 2>/dev/null || true")
+def harness_rules(runner: NetnsRunner, container: Container, *, table: str = "filter",
+                  chain: str = CHAIN) -> list[str]:
+    """Every rule in the harness's chain of a container (empty when there is no chain)."""
+    output = runner.run(container, f"iptables -w -t {table} -S {chain} 2>/dev/null || true")
     return [line for line in output.splitlines() if line.startswith("-A ")]
 
 
@@ -72,6 +82,9 @@ class IptablesFault:
     """Base for faults made of iptables rules in some containers' namespaces."""
 
     verb = "iptables"
+    table = "filter"
+    chain = CHAIN
+    hooks: tuple[str, ...] = ("INPUT", "OUTPUT")
 
     def __init__(self, targets: Sequence[Container], *, runner: NetnsRunner | None = None,
                  watch_interval: float | None = 1.0) -> None:
@@ -138,17 +151,21 @@ class IptablesFault:
             self._applied.clear()
         if errors:
             raise FaultError(f"could not remove the rules of {self.describe()}: " + "; ".join(errors),
-                             hint=f"inspect with `nsenter -t <pid> -n iptables -S {CHAIN}`")
+                             hint=f"inspect with `nsenter -t <pid> -n iptables -t {self.table} -S {self.chain}`")
 
     def _add(self, container: Container, wanted: list[Rule]) -> None:
-        commands = [["-A", CHAIN, *rule, "-m", "comment", "--comment", self.token] for rule in wanted]
-        self.runner.run(container, _SETUP + " && " + iptables_script(commands))
+        commands = [["-t", self.table, "-A", self.chain, *rule, "-m", "comment", "--comment", self.token]
+                    for rule in wanted]
+        self.runner.run(container, setup_script(self.table, self.chain, self.hooks) + " && "
+                        + iptables_script(commands))
 
     def _remove_own(self, container: Container) -> None:
-        mine = [shlex.split(line) for line in harness_rules(self.runner, container) if self.token in line]
-        deletes = [["-D", *rule[1:]] for rule in mine]
+        rules = harness_rules(self.runner, container, table=self.table, chain=self.chain)
+        mine = [shlex.split(line) for line in rules if self.token in line]
+        deletes = [["-t", self.table, "-D", *rule[1:]] for rule in mine]
         script = iptables_script(deletes) if deletes else "true"
-        self.runner.run(container, f"{script} && ({_TEARDOWN_IF_EMPTY} 2>/dev/null || true)")
+        teardown = teardown_if_empty(self.table, self.chain, self.hooks)
+        self.runner.run(container, f"{script} && ({teardown} 2>/dev/null || true)")
 
     def _watch(self) -> None:
         assert self.watch_interval is not None

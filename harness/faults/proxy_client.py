@@ -35,6 +35,14 @@ class ProxyClient:
                                             {"name": name, "listen": listen, "upstream": upstream})
         return result
 
+    def delete(self, proxy: str, *, missing_ok: bool = False) -> None:
+        """Delete a proxy (its live connections are reset); ``missing_ok`` tolerates one already gone."""
+        try:
+            self._call("DELETE", f"/proxies/{proxy}")
+        except ProxyApiError as exc:
+            if not (missing_ok and exc.status == 404):
+                raise
+
     def set_enabled(self, proxy: str, enabled: bool) -> dict[str, Any]:
         """Enable or disable a proxy (disabled: not listening, live connections reset)."""
         result: dict[str, Any] = self._call("POST", f"/proxies/{proxy}", {"enabled": enabled})

@@ -124,7 +124,8 @@ class MemoryLimit(_ResourceFault):
 
 
 class DiskFull(_ResourceFault):
-    """Fill the filesystem at ``path`` (a sized tmpfs, e.g. compose ``tmpfs: /data:size=16m``)."""
+    """Fill the filesystem at ``path``: a sized tmpfs only (compose ``tmpfs: [/data:size=16m]``, or a named
+    volume with ``driver_opts: {type: tmpfs, device: tmpfs, o: "size=64m"}``), never the engine host's disk."""
 
     def __init__(self, container: Container, path: str, *, leave_bytes: int = 0,
                  filename: str = ".harness-disk-full") -> None:
@@ -144,7 +145,9 @@ class DiskFull(_ResourceFault):
         if kind != "tmpfs":
             # Filling an overlay or bind mount would fill the engine host's disk.
             raise FaultError(f"{self.path} in {self.container.name} is {kind or 'missing'}, not a tmpfs",
-                             hint="give the service a sized tmpfs, e.g. `tmpfs: [/data:size=16m]`")
+                             hint="give it a sized tmpfs: a named volume with `driver_opts: {type: tmpfs, "
+                                  "device: tmpfs, o: \"size=64m\"}` mounted there (keeps the volume's name "
+                                  "and place), or `tmpfs: [/data:size=16m]` on the service")
         avail = f"df -Pk {path} | awk 'NR==2{{print $4}}'"
         script = (f"free=$(($({avail}) * 1024 - {self.leave_bytes}));"
                   f" if [ $free -gt 0 ]; then head -c $free /dev/zero > {file}; fi; {avail}")

@@ -2,15 +2,20 @@
 
 Every step here is a driver (it acts, it checks nothing) except the ones starting with
 "Then", which verify. Services are named as in the compose project; a comma list or a glob
-(``worker-*``) names several. "between A and B" link faults need the fault proxy on that edge
-(environment ``chaos`` or ``-D fault_proxy=true``).
+(``worker-*``) names several. "between A and B" link faults work on any environment, with no
+wiring in the template: the harness starts its fault proxy on the project's network and
+redirects A's connections to B's port through it (and B's to A's when A has a port too). B's
+port comes from the environment file, else from the compose file; name it when B has several
+(``B:8000`` or ``B on port 8000``).
 
     When the network between queen and hive-1 is partitioned
     When hive-1 cannot reach worker-1-2
     When 300 ms of latency is added between queen and hive-1
+    When the link between nginx and api:8000 holds all data
     When worker-1-1 is killed
     When the services worker-* churn every 2 seconds for 20 seconds
     When worker-1-1's memory is limited to 64 MB
+    When the disk at "/var/lib/postgresql/data" in db is full
     When the file "/data/hive-registry.db" in hive-1 is corrupted
     When the SQLite database "/data/hive-registry.db" in hive-1 is locked
     When {worker} is killed                     (a service name remembered by an earlier step)
@@ -19,6 +24,7 @@ Every step here is a driver (it acts, it checks nothing) except the ones startin
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from behave import register_type, step, use_step_matcher
@@ -32,6 +38,7 @@ from harness.faults import (
     CorruptFile,
     CpuSqueeze,
     Crash,
+    DiskFull,
     Isolate,
     Kill,
     MemoryLimit,
@@ -42,6 +49,7 @@ from harness.faults import (
     Refuse,
     ResetPeer,
     Restart,
+    SlowClose,
     SqliteLock,
     Start,
     Stop,
@@ -70,12 +78,40 @@ def _signal(text: str) -> str:
     return text
 
 
-register_type(**STEP_TYPES, Services=_services, Signal=_signal, Path=_path)
+Peer = tuple[str, int | None]
+
+
+@with_pattern(_services.pattern + r"(?::\d+| on port \d+)?")
+def _peer(text: str) -> Peer:
+    """``B``, ``B:8000`` or ``B on port 8000``: the far side of an edge and, optionally, its port."""
+    match = re.fullmatch(r"(.+?)(?::(\d+)| on port (\d+))?", text)
+    assert match is not None
+    port = match.group(2) or match.group(3)
+    return match.group(1), int(port) if port else None
+
+
+@with_pattern(r"\d+(?:\.\d+)?\s*(?:MB|MiB)")
+def _megabytes(text: str) -> int:
+    return int(float(text.rstrip("MiB").strip()) * 1024 * 1024)
+
+
+register_type(**STEP_TYPES, Services=_services, Signal=_signal, Path=_path, Peer=_peer, Megabytes=_megabytes)
 
 
 def _inject(context: Any, fault: Any) -> None:
     binding.inject(context.harness.faults, fault, context.harness.env)
     expect.drove(fault.describe())
+
+
+def _refs(context: Any, a: str, b: Peer) -> tuple[str, str]:
+    """Both sides of an edge with {name} filled in from remembered values."""
+    return context.harness.interpolate(a), context.harness.interpolate(b[0])
+
+
+def _link(context: Any, a: str, b: Peer, toxic: Any, what: str) -> None:
+    """Inject one toxic on every hop between A and B (port from the step, else discovered)."""
+    a_ref, b_ref = _refs(context, a, b)
+    _inject(context, binding.link(context.harness.env, a_ref, b_ref, toxic, what, port=b[1]))
 
 
 def _all(context: Any, refs: str) -> list[Any]:
@@ -197,40 +233,88 @@ def step_churn_finished(context: Any) -> None:
     expect.that(not churn.errors, f"churn errors: {churn.errors}")
 
 
-@step("{ms:Number} ms of latency is added between {a:Services} and {b:Services}")
-def step_latency(context: Any, ms: float, a: str, b: str) -> None:
-    """Delay the traffic on the edge between A and B through the fault proxy."""
-    _inject(context, binding.latency(context.harness.env, a, b, ms))
+@step("{ms:Number} ms of latency is added between {a:Services} and {b:Peer}")
+def step_latency(context: Any, ms: float, a: str, b: Peer) -> None:
+    """Delay every answer on the edge between A and B by N ms (fault proxy + DNAT, no wiring needed).
+
+    Example: When 300 ms of latency is added between nginx and api
+    """
+    env, refs = context.harness.env, _refs(context, a, b)
+    _inject(context, binding.latency(env, refs[0], refs[1], ms, port=b[1]))
 
 
-@step("{ms:Number} ms ± {jitter:Number} ms of latency is added between {a:Services} and {b:Services}")
-def step_latency_jitter(context: Any, ms: float, jitter: float, a: str, b: str) -> None:
-    """Delay with jitter on the edge between A and B through the fault proxy."""
-    _inject(context, binding.latency(context.harness.env, a, b, ms, jitter))
+@step("{ms:Number} ms ± {jitter:Number} ms of latency is added between {a:Services} and {b:Peer}")
+def step_latency_jitter(context: Any, ms: float, jitter: float, a: str, b: Peer) -> None:
+    """Delay with jitter on the edge between A and B.
+
+    Example: When 200 ms ± 50 ms of latency is added between queen and hive-1
+    """
+    env, refs = context.harness.env, _refs(context, a, b)
+    _inject(context, binding.latency(env, refs[0], refs[1], ms, jitter, port=b[1]))
 
 
-@step("the bandwidth between {a:Services} and {b:Services} is limited to {rate:Number} KB/s")
-def step_bandwidth(context: Any, a: str, b: str, rate: float) -> None:
-    """Limit the edge's bandwidth through the fault proxy."""
-    _inject(context, Bandwidth(*binding.proxy_edge(context.harness.env, a, b), rate))
+@step("the bandwidth between {a:Services} and {b:Peer} is limited to {rate:Number} KB/s")
+def step_bandwidth(context: Any, a: str, b: Peer, rate: float) -> None:
+    """Limit the edge's bandwidth (answers flow at N KB/s).
+
+    Example: When the bandwidth between nginx and api on port 8000 is limited to 16 KB/s
+    """
+    _link(context, a, b, lambda c, r: Bandwidth(c, r, rate), f"bandwidth {rate:g} KB/s")
 
 
-@step("the link between {a:Services} and {b:Services} holds all data")
-def step_blackhole(context: Any, a: str, b: str) -> None:
-    """Blackhole: the proxy accepts and holds data on the edge, answering nothing."""
-    _inject(context, Blackhole(*binding.proxy_edge(context.harness.env, a, b)))
+@step("the link between {a:Services} and {b:Peer} holds all data")
+def step_blackhole(context: Any, a: str, b: Peer) -> None:
+    """Blackhole: connections on the edge open, but no data passes until the undo.
+
+    Example: When the link between nginx and api holds all data
+    """
+    _link(context, a, b, lambda c, r: Blackhole(c, r), "blackhole")
 
 
-@step("the link between {a:Services} and {b:Services} is reset after {ms:Number} ms")
-def step_reset(context: Any, a: str, b: str, ms: float) -> None:
-    """Connections on the edge are reset after a delay."""
-    _inject(context, ResetPeer(*binding.proxy_edge(context.harness.env, a, b), ms))
+@step("the link between {a:Services} and {b:Peer} is reset after {ms:Number} ms")
+def step_reset(context: Any, a: str, b: Peer, ms: float) -> None:
+    """Connections on the edge are reset (TCP RST) N ms after they open.
+
+    Example: When the link between nginx and api:8000 is reset after 0 ms
+    """
+    _link(context, a, b, lambda c, r: ResetPeer(c, r, ms), f"reset after {ms:g} ms")
 
 
-@step("the link between {a:Services} and {b:Services} is cut after {size:d} bytes")
-def step_truncate(context: Any, a: str, b: str, size: int) -> None:
-    """Connections on the edge are closed after N bytes."""
-    _inject(context, Truncate(*binding.proxy_edge(context.harness.env, a, b), size))
+@step("the link between {a:Services} and {b:Peer} is cut after {size:d} bytes")
+def step_truncate(context: Any, a: str, b: Peer, size: int) -> None:
+    """Connections on the edge are closed after N bytes of answer.
+
+    Example: When the link between nginx and api is cut after 100 bytes
+    """
+    _link(context, a, b, lambda c, r: Truncate(c, r, size), f"cut after {size} bytes")
+
+
+@step("the link between {a:Services} and {b:Peer} closes {ms:Number} ms late")
+def step_slow_close(context: Any, a: str, b: Peer, ms: float) -> None:
+    """Slow close: a connection's close on the edge is passed on N ms late.
+
+    Example: When the link between nginx and api closes 500 ms late
+    """
+    _link(context, a, b, lambda c, r: SlowClose(c, r, ms), f"close {ms:g} ms late")
+
+
+@step('the disk at "{path:Path}" in {target:Services} is full')
+def step_disk_full(context: Any, path: str, target: str) -> None:
+    """Fill the filesystem at the path (a sized tmpfs only, e.g. a compose volume with
+    `driver_opts: {type: tmpfs, device: tmpfs, o: "size=64m"}` or `tmpfs: [/data:size=64m]`); emptied on undo.
+
+    Example: When the disk at "/var/lib/postgresql/data" in db is full
+    """
+    _inject(context, DiskFull(_one(context, target), path))
+
+
+@step('the disk at "{path:Path}" in {target:Services} is full, leaving {size:Megabytes}')
+def step_disk_full_leaving(context: Any, path: str, target: str, size: int) -> None:
+    """Fill the tmpfs at the path but leave some space free (e.g. for the WAL); emptied on undo.
+
+    Example: When the disk at "/data" in db is full, leaving 2 MB
+    """
+    _inject(context, DiskFull(_one(context, target), path, leave_bytes=size))
 
 
 @step("{target:Services}'s memory is limited to {mb:d} MB")

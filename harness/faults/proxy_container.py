@@ -1,0 +1,164 @@
+"""The fault proxy as an on-demand container on a compose project's network.
+
+The image is built on first use from the files shipped in this package (``Dockerfile`` and
+``proxy.py``) on the base image (``$HARNESS_BASE_IMAGE``), once per content hash. The container
+carries the project's compose labels, so ``docker compose down --remove-orphans`` (and with it the
+janitor) removes it together with the network, and the harness labels of the project's own
+containers. Its control API is published on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+from docker.models.containers import Container
+
+from harness.errors import FaultError, HarnessError
+from harness.faults._docker import networks, translate
+from harness.faults.proxy_client import ProxyClient
+from harness.waiting import poll
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "harness-faultproxy"
+CONTROL_PORT = 8474
+PROXY_ROLE = "faultproxy"
+READY_TIMEOUT = 20.0
+READY_INTERVAL = 0.1
+_PACKAGE_FILES = ("Dockerfile", "proxy.py")
+_COPIED_LABELS = ("com.docker.compose.project", "com.docker.compose.project.working_dir",
+                  "com.docker.compose.project.config_files", "com.docker.compose.version")
+_built: dict[str, str] = {}
+_build_lock = threading.Lock()
+
+
+def proxy_image(base: str | None = None, backend: Any = None) -> str:
+    """The fault proxy's image tag, built from this package on ``base`` unless that hash exists."""
+    from harness.images import DockerCLI, ImageRecipe, base_image_from_env, ensure_image
+
+    base = base or base_image_from_env()
+    with _build_lock:
+        if base in _built:
+            return _built[base]
+        backend = backend if backend is not None else DockerCLI()
+        if backend.image_id(base) is None:
+            raise FaultError(f"the fault proxy image builds on {base}, which is not a local image",
+                             hint="build the base image (`make setup` in the harness repository), or set "
+                                  "HARNESS_BASE_IMAGE to a local Debian-based image that has python3")
+        with tempfile.TemporaryDirectory(prefix="harness-faultproxy-") as tmp:
+            for name in _PACKAGE_FILES:  # only these two: the tag changes when the proxy does
+                shutil.copyfile(Path(__file__).with_name(name), Path(tmp, name))
+            recipe = ImageRecipe("faultproxy", Path("."), Path("Dockerfile"), {"BASE": base})
+            try:
+                result = ensure_image(recipe, Path(tmp), backend)
+            except HarnessError as exc:
+                raise FaultError(f"could not build the fault proxy image on {base}: {exc}",
+                                 hint="`docker build` of harness/faults/Dockerfile shows the full error") from exc
+        logger.info("fault proxy image %s (%s)", result.tag, "built" if result.built else "cached")
+        _built[base] = result.tag
+        return result.tag
+
+
+def proxy_labels(like: Container) -> dict[str, str]:
+    """Compose project labels and harness labels copied from a project container, as a service of it."""
+    source: dict[str, str] = like.attrs["Config"].get("Labels") or {}
+    labels = {k: v for k, v in source.items() if k in _COPIED_LABELS or k.startswith("harness.")}
+    labels.pop("harness.role", None)
+    labels.update({"com.docker.compose.service": SERVICE, "com.docker.compose.oneoff": "False",
+                   "com.docker.compose.container-number": "1", "com.docker.compose.config-hash": SERVICE,
+                   "harness.role": PROXY_ROLE})
+    return labels
+
+
+class ProxyContainer:
+    """One running fault proxy container of a compose project, and its control client."""
+
+    def __init__(self, container: Container, client: ProxyClient) -> None:
+        self.container = container
+        self.client = client
+
+    @classmethod
+    def start(cls, like: Container, network: str, *, image: str | None = None) -> ProxyContainer:
+        """Start the proxy on ``network`` with labels copied from ``like``; wait for its control API."""
+        labels = proxy_labels(like)
+        project = labels.get("com.docker.compose.project")
+        if not project:
+            raise FaultError(f"{like.name} is not part of a compose project",
+                             hint="link faults act on the services of a running environment")
+        image = image or proxy_image()
+        docker_client: Any = like.client
+        name = f"{project}-{SERVICE}-1"
+        _remove_stale(docker_client, name)
+        with translate(f"starting the fault proxy {name}", hint=f"`docker logs {name}`"):
+            container = docker_client.containers.run(
+                image, name=name, detach=True, labels=labels, network=network, init=True,
+                ports={f"{CONTROL_PORT}/tcp": ("127.0.0.1", None)})
+        proxy = cls(container, ProxyClient(f"http://127.0.0.1:{_host_port(container)}"))
+        try:
+            proxy.await_ready()
+        except BaseException:
+            proxy.remove()
+            raise
+        logger.info("fault proxy %s started on %s", name, network)
+        return proxy
+
+    @property
+    def name(self) -> str:
+        """The container's name."""
+        return str(self.container.name)
+
+    def await_ready(self) -> None:
+        """Poll the control API until it answers."""
+        poll(self.client.version, timeout=READY_TIMEOUT, interval=READY_INTERVAL, retry_on=(FaultError,))
+
+    def ip_on(self, network: str) -> str:
+        """The proxy's address on ``network``, connecting it to that network first if needed."""
+        with translate(f"inspecting {self.name}"):
+            self.container.reload()
+        if network not in networks(self.container):
+            with translate(f"connecting {self.name} to {network}"):
+                self.container.client.networks.get(network).connect(self.container)  # type: ignore[union-attr]
+                self.container.reload()
+        address = str(networks(self.container).get(network, {}).get("IPAddress") or "")
+        if not address:
+            raise FaultError(f"the fault proxy {self.name} has no address on {network}",
+                             hint=f"`docker inspect {self.name}`")
+        return address
+
+    def remove(self) -> None:
+        """Remove the container (already gone is fine)."""
+        try:
+            self.container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.DockerException as exc:
+            raise FaultError(f"could not remove the fault proxy {self.name}: {exc}",
+                             hint=f"`docker rm -f {self.name}`; `harness gc` removes it with the project") from exc
+        logger.info("fault proxy %s removed", self.name)
+
+
+def _host_port(container: Container) -> int:
+    with translate(f"inspecting {container.name}"):
+        container.reload()
+    bindings = (container.attrs["NetworkSettings"].get("Ports") or {}).get(f"{CONTROL_PORT}/tcp") or []
+    if not bindings:
+        raise FaultError(f"the fault proxy {container.name} publishes no control port",
+                         hint=f"`docker logs {container.name}`")
+    return int(bindings[0]["HostPort"])
+
+
+def _remove_stale(docker_client: Any, name: str) -> None:
+    """A proxy left by an earlier scenario of the same project whose revert failed."""
+    try:
+        stale = docker_client.containers.get(name)
+    except docker.errors.NotFound:
+        return
+    logger.warning("removing a stale fault proxy %s", name)
+    with translate(f"removing the stale fault proxy {name}"):
+        stale.remove(force=True)
