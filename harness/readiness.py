@@ -78,7 +78,7 @@ class Readiness:
         if not svc.replicas:
             return "no container yet"
         for obs in svc.replicas:
-            seen = svc.probe(obs)
+            seen = None if self.finished(obs) else svc.probe(obs)  # a one-shot that exited 0 is done
             if seen:
                 return seen
         return None

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from harness.config import Timeouts
+from harness.config import ProbeSpec, Timeouts
 from harness.errors import ReadinessTimeout, ServiceExited, ServiceUnhealthy
-from harness.probes import Observed, Probe
+from harness.probes import Observed, Probe, make_probe
 from harness.readiness import Readiness, Service
 
 FAST = Timeouts(ready=1.5, probe_interval=0.05)
@@ -96,6 +96,16 @@ def test_a_one_shot_service_that_exits_0_is_fine() -> None:
     check.services["migrate"].port = None
     check.await_ready(done)
     assert check.problems() == []
+
+
+def test_a_one_shot_that_exited_before_its_first_probe_is_ready() -> None:
+    """Regression: the real "running" probe says "state exited" for a one-shot that finished early."""
+    migrate = Observed("migrate", "p-migrate-1", "id-m", "exited", exit_code=0)
+    probe = make_probe(ProbeSpec(kind="running"), None, 1.0)
+    check = readiness({"migrate": probe}, Engine([migrate]), ports={"migrate": 0})
+    check.services["migrate"].port = None
+    check.await_ready(done)
+    assert "migrate" in check.ready_at
 
 
 def test_a_one_shot_with_a_port_that_exits_0_is_a_failure() -> None:
