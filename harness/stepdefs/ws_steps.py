@@ -257,6 +257,19 @@ def frame_value(context: Any, which: str, kind: str, ref: Selection, path: str, 
                 f"{jsonpath.excerpt(expected)}, got {jsonpath.excerpt(actual)} in {frame.describe()}")
 
 
+@step('the {which:FirstLast} frame of kind "{kind:Quoted}" on {ref:Connection} at "{path:Quoted}" contains {value:Rest}')
+def frame_contains(context: Any, which: str, kind: str, ref: Selection, path: str, value: str) -> None:
+    """Check that a value in the first (or last so far) frame of KIND contains a JSON literal (substring, item).
+
+    Example: Then the last frame of kind "job_failed" on "alice" at "reason" contains "{worker}"
+    """
+    frame = _frame(context, which, kind, ref)
+    item = jsonpath.literal(context.harness.interpolate(value))
+    actual = frames.value_at(frame, path, f"the {which} {kind} frame on {ref.label}")
+    expect.that(jsonpath.contains(actual, item), f"the {which} {kind} frame on {ref.label} at {path!r} does not "
+                f"contain {jsonpath.excerpt(item)}: it is {jsonpath.excerpt(actual)}")
+
+
 @step('I remember the {which:FirstLast} frame of kind "{kind:Quoted}" on {ref:Connection} at "{path:Quoted}" '
       'as "{name:Quoted}"')
 def remember_frame_value(context: Any, which: str, kind: str, ref: Selection, path: str, name: str) -> None:
