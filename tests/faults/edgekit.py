@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -26,7 +25,8 @@ services:
     labels: {{harness.test: "{tag}", harness.run: "{tag}"}}
   web:
     image: {image}
-    command: ["sh", "-c", "mkdir -p /srv && head -c 102400 /dev/zero > /srv/big && cd /srv && exec python3 -m http.server 8000"]
+    command: ["sh", "-c", "mkdir -p /srv && head -c 102400 /dev/zero > /srv/big
+                && cd /srv && exec python3 -m http.server 8000"]
     init: true
     expose: ["8000"]
     labels: {{harness.test: "{tag}", harness.run: "{tag}"}}
@@ -121,8 +121,3 @@ def compose_env(tmp: Path) -> Iterator[ComposeEnv]:
         yield env
     finally:
         env.compose("down", "-v", "--remove-orphans", "-t", "1")
-
-
-def median_of(values: list[float]) -> float:
-    """The median, for readability in tests."""
-    return float(statistics.median(values))
