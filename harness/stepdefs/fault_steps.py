@@ -161,6 +161,17 @@ def step_heal(context: Any) -> None:
     expect.drove("heal")
 
 
+@step("every fault is undone")
+def step_undo_all(context: Any) -> None:
+    """Undo every fault of the scenario now, newest first (as scenario end would), e.g. to check recovery.
+
+    Example: When every fault is undone
+    """
+    context.harness.faults.revert_all()
+    context.harness.env.refresh()
+    expect.drove("undo every fault")
+
+
 @step("{target:Services} is killed")
 def step_kill(context: Any, target: str) -> None:
     """`docker kill` (SIGKILL) every container of the services; restarted on undo."""
