@@ -1,10 +1,10 @@
 """No fault outlives its scenario: run a chaos fixture feature through behave and look inside.
 
-The fixture (tests/fixtures/chaos) injects a partition, a one-way cut, packet loss, latency, a
-bandwidth limit, a memory limit, a CPU quota, a SQLite lock and a pause on the ``chaos``
-environment, then waits at a rendezvous so this test can see every fault in place; the next
-scenario waits again on the same environment, where nothing of them may be left. After behave
-exits, nothing of the run may be left at all.
+The fixture (tests/fixtures/chaos) injects a partition, a one-way cut, packet loss, latency and a
+bandwidth limit (through the on-demand fault proxy, no wiring), a memory limit, a CPU quota, a
+SQLite lock and a pause on the ``chaos`` environment, then waits at a rendezvous so this test can
+see every fault in place; the next scenario waits again on the same environment, where nothing
+of them may be left. After behave exits, nothing of the run may be left at all.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pytest
 from docker.models.containers import Container
 
 from harness.faults import CHAIN
+from harness.faults.edge import LINK_CHAIN
 from harness.faults.resources import cpu_quota, memory_limit
 from harness.lifecycle import new_run_id
 from tests.conftest import harness_containers, harness_networks
@@ -51,16 +52,27 @@ def _containers(client: docker.DockerClient, project: str) -> dict[str, Containe
     return {c.labels["com.docker.compose.service"]: c for c in found}
 
 
-def _iptables(container: Container) -> str:
+def _iptables(container: Container, table: str = "filter") -> str:
     pid = str(container.attrs["State"]["Pid"])
-    return subprocess.run(["nsenter", "-t", pid, "-n", "iptables", "-w", "-S"], capture_output=True,
+    return subprocess.run(["nsenter", "-t", pid, "-n", "iptables", "-w", "-t", table, "-S"], capture_output=True,
                           text=True, check=True).stdout
 
 
-def _toxics(proxy_url: str) -> dict[str, list[str]]:
-    with urllib.request.urlopen(proxy_url + "/proxies", timeout=5) as response:
-        proxies: dict[str, dict[str, Any]] = json.loads(response.read())
-    return {name: [t["name"] for t in p.get("toxics", [])] for name, p in proxies.items()}
+def _proxies(client: docker.DockerClient, project: str) -> list[Container]:
+    """The project's on-demand fault proxy containers."""
+    return client.containers.list(all=True, filters={"label": [f"com.docker.compose.project={project}",
+                                                               "harness.role=faultproxy"]})
+
+
+def _toxics(client: docker.DockerClient, project: str) -> list[str]:
+    """The type of every toxic on the project's fault proxy, sorted."""
+    found: list[str] = []
+    for proxy in _proxies(client, project):
+        port = proxy.attrs["NetworkSettings"]["Ports"]["8474/tcp"][0]["HostPort"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/proxies", timeout=5) as response:
+            proxies: dict[str, dict[str, Any]] = json.loads(response.read())
+        found += [t["type"] for p in proxies.values() for t in p.get("toxics", [])]
+    return sorted(found)
 
 
 def _lock_holders(container: Container) -> list[str]:
@@ -71,14 +83,16 @@ def _lock_holders(container: Container) -> list[str]:
 
 
 def _snapshot(client: docker.DockerClient, info: dict[str, Any]) -> dict[str, Any]:
-    containers = _containers(client, info["project"])
+    containers = {s: c for s, c in _containers(client, info["project"]).items() if s != "harness-faultproxy"}
     for container in containers.values():
         container.reload()
     return {
         "running": {s: c.attrs["State"]["Running"] for s, c in containers.items()},
         "paused": sorted(s for s, c in containers.items() if c.attrs["State"]["Paused"]),
         "chains": sorted(s for s, c in containers.items() if CHAIN in _iptables(c)),
-        "toxics": {name: t for name, t in _toxics(info["proxy"]).items() if t},
+        "links": sorted(s for s, c in containers.items() if LINK_CHAIN in _iptables(c, "nat")),
+        "toxics": _toxics(client, info["project"]),
+        "proxies": len(_proxies(client, info["project"])),
         "memory": {s: memory_limit(c) for s, c in containers.items() if memory_limit(c) is not None},
         "cpu": {s: cpu_quota(c) for s, c in containers.items() if cpu_quota(c) is not None},
         "locks": {s: _lock_holders(c) for s, c in containers.items() if _lock_holders(c)},
@@ -115,7 +129,9 @@ def test_no_fault_survives_a_chaos_scenario(behave_run: tuple[subprocess.Popen[b
     # The checks below must be able to fail: every fault is visible while it is active.
     assert during["paused"] == ["hive-2"], during
     assert {"queen", "hive-1", "hive-2", "worker-1-2"} <= set(during["chains"]), during
-    assert set(during["toxics"]) == {"queen-hive-2", "hive-1-worker-1-1"}, during
+    # Both sides have a port, so each link fault acts both ways: two hops, two toxics each.
+    assert during["toxics"] == ["bandwidth", "bandwidth", "latency", "latency"], during
+    assert during["links"] == ["hive-1", "hive-2", "queen", "worker-1-1"] and during["proxies"] == 1, during
     assert during["memory"] == {"worker-1-1": 200 * 2**20}, during
     assert during["cpu"] == {"worker-2-2": 0.5}, during
     assert list(during["locks"]) == ["hive-1"], during
@@ -125,8 +141,8 @@ def test_no_fault_survives_a_chaos_scenario(behave_run: tuple[subprocess.Popen[b
     (folder / "after.done").touch()
     assert after_info["project"] == during_info["project"], "the environment was replaced, not healed"
     assert all(after["running"].values()), after
-    assert after == {**after, "paused": [], "chains": [], "toxics": {}, "memory": {}, "cpu": {}, "locks": {},
-                     "helpers": []}
+    assert after == {**after, "paused": [], "chains": [], "links": [], "toxics": [], "proxies": 0, "memory": {},
+                     "cpu": {}, "locks": {}, "helpers": []}
 
     assert proc.wait(RUN_TIMEOUT) == 0, (folder / "behave.log").read_text()[-4000:]
     assert harness_containers(run_id) == [] and harness_networks(run_id) == []
