@@ -45,6 +45,7 @@ _IGNORED_SUFFIXES = (".pyc", ".pyo")
 BUILD_LOG_TAIL = 25  # lines of a failed build's output carried by BuildError
 
 Progress = Callable[[str], None]
+_NOTICE = re.compile(r"DEPRECATED: The legacy builder|\s+BuildKit is currently disabled|\s+environment-variable\.|\s*$")
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,8 @@ class DockerCLI:
                                   stdin=subprocess.DEVNULL, text=True, errors="replace",
                                   env={**os.environ, "DOCKER_BUILDKIT": "0"}) as proc:
                 for line in proc.stdout or ():
+                    if not step and _NOTICE.match(line):
+                        continue  # the classic builder's deprecation notice says nothing about this build
                     tail.append(line.rstrip())
                     if line.startswith("Step "):
                         step = line.strip()
