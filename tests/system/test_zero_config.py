@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import Settings, load_environment
+from harness.config import Settings, load_environment, resolve_parameters
 from harness.lifecycle import Environment, new_run_id
 from tests.conftest import REPO, harness_containers, harness_networks
 
@@ -94,4 +94,23 @@ def test_environment_file_with_only_compose(project: Path) -> None:
         assert set(env.services) == {"web", "worker", "migrate"}
         assert env.services["web"].port == 8000 and env.services["worker"].port == 9000
         assert get(env.url("web")) == 200 and env.problems() == []
+    assert_nothing_left(env.run_id)
+
+
+def test_a_j2_given_to_compose_is_rendered_as_a_template(project: Path) -> None:
+    (project / "stack.yaml.j2").write_text(f"""services:
+  web:
+    image: {IMAGE}
+    init: true
+    command: ["python3", "-m", "http.server", "{{{{ web_port }}}}"]
+""")
+    (project / "environments").mkdir()
+    (project / "environments" / "templated.yaml").write_text(
+        "compose: ../stack.yaml.j2\nparameters: {web_port: 8123}\nservices:\n  web: {port: 8123, probe: {http: /}}\n")
+    settings = Settings(root=project)
+    spec = load_environment("templated", settings.env_dir)
+    env = Environment(spec, resolve_parameters(spec, {}, environ={}), settings, run_id=new_run_id())
+    with env:
+        assert get(env.url("web")) == 200
+        assert '"8123"' in (env.run_dir / "compose.rendered.yaml").read_text()
     assert_nothing_left(env.run_id)
