@@ -1,6 +1,6 @@
 @env.shop-plain
 Feature: the shop's own docker-compose.yml, run unchanged
-  environments/shop-plain.yaml is a single line, `compose: ../compose/docker-compose.yml`: the
+  environments/shop-plain.yaml is a single line, `compose: ../docker-compose.yml`: the
   services, their ports and probes come from the compose file (healthchecks, published ports),
   and its fixed host port 8080 becomes an ephemeral one.
 
