@@ -108,7 +108,7 @@ def test_sqlite_rows_tables_and_values(context: Any) -> None:
           | worker_id | slots | gone |
           | w1        | 1     | null |
           | w2        | 4     | null |
-        And the SQLite query "SELECT status FROM workers WHERE worker_id = 'w2'" on "{db}" in "web" returns the value "busy"
+        And the SQLite query "SELECT status FROM workers WHERE slots = 4" on "{db}" in "web" returns the value "busy"
         And the SQLite query "SELECT max(slots) FROM workers" on "{db}" in "web" returns the value 4
         ''')
 
