@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.model import HOOK_ERROR, ErrorInfo, Feature, Run, RunInfo, Scenario
+from harness.analysis.model import HOOK_ERROR, PASSED, ErrorInfo, Feature, Run, RunInfo, Scenario
 from harness.errors import AnalysisError
 
 RUNS_DIR = Path(".harness/runs")
@@ -237,7 +237,7 @@ def _junit(path: Path, raw: bytes) -> tuple[list[Feature], RunInfo]:
                             f"JUnit XML, one of: {FORMATS}",
                             hint="the JUnit file is truncated, or its bytes do not match its declared "
                                  "encoding; rerun the tests") from exc
-    if root.tag not in ("testsuites", "testsuite", "testrun", "test-run"):
+    if root.tag not in ("testsuites", "testsuite"):
         raise _not_a_result(path, f"XML whose root element is <{root.tag}>, not <testsuites>/<testsuite>")
     features, hook_errors = read_junit(root)
     return features, RunInfo(formats=("junit",), hook_errors=hook_errors)
@@ -272,8 +272,9 @@ def _add_attempt(seen: dict[str, Scenario], scenario: Scenario) -> None:
     if earlier is None:
         seen[key] = scenario
         return
-    attempts = earlier.attempts or (earlier.status,)
-    seen[key] = replace(scenario, attempts=(*attempts, *(scenario.attempts or (scenario.status,))))
+    attempts = (*(earlier.attempts or (earlier.status,)), *(scenario.attempts or (scenario.status,)))
+    final = earlier if earlier.status == PASSED and scenario.status != PASSED else scenario
+    seen[key] = replace(final, attempts=attempts)  # a pass on any attempt: flaky, not failed
 
 
 def _rebuild(feature: Feature, scenarios: tuple[Scenario, ...]) -> Feature:
@@ -286,15 +287,17 @@ def _rebuild(feature: Feature, scenarios: tuple[Scenario, ...]) -> Feature:
 
 
 def recover_masked(feature: Feature, bases: Sequence[Path] = ()) -> Feature:
-    """A hook_error feature without scenarios (behave JSON): list them from the feature file."""
-    if feature.status != HOOK_ERROR or feature.scenarios or not feature.path.endswith(".feature"):
+    """A hook_error feature missing scenarios (behave JSON): list the missing ones from the feature file."""
+    if feature.status != HOOK_ERROR or not feature.path.endswith(".feature"):
         return feature
     error = feature.hook_error or ErrorInfo("", "feature-level hook error (message not in behave JSON)",
                                             hook="before_feature")
     path = next((base / feature.path for base in (Path.cwd(), *bases)
                  if (base / feature.path).is_file()), None)
-    scenarios = _parse_scenarios(path, feature, error) if path is not None else ()
-    return replace(feature, scenarios=scenarios, hook_error=error)
+    known = {s.name for s in feature.scenarios}
+    missing = tuple(s for s in (_parse_scenarios(path, feature, error) if path is not None else ())
+                    if s.name not in known)  # before_rule: the rule's scenarios are not in the JSON
+    return replace(feature, scenarios=feature.scenarios + missing, hook_error=error)
 
 
 def _parse_scenarios(path: Path, feature: Feature, error: ErrorInfo) -> tuple[Scenario, ...]:

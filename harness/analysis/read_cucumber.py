@@ -9,6 +9,7 @@ cucumber's own reporters count it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from harness.analysis.messages import parse_error
@@ -52,17 +53,28 @@ def _feature(item: dict[str, Any]) -> Feature:
     background: tuple[Step, ...] = ()
     background_hook: ErrorInfo | None = None
     scenarios: list[Scenario] = []
+    seen: dict[str, int] = {}
     for element in item.get("elements") or ():
         steps, step_hook = _steps(element.get("steps") or (), uri)
         hook = _hook_failure(element) or step_hook
         if element.get("type") == "background":
             background, background_hook = steps, hook
             continue
-        scenarios.append(_scenario(element, item, background + steps, background_hook or hook, tags))
+        scenario = _scenario(element, item, background + steps, background_hook or hook, tags)
+        if _shared_row_id(element):  # cucumber-js: every outline row has the outline's id and line
+            seen[scenario.uid] = seen.get(scenario.uid, -1) + 1
+            scenario = replace(scenario, uid=f"{scenario.uid}#{seen[scenario.uid]}")
+        scenarios.append(scenario)
         background, background_hook = (), None
     return Feature(str(item.get("name", "")), f"{uri}:{item.get('line', 1)}",
                    container_status(s.status for s in scenarios) if scenarios else SKIPPED, tags,
                    tuple(scenarios), duration=sum(s.duration for s in scenarios))
+
+
+def _shared_row_id(element: dict[str, Any]) -> bool:
+    """An outline row whose id does not name its row: repeats are rows, not retries (cucumber-ruby
+    writes each retry as a repeated element with the row's own ``;;N`` id and line)."""
+    return "outline" in str(element.get("keyword", "")).lower() and ";;" not in str(element.get("id", ""))
 
 
 def _scenario(element: dict[str, Any], item: dict[str, Any], steps: tuple[Step, ...],

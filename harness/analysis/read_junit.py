@@ -31,7 +31,7 @@ from harness.analysis.redact import redact
 _STEP = re.compile(r"^\s{4}(\S+) (.+?) \.\.\. (\w+)(?: in ([\d.]+)s)?\s*$")
 _TAG_LINE = re.compile(r"^\s*(@\S+(?:\s+@\S+)*)\s*$")
 _LOCATION = re.compile(r"^Location: (\S+):(\d+)", re.M)
-_SUITE_TAGS = frozenset({"testsuite", "testsuites", "testrun", "test-run"})
+_SUITE_TAGS = frozenset({"testsuite", "testsuites"})
 _PROBLEM_TAGS = ("failure", "error")
 # a tool's own status attribute, read only when no child element says what happened
 _ATTR_STATUS = {"disabled": SKIPPED, "skipped": SKIPPED, "skip": SKIPPED, "notrun": SKIPPED,
@@ -55,11 +55,27 @@ def _walk(suite: ET.Element, parent: str, out: list[Feature]) -> None:
     path = f"{parent}/{name}" if parent and name else name or parent
     cases = [child for child in suite if child.tag == "testcase"]
     errors = [_problem(node, "testsuite") for node in _problems(suite)] if suite.tag == "testsuite" else []
+    if not cases and suite.tag == "testsuite" and not any(c.tag in _SUITE_TAGS for c in suite):
+        cases = _counted_only(suite)
     if cases or errors:
         out.append(_feature(suite, path, cases, errors[0] if errors else None))
     for child in suite:
         if child.tag in _SUITE_TAGS:
             _walk(child, path, out)
+
+
+def _counted_only(suite: ET.Element) -> list[ET.Element]:
+    """A suite that lists no testcase but counts them (tests/failures/errors/skipped): trust the counts."""
+    counts = {key: int(number(suite.get(key))) for key in ("tests", "failures", "errors", "skipped")}
+    cases: list[ET.Element] = []
+    for kind, child in (("failures", "failure"), ("errors", "error"), ("skipped", "skipped")):
+        for _ in range(counts[kind]):
+            case = ET.Element("testcase", name=f"{kind} #{len(cases) + 1} (counted by the suite only)")
+            ET.SubElement(case, child, message="the suite counts this test but does not list it")
+            cases.append(case)
+    cases += [ET.Element("testcase", name=f"test #{i + 1} (counted by the suite only)")
+              for i in range(len(cases), counts["tests"])]
+    return cases
 
 
 def _problems(node: ET.Element) -> list[ET.Element]:
@@ -68,7 +84,8 @@ def _problems(node: ET.Element) -> list[ET.Element]:
 
 def _feature(suite: ET.Element, name: str, cases: list[ET.Element], suite_error: ErrorInfo | None) -> Feature:
     behave = any("@scenario.begin" in _text(case.find("system-out")) for case in cases[:3])
-    scenarios = tuple(_scenario(case, index if behave else None) for index, case in enumerate(cases))
+    seen: dict[tuple[str, str], int] = {}
+    scenarios = tuple(_scenario(case, _occurrence(case, seen, behave), behave) for case in cases)
     path = next((s.feature for s in scenarios if s.feature), "")
     if behave and "." in name and path:
         name = name.split(".", 1)[1]
@@ -80,11 +97,25 @@ def _feature(suite: ET.Element, name: str, cases: list[ET.Element], suite_error:
                    duration=number(suite.get("time")))
 
 
+def _occurrence(case: ET.Element, seen: dict[tuple[str, str], int], behave: bool) -> int | None:
+    """Which repeat of its classname and name a case is, when only file and line could tell repeats apart.
+
+    A repeat with the same file and line is a true repeat (a retry); without them (behave, jest,
+    TestNG data providers) the same names in one file are distinct tests.
+    """
+    if case.get("file") and case.get("line") and not behave:
+        return None
+    key = (case.get("classname", ""), case.get("name", ""))
+    seen[key] = seen.get(key, -1) + 1
+    return seen[key]
+
+
 def _masking_error(scenarios: tuple[Scenario, ...]) -> ErrorInfo | None:
-    """behave's JUnit shows a feature-level hook error as every scenario skipped, status=untested."""
-    if scenarios and all(s.status == UNTESTED for s in scenarios):
-        return ErrorInfo("", "feature-level hook error: no scenario ran (JUnit reports them skipped)",
-                         hook="before_feature")
+    """behave's JUnit shows a feature/rule-level hook error as scenarios skipped with status=untested."""
+    if any(s.status == UNTESTED for s in scenarios):
+        every = all(s.status == UNTESTED for s in scenarios)
+        return ErrorInfo("", "feature-level hook error: scenarios did not run (JUnit reports them skipped)",
+                         hook="before_feature" if every else "before_rule")
     return None
 
 
@@ -100,10 +131,10 @@ def status_of(case: ET.Element) -> tuple[str, ET.Element | None, ET.Element | No
     return declared or PASSED, None, None
 
 
-def _scenario(case: ET.Element, occurrence: int | None) -> Scenario:
+def _scenario(case: ET.Element, occurrence: int | None, behave: bool = False) -> Scenario:
     status, problem, skipped = status_of(case)
     out = _text(case.find("system-out"))
-    steps, tags = _steps_and_tags(out) if occurrence is not None else ((), ())
+    steps, tags = _steps_and_tags(out) if behave else ((), ())
     error = _problem(problem) if problem is not None else (
         ErrorInfo("", f"the test reports status={case.get('status')!r} without details")
         if status in (FAILED, ERROR, HOOK_ERROR) else None)
@@ -117,9 +148,9 @@ def _scenario(case: ET.Element, occurrence: int | None) -> Scenario:
                 else feature or classname)
     uid = f"{case.get('file', '')}:{line}::{classname}::{name}"
     if occurrence is not None:
-        uid += f"#{occurrence}"  # behave never repeats a scenario in one file: same names are distinct
+        uid += f"#{occurrence}"
     return Scenario(name, location, status, tags, steps, feature=feature,
-                    feature_name=classname.split(".", 1)[-1] if occurrence is not None else classname,
+                    feature_name=classname.split(".", 1)[-1] if behave else classname,
                     duration=number(case.get("time")), error=error,
                     skip_reason=(skipped.get("message", "") if skipped is not None else ""),
                     captured=redact(out[-20000:]) if problem is not None else "", uid=uid)

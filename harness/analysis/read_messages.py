@@ -165,13 +165,14 @@ def _features(state: _State) -> list[Feature]:
             continue
         attempts.setdefault(str(pickle.get("id")), []).append(
             _scenario(state, pickle, case, state.results.get(started_id, {})))
-    masking = state.run_errors[0] if state.run_errors else None
+    errors = _run_errors(state)
+    masking = errors[0] if errors else None
     for pickle_id, pickle in state.pickles.items():
         tries = attempts.get(pickle_id)
         if tries:
             last = tries[-1]
             scenario = last if len(tries) == 1 else _with_attempts(last, tries)
-        elif masking is not None and masking.hook == "before_all":
+        elif masking is not None:  # a BeforeAll hook or the run itself failed before this test case
             scenario = _untested(pickle, masking)
         else:
             continue  # not selected (tags, filters)
@@ -197,10 +198,12 @@ def _scenario(state: _State, pickle: dict[str, Any], case: dict[str, Any],
     texts = {str(s.get("id")): s for s in pickle.get("steps") or ()}
     steps: list[Step] = []
     hook_error: ErrorInfo | None = None
+    hook_skipped = False
     for test_step in case.get("testSteps") or ():
         result = results.get(str(test_step.get("id")), {})
         status = _STATUS.get(str(result.get("status", "UNKNOWN")), ERROR)
         if test_step.get("hookId") is not None:
+            hook_skipped = hook_skipped or status == SKIPPED
             if hook_error is None and status in _HOOK_PROBLEMS:
                 hook = state.hooks.get(str(test_step.get("hookId")), {})
                 hook_error = _error(result, _HOOK_NAMES.get(str(hook.get("type")), "before_scenario"))
@@ -208,6 +211,8 @@ def _scenario(state: _State, pickle: dict[str, Any], case: dict[str, Any],
         steps.append(_step(texts.get(str(test_step.get("pickleStepId")), {}), result, status,
                            str(pickle.get("uri", ""))))
     status = HOOK_ERROR if hook_error else scenario_status(s.status for s in steps) if steps else PASSED
+    if status == PASSED and hook_skipped:
+        status = SKIPPED  # a hook that skips the test case (cucumber: the worst status wins)
     return _make(pickle, tuple(steps), status, hook_error or next((s.error for s in steps if s.error), None))
 
 
