@@ -3,17 +3,21 @@
     process    Kill, Crash, Stop, Start, Restart, Pause, Unpause, Churn
     network    Partition, OneWayCut, Refuse, PacketLoss (iptables), Isolate (network disconnect)
     link       Latency, Bandwidth, Blackhole, ResetPeer, Truncate, SlowClose (fault proxy toxics)
+    edge       EdgeFault, Hop: a toxic on any edge (proxy container on demand + DNAT in the client)
+    ports      which port of a service, which way round an edge runs
     resources  CpuSqueeze, MemoryLimit, DiskFull
     data       CorruptFile, SqliteLock
     stack      Fault (protocol), FaultStack, Timeline, TimelineEvent, RevertFailed
 
 Targets are docker SDK ``Container`` objects; the caller resolves compose service names.
-The fault proxy itself is ``harness/faults/proxy.py`` (``python3 -m harness.faults.proxy``).
+The fault proxy itself is ``harness/faults/proxy.py`` (``python3 -m harness.faults.proxy``); its
+container is started per compose project by ``proxy_container.py``.
 """
 
 from __future__ import annotations
 
 from harness.faults.data import CorruptFile, SqliteLock
+from harness.faults.edge import EdgeFault, Hop
 from harness.faults.link import Bandwidth, Blackhole, Latency, ResetPeer, SlowClose, ToxicFault, Truncate
 from harness.faults.netns import HelperRunner, NetnsRunner, NsenterRunner, default_runner
 from harness.faults.network import CHAIN, Isolate, OneWayCut, PacketLoss, Partition, Refuse
@@ -31,9 +35,11 @@ __all__ = [
     "CpuSqueeze",
     "Crash",
     "DiskFull",
+    "EdgeFault",
     "Fault",
     "FaultStack",
     "HelperRunner",
+    "Hop",
     "Isolate",
     "Kill",
     "Latency",

@@ -56,8 +56,8 @@ class Hop:
         return (str(self.client.id), str(self.server.id), self.port)
 
     def describe(self) -> str:
-        """``client->server:port``."""
-        return f"{self.client.name}->{self.server.name}:{self.port}"
+        """``client->server:port`` by compose service (``service#n`` for replica n > 1)."""
+        return f"{_short(self.client)}->{_short(self.server)}:{self.port}"
 
     def network(self) -> str:
         """A network both containers are attached to."""
@@ -66,6 +66,15 @@ class Hop:
             raise FaultError(f"{self.client.name} and {self.server.name} share no network",
                              hint="a link fault acts on connections between services on one network")
         return shared[0]
+
+
+def _short(container: Container) -> str:
+    labels = (container.attrs.get("Config") or {}).get("Labels") or {}
+    service = labels.get("com.docker.compose.service")
+    number = labels.get("com.docker.compose.container-number", "1")
+    if not service:
+        return str(container.name)
+    return service if number == "1" else f"{service}#{number}"
 
 
 class Redirect(IptablesFault):
