@@ -71,8 +71,8 @@ def expand(paths: Sequence[str]) -> list[Path]:
             files.append(path)
         else:
             raise AnalysisError(f"{spec}: no such file or folder",
-                                hint="behave writes no JSON at all when it aborts (AmbiguousStep); "
-                                     "check behave's output")
+                                hint="check the path; a runner that aborts early writes no result file "
+                                     "at all (behave: AmbiguousStep) — read its output")
     return files
 
 
@@ -128,12 +128,10 @@ def _read(path: Path, raw: bytes) -> tuple[list[Feature], RunInfo]:
     text_head, encoding = _head(raw)
     if text_head.startswith("<"):
         return _junit(path, raw)
+    if not text_head.startswith(("[", "{")):
+        raise _not_a_result(path, f"it starts with {raw.lstrip()[:16]!r}")
     text = decode(path, raw, encoding)
-    if text_head.startswith("["):
-        return _json(path, text)
-    if text_head.startswith("{"):
-        return _ndjson(path, text)
-    raise _not_a_result(path, f"it starts with {text_head[:20]!r}")
+    return _json(path, text) if text_head.startswith("[") else _ndjson(path, text)
 
 
 def _head(raw: bytes) -> tuple[str, str]:
@@ -178,8 +176,8 @@ def _json(path: Path, text: str) -> tuple[list[Feature], RunInfo]:
         raise _not_a_result(path, f"a JSON {type(data).__name__}, not an array of features")
     if not data:
         raise AnalysisError(f"{path}: nothing ran: the JSON is an empty array of features",
-                            hint="a before_all hook error or a tag expression that selected nothing; "
-                                 "behave still prints '1 feature passed' — read its output")
+                            hint="a before_all hook error (behave then writes [] yet prints '1 feature "
+                                 "passed'), a wrong features path or a tag expression that selected nothing")
     kind = _json_format(data)
     if kind == "cucumber":
         from harness.analysis.read_cucumber import read_cucumber

@@ -18,10 +18,13 @@ def check(run: Run) -> None:
     if run.info.hook_errors:
         raise AnalysisError(_before_all(run), hint="fix the hook error; nothing else ran")
     tags = f" (tags: {run.info.tags})" if run.info.tags else ""
-    raise AnalysisError(f"{sources}: nothing ran: {sum(1 for _ in run.scenarios())} scenarios, all skipped or "
+    behave = bool({"behave-json", "record"} & set(run.info.formats))
+    raise AnalysisError(f"{sources}: nothing ran: {sum(1 for _ in run.scenarios())} tests, all skipped or "
                         f"untested{tags}",
                         hint="the tag expression selected nothing? Use v2 syntax (`not @wip`, "
-                             "`@a or @b`): behave 1.2.6 silently selects nothing with it")
+                             "`@a or @b`): behave 1.2.6 silently selects nothing with it" if behave else
+                        "every test was skipped or disabled: check the runner's filter (tags, -k, "
+                        "--grep) and that the tests were not all marked skipped")
 
 
 def _before_all(run: Run) -> str:

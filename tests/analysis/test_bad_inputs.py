@@ -1,0 +1,105 @@
+"""Bad input exits 2 with a message that names the file, what was expected and where it broke."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+from harness.analysis.cli import analyze_main
+from harness.analysis.inputs import FORMATS
+from harness.errors import AnalysisError, HarnessError
+
+
+def _fail(path: Path) -> str:
+    """Run `harness analyze PATH`; it must raise an exit-2 error: return its message."""
+    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(HarnessError) as caught:
+        analyze_main([str(path)])
+    assert caught.value.exit_code == 2
+    assert isinstance(caught.value, AnalysisError)
+    message = str(caught.value)
+    assert str(path) in message and "Traceback" not in message
+    return message
+
+
+def _write(tmp_path: Path, name: str, raw: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(raw)
+    return path
+
+
+def test_non_utf8_json_names_the_byte_and_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "r.json", b'[{"keyword": "Feature",\n "name": "caf\xe9"}]')
+    message = _fail(path)
+    assert "byte 37" in message and "line 2" in message and FORMATS in message
+
+
+def test_non_utf8_junit_names_line_and_column(tmp_path: Path) -> None:
+    path = _write(tmp_path, "r.xml", b'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="caf\xe9"/>')
+    message = _fail(path)
+    assert "line 2" in message and "JUnit XML" in message
+
+
+def test_a_json_object_is_not_a_result_file(tmp_path: Path) -> None:
+    message = _fail(_write(tmp_path, "package.json", b'{\n  "name": "x",\n  "version": "1.0.0"\n}\n'))
+    assert f"this is not one of: {FORMATS}" in message
+    assert message.count("\n") <= 2  # one complaint, not one per line
+
+
+def test_a_one_line_json_object_with_other_keys_is_not_a_result_file(tmp_path: Path) -> None:
+    message = _fail(_write(tmp_path, "x.json", b'{"name": "x", "version": "1.0.0"}\n'))
+    assert "this is not one of" in message and "'name'" in message
+
+
+def test_a_json_array_of_something_else(tmp_path: Path) -> None:
+    assert "this is not one of" in _fail(_write(tmp_path, "x.json", b'[1, 2, 3]'))
+    assert "this is not one of" in _fail(_write(tmp_path, "y.json", b'[{"a": 1}]'))
+
+
+def test_xml_that_is_not_junit(tmp_path: Path) -> None:
+    message = _fail(_write(tmp_path, "pom.xml", b"<project><modelVersion>4</modelVersion></project>"))
+    assert "<project>" in message and "this is not one of" in message
+
+
+def test_truncated_json_says_where(tmp_path: Path) -> None:
+    message = _fail(_write(tmp_path, "t.json", b'[{"keyword": "Feature", "name": "x", "location": "a:1",\n'))
+    assert "truncated JSON" in message and "line" in message
+
+
+def test_truncated_xml_says_where(tmp_path: Path) -> None:
+    message = _fail(_write(tmp_path, "t.xml", b'<testsuite name="s">\n<testcase name="a">\n'))
+    assert "unreadable XML at line" in message
+
+
+def test_a_broken_ndjson_line_names_its_number(tmp_path: Path) -> None:
+    message = _fail(_write(tmp_path, "m.ndjson", b'{"meta": {"protocolVersion": "1"}}\n{"pickle": \n'))
+    assert "m.ndjson:2" in message and "Cucumber Messages" in message
+
+
+def test_empty_and_blank_files(tmp_path: Path) -> None:
+    assert "empty file" in _fail(_write(tmp_path, "e.json", b""))
+    assert "empty file" in _fail(_write(tmp_path, "b.xml", b"\n  \n"))
+
+
+def test_binary_junk(tmp_path: Path) -> None:
+    assert "this is not one of" in _fail(_write(tmp_path, "x.bin", b"\x89PNG\r\n\x1a\n\x00\x00"))
+
+
+def test_valid_files_holding_no_test_are_nothing_ran_naming_the_file(tmp_path: Path) -> None:
+    for name, raw in (("e.xml", b'<testsuites><testsuite name="s" tests="0"/></testsuites>'),
+                      ("e.json", b"[]"),
+                      ("e.ndjson", b'{"meta": {"protocolVersion": "1"}}\n{"testRunFinished": {"success": true}}\n')):
+        assert "nothing ran" in _fail(_write(tmp_path, name, raw))
+
+
+def test_all_skipped_junit_is_nothing_ran_without_behave_hints(tmp_path: Path) -> None:
+    message = _fail(_write(tmp_path, "s.xml", b'<testsuite name="s"><testcase name="a"><skipped/></testcase>'
+                                              b"</testsuite>"))
+    assert "nothing ran" in message and "behave" not in message
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    message = _fail(tmp_path / "nope.xml")
+    assert "no such file" in message
