@@ -12,10 +12,12 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from harness.compose import ComposeRunner
 from harness.config import Settings, load_environment, resolve_parameters
 from harness.errors import BuildError, ReadinessTimeout, ServiceExited, ServiceUnhealthy, TemplateError
 from harness.lifecycle import Environment, new_run_id
@@ -249,6 +251,7 @@ def test_a_team_project_builds_once_and_reads_files_mounted_from_beside_the_temp
         decorated = first.compose_file.read_text()
         assert "build:" not in decorated and f"image: {first.built[0].tag}" in decorated
         assert "--project-directory " + str(build_project / "compose") in decorated
+        assert f"source: {build_project / 'compose' / 'conf' / 'site.conf'}" in first.compose("config")
     assert_nothing_left(first.run_id)
     (build_project / "compose" / "app" / "debug.log").write_text("ignored by .dockerignore")
     second = environment(build_project, "app")
@@ -280,12 +283,18 @@ def test_a_broken_dockerfile_names_service_dockerfile_and_the_failing_output(bui
 
 def test_a_plain_compose_file_with_a_fixed_port_runs_twice_at_once(build_project: Path) -> None:
     one, two = environment(build_project, "team"), environment(build_project, "team")
-    with one, two:
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:  # both build the same tag at the same time
+            errors = [f.exception(timeout=300) for f in [pool.submit(env.start) for env in (one, two)]]
+        assert errors == [None, None]
         assert one.services["web"].port == 8000
         urls = {one.url("web"), two.url("web")}
         assert len(urls) == 2 and all(u.startswith("http://127.0.0.1:") for u in urls)
         assert all("plain compose file" in get(u + "/index.html") for u in urls)
-        assert sum(r.built for r in (*one.built, *two.built)) == 1
+        assert sorted(r.built for r in (*one.built, *two.built)) == [False, True], "built once"
+    finally:
+        one.down()
+        two.down()
     for env in (one, two):
         assert_nothing_left(env.run_id)
 
@@ -296,6 +305,9 @@ def test_no_file_of_the_run_folder_holds_a_secret_value(build_project: Path) -> 
         assert "started with db=postgres://app:pw-Zq8vT3xK@db/app" in env.logs("app")
         env.save_failure_logs("a step failed")
         env.artifacts.save_startup_failure()  # logs/compose.log and inspect/*.json, as after a failed start
+        # the watchdog's and janitor's `down` run without the secrets in their environment: still fine
+        ComposeRunner(env.project, [env.compose_file], project_directory=env.source_dir).down(10)
+        assert harness_containers(env.run_id) == []
     assert_nothing_left(env.run_id)
     run_folder = env.run_dir.parent
     files = [p for p in run_folder.rglob("*") if p.is_file()]
