@@ -11,6 +11,7 @@ from edgekit import ComposeEnv, compose_env
 
 from harness.faults import Bandwidth, Blackhole, FaultStack, ResetPeer, binding
 from harness.faults.edge import LINK_CHAIN, EdgeFault
+from harness.waiting import poll
 
 pytestmark = pytest.mark.docker
 
@@ -108,3 +109,15 @@ def test_compose_down_remove_orphans_takes_the_proxy_and_the_network(tmp_path: P
         assert networks == []
         with pytest.raises(Exception):  # noqa: B017 - the revert of a vanished project may fail; it must not hang
             stack.revert_all()
+
+
+def test_the_redirect_is_re_applied_when_the_client_restarts(env: ComposeEnv) -> None:
+    def delayed() -> None:
+        took, error = env.timed(n=1)
+        assert took is not None and took >= 250, (took, error)
+
+    with FaultStack() as stack:
+        stack.inject(binding.latency(env, "client", "web", 300))  # type: ignore[arg-type]
+        env.containers("client")[0].restart(timeout=1)  # its netns, and the DNAT rule in it, are new
+        poll(delayed, timeout=15, interval=0.5, retry_on=(AssertionError,))
+    _assert_nothing_left(env)
