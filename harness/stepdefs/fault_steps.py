@@ -311,8 +311,10 @@ def step_slow_close(context: Any, a: str, b: Peer, ms: float) -> None:
 
 @step('the disk at "{path:Path}" in {target:Services} is full')
 def step_disk_full(context: Any, path: str, target: str) -> None:
-    """Fill the filesystem at the path (a sized tmpfs only, e.g. a compose volume with
-    `driver_opts: {type: tmpfs, device: tmpfs, o: "size=64m"}` or `tmpfs: [/data:size=64m]`); emptied on undo.
+    """Fill the disk at the path until writes fail with "No space left on device"; emptied on undo.
+
+    Only a sized tmpfs is filled, never the engine host's disk: give the data a named volume with
+    `driver_opts: {type: tmpfs, device: tmpfs, o: "size=64m"}` (or the service `tmpfs: [/data:size=64m]`).
 
     Example: When the disk at "/var/lib/postgresql/data" in db is full
     """
