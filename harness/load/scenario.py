@@ -31,6 +31,7 @@ from harness.load.lookup import Fetch, JobState, Query, look_up
 from harness.load.results import LoadResult
 from harness.load.spec import RequestSpec
 from harness.load.target import BodyTemplate, ClientAuth, JobLookup, LoadTarget, inference_target
+from harness.load.ws import WsLoad, WsSpec, run_ws
 
 if TYPE_CHECKING:
     from harness.session import Session
@@ -71,6 +72,7 @@ class LoadState:
     background_bound: float = 120.0
     memory: dict[str, dict[str, float]] = field(default_factory=dict)
     fetch: Fetch | None = None
+    subscribers: WsLoad | None = None
     _tokens: dict[int, dict[str, str]] = field(default_factory=dict)
 
     # -- the target ---------------------------------------------------------------------------
@@ -164,6 +166,45 @@ class LoadState:
             self._keep(result)
         return result
 
+    # -- WebSocket load ---------------------------------------------------------------------
+
+    def ws_spec(self, path: str, service: str, auth: ClientAuth, **options: Any) -> WsSpec:
+        """A WebSocket load spec to SERVICE's PATH with one token per connection (``auth``)."""
+        url = self.session.env.url(service) + self.session.interpolate(path)
+        return WsSpec(url, headers=lambda conn: self.token_headers(conn, auth),
+                      connect_timeout=self.settings.request_timeout, **options)
+
+    def start_subscribers(self, count: int, spec: WsSpec) -> WsLoad:
+        """Open COUNT subscriber connections on a thread; they listen while other steps act."""
+        if self.subscribers is not None:
+            raise LoadError("WebSocket subscribers are already listening in this scenario",
+                            hint="finish them first: When the subscribers wait up to N seconds for ...")
+        load = WsLoad(spec)
+        self.session.cleanup(load.stop, "close the WebSocket load's connections")
+        self.subscribers = load.start(count)
+        return load
+
+    def finish_subscribers(self, within: float) -> LoadResult:
+        """Expect every acknowledged job of the last HTTP run on its client's subscriber; wait; keep the result."""
+        if self.subscribers is None:
+            raise HarnessError("no WebSocket subscribers are listening in this scenario",
+                               hint='open them first: When 50 subscribers open WebSockets to "/v1/events" on '
+                                    '"queen" as a tenant per client')
+        http_runs = [r for r in self.results if r.mode != "websocket"]
+        if http_runs:
+            self.subscribers.expect((op.process, op.job_id or "") for op in http_runs[-1].history().acknowledged())
+        load, self.subscribers = self.subscribers, None
+        return self.keep(load.finish(within))
+
+    def run_ws_clients(self, count: int, spec: WsSpec, duration: float) -> LoadResult:
+        """COUNT connections each send the spec's message for DURATION seconds; keep the result."""
+        return self.keep(run_ws(spec, connections=count, duration=duration,
+                                linger=min(self.settings.request_timeout, 10.0)))
+
+    def keep(self, result: LoadResult) -> LoadResult:
+        """Add a finished run (printed and saved) as the scenario's latest."""
+        return self._keep(result)
+
     def last(self) -> LoadResult:
         """The scenario's most recent load run."""
         if not self.results:
@@ -174,9 +215,10 @@ class LoadState:
         return self.results[-1]
 
     def _keep(self, result: LoadResult) -> LoadResult:
-        result.extra.setdefault("target", self.current_target().describe())
+        target = result.url if result.mode == "websocket" else self.current_target().describe()
+        result.extra.setdefault("target", target)
         self.results.append(result)
-        print(result.format_table(f"{result.mode} {self.current_target().describe()}"))
+        print(result.format_table(f"{result.mode} {target}"))
         print(f"status counts: {result.status_counts}; errors: {result.error_counts or 'none'}")
         self._save(result)
         return result

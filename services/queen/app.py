@@ -326,11 +326,13 @@ class Queen:
                               field="since")
         tenant = claims_var.get().tenant
         ws = web.WebSocketResponse(heartbeat=KEEPALIVE_SECONDS)
-        await ws.prepare(request)
+        # Subscribe before the 101 goes out: whatever the client causes after its handshake is seen.
         replay, queue = self.events.subscribe(tenant, int(since_text) if since_text is not None else None)
-        log.info("events_subscribed", tenant=tenant, since=since_text, replayed=len(replay))
-        reader = asyncio.ensure_future(self._drain_client(ws))
+        reader: asyncio.Future[None] | None = None
         try:
+            await ws.prepare(request)
+            log.info("events_subscribed", tenant=tenant, since=since_text, replayed=len(replay))
+            reader = asyncio.ensure_future(self._drain_client(ws))
             for frame in replay:
                 await ws.send_str(encode(frame))
             await self._forward(ws, queue, reader)
@@ -338,7 +340,8 @@ class Queen:
             pass
         finally:
             self.events.unsubscribe(tenant, queue)
-            reader.cancel()
+            if reader is not None:
+                reader.cancel()
             await ws.close()
         return ws
 
