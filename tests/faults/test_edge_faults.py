@@ -121,3 +121,15 @@ def test_the_redirect_is_re_applied_when_the_client_restarts(env: ComposeEnv) ->
         env.containers("client")[0].restart(timeout=1)  # its netns, and the DNAT rule in it, are new
         poll(delayed, timeout=15, interval=0.5, retry_on=(AssertionError,))
     _assert_nothing_left(env)
+
+
+def test_the_fault_follows_a_server_that_restarts(env: ComposeEnv) -> None:
+    def delayed() -> None:
+        took, error = env.timed(n=1)
+        assert took is not None and took >= 250, (took, error)
+
+    with FaultStack() as stack:
+        stack.inject(binding.latency(env, "client", "web", 300))  # type: ignore[arg-type]
+        env.containers("web")[0].restart(timeout=1)  # the route names web's container, not its address
+        poll(delayed, timeout=20, interval=0.5, retry_on=(AssertionError,))
+    _assert_nothing_left(env)
