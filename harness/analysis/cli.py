@@ -110,7 +110,7 @@ def analyze_main(argv: list[str]) -> int:
     if args.json:
         from harness.analysis.report_json import write
 
-        write(result, args.json)
+        write(result, args.json, full=False)
     return result.exit_code
 
 

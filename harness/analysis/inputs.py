@@ -157,6 +157,15 @@ def decode(path: Path, raw: bytes, encoding: str = "utf-8") -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
+def _loads(text: str) -> Any:
+    """json.loads, through orjson when it is installed (same result, less time)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is optional
+        return json.loads(text)
+    return orjson.loads(text)
+
+
 def _not_a_result(path: Path, why: str) -> AnalysisError:
     return AnalysisError(f"{path}: this is not one of: {FORMATS} ({why})",
                          hint="pass the file the test runner wrote (behave -f json, cucumber --format "
@@ -165,7 +174,7 @@ def _not_a_result(path: Path, why: str) -> AnalysisError:
 
 def _json(path: Path, text: str) -> tuple[list[Feature], RunInfo]:
     try:
-        data = json.loads(text)
+        data = _loads(text)
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(text.rstrip()) - 1
         raise AnalysisError(f"{path}: {'truncated' if truncated else 'invalid'} JSON ({exc.msg} at "

@@ -76,20 +76,23 @@ def _scenario(element: dict[str, Any], feature_tags: tuple[str, ...], path: str,
 
 def _steps(raw_steps: Any, missing: str, defined: set[str]) -> tuple[Step, ...]:
     """Steps; after an undefined step, a step without result is undefined unless its text is defined."""
-    steps: list[Step] = []
-    undefined_seen = False
-    for raw in raw_steps:
-        step = _step(raw, missing)
-        if raw.get("result") is None and undefined_seen and raw.get("name", "") not in defined:
-            step = step._replace(status=UNDEFINED)
-        undefined_seen = undefined_seen or step.status == UNDEFINED
-        steps.append(step)
+    steps = [_step(raw, missing) for raw in raw_steps]
+    first = next((i for i, step in enumerate(steps) if step.status == UNDEFINED), None)
+    if first is None:
+        return tuple(steps)
+    for index in range(first + 1, len(steps)):
+        raw = raw_steps[index]
+        if raw.get("result") is None and raw.get("name", "") not in defined:
+            steps[index] = steps[index]._replace(status=UNDEFINED)
     return tuple(steps)
 
 
 def _step(raw: dict[str, Any], missing: str) -> Step:
     result = raw.get("result")
     match = raw.get("match")
+    if result is not None and result.get("status") == PASSED:  # the common case, kept cheap
+        return Step(raw.get("keyword", ""), raw.get("name", ""), raw.get("location", ""), PASSED,
+                    float(result.get("duration") or 0.0), None, match.get("location", "") if match else "")
     if result is None:
         return Step(raw.get("keyword", ""), raw.get("name", ""), raw.get("location", ""), missing,
                     match=match.get("location", "") if match else "")

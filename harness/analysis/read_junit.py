@@ -84,17 +84,28 @@ def _problems(node: ET.Element) -> list[ET.Element]:
 
 def _feature(suite: ET.Element, name: str, cases: list[ET.Element], suite_error: ErrorInfo | None) -> Feature:
     behave = any("@scenario.begin" in _text(case.find("system-out")) for case in cases[:3])
+    path = _behave_path(cases) if behave else next((c.get("file", "") for c in cases if c.get("file")), "")
     seen: dict[tuple[str, str], int] = {}
-    scenarios = tuple(_scenario(case, _occurrence(case, seen, behave), behave) for case in cases)
-    path = next((s.feature for s in scenarios if s.feature), "")
+    scenarios = tuple(_scenario(case, _occurrence(case, seen, behave), behave, path or name) for case in cases)
     if behave and "." in name and path:
         name = name.split(".", 1)[1]
     hook_error = suite_error or (_masking_error(scenarios) if behave else None)
-    fixed = tuple(replace(s, feature=s.feature or path or name,
-                          masked_by=hook_error if s.status == UNTESTED else None) for s in scenarios)
-    status = HOOK_ERROR if hook_error else container_status(s.status for s in fixed)
-    return Feature(name, path or name, status, (), fixed, hook_error=hook_error,
+    if hook_error is not None:
+        scenarios = tuple(replace(s, masked_by=hook_error) if s.status == UNTESTED else s for s in scenarios)
+    status = HOOK_ERROR if hook_error else container_status(s.status for s in scenarios)
+    return Feature(name, path or name, status, (), scenarios, hook_error=hook_error,
                    duration=number(suite.get("time")))
+
+
+def _behave_path(cases: list[ET.Element]) -> str:
+    """behave's JUnit names the feature file only in failure texts ("Location: path:line")."""
+    for case in cases:
+        for child in case:
+            if child.tag in _PROBLEM_TAGS:
+                where = _LOCATION.search(_text(child))
+                if where:
+                    return where.group(1)
+    return ""
 
 
 def _occurrence(case: ET.Element, seen: dict[tuple[str, str], int], behave: bool) -> int | None:
@@ -119,39 +130,50 @@ def _masking_error(scenarios: tuple[Scenario, ...]) -> ErrorInfo | None:
     return None
 
 
-def status_of(case: ET.Element) -> tuple[str, ET.Element | None, ET.Element | None]:
-    """A testcase's status (child elements first, the status attribute second), problem, skip."""
-    problem = next((child for child in case if child.tag in _PROBLEM_TAGS), None)
-    skipped = case.find("skipped")
-    declared = _ATTR_STATUS.get((case.get("status") or case.get("result") or "").strip().lower(), "")
+def status_of(case: ET.Element) -> tuple[str, ET.Element | None, ET.Element | None, ET.Element | None]:
+    """A testcase's status (child elements first, the status attribute second), problem, skip, output."""
+    problem = skipped = out = None
+    for child in case:
+        tag = child.tag
+        if tag in _PROBLEM_TAGS:
+            problem = child if problem is None else problem
+        elif tag == "skipped":
+            skipped = child
+        elif tag == "system-out":
+            out = child
+    attr = case.get("status") or case.get("result")
+    declared = _ATTR_STATUS.get(attr.strip().lower(), "") if attr else ""
     if problem is not None:
-        return (FAILED if problem.tag == "failure" else ERROR), problem, skipped
+        return (FAILED if problem.tag == "failure" else ERROR), problem, skipped, out
     if skipped is not None:
-        return (UNTESTED if declared == UNTESTED else SKIPPED), None, skipped
-    return declared or PASSED, None, None
+        return (UNTESTED if declared == UNTESTED else SKIPPED), None, skipped, out
+    return declared or PASSED, None, None, out
 
 
-def _scenario(case: ET.Element, occurrence: int | None, behave: bool = False) -> Scenario:
-    status, problem, skipped = status_of(case)
-    out = _text(case.find("system-out"))
+def _scenario(case: ET.Element, occurrence: int | None, behave: bool, fallback: str) -> Scenario:
+    status, problem, skipped, out_node = status_of(case)
+    get = case.get
+    classname, name, file, line = get("classname", ""), get("name", ""), get("file", ""), get("line", "")
+    uid = f"{file}:{line}::{classname}::{name}" if occurrence is None else \
+        f"{file}:{line}::{classname}::{name}#{occurrence}"
+    duration = number(get("time"))
+    if status == PASSED and not behave:  # the common case, kept cheap (50 MB files hold 100k+ of them)
+        location = f"{file}:{line}" if file and line else file or classname
+        return Scenario(name, location, PASSED, (), (), feature=file or fallback, feature_name=classname,
+                        duration=duration, uid=uid)
+    out = _text(out_node) if behave or problem is not None else ""
     steps, tags = _steps_and_tags(out) if behave else ((), ())
     error = _problem(problem) if problem is not None else (
-        ErrorInfo("", f"the test reports status={case.get('status')!r} without details")
+        ErrorInfo("", f"the test reports status={get('status')!r} without details")
         if status in (FAILED, ERROR, HOOK_ERROR) else None)
     steps = _attach(steps, error)
-    where = _LOCATION.search(_text(problem)) if problem is not None else None
-    feature = where.group(1) if where else case.get("file", "")
-    classname = case.get("classname", "")
-    name = case.get("name", "")
-    line = case.get("line", "")
+    where = _LOCATION.search(_text(problem)) if behave and problem is not None else None
+    feature = where.group(1) if where else file
     location = (f"{feature}:{where.group(2)}" if where else f"{feature}:{line}" if feature and line
                 else feature or classname)
-    uid = f"{case.get('file', '')}:{line}::{classname}::{name}"
-    if occurrence is not None:
-        uid += f"#{occurrence}"
-    return Scenario(name, location, status, tags, steps, feature=feature,
+    return Scenario(name, location, status, tags, steps, feature=feature or fallback,
                     feature_name=classname.split(".", 1)[-1] if behave else classname,
-                    duration=number(case.get("time")), error=error,
+                    duration=duration, error=error,
                     skip_reason=(skipped.get("message", "") if skipped is not None else ""),
                     captured=redact(out[-20000:]) if problem is not None else "", uid=uid)
 

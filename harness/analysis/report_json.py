@@ -1,4 +1,8 @@
-"""The analysis as JSON: the model with counts on every feature, scenario and step."""
+"""The analysis as JSON: counts on every feature and scenario; steps where a consumer needs them.
+
+``full`` (the handoff report) lists every step with its counts; the lean form (`harness analyze
+--json`) lists steps only for scenarios that did not pass, so writing it costs less than the analysis.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from harness.analysis.analyze import Analysis
 from harness.analysis.blockers import Impact, Verdict
 from harness.analysis.metrics import flatten
 from harness.analysis.model import Counts as _Counts
-from harness.analysis.model import ErrorInfo, Feature, Scenario, Step
+from harness.analysis.model import PASSED, ErrorInfo, Feature, Scenario, Step
 
 FORMAT = "harness-analysis/1"
 
 
-def to_dict(analysis: Analysis, *, with_steps: bool = True) -> dict[str, Any]:
+def to_dict(analysis: Analysis, *, with_steps: bool = True, full: bool = True) -> dict[str, Any]:
     """The whole analysis as plain data."""
     m = analysis.metrics
     blockers = {v.scenario.location + "::" + v.scenario.name: v for v in analysis.verdicts}
@@ -34,7 +38,7 @@ def to_dict(analysis: Analysis, *, with_steps: bool = True) -> dict[str, Any]:
         "diff": asdict(analysis.diff) if analysis.diff else None,
         "trend": [asdict(p) for p in analysis.trend],
         "flaky": [asdict(f) for f in analysis.flaky],
-        "features": [_feature(f, blockers, with_steps) for f in analysis.run.features],
+        "features": [_feature(f, blockers, with_steps, full) for f in analysis.run.features],
     }
 
 
@@ -50,21 +54,41 @@ def impact_dict(impact: Impact) -> dict[str, Any]:
 
 
 def _error(error: ErrorInfo | None) -> dict[str, str] | None:
-    return asdict(error) if error is not None else None
+    if error is None:
+        return None
+    return {"type": error.type, "message": error.message, "traceback": error.traceback, "hook": error.hook}
 
 
-def _feature(feature: Feature, verdicts: dict[str, Verdict], with_steps: bool) -> dict[str, Any]:
+def _feature(feature: Feature, verdicts: dict[str, Verdict], with_steps: bool, full: bool) -> dict[str, Any]:
     return {"name": feature.name, "location": feature.location, "status": feature.status,
             "tags": list(feature.tags), "hook_error": _error(feature.hook_error),
             "duration": feature.duration,
             "counts": _Counts.of(s.status for s in feature.scenarios).as_dict(),
             "step_counts": _Counts.of(st.status for s in feature.scenarios for st in s.steps).as_dict(),
             "rules": [asdict(r) for r in feature.rules],
-            "scenarios": [_scenario(s, verdicts.get(s.location + "::" + s.name), with_steps)
+            "scenarios": [_scenario(s, verdicts.get(s.location + "::" + s.name), with_steps, full)
+                          if full else _lean(s, verdicts.get(s.location + "::" + s.name), with_steps)
                           for s in feature.scenarios]}
 
 
-def _scenario(scenario: Scenario, verdict: Verdict | None, with_steps: bool) -> dict[str, Any]:
+def _lean(scenario: Scenario, verdict: Verdict | None, with_steps: bool) -> dict[str, Any]:
+    """A scenario for `analyze --json`: status, what went wrong, and steps only when it did not pass."""
+    data: dict[str, Any] = {"name": scenario.name, "location": scenario.location, "status": scenario.status,
+                            "duration": scenario.duration}
+    optional = (("tags", list(scenario.tags)), ("rule", scenario.rule),
+                ("blocker", verdict.rule.id if verdict and verdict.rule else None),
+                ("error", _error(scenario.error)), ("skip_reason", scenario.skip_reason),
+                ("masked_by", _error(scenario.masked_by)), ("attempts", list(scenario.attempts)),
+                ("environment", scenario.environment))
+    data.update((key, value) for key, value in optional if value)
+    if scenario.steps:
+        data["counts"] = dict(_Counts.of(s.status for s in scenario.steps).by_status)
+    if with_steps and scenario.status != PASSED and scenario.steps:
+        data["steps"] = [_step(s, full=False) for s in scenario.steps]
+    return data
+
+
+def _scenario(scenario: Scenario, verdict: Verdict | None, with_steps: bool, full: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": scenario.name, "location": scenario.location, "status": scenario.status,
         "tags": list(scenario.tags), "rule": scenario.rule, "duration": scenario.duration,
@@ -76,16 +100,17 @@ def _scenario(scenario: Scenario, verdict: Verdict | None, with_steps: bool) -> 
     if scenario.environment is not None:
         data["environment"] = scenario.environment
     if with_steps:
-        data["steps"] = [_step(s) for s in scenario.steps]
+        data["steps"] = [_step(s, full) for s in scenario.steps]
     return data
 
 
-def _step(step: Step) -> dict[str, Any]:
+def _step(step: Step, full: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {"keyword": step.keyword, "name": step.name, "location": step.location,
-                            "status": step.status, "duration": step.duration, "match": step.match,
-                            "counts": _one(step.status)}
+                            "status": step.status, "duration": step.duration, "match": step.match}
+    if full:
+        data["counts"] = _one(step.status)
     if step.error is not None:
-        data["error"] = asdict(step.error)
+        data["error"] = _error(step.error)
     if step.verifications is not None:
         data["verifications"], data["actions"] = step.verifications, step.actions
     if step.captured:
@@ -104,8 +129,14 @@ def _one(status: str) -> dict[str, int]:
     return dict(_ONE[status])
 
 
-def write(analysis: Analysis, path: Path) -> None:
-    """Write the analysis JSON to ``path``."""
+def write(analysis: Analysis, path: Path, *, full: bool = True) -> None:
+    """Write the analysis JSON to ``path`` (orjson when installed: same JSON, a fraction of the time)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as out:
-        json.dump(to_dict(analysis), out, indent=1, default=str)
+    data = to_dict(analysis, full=full)
+    try:
+        import orjson
+    except ImportError:
+        with path.open("w") as out:
+            json.dump(data, out, indent=1, default=str)
+        return
+    path.write_bytes(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2))
