@@ -1,54 +1,183 @@
-"""A second team's project (tests/example_project) runs on the generic steps unchanged.
+"""A second team's project (tests/example_project) runs on the harness installed as a wheel.
 
-Its own environment and compose template, its own environment.py (the harness hooks) and a
-steps/ folder that only loads the generic step modules. Real behave, real Docker.
+The harness is built into a wheel, installed (not editable) into a fresh venv, and that venv's
+behave runs the example project's features from a copy in a tmp folder: nginx, the team's API
+built from its own Dockerfile, PostgreSQL and Redis, all from Debian's packages. The first run
+must build the API's image (its stable tag is removed first), the second must not; nothing of
+either run may be left behind. Real behave, real Docker, real servers.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from harness.lifecycle import new_run_id
-from tests.conftest import harness_containers, harness_networks
-
-pytestmark = pytest.mark.docker
 
 PROJECT = Path(__file__).parent / "example_project"
+REPO = PROJECT.parent.parent
+# Built images are tagged harness-build/<project folder>-<service>:<content hash>.
+API_REPOSITORY = "harness-build/example-project-api"
+STABLE_REPOSITORIES = ("harness-build/example-project-", "harness-faultproxy")
+SCENARIOS = 11  # every scenario in tests/example_project/features
+
+# What a wheel must carry besides modules: everything the package reads at run time.
+PACKAGE_DATA = ["harness/py.typed", "harness/faults/Dockerfile", "harness/faults/proxy.py",
+                "harness/analysis/default_rules.yaml", "harness/stepdefs/http_steps.py",
+                "harness/stepdefs/fault_steps.py", "harness/stepdefs/load_steps.py",
+                "harness/scaffold/environment.py", "harness/scaffold/steps/use_harness.py",
+                "harness/scaffold/environments/stub.yaml", "harness/scaffold/compose/stub.yaml.j2",
+                "harness/scaffold/features/stub.feature", "harness/scaffold/behave.ini",
+                "harness/scaffold/gitignore"]
 
 
-def behave(target: str, out: Path) -> tuple[subprocess.CompletedProcess[str], str]:
-    """Run behave on ``target`` in a copy of the example project; return the result and the run id."""
+def _run(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{argv}: exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The harness's wheel, built from a clean copy of the package (no stale build/ folder)."""
+    root = tmp_path_factory.mktemp("wheel")
+    shutil.copytree(REPO / "harness", root / "src" / "harness", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(REPO / "pyproject.toml", root / "src" / "pyproject.toml")
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q",
+          "-w", str(root / "dist"), str(root / "src")], timeout=300)
+    (found,) = (root / "dist").glob("harness-*.whl")
+    return found
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of a fresh venv with only the wheel installed (dependencies from PyPI, pip's cache)."""
+    folder = tmp_path_factory.mktemp("venv") / "team-venv"
+    _run([sys.executable, "-m", "venv", str(folder)], timeout=120)
+    _run([str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
+         timeout=600)
+    return folder / "bin"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example project (same folder name, so the same stable image tags)."""
+    target = tmp_path_factory.mktemp("team") / "example_project"
+    shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
+    return target
+
+
+def behave(venv: Path, project: Path, *targets: str) -> tuple[subprocess.CompletedProcess[str], str, float]:
+    """Run the venv's behave on ``targets`` in ``project``; return the result, the run id, the seconds taken."""
     run_id = new_run_id()
-    project = out.parent / "example_project"
-    if not project.exists():
-        shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
-    done = subprocess.run([sys.executable, "-m", "behave", "-D", f"run_id={run_id}",
-                           "-f", "json", "-o", str(out), "-f", "plain", target],  # -o binds to the -f before it
-                          cwd=project, capture_output=True, text=True, timeout=600)
-    return done, run_id
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("HARNESS_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["HARNESS_BASE_IMAGE"] = os.environ.get("HARNESS_BASE_IMAGE", "harness-base:bookworm-1")
+    out = project / f"{run_id}.json"
+    started = time.monotonic()
+    done = subprocess.run([str(venv / "behave"), "-D", f"run_id={run_id}", "-f", "json", "-o", str(out),
+                           "-f", "plain", *targets],  # -o binds to the -f before it
+                          cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    return done, run_id, time.monotonic() - started
 
 
-def test_the_example_project_passes_and_leaves_nothing_running(tmp_path: Path) -> None:
-    done, run_id = behave("features/web.feature", tmp_path / "out.json")
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
-    assert "6 scenarios passed, 0 failed" in done.stdout
-    assert harness_containers(run_id) == [] and harness_networks(run_id) == []
+def docker_lines(*args: str) -> list[str]:
+    """The output lines of a docker CLI command."""
+    return _run(["docker", *args]).stdout.split()
 
 
-def test_a_deliberately_failing_check_fails_with_its_message(tmp_path: Path) -> None:
-    done, run_id = behave("deliberately_failing/broken.feature", tmp_path / "out.json")
+def api_images() -> dict[str, str]:
+    """``repository:tag`` -> image id of the API's stable tags."""
+    rows = docker_lines("images", API_REPOSITORY, "--format", "{{.Repository}}:{{.Tag}}={{.ID}}")
+    return dict(row.split("=", 1) for row in rows)
+
+
+def images() -> dict[str, str]:
+    """Image id -> ``repository:tag`` of every image on the engine."""
+    rows = docker_lines("images", "--format", "{{.ID}}={{.Repository}}:{{.Tag}}")
+    return dict(row.split("=", 1) for row in rows)
+
+
+def leftovers(run_id: str) -> dict[str, list[str]]:
+    """Containers, networks, volumes and images labelled with ``run_id`` (all should be gone)."""
+    label = f"label=harness.run={run_id}"
+    return {"containers": docker_lines("ps", "-a", "--filter", label, "--format", "{{.Names}}"),
+            "networks": docker_lines("network", "ls", "--filter", label, "--format", "{{.Name}}"),
+            "volumes": docker_lines("volume", "ls", "--filter", label, "--format", "{{.Name}}"),
+            "images": docker_lines("images", "--filter", label, "--format", "{{.ID}}")}
+
+
+def bring_up_seconds(output: str, env: str) -> float:
+    """The bring-up time the harness printed for ``env`` (``[env 12.3s] ready: N services``)."""
+    match = re.search(rf"\[{re.escape(env)}\s+(\d+(?:\.\d+)?)s\] ready", output)
+    assert match, f"no bring-up line for {env!r} in the output:\n{output[-3000:]}"
+    return float(match.group(1))
+
+
+def test_the_wheel_carries_everything_a_team_needs(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert [name for name in PACKAGE_DATA if name not in names] == []
+    assert not any("__pycache__" in name or name.startswith(("tests/", "steps/", "services/")) for name in names)
+
+
+@pytest.mark.docker
+def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
+        venv: Path, project: Path, record_property: Callable[[str, object], None]) -> None:
+    for tag in api_images():  # the first run must really build; --no-prune keeps docker's layer cache
+        _run(["docker", "rmi", "--no-prune", tag])
+    before = images()
+
+    first, first_id, first_took = behave(venv, project, "features")
+    first_out = first.stdout + first.stderr
+    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
+    assert f"{SCENARIOS} scenarios passed, 0 failed" in first.stdout
+    # Both environments (template and plain compose file) share the tag; the first one up builds it.
+    built_by = re.search(rf"\[(shop|shop-plain)\] build api: built in ([\d.]+) s \({re.escape(API_REPOSITORY)}:\w+\)",
+                         first_out)
+    assert built_by, first_out[:4000]
+    built = api_images()
+    assert len(built) == 1, built
+
+    second, second_id, second_took = behave(venv, project, "features/shop.requests.feature")
+    assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-3000:]
+    assert "4 scenarios passed, 0 failed" in second.stdout
+    second_out = second.stdout + second.stderr
+    assert "build api: up to date" in second_out and "build api: built" not in second_out
+    assert "Step 1/" not in second_out  # no docker build ran at all
+    assert api_images() == built  # same tag, same image id
+
+    timings = {"API build": float(built_by.group(2)),
+               "first bring-up (API built)": bring_up_seconds(first_out, built_by.group(1)),
+               "second bring-up (nothing built)": bring_up_seconds(second_out, "shop"),
+               "first run": round(first_took, 1), "second run": round(second_took, 1)}
+    record_property("example_project_seconds", json.dumps(timings))
+    print(f"example project, seconds: {timings}")
+
+    for run_id in (first_id, second_id):
+        assert leftovers(run_id) == {"containers": [], "networks": [], "volumes": [], "images": []}
+    new = {ref for image_id, ref in images().items() if image_id not in before}
+    assert [ref for ref in new if not ref.startswith(STABLE_REPOSITORIES)] == []  # no image per run
+
+
+@pytest.mark.docker
+def test_a_deliberately_failing_check_fails_with_its_message(venv: Path, project: Path) -> None:
+    done, run_id, _ = behave(venv, project, "deliberately_failing/broken.feature")
     assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-4000:]
-    scenario = json.loads((tmp_path / "out.json").read_text())[0]["elements"][0]
+    scenario = json.loads((project / f"{run_id}.json").read_text())[0]["elements"][0]
     assert scenario["status"] == "failed"
     step = scenario["steps"][1]
     assert step["result"]["status"] == "failed"
     message = "".join(step["result"]["error_message"])
     assert "the response JSON at 'status': expected \"degraded\", got \"ok\"" in message
     assert "GET http://127.0.0.1:" in message and "/health answered 200" in message
-    assert harness_containers(run_id) == [] and harness_networks(run_id) == []
+    assert leftovers(run_id) == {"containers": [], "networks": [], "volumes": [], "images": []}
