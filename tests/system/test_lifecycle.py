@@ -230,7 +230,7 @@ def built_images(prefix: str) -> list[str]:
 
 def get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read().decode()
+        return str(response.read().decode())
 
 
 def test_a_team_project_builds_once_and_reads_files_mounted_from_beside_the_template(build_project: Path) -> None:
