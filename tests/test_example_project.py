@@ -181,3 +181,12 @@ def test_a_deliberately_failing_check_fails_with_its_message(venv: Path, project
     assert "the response JSON at 'status': expected \"degraded\", got \"ok\"" in message
     assert "GET http://127.0.0.1:" in message and "/health answered 200" in message
     assert leftovers(run_id) == {"containers": [], "networks": [], "volumes": [], "images": []}
+
+
+@pytest.mark.docker
+def test_harness_init_from_the_wheel_scaffolds_a_project_that_passes(venv: Path, tmp_path: Path) -> None:
+    _run([str(venv / "harness"), "init", str(tmp_path / "new-team")])
+    done, run_id, _ = behave(venv, tmp_path / "new-team")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "1 scenario passed, 0 failed" in done.stdout
+    assert leftovers(run_id) == {"containers": [], "networks": [], "volumes": [], "images": []}
