@@ -40,7 +40,9 @@ DEFAULT_BASE_IMAGE = "harness-base:bookworm-1"
 BASE_IMAGE_VARIABLE = "HARNESS_BASE_IMAGE"
 IMAGES_MAP = Path(".harness") / "images.json"
 HASH_LENGTH = 12
-_IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+# Never part of a content hash: tool caches, and `.harness` (run folders change every run; a team's
+# `build: .` at its project root would otherwise rebuild every time).
+_IGNORED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".harness"})
 _IGNORED_SUFFIXES = (".pyc", ".pyo")
 BUILD_LOG_TAIL = 25  # lines of a failed build's output carried by BuildError
 

@@ -323,6 +323,13 @@ def test_hash_honours_dockerignore(repo: Path) -> None:
     assert digest(repo) != before, "an exception (!) is part of the context"
 
 
+def test_hash_ignores_the_harness_run_folders_without_a_dockerignore(repo: Path) -> None:
+    before = digest(repo)
+    (repo / "svc" / ".harness" / "runs" / "20261130-1").mkdir(parents=True)
+    (repo / "svc" / ".harness" / "runs" / "20261130-1" / "compose.yaml").write_text("services: {}\n")
+    assert digest(repo) == before
+
+
 def test_dockerignore_star_with_exception_keeps_just_that_file(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     for name in ("proxy.py", "other.py", "sub/x.py", "Dockerfile"):
