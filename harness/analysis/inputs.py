@@ -113,7 +113,13 @@ def _merge_info(infos: list[RunInfo], files: list[Path]) -> RunInfo:
 def read_file(path: Path) -> tuple[list[Feature], RunInfo]:
     """Read one result file, detecting its format from its content; a file holding no test is an error."""
     raw = path.read_bytes()
-    features, info = _read(path, raw)
+    try:
+        features, info = _read(path, raw)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        raise AnalysisError(f"{path}: the content is not shaped like any of: {FORMATS} "
+                            f"({type(exc).__name__}: {exc})",
+                            hint="a result file edited by hand or written by a tool version we do not know; "
+                                 "open an issue with the file attached") from exc
     if not features and not info.hook_errors:
         raise AnalysisError(f"{path}: nothing ran: a valid {info.formats[0]} file that holds no test",
                             hint="a before_all hook error, a wrong features path, a tag expression that "

@@ -103,3 +103,12 @@ def test_all_skipped_junit_is_nothing_ran_without_behave_hints(tmp_path: Path) -
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     message = _fail(tmp_path / "nope.xml")
     assert "no such file" in message
+
+
+@pytest.mark.parametrize("raw", [b'[{"uri": "f.feature", "elements": "oops"}]',
+                                 b'[{"uri": "f.feature", "elements": [{"steps": [1, 2]}]}]',
+                                 b'[{"location": "f.feature:1", "status": "passed", "elements": [3]}]',
+                                 b'{"pickle": "not an object"}\n{"testCase": []}\n'])
+def test_odd_shapes_are_errors_not_tracebacks(tmp_path: Path, raw: bytes) -> None:
+    message = _fail(_write(tmp_path, "odd.json", raw))
+    assert "nothing ran" in message or "not shaped like" in message or "not one of" in message
