@@ -14,8 +14,8 @@ from typing import Any
 from harness.analysis.analyze import Analysis
 from harness.analysis.blockers import Impact, Verdict
 from harness.analysis.metrics import flatten
-from harness.analysis.model import Counts as _Counts
 from harness.analysis.model import PASSED, ErrorInfo, Feature, Scenario, Step
+from harness.analysis.model import Counts as _Counts
 
 FORMAT = "harness-analysis/1"
 
