@@ -262,6 +262,11 @@ def test_a_team_project_builds_once_and_reads_files_mounted_from_beside_the_temp
         assert get(second.url("app") + "/site.conf").startswith("server_name")
     assert built_images(build_project.name) == [first.built[0].tag], "no image per run"
     assert_nothing_left(second.run_id)
+    third = environment(build_project, "app-compose")  # `compose: x.j2`: an absolute template path
+    with third:
+        assert third.services["app"].port == 8000 and not third.built[0].built
+        assert get(third.url("app") + "/site.conf").startswith("server_name")
+    assert_nothing_left(third.run_id)
     print(f"\nteam project bring-up: first (with build) {first_seconds:.1f} s, second {second_seconds:.1f} s")
 
 
