@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 
 from harness.errors import LoadError
+from harness.load.driver import _quiet_gc
 from harness.load.results import LoadResult, RawRecord
 from harness.load.spec import DEFAULT_LIMITS, Limits, check_target
 
@@ -68,7 +69,6 @@ class _Conn:
     replied: set[str] = field(default_factory=set)
     delivered: set[str] = field(default_factory=set)
     frames: int = 0
-    reply: asyncio.Event = field(default_factory=asyncio.Event)
     error: str | None = None
     status: int = 101
 
@@ -100,11 +100,15 @@ class WsRun:
                                               connector=aiohttp.TCPConnector(limit=0))
         self._readers: list[asyncio.Task[None]] = []
         self._closing = False
+        template = spec.message or ""
+        plain = "{conn}" not in template and "{seq}" not in template
+        self._parts = template.split("{id}") if plain else []
 
     async def open(self) -> None:
         """Connect every connection (concurrently); failures are recorded, not raised."""
         await asyncio.gather(*(self._connect(conn) for conn in self.conns))
-        self._readers = [asyncio.ensure_future(self._read(c)) for c in self.conns if c.ws is not None]
+        if self.spec.message is None or self.spec.rate > 0:  # closed-loop senders read their replies inline
+            self._readers = [asyncio.ensure_future(self._read(c)) for c in self.conns if c.ws is not None]
 
     async def send_for(self, duration: float) -> None:
         """Each open connection sends ``message`` for ``duration`` s: at ``rate``/s, or each after its reply."""
@@ -166,23 +170,46 @@ class WsRun:
 
     async def _send_loop(self, conn: _Conn, deadline: float) -> None:
         assert conn.ws is not None and self.spec.message is not None
-        interval = 1.0 / self.spec.rate if self.spec.rate > 0 else 0.0
-        template, seq, base = self.spec.message, 0, self.now()
+        if self.spec.rate <= 0:
+            return await self._send_and_receive(conn, conn.ws, deadline)
+        interval, seq, base = 1.0 / self.spec.rate, 0, self.now()
         while self.now() < deadline and not conn.ws.closed:
             key = f"c{conn.index}-s{seq}"
-            intended = base + seq * interval if interval else self.now()
-            if interval and intended > self.now():
+            intended = base + seq * interval
+            if intended > self.now():
                 await asyncio.sleep(intended - self.now())
             conn.sent[key] = (seq, intended)
-            conn.reply.clear()
             try:
-                await conn.ws.send_str(template.replace("{id}", key).replace("{conn}", str(conn.index))
-                                       .replace("{seq}", str(seq)))
+                await conn.ws.send_str(self._text(key, conn.index, seq))
             except (aiohttp.ClientError, ConnectionError, RuntimeError):
                 return
             seq += 1
-            if not interval:
-                await conn.reply.wait()
+
+    async def _send_and_receive(self, conn: _Conn, ws: aiohttp.ClientWebSocketResponse, deadline: float) -> None:
+        """Closed loop, one task per connection: send, read frames until the reply, repeat (no reader task)."""
+        now, text_type, seq = self.now, aiohttp.WSMsgType.TEXT, 0
+        while now() < deadline:
+            key = f"c{conn.index}-s{seq}"
+            conn.sent[key] = (seq, now())
+            try:
+                await ws.send_str(self._text(key, conn.index, seq))
+                while key not in conn.replied:
+                    message = await ws.receive()
+                    if message.type != text_type:
+                        conn.error = None if message.type == aiohttp.WSMsgType.CLOSE else f"dropped: {message.type}"
+                        return
+                    self._on_frame(conn, message.data, now(), 0.0)
+            except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
+                conn.error = f"dropped: {type(exc).__name__}"
+                return
+            seq += 1
+
+    def _text(self, key: str, conn: int, seq: int) -> str:
+        parts = self._parts
+        if len(parts) == 2:
+            return parts[0] + key + parts[1]
+        assert self.spec.message is not None
+        return self.spec.message.replace("{id}", key).replace("{conn}", str(conn)).replace("{seq}", str(seq))
 
     async def _read(self, conn: _Conn) -> None:
         assert conn.ws is not None
@@ -193,7 +220,6 @@ class WsRun:
         finally:
             if not self._closing and (conn.ws.close_code not in (None, 1000) or conn.ws.exception() is not None):
                 conn.error = conn.error or f"dropped: close code {conn.ws.close_code}"
-            conn.reply.set()
             self.changed.set()
 
     def _on_frame(self, conn: _Conn, text: str, at: float, wall: float) -> None:
@@ -204,12 +230,12 @@ class WsRun:
             return
         key = _path_value(document, self._id)
         key = None if key is None else str(key)
-        if key is not None and key in conn.sent and key not in conn.replied:
-            seq, sent_at = conn.sent[key]
-            conn.replied.add(key)
-            self.records.append((conn.index, seq, sent_at, sent_at, at, NAN, 101, "ok", None, key))
-            conn.reply.set()
-            self.changed.set()
+        sent = conn.sent.get(key) if key is not None else None
+        if sent is not None and key not in conn.replied:
+            conn.replied.add(key)  # type: ignore[arg-type]
+            self.records.append((conn.index, sent[0], sent[1], sent[1], at, NAN, 101, "ok", None, key))
+            if self._readers:
+                self.changed.set()
             return
         if self._published:
             published = _path_value(document, self._published)
@@ -268,8 +294,10 @@ async def ws_load(spec: WsSpec, *, connections: int, duration: float, linger: fl
 
 def run_ws(spec: WsSpec, *, connections: int, duration: float, linger: float = 5.0,
            limits: Limits = DEFAULT_LIMITS) -> LoadResult:
-    """Synchronous ``ws_load`` for steps and scripts."""
-    return asyncio.run(ws_load(spec, connections=connections, duration=duration, linger=linger, limits=limits))
+    """Synchronous ``ws_load`` for steps and scripts (the collector kept out of the hot path, as for HTTP)."""
+    with _quiet_gc():
+        return asyncio.run(ws_load(spec, connections=connections, duration=duration, linger=linger,
+                                   limits=limits))
 
 
 class WsLoad:
