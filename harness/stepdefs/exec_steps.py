@@ -218,10 +218,11 @@ def _results(context: Any) -> list[execs.ExecResult]:
 
 def _json(result: execs.ExecResult) -> Any:
     try:
-        return json.loads(result.stdout)
+        document, parsed = json.loads(result.stdout), True
     except ValueError:
-        expect.that(False, f"stdout is not JSON: {result.describe()}")
-    return None
+        document, parsed = None, False
+    expect.that(parsed, f"stdout is not JSON: {result.describe()}")
+    return document
 
 
 def _sqlite(context: Any, sql: str, path: str, service: str) -> queries.QueryResult:
