@@ -26,18 +26,33 @@ from harness.analysis.model import (
     scenario_status,
 )
 
+_new = tuple.__new__  # builds a Step without NamedTuple's Python-level __new__ (100k steps)
+_TAIL = tuple(Step._field_defaults[name] for name in Step._fields[7:])  # verifications and later
 _NOT_RUN_STATUS = {None: SKIPPED, SKIPPED: SKIPPED, UNTESTED: UNTESTED, HOOK_ERROR: UNTESTED}
 _FEATURE_PROBLEMS = frozenset({"failed", "error", HOOK_ERROR})
 
 
+class _Defined:
+    """Step texts that have a step definition somewhere in the file (computed on first use)."""
+
+    def __init__(self, data: list[dict[str, Any]]) -> None:
+        self._data = data
+        self._names: set[str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if self._names is None:
+            self._names = {raw.get("name", "") for item in self._data for element in item.get("elements") or ()
+                           for raw in element.get("steps") or () if raw.get("match")}
+        return name in self._names
+
+
 def read_behave(data: list[dict[str, Any]]) -> list[Feature]:
     """Features from behave's JSON array (already parsed)."""
-    defined = {raw.get("name", "") for item in data for element in item.get("elements") or ()
-               for raw in element.get("steps") or () if raw.get("match")}
+    defined = _Defined(data)
     return [_feature(item, defined) for item in data]
 
 
-def _feature(item: dict[str, Any], defined: set[str]) -> Feature:
+def _feature(item: dict[str, Any], defined: _Defined) -> Feature:
     tags = tuple(item.get("tags") or ())
     location = item.get("location", "")
     path = location.rsplit(":", 1)[0]
@@ -61,7 +76,7 @@ def _feature_hook_error(declared: str | None, scenarios: tuple[Scenario, ...]) -
 
 
 def _scenario(element: dict[str, Any], feature_tags: tuple[str, ...], path: str, fname: str,
-              defined: set[str]) -> Scenario:
+              defined: _Defined) -> Scenario:
     declared = element.get("status")
     raw_steps = element.get("steps") or ()
     missing = _NOT_RUN_STATUS.get(declared, SKIPPED)
@@ -74,7 +89,7 @@ def _scenario(element: dict[str, Any], feature_tags: tuple[str, ...], path: str,
                     error=error)
 
 
-def _steps(raw_steps: Any, missing: str, defined: set[str]) -> tuple[Step, ...]:
+def _steps(raw_steps: Any, missing: str, defined: _Defined) -> tuple[Step, ...]:
     """Steps; after an undefined step, a step without result is undefined unless its text is defined."""
     steps = [_step(raw, missing) for raw in raw_steps]
     first = next((i for i, step in enumerate(steps) if step.status == UNDEFINED), None)
@@ -91,8 +106,9 @@ def _step(raw: dict[str, Any], missing: str) -> Step:
     result = raw.get("result")
     match = raw.get("match")
     if result is not None and result.get("status") == PASSED:  # the common case, kept cheap
-        return Step(raw.get("keyword", ""), raw.get("name", ""), raw.get("location", ""), PASSED,
-                    float(result.get("duration") or 0.0), None, match.get("location", "") if match else "")
+        return _new(Step, (raw.get("keyword", ""), raw.get("name", ""), raw.get("location", ""), PASSED,
+                           float(result.get("duration") or 0.0), None, match.get("location", "") if match else "",
+                           *_TAIL))
     if result is None:
         return Step(raw.get("keyword", ""), raw.get("name", ""), raw.get("location", ""), missing,
                     match=match.get("location", "") if match else "")
