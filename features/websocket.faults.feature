@@ -47,3 +47,8 @@ Feature: the event channel under faults
       """
     And I remember the response JSON at "job_id" as "job_id"
     Then the frames on "ops" where "job_id" is "{job_id}" arrive in order: job_queued, job_started, token, job_completed
+
+  Scenario: a subscriber whose server is cut off the network sees the drop, not silence
+    When I open a WebSocket "ops" to "/v1/events" as tenant "ws-cut"
+    And queen is disconnected from the network
+    Then "ops" drops within 10 s

@@ -59,19 +59,24 @@ class ConnectionRefused(ChannelError):
         super().__init__(message, name=name, hint=hint)
 
 
-_SETTING_KEYS = {"wait": "ws_timeout", "connect": "ws_connect_timeout"}
+_SETTING_KEYS = {"wait": "ws_timeout", "connect": "ws_connect_timeout", "heartbeat": "ws_heartbeat"}
 
 
 @dataclass(frozen=True)
 class ChannelSettings:
-    """Seconds: how long checks wait for frames, and how long a handshake may take."""
+    """Seconds: how long checks wait for frames, how long a handshake may take, the ping interval.
+
+    The client pings every ``heartbeat`` seconds and drops a connection whose pong does not come
+    within half of it, so a partitioned or frozen server is seen as a drop, not as silence.
+    """
 
     wait: float = 10.0
     connect: float = 10.0
+    heartbeat: float = 2.0
 
     @classmethod
     def build(cls, userdata: Mapping[str, str], environ: Mapping[str, str] | None = None) -> ChannelSettings:
-        """From ``-D ws_timeout=…`` / ``-D ws_connect_timeout=…`` or ``HARNESS_WS_TIMEOUT`` etc."""
+        """From ``-D ws_timeout=…`` / ``ws_connect_timeout`` / ``ws_heartbeat`` or ``HARNESS_WS_TIMEOUT`` etc."""
         return cls(**seconds_settings(_SETTING_KEYS, userdata, environ))
 
 
@@ -244,7 +249,8 @@ class Channels:
     async def _connect_ws(self, channel: Channel) -> None:
         headers = self._headers(channel.request)
         try:
-            ws = await asyncio.wait_for(self._session.ws_connect(channel.url, headers=headers),
+            ws = await asyncio.wait_for(self._session.ws_connect(channel.url, headers=headers,
+                                                                 heartbeat=self.settings.heartbeat or None),
                                         self.settings.connect)
         except aiohttp.WSServerHandshakeError as exc:
             body = await self._refusal_body(channel.url, headers)
