@@ -11,6 +11,7 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "AnalysisError": "harness.errors",
+    "BuildError": "harness.errors",
     "ComposeError": "harness.errors",
     "ConfigError": "harness.errors",
     "DockerError": "harness.errors",
