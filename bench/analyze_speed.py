@@ -1,9 +1,11 @@
-"""Benchmark: `harness analyze` on synthetic behave JSON vs a bare json.load of the same file.
+"""Benchmark: `harness analyze --json OUT` on synthetic behave JSON vs a bare json.load of the same file.
 
-Prints a table (sizes 25k/50k/100k steps, to show it is linear) and, last, ``ratio=<x> peak_mb=<y>``
-for the 100k-step file: x = analyze time (imports included) / bare json.load time (best of 3,
-each in a fresh process; a column also shows json.load with the cyclic GC off, as analyze runs),
-y = peak RSS of the analyze process. Run: .venv/bin/python bench/analyze_speed.py
+Prints a table (sizes 25k/50k/100k steps, to show it is linear), a 50 MB JUnit case, and, last,
+``ratio=<x> peak_mb=<y> junit_s=<z> junit_peak_mb=<w>``: x = analyze time with ``--json`` written
+(imports included) / json.load time under the same GC setting as the analyzer (cyclic GC off),
+best of 5, each in a fresh process; y = peak RSS of the analyze process at 100k steps; z, w = the
+same analyze run on a 50 MB JUnit file (140k testcases, 5% failing). Goals: x <= 3, y <= 500,
+z <= 3. Results also go to bench/results/analyze_speed.json. Run: .venv/bin/python bench/analyze_speed.py
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import io, resource, sys, time, contextlib
 t = time.perf_counter()
 from harness.analysis.cli import analyze_main
 with contextlib.redirect_stdout(io.StringIO()):
-    analyze_main([sys.argv[1]])
+    analyze_main([sys.argv[1], *(["--json", sys.argv[2]] if len(sys.argv) > 2 else [])])
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
@@ -75,7 +77,30 @@ def synthetic(steps: int, seed: int = 7) -> list[dict[str, object]]:
             for f in range(features)]
 
 
-def _measure(script: str, path: Path, *extra: str, repeat: int = 3) -> tuple[float, float]:
+def junit(target_bytes: int, seed: int = 3) -> str:
+    """A JUnit document of about ``target_bytes``: suites of 100 testcases, 5% failing, 3% skipped."""
+    rng = random.Random(seed)
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n']
+    size = suite = 0
+    while size < target_bytes:
+        cases = []
+        for c in range(100):
+            roll = rng.random()
+            body = (f'<failure message="expected 200 got 500" type="AssertionError">Traceback (most recent '
+                    f'call last):\n  File "t.py", line {c}, in test\nAssertionError: expected 200 got 500'
+                    f"\n</failure>" if roll < 0.05 else '<skipped message="not on linux"/>' if roll < 0.08 else "")
+            out = f"<system-out>log line for case {c} {'x' * rng.randrange(50, 300)}</system-out>"
+            cases.append(f'<testcase classname="pkg.module{suite}.TestClass" name="test_case_{c}" '
+                         f'file="pkg/module{suite}.py" line="{c * 10 + 1}" time="0.{rng.randrange(1000):03d}">'
+                         f"{body}{out}</testcase>")
+        chunk = f'<testsuite name="pkg.module{suite}" tests="100" time="1.5">' + "\n".join(cases) + "</testsuite>\n"
+        parts.append(chunk)
+        size += len(chunk)
+        suite += 1
+    return "".join(parts) + "</testsuites>\n"
+
+
+def _measure(script: str, path: Path, *extra: str, repeat: int = 5) -> tuple[float, float]:
     best, peak = float("inf"), 0.0
     for _ in range(repeat):
         out = subprocess.run([sys.executable, "-c", script, str(path), *extra], cwd=REPO, capture_output=True,
@@ -85,21 +110,31 @@ def _measure(script: str, path: Path, *extra: str, repeat: int = 3) -> tuple[flo
 
 
 def main() -> None:
-    """Measure 25k, 50k and 100k steps; print the table and the 100k ratio line."""
-    print(f"{'steps':>8} {'MB':>6} {'json.load s':>12} {'(gc off) s':>11} {'analyze s':>10} {'ratio':>6} "
-          f"{'ratio gc-off':>13} {'peak MB':>8}")
+    """Measure 25k, 50k and 100k steps and the 50 MB JUnit file; print the table and the summary line."""
+    print(f"{'input':>12} {'MB':>6} {'json.load s':>12} {'analyze s':>10} {'+--json s':>10} {'ratio':>6} "
+          f"{'out MB':>7} {'peak MB':>8}")
     ratio = peak = 0.0
     with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "analysis.json"
         for steps in (25_000, 50_000, 100_000):
             path = Path(tmp) / f"behave-{steps}.json"
             path.write_text(json.dumps(synthetic(steps)))
-            load_s, _ = _measure(LOAD, path)
-            load_nogc, _ = _measure(LOAD, path, "nogc")
-            analyze_s, peak = _measure(ANALYZE, path)
+            load_s, _ = _measure(LOAD, path, "nogc")  # the analyzer runs with the cyclic GC off too
+            bare_s, _ = _measure(ANALYZE, path)
+            analyze_s, peak = _measure(ANALYZE, path, str(out))
             ratio = analyze_s / load_s
-            print(f"{steps:>8} {path.stat().st_size / 1e6:>6.1f} {load_s:>12.3f} {load_nogc:>11.3f} "
-                  f"{analyze_s:>10.3f} {ratio:>6.2f} {analyze_s / load_nogc:>13.2f} {peak:>8.0f}")
-    print(f"ratio={ratio:.2f} peak_mb={peak:.0f}")
+            print(f"{steps:>6} steps {path.stat().st_size / 1e6:>6.1f} {load_s:>12.3f} {bare_s:>10.3f} "
+                  f"{analyze_s:>10.3f} {ratio:>6.2f} {out.stat().st_size / 1e6:>7.1f} {peak:>8.0f}")
+        path = Path(tmp) / "junit-50mb.xml"
+        path.write_text(junit(50_000_000))
+        bare_s, _ = _measure(ANALYZE, path)
+        junit_s, junit_peak = _measure(ANALYZE, path, str(out))
+        print(f"{'JUnit':>12} {path.stat().st_size / 1e6:>6.1f} {'':>12} {bare_s:>10.3f} {junit_s:>10.3f} "
+              f"{'':>6} {out.stat().st_size / 1e6:>7.1f} {junit_peak:>8.0f}")
+    result = {"ratio": round(ratio, 2), "peak_mb": round(peak), "junit_s": round(junit_s, 2),
+              "junit_peak_mb": round(junit_peak)}
+    (REPO / "bench" / "results" / "analyze_speed.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(" ".join(f"{k}={v}" for k, v in result.items()))
 
 
 if __name__ == "__main__":
