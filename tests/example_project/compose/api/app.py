@@ -24,6 +24,7 @@ DSN = "host={host} port=5432 dbname={db} user={user} password={password} connect
 CACHE = redis.Redis(host=os.environ.get("CACHE_HOST", "cache"), port=6379, socket_timeout=3,
                     socket_connect_timeout=3, decode_responses=True)
 LOCAL = threading.local()
+SCHEMA_LOCK = threading.Lock()  # concurrent CREATE TABLE IF NOT EXISTS can fail on pg_type's unique index
 # One item per page (fillfactor 10, ~1 KB rows): every write extends the table, so a full disk
 # shows on the next write rather than after the free space of the last page is used up.
 SCHEMA = ("CREATE TABLE IF NOT EXISTS items (id serial PRIMARY KEY, name text NOT NULL, payload text,"
@@ -40,7 +41,7 @@ def database():
     if conn is None or conn.closed:
         conn = psycopg2.connect(DSN)
         conn.autocommit = True
-        with conn.cursor() as cur:
+        with SCHEMA_LOCK, conn.cursor() as cur:
             cur.execute(SCHEMA)
         LOCAL.conn = conn
     return conn
