@@ -135,8 +135,8 @@ def write(analysis: Analysis, path: Path, *, full: bool = True) -> None:
     data = to_dict(analysis, full=full)
     try:
         import orjson
-    except ImportError:
+    except ImportError:  # the lean form is written compact: json's C encoder only runs without indent
         with path.open("w") as out:
-            json.dump(data, out, indent=1, default=str)
+            json.dump(data, out, indent=1 if full else None, default=str)
         return
-    path.write_bytes(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2))
+    path.write_bytes(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2 if full else 0))

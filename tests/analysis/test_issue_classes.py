@@ -186,3 +186,26 @@ def test_behave_before_feature_or_tag_error_is_a_hook_error_not_nothing_ran(
     masked = [s for s in run.scenarios() if s.masked_by is not None]
     untested = parse_summary(Path(f"{case}.out.txt").read_text())["scenario"]["untested"]
     assert len(masked) == untested >= 2 and _code(Path(f"{case}.json")) == 1
+
+
+# --- the exit-code rule ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("cases", "code"), [
+    ('<testcase name="a"/><testcase name="b"><skipped/></testcase>', 0),       # passed, skips allowed
+    ('<testcase name="a"/><testcase name="b"><failure/></testcase>', 1),       # a failure
+    ('<testcase name="a"/><testcase name="b"><error/></testcase>', 1),         # an error
+    ('<testcase name="a"/><error message="tearDownClass"/>', 1),               # a suite-level hook
+    ('<testcase name="a"><skipped/></testcase>', 2),                           # nothing ran
+])
+def test_exit_code_rule(tmp_path: Path, cases: str, code: int) -> None:
+    assert _code(_write(tmp_path, "r.xml", f'<testsuite name="s">{cases}</testsuite>')) == code
+
+
+def test_the_harness_command_exits_2_on_bad_input_without_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, "bad.json", b'{"name": "not results"}')
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "analyze", str(path)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and str(path) in done.stderr
