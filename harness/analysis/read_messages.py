@@ -170,10 +170,10 @@ def _features(state: _State) -> list[Feature]:
     for pickle_id, pickle in state.pickles.items():
         tries = attempts.get(pickle_id)
         if tries:
-            last = tries[-1]
+            last = next((t for t in reversed(tries) if t.status == PASSED), tries[-1])
             scenario = last if len(tries) == 1 else _with_attempts(last, tries)
         elif masking is not None:  # a BeforeAll hook or the run itself failed before this test case
-            scenario = _untested(pickle, masking)
+            scenario = _untested(pickle, state.features.get(str(pickle.get("uri", "")), {}), masking)
         else:
             continue  # not selected (tags, filters)
         by_uri.setdefault(str(pickle.get("uri", "")), []).append(scenario)
@@ -213,7 +213,9 @@ def _scenario(state: _State, pickle: dict[str, Any], case: dict[str, Any],
     status = HOOK_ERROR if hook_error else scenario_status(s.status for s in steps) if steps else PASSED
     if status == PASSED and hook_skipped:
         status = SKIPPED  # a hook that skips the test case (cucumber: the worst status wins)
-    return _make(pickle, tuple(steps), status, hook_error or next((s.error for s in steps if s.error), None))
+    feature = state.features.get(str(pickle.get("uri", "")), {})
+    return _make(pickle, feature, tuple(steps), status,
+                 hook_error or next((s.error for s in steps if s.error), None))
 
 
 def _step(pickle_step: dict[str, Any], result: dict[str, Any], status: str, uri: str) -> Step:
@@ -225,18 +227,18 @@ def _step(pickle_step: dict[str, Any], result: dict[str, Any], status: str, uri:
     return Step(kind, str(pickle_step.get("text", "")), uri, status, seconds, error)
 
 
-def _make(pickle: dict[str, Any], steps: tuple[Step, ...], status: str, error: ErrorInfo | None,
-          masked_by: ErrorInfo | None = None) -> Scenario:
+def _make(pickle: dict[str, Any], feature: dict[str, Any], steps: tuple[Step, ...], status: str,
+          error: ErrorInfo | None, masked_by: ErrorInfo | None = None) -> Scenario:
     uri = str(pickle.get("uri", ""))
     line = (pickle.get("location") or {}).get("line", 0)
     return Scenario(str(pickle.get("name", "")), f"{uri}:{line}" if line else uri, status,
                     tuple(str(t.get("name", "")).lstrip("@") for t in pickle.get("tags") or ()), steps,
-                    feature=uri, duration=sum(s.duration for s in steps), error=error,
-                    masked_by=masked_by,
+                    feature=uri, feature_name=str(feature.get("name", "")),
+                    duration=sum(s.duration for s in steps), error=error, masked_by=masked_by,
                     uid=f"{uri}:{line or '/'.join(map(str, pickle.get('astNodeIds') or ()))}::{pickle.get('name', '')}")
 
 
-def _untested(pickle: dict[str, Any], error: ErrorInfo) -> Scenario:
+def _untested(pickle: dict[str, Any], feature: dict[str, Any], error: ErrorInfo) -> Scenario:
     steps = tuple(Step("*", str(s.get("text", "")), str(pickle.get("uri", "")), UNTESTED)
                   for s in pickle.get("steps") or ())
-    return _make(pickle, steps, UNTESTED, None, masked_by=error)
+    return _make(pickle, feature, steps, UNTESTED, None, masked_by=error)
