@@ -33,6 +33,7 @@ _TAG_LINE = re.compile(r"^\s*(@\S+(?:\s+@\S+)*)\s*$")
 _LOCATION = re.compile(r"^Location: (\S+):(\d+)", re.M)
 _SUITE_TAGS = frozenset({"testsuite", "testsuites"})
 _PROBLEM_TAGS = ("failure", "error")
+_RERUN_TAGS = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunError"})
 # a tool's own status attribute, read only when no child element says what happened
 _ATTR_STATUS = {"disabled": SKIPPED, "skipped": SKIPPED, "skip": SKIPPED, "notrun": SKIPPED,
                 "not run": SKIPPED, "ignored": SKIPPED, "pending": SKIPPED, "untested": UNTESTED,
@@ -157,7 +158,7 @@ def _scenario(case: ET.Element, occurrence: int | None, behave: bool, fallback: 
     uid = f"{file}:{line}::{classname}::{name}" if occurrence is None else \
         f"{file}:{line}::{classname}::{name}#{occurrence}"
     duration = number(get("time"))
-    if status == PASSED and not behave:  # the common case, kept cheap (50 MB files hold 100k+ of them)
+    if status == PASSED and not behave and len(case) < 2:  # the common case, kept cheap (100k+ per 50 MB)
         location = f"{file}:{line}" if file and line else file or classname
         return Scenario(name, location, PASSED, (), (), feature=file or fallback, feature_name=classname,
                         duration=duration, uid=uid)
@@ -175,7 +176,14 @@ def _scenario(case: ET.Element, occurrence: int | None, behave: bool, fallback: 
                     feature_name=classname.split(".", 1)[-1] if behave else classname,
                     duration=duration, error=error,
                     skip_reason=(skipped.get("message", "") if skipped is not None else ""),
-                    captured=redact(out[-20000:]) if problem is not None else "", uid=uid)
+                    captured=redact(out[-20000:]) if problem is not None else "", uid=uid,
+                    attempts=_reruns(case, status))
+
+
+def _reruns(case: ET.Element, status: str) -> tuple[str, ...]:
+    """Surefire's reruns: flakyFailure/flakyError before a pass, rerunFailure/rerunError after a failure."""
+    earlier = sum(1 for child in case if child.tag in _RERUN_TAGS)
+    return (*(FAILED,) * earlier, status) if earlier else ()
 
 
 def number(text: str | None) -> float:

@@ -209,3 +209,14 @@ def test_the_harness_command_exits_2_on_bad_input_without_a_traceback(tmp_path: 
     done = subprocess.run([sys.executable, "-m", "harness.cli", "analyze", str(path)], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr and str(path) in done.stderr
+
+
+def test_surefire_reruns_are_attempts(tmp_path: Path) -> None:
+    path = _write(tmp_path, "TEST-x.xml", '<testsuite name="x"><testcase classname="X" name="flaky">'
+                                          '<flakyFailure message="1st"/><system-out>o</system-out></testcase>'
+                                          '<testcase classname="X" name="broken"><failure message="3rd"/>'
+                                          '<rerunFailure message="1st"/><rerunFailure message="2nd"/></testcase>'
+                                          "</testsuite>")
+    flaky, broken = load([str(path)]).scenarios()
+    assert (flaky.status, flaky.attempts) == (PASSED, (FAILED, PASSED))
+    assert (broken.status, broken.attempts) == (FAILED, (FAILED, FAILED, FAILED))
