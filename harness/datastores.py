@@ -38,6 +38,9 @@ class Running(Protocol):
     def url(self, service: str, port: int | None = None) -> str:
         """``http://127.0.0.1:<host port>`` of a service's port."""
 
+    def container(self, service: str) -> Any:
+        """The first docker SDK container of a service."""
+
 
 @dataclass(frozen=True)
 class Target:
@@ -62,6 +65,8 @@ class Subscription:
     messages: list[str] = field(default_factory=list)
     cond: threading.Condition = field(default_factory=threading.Condition)
     stop: threading.Event = field(default_factory=threading.Event)
+    error: str = ""
+    client: Any = None  # kept alive: redis-py closes a client's connections when it is collected
 
     def wait_for(self, ready: Callable[[list[str]], bool], timeout: float) -> list[str]:
         """Wait until ``ready(messages)`` or ``timeout``; return the messages then."""
@@ -147,7 +152,7 @@ class Databases:
                 raise
             raise QueryFailed(f"Redis on {service!r} refused SUBSCRIBE {channel}: {exc}", database=f"Redis {service}",
                               query=f"SUBSCRIBE {channel}", hint="does the service publish its port?") from exc
-        sub = Subscription(name, channel)
+        sub = Subscription(name, channel, client=client)
         self.subscriptions[name] = sub
         thread = threading.Thread(target=_listen, args=(pubsub, sub), daemon=True, name=f"redis-sub-{name}")
         thread.start()
@@ -172,7 +177,14 @@ class Databases:
     # -- helpers -------------------------------------------------------------------------------
 
     def _address(self, service: str, port: int) -> tuple[str, int]:
-        parts = urlsplit(self.env.url(service, port))
+        """The published port on loopback; else the container's address on its network (the host routes to it)."""
+        try:
+            parts = urlsplit(self.env.url(service, port))
+        except HarnessError:
+            address = _container_address(self.env, service)
+            if address is None:
+                raise
+            return address, port
         return parts.hostname or "127.0.0.1", int(parts.port or port)
 
     def _password(self, target: Target, defaults: tuple[str, ...]) -> str:
@@ -188,6 +200,16 @@ def with_port(target: Target, port: int | None) -> Target:
     return target if port is None else replace(target, port=port)
 
 
+def _container_address(env: Running, service: str) -> str | None:
+    """The first IP address of the service's first container on any of its networks."""
+    try:
+        networks = env.container(service).attrs["NetworkSettings"]["Networks"]
+    except (HarnessError, KeyError, TypeError, AttributeError):
+        return None
+    addresses = [n.get("IPAddress") for n in networks.values() if n.get("IPAddress")]
+    return str(addresses[0]) if addresses else None
+
+
 def _listen(pubsub: Any, sub: Subscription) -> None:
     try:
         while not sub.stop.is_set():
@@ -198,8 +220,11 @@ def _listen(pubsub: Any, sub: Subscription) -> None:
                     sub.cond.notify_all()
             elif message is None:
                 time.sleep(0.001)
+    except Exception as exc:  # noqa: BLE001 - the thread ends; the check reports the error
+        sub.error = f"{type(exc).__name__}: {exc}"
     finally:
         _close(pubsub)
+        _close(sub.client)
 
 
 def _column_name(description: Any) -> str:

@@ -181,6 +181,7 @@ def redis_message(context: Any, text: str, name: str, seconds: float) -> None:
     wanted = context.harness.interpolate(text)
     sub = databases(context.harness).subscription(name)
     got = sub.wait_for(lambda messages: any(wanted in m for m in messages), seconds)
+    failed = f"; the subscription failed: {sub.error}" if sub.error else ""
     expect.that(any(wanted in m for m in got), f"no message containing {wanted!r} arrived on channel "
                                               f"{sub.channel!r} within {seconds:g} s; {len(got)} arrived: "
-                                              f"{got[-5:]!r}")
+                                              f"{got[-5:]!r}{failed}")
