@@ -234,3 +234,16 @@ def test_a_frame_within_ms_of_the_last_response(context: Any) -> None:
               """
             Then the first frame of kind "echo" on "w" where "echo" is "late" arrives within 0 ms of the last response
             ''')
+
+
+def test_headers_and_query_tables_reach_the_handshake(context: Any) -> None:
+    run(context, '''
+        When I open a WebSocket "q" to "/ws" on "web" as tenant "acme" with query:
+          | name | value |
+          | emit | j7    |
+        Then the first frame of kind "job_queued" on "q" at "job_id" equals "j7"
+        When I try to open a WebSocket "h" to "/ws" on "web" with headers:
+          | name          | value      |
+          | Authorization | Bearer bad |
+        Then the WebSocket "h" handshake status is 401
+        ''')
