@@ -41,6 +41,8 @@ def init_project(target: Path, *, base_image: str | None = None, source: Path | 
     if not files:
         raise ConfigError("no scaffold files in the harness package", file=str(source or scaffold_dir()),
                           hint="reinstall the harness: its wheel carries harness/scaffold/")
+    if target.exists() and not target.is_dir():
+        raise ConfigError("not a folder", file=str(target), hint="name a new or empty folder: `harness init DIR`")
     existing = [target / relative for relative in files if (target / relative).exists()]
     if existing:
         names = ", ".join(str(path) for path in existing)

@@ -42,6 +42,12 @@ def test_init_refuses_to_overwrite_and_names_every_existing_file(tmp_path: Path)
     assert not (tmp_path / "environment.py").exists()  # all or nothing
 
 
+def test_init_refuses_a_file_as_the_project_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ConfigError, match="notes.txt: not a folder"):
+        init_project(tmp_path / "notes.txt")
+
+
 def test_harness_init_command_writes_then_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", str(tmp_path / "p")]) == 0
     assert "wrote " + str(tmp_path / "p" / "features" / "stub.feature") in capsys.readouterr().out
