@@ -179,7 +179,8 @@ def test_close_codes_and_drops_are_seen(context: Any) -> None:
     ('Then every frame on "alice" carries "usage"', "4 of 5 frames on \"alice\" lack 'usage'"),
 ])
 def test_failing_frame_checks_say_what_arrived(context: Any, check: str, message: str) -> None:
-    run(context, 'When I open a WebSocket "alice" to "/ws?emit=j1" on "web" as tenant "acme"')
+    run(context, 'When I open a WebSocket "alice" to "/ws?emit=j1" on "web" as tenant "acme"\n'
+                 'Then at least 1 frames of kind "job_completed" arrive on "alice"')
     with pytest.raises(VerificationFailed) as caught:
         run(context, check)
     assert message in str(caught.value)
