@@ -137,12 +137,23 @@ def run(argv: list[str]) -> int:
 
     Afterwards the run is checked: a run in which nothing ran (a tag expression that selected
     nothing, a before_all error, an AmbiguousStep abort) is an error (exit 2), never green.
+    ``--workers N``, ``--shard i/n`` and ``--retries K`` split the run over behave processes
+    (harness.parallel) and merge their outputs into the one run folder; ``--reuse [ENV]``
+    attaches to an environment kept up by `harness up` (harness.reuse).
     """
+    options, behave_args = run_parser().parse_known_args(argv)
     settings = Settings.build()
+    behave_args = _reuse_args(options, behave_args, settings)
     run_id = new_run_id()
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "behave", *behave_output_args(run_dir), "-D", f"run_id={run_id}", *argv]
+    if options.workers > 1 or options.shard or options.retries:
+        from harness.split import run_split
+
+        code = run_split(options, behave_args, settings, run_id, run_dir)
+        _latest_link(settings.runs_dir, run_dir)
+        return code if code == 130 else check_run(run_dir, code)
+    cmd = [sys.executable, "-m", "behave", *behave_output_args(run_dir), "-D", f"run_id={run_id}", *behave_args]
     print(f"harness run {run_id}: outputs in {run_dir}", flush=True)
     env = {**os.environ, "HARNESS_RUN_ID": run_id}
     try:
@@ -152,6 +163,40 @@ def run(argv: list[str]) -> int:
     _latest_link(settings.runs_dir, run_dir)
     if code not in (0, 1):
         raise HarnessError(f"behave exited {code}", hint=f"see the output above and {run_dir / 'behave.log'}")
+    return check_run(run_dir, code)
+
+
+def run_parser() -> argparse.ArgumentParser:
+    """The options `harness run` reads itself; every other argument goes to behave."""
+    parser = argparse.ArgumentParser(prog="harness run", allow_abbrev=False, add_help=False)
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="run the features over N behave processes, each with its own environments")
+    parser.add_argument("--shard", default="", metavar="I/N",
+                        help="run only shard I of N (a deterministic, duration-balanced split for CI)")
+    parser.add_argument("--retries", type=int, default=0, metavar="K",
+                        help="re-run a failed scenario up to K times; failed-then-passed is flaky")
+    parser.add_argument("--durations", type=Path, metavar="RUN",
+                        help="weigh the split by this run folder's (or record's) durations")
+    parser.add_argument("--reuse", nargs="?", const="1", default="", metavar="ENV",
+                        help="attach to an environment kept up by `harness up ENV` (left up afterwards)")
+    return parser
+
+
+def _reuse_args(options: argparse.Namespace, behave_args: list[str], settings: Settings) -> list[str]:
+    """``--reuse [ENV]`` as ``-D reuse=ENV``; a value that is no environment is a behave path."""
+    if not options.reuse:
+        return behave_args
+    value = options.reuse
+    if value != "1" and not (settings.env_dir / f"{value}.yaml").is_file():
+        behave_args, value = [value, *behave_args], "1"
+    if options.workers > 1:
+        raise ConfigError("--reuse attaches every worker to one kept environment: use it with one worker",
+                          key="--reuse", hint="drop --workers, or drop --reuse to give each worker its own")
+    return ["-D", f"reuse={value}", *behave_args]
+
+
+def check_run(run_dir: Path, code: int) -> int:
+    """Exit code of a finished run: 2 when nothing ran or an environment failed, else ``code``."""
     from harness.analysis.inputs import load
 
     run_ = load([str(run_dir)])  # raises AnalysisError (exit 2) when nothing ran or the run was aborted

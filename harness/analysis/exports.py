@@ -44,6 +44,9 @@ def _case(feature: Feature, scenario: Scenario) -> ET.Element:
     problem = _problem(scenario)
     if problem is not None:
         case.append(problem)
+    elif scenario.status == PASSED:  # failed, then passed on a retry: flaky (Surefire's flakyFailure)
+        case.extend(ET.Element("flakyFailure", type=status, message=f"attempt {n} {status}; passed on a retry")
+                    for n, status in enumerate(scenario.attempts, 1) if status != PASSED)
     return case
 
 

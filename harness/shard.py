@@ -1,0 +1,141 @@
+"""Work items of a run and their split: features (or scenarios) weighed by duration, balanced longest first.
+
+    collect(paths, root)       -> Items: one per feature file; one per scenario of a feature
+                                  tagged @parallel.scenarios; @serial features marked serial
+    weigh(items, durations)    -> the last run's durations where known, else scenario counts
+    balance(items, n)          -> n buckets, longest first onto the lightest bucket (deterministic)
+    pick(items, Shard(i, n))   -> bucket i of n: a CI matrix job's share
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+
+SERIAL_TAG = "serial"
+SCENARIOS_TAG = "parallel.scenarios"
+DEFAULT_SCENARIO_SECONDS = 1.0  # weight of a scenario no earlier run has timed
+_LINE = re.compile(r".+\.feature:\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A unit one worker runs: a feature file, or ``file:line`` of one scenario."""
+
+    location: str
+    feature: str
+    scenarios: int = 1
+    serial: bool = False
+    weight: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """``--shard i/n``: this job runs bucket ``index`` (1-based) of ``count``."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"2/4"`` -> Shard(2, 4); anything else is a ConfigError naming the option."""
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+            raise ConfigError(f"--shard {text!r} is not i/n with 1 <= i <= n", key="--shard",
+                              hint="write --shard 1/4 ... --shard 4/4, one per CI matrix job")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+
+def collect(paths: Sequence[str], root: Path) -> list[Item]:
+    """The work items of the feature files under ``paths`` (files or folders, relative to ``root``)."""
+    from behave.parser import parse_file
+
+    items: list[Item] = []
+    lines = [p for p in paths if _LINE.fullmatch(p)]
+    items.extend(Item(p, p.rsplit(":", 1)[0]) for p in lines)
+    for path in feature_files([p for p in paths if p not in lines], root):
+        feature = parse_file(str(root / path))
+        if feature is None:
+            continue
+        tags = {str(t) for t in feature.tags}
+        tops = list(_top_scenarios(feature))
+        if SCENARIOS_TAG in tags and SERIAL_TAG not in tags:
+            items.extend(Item(f"{path}:{s.line}", path, 1, SERIAL_TAG in {str(t) for t in s.tags}) for s in tops)
+        else:
+            items.append(Item(path, path, max(1, len(tops)), SERIAL_TAG in tags))
+    return items
+
+
+def feature_files(paths: Sequence[str], root: Path) -> list[str]:
+    """Feature files (relative to ``root``, sorted) of files and folders; a missing path is an error."""
+    found: list[str] = []
+    for spec in paths:
+        path = root / spec
+        if path.is_dir():
+            found.extend(str(p.relative_to(root)) for p in sorted(path.rglob("*.feature")))
+        elif path.is_file():
+            found.append(str(path.relative_to(root)) if path.is_absolute() else spec)
+        else:
+            raise ConfigError(f"no feature file or folder {spec!r} under {root}", key="paths",
+                              hint="give feature files or folders relative to the project folder")
+    return list(dict.fromkeys(found))
+
+
+def _top_scenarios(container: Any) -> Iterable[Any]:
+    """Scenarios and scenario outlines (not their rows), rules included, in file order."""
+    for item in getattr(container, "run_items", []) or []:
+        if type(item).__name__ == "Rule":
+            yield from _top_scenarios(item)
+        elif type(item).__name__ in ("Scenario", "ScenarioOutline"):
+            yield item
+
+
+def durations(record: Path) -> dict[str, float]:
+    """Seconds by feature path and by scenario ``file:line`` from a run record (empty if unreadable)."""
+    found: dict[str, float] = {}
+    try:
+        lines = record.read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        kind, location = data.get("kind"), str(data.get("location", ""))
+        if kind == "feature":
+            path = location.rsplit(":", 1)[0]
+            found[path] = found.get(path, 0.0) + float(data.get("duration") or 0.0)
+        elif kind == "scenario":
+            found[location] = float(data.get("duration") or 0.0)
+    return found
+
+
+def weigh(items: Sequence[Item], known: dict[str, float]) -> list[Item]:
+    """Each item with its expected seconds: the last run's duration, else scenarios × a default."""
+    return [replace(item, weight=known.get(item.location, item.scenarios * DEFAULT_SCENARIO_SECONDS))
+            for item in items]
+
+
+def balance(items: Sequence[Item], n: int) -> list[list[Item]]:
+    """``n`` buckets: longest item first onto the lightest bucket (ties by location: deterministic)."""
+    buckets: list[list[Item]] = [[] for _ in range(max(1, n))]
+    loads = [0.0] * len(buckets)
+    for item in sorted(items, key=lambda i: (-i.weight, i.location)):
+        lightest = min(range(len(buckets)), key=lambda b: (loads[b], b))
+        buckets[lightest].append(item)
+        loads[lightest] += item.weight
+    return buckets
+
+
+def pick(items: Sequence[Item], shard: Shard) -> list[Item]:
+    """The items of one shard, in file order (serial items are balanced like the others)."""
+    chosen = balance(items, shard.count)[shard.index - 1]
+    order = {item.location: n for n, item in enumerate(items)}
+    return sorted(chosen, key=lambda i: order[i.location])

@@ -1,0 +1,173 @@
+"""A run split over behave processes: plan (harness.shard) -> Pool (harness.parallel) -> merge (harness.merge).
+
+    <run>/w1/attempt-1/   a worker's behave outputs (attempt-2/... for its retries)
+    <run>/w1/<env>/       the environments that worker started (compose files, logs, timelines, load)
+    <run>/serial/         the @serial items, run after the others, alone
+    <run>/workers.json    the plan, exit codes, wall time and peak memory of every worker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from contextlib import chdir
+from pathlib import Path
+from typing import Any
+
+from harness import shard
+from harness.config import Settings
+from harness.errors import ConfigError, HarnessError
+from harness.merge import merge_folder, rerun_locations, write_junit
+from harness.parallel import Pool, Worker, make_workers
+from harness.retry import RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+
+def run_split(options: argparse.Namespace, behave_args: list[str], settings: Settings, run_id: str,
+              run_dir: Path) -> int:
+    """Run the selected items over the workers; merge; return behave's exit code rule (0, 1) or 130."""
+    if options.workers < 1:
+        raise ConfigError(f"--workers {options.workers} is not a positive number", key="--workers",
+                          hint="write --workers 2 (or more) to run features in parallel")
+    paths, rest = behave_paths(behave_args, settings.root)
+    items = plan_items(paths, options, settings)
+    buckets = shard.balance([i for i in items if not i.serial], options.workers)
+    workers, lone = make_workers(buckets, [i for i in items if i.serial], run_id, run_dir)
+    print(f"harness run {run_id}: {len(items)} items over {len(workers)} worker(s)"
+          + (f" + {len(lone.locations)} @serial" if lone else "") + f"; outputs in {run_dir}", flush=True)
+    pool = Pool(workers, lone, lambda w: worker_command(w, rest), settings.root, dict(os.environ),
+                RetryPolicy(options.retries))
+    started, interrupted = time.monotonic(), False
+    try:
+        pool.run()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        everyone = [*workers, *([lone] if lone else [])]
+        _collect_environments(settings.runs_dir, everyone)
+        remove_leftovers(run_id)
+    failures = [loc for w in everyone for loc in rerun_locations(w.current.folder)]
+    merge_folder(run_dir, pool.parts, run_id, failures)
+    _write_summary(run_dir / "workers.json", options, everyone, time.monotonic() - started)
+    if interrupted:
+        print("harness run: interrupted; every worker stopped and its environments removed", file=sys.stderr)
+        return 130
+    return _finish(run_dir, everyone)
+
+
+def plan_items(paths: list[str], options: argparse.Namespace, settings: Settings) -> list[shard.Item]:
+    """The items of this run (of this shard), weighed by the durations of a previous run."""
+    items = shard.weigh(shard.collect(paths, settings.root), _durations(options, settings))
+    if options.shard:
+        items = shard.pick(items, shard.Shard.parse(options.shard))
+    if not items:
+        raise ConfigError(f"nothing to run: no feature under {', '.join(paths)}"
+                          + (f" in shard {options.shard}" if options.shard else ""), key="paths",
+                          hint="fewer shards than feature files, or check the paths")
+    return items
+
+
+def _durations(options: argparse.Namespace, settings: Settings) -> dict[str, float]:
+    """--durations RUN, else (not for shards: every CI job must plan alike) the latest run's."""
+    source = options.durations or (None if options.shard else settings.runs_dir / "latest")
+    if source is None:
+        return {}
+    record = source / "record.ndjson" if source.is_dir() else source
+    return shard.durations(record)
+
+
+def behave_paths(args: list[str], root: Path) -> tuple[list[str], list[str]]:
+    """(feature paths, the other behave arguments): behave's own parser and config files decide."""
+    from behave.configuration import Configuration
+
+    with chdir(root):
+        config = Configuration(command_args=list(args), load_config=True)
+    paths = [str(p) for p in config.paths] or ["features"]
+    return paths, [a for a in args if a not in paths]
+
+
+def worker_command(worker: Worker, behave_args: list[str]) -> list[str]:
+    """The behave command of a worker's current attempt: the harness's outputs in its folder."""
+    folder = worker.current.folder
+    return [sys.executable, "-m", "behave",
+            "-f", "json", "-o", str(folder / "behave.json"),
+            "-f", "harness.record:RecordFormatter", "-o", str(folder / "record.ndjson"),
+            "-f", "rerun", "-o", str(folder / "rerun.txt"),
+            "--junit", "--junit-directory", str(folder / "junit"), "-f", "plain", "--no-color",
+            "-D", f"run_id={worker.run_id}", *behave_args, *worker.locations]
+
+
+def _collect_environments(runs_dir: Path, workers: list[Worker]) -> None:
+    """Move each worker's environment folders (runs/<run>-wN/<env>) into its folder of the run."""
+    for worker in workers:
+        source = runs_dir / worker.run_id
+        if not source.is_dir():
+            continue
+        worker.folder.mkdir(parents=True, exist_ok=True)
+        for child in source.iterdir():
+            shutil.move(str(child), str(worker.folder / child.name))
+        shutil.rmtree(source, ignore_errors=True)
+
+
+def remove_leftovers(run_id: str) -> list[str]:
+    """Remove every compose project of this run's workers still on the engine (killed workers)."""
+    from harness import janitor
+    from harness.lifecycle import docker_client
+
+    try:
+        found = janitor.projects(docker_client())
+    except HarnessError as exc:
+        logger.info("leftover check skipped: %s", exc)
+        return []
+    removed = []
+    for project in found:
+        if project.run_id.startswith(f"{run_id}-") and not project.detached:
+            janitor.remove(project.name)
+            removed.append(project.name)
+    if removed:
+        logger.warning("removed projects a stopped worker left: %s", ", ".join(removed))
+    return removed
+
+
+def _write_summary(path: Path, options: argparse.Namespace, workers: list[Worker], wall: float) -> None:
+    data: dict[str, Any] = {
+        "workers": options.workers, "shard": options.shard, "retries": options.retries,
+        "wall_s": round(wall, 3),
+        "by_worker": [{"label": w.label, "run_id": w.run_id, "items": w.planned, "exit_codes": w.codes,
+                       "attempts": w.attempt, "peak_rss_mb": round(w.peak_rss_kb / 1024, 1)}
+                      for w in workers if w.parts]}
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def _finish(run_dir: Path, workers: list[Worker]) -> int:
+    """Check every worker exited as behave does (0, 1); write the merged JUnit; 1 if anything failed."""
+    odd = [f"{w.label}: exit {c}" for w in workers for c in w.codes if c not in (0, 1)]
+    if odd:
+        raise HarnessError(f"behave exited abnormally ({', '.join(odd)})",
+                           hint=f"read the worker logs under {run_dir} (w*/attempt-*/behave.log)")
+    from harness.analysis.analyze import hook_failed
+    from harness.analysis.inputs import load
+    from harness.analysis.model import PROBLEMS
+
+    run = load([str(run_dir)])
+    write_junit(run_dir, run)
+    failed = hook_failed(run) or any(s.status in PROBLEMS for s in run.scenarios())
+    print("harness run: " + summary(run), flush=True)
+    return 1 if failed else 0
+
+
+def summary(run: Any) -> str:
+    """``12 scenarios: 10 passed, 1 flaky, 1 failed``: a scenario passed only on a retry is flaky."""
+    counts: dict[str, int] = {}
+    for scenario in run.scenarios():
+        flaky = scenario.status == "passed" and any(a != "passed" for a in scenario.attempts)
+        status = "flaky" if flaky else scenario.status
+        counts[status] = counts.get(status, 0) + 1
+    order = ["passed", "flaky", *sorted(set(counts) - {"passed", "flaky"})]
+    return f"{sum(counts.values())} scenarios: " + ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
