@@ -257,7 +257,8 @@ def frame_value(context: Any, which: str, kind: str, ref: Selection, path: str, 
                 f"{jsonpath.excerpt(expected)}, got {jsonpath.excerpt(actual)} in {frame.describe()}")
 
 
-@step('the {which:FirstLast} frame of kind "{kind:Quoted}" on {ref:Connection} at "{path:Quoted}" contains {value:Rest}')
+@step('the {which:FirstLast} frame of kind "{kind:Quoted}" on {ref:Connection} at "{path:Quoted}" '
+      "contains {value:Rest}")
 def frame_contains(context: Any, which: str, kind: str, ref: Selection, path: str, value: str) -> None:
     """Check that a value in the first (or last so far) frame of KIND contains a JSON literal (substring, item).
 
