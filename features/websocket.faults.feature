@@ -52,3 +52,21 @@ Feature: the event channel under faults
     When I open a WebSocket "ops" to "/v1/events" as tenant "ws-cut"
     And queen is disconnected from the network
     Then "ops" drops within 10 s
+
+  Scenario: faults on the subscriber's own link: latency delays its frames, a partition and a reset drop it
+    Given WebSockets to "queen" go through a fault proxy
+    When I open a WebSocket "ops" to "/v1/events" as tenant "ws-edge"
+    And the client's link to "queen" has 300 ms of latency
+    And I send a POST request to "/v1/inference" as tenant "ws-edge" with JSON:
+      """
+      {"model": "tinyllama", "prompt": "over a slow link", "max_tokens": 2}
+      """
+    Then the response status is 200
+    And the first frame of kind "job_completed" on "ops" arrives at least 250 ms after the last response
+    When the client's link to "queen" heals
+    And the client's link to "queen" holds all data
+    Then "ops" drops within 5 s
+    When the client's link to "queen" heals
+    And I reconnect "ops"
+    And the client's link to "queen" is reset
+    Then "ops" drops within 5 s

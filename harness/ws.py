@@ -5,6 +5,9 @@
     Channels.subscribe(name, request)       an SSE request read in the background
     Channels.send(name, text) / close(name) / reconnect(name, params)
     Channels.get(name) -> Channel           its frames (harness.frames) and how it ended
+    Channels.route(service) / edge_fault(service, kind, ...) / heal(service)
+                                            the client's own edge through an in-process fault proxy
+                                            (harness.faults.proxy): latency, reset, blackhole
 
 aiohttp is the client: it is already the load driver's engine (one WebSocket stack for steps and
 load), it speaks both WebSocket and streamed HTTP on one event loop, and it reports the handshake
@@ -23,12 +26,14 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from harness import http, sse, tokens
 from harness.config import seconds_settings
 from harness.errors import HarnessError
+from harness.faults.proxy import ApiError, Proxy, Toxic
 from harness.frames import Frame, decode, summary
 
 if TYPE_CHECKING:
@@ -161,6 +166,7 @@ class Channels:
         self._channels: dict[str, Channel] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._sockets: dict[str, aiohttp.ClientWebSocketResponse] = {}
+        self._edges: dict[str, Proxy] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="harness-channels", daemon=True)
         self._thread.start()
@@ -234,12 +240,60 @@ class Channels:
         try:
             for name in list(self._channels):
                 self._call(self._stop(name))
+            for proxy in self._edges.values():
+                self._call(proxy.stop())
             self._call(self._session.close())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
             if not self._thread.is_alive():
                 self._loop.close()
+
+    # -- the client's edge ------------------------------------------------------------------
+
+    def route(self, service: str) -> Proxy:
+        """Send later connections to SERVICE through a fault proxy on loopback (the client's own edge)."""
+        if service not in self._edges:
+            parts = urlsplit(self._base_url(service))
+            proxy = Proxy(f"client-{service}", ("127.0.0.1", 0), (parts.hostname or "127.0.0.1", int(parts.port or 80)))
+            self._call(proxy.start())
+            self._edges[service] = proxy
+        return self._edges[service]
+
+    def edge_fault(self, service: str, kind: str, attributes: dict[str, float],
+                   streams: tuple[str, ...] = ("downstream",)) -> list[Toxic]:
+        """Put a toxic (latency, reset_peer, timeout, ...) on the client's edge to SERVICE, live connections too."""
+        proxy = self._edges.get(service)
+        if proxy is None:
+            raise ChannelError(f"the client's connections to {service!r} do not go through a fault proxy", name="",
+                               hint=f'start the scenario with: Given WebSockets to "{service}" go through a fault '
+                                    "proxy (before opening them)")
+        try:
+            toxics = [Toxic.from_json({"type": kind, "attributes": attributes, "stream": stream})
+                      for stream in streams]
+        except ApiError as exc:
+            raise ChannelError(f"bad fault {kind} {attributes}: {exc}", name="",
+                               hint="toxics and attributes: see harness.faults.proxy") from exc
+
+        async def apply() -> None:
+            for toxic in toxics:
+                proxy.toxics[toxic.name] = toxic
+            proxy.changed()
+
+        self._call(apply())
+        return toxics
+
+    def heal(self, service: str) -> None:
+        """Remove every toxic from the client's edge to SERVICE."""
+        proxy = self._edges.get(service)
+        if proxy is None:
+            return
+
+        async def clear() -> None:
+            proxy.toxics.clear()
+            proxy.changed()
+
+        self._call(clear())
 
     # -- inside the loop ---------------------------------------------------------------------
 
@@ -346,7 +400,9 @@ class Channels:
                 raise ChannelError(f"no service named for {kind} {request.path}", name="",
                                    hint='add on "SERVICE" to the step')
             path = request.path if request.path.startswith("/") else "/" + request.path
-            base = self._base_url(request.service).rstrip("/") + path
+            proxy = self._edges.get(request.service)
+            origin = f"http://127.0.0.1:{proxy.listen[1]}" if proxy else self._base_url(request.service)
+            base = origin.rstrip("/") + path
         query = "&".join(f"{k}={v}" for k, v in request.params)
         url = f"{base}{'&' if '?' in base else '?'}{query}" if query else base
         return _ws_url(url) if kind == WEBSOCKET else _http_url(url)

@@ -7,12 +7,18 @@ A frame's kind is its SSE event name, or for a WebSocket the JSON value at "type
 'frames are told apart by "PATH"'). `on "NAME" where "PATH" is VALUE` narrows a check to the frames
 whose PATH equals the JSON literal VALUE (for example one job's frames on a tenant's channel).
 
+Faults on the client's own edge: 'Given WebSockets to "S" go through a fault proxy' routes the
+scenario's connections to S through a loopback fault proxy (harness.faults.proxy); then latency,
+a partition (all data held) or a reset act on them, live ones included. The client pings every
+-D ws_heartbeat=S (default 2 s), so a partitioned or frozen server is seen as a drop, not silence.
+
 Checks wait for their frames up to -D ws_timeout=S (default 10 s) and stop waiting as soon as the
 connection ends; a failure names the connection, its state (open, closed with code C, dropped, refused
 with HTTP status and body), how many frames arrived, their kinds and the last one.
-Drivers: open, subscribe, send, close, reconnect, 'frames are told apart by'. 'I open …' also checks that
-the handshake succeeded; 'I remember …' checks that the value exists. Every other step verifies through
-harness.expect.
+Drivers: open, subscribe, send, close, reconnect, the client's-link faults, 'frames are told apart
+by'. 'I open …' also checks that the handshake succeeded; 'Given WebSockets … go through a fault
+proxy' that the proxy listens; 'I remember …' that the value exists. Every other step verifies
+through harness.expect.
 """
 
 from __future__ import annotations
@@ -143,6 +149,58 @@ def reconnect_with(context: Any, name: str, param: str, value: str) -> None:
     """
     expect.drove(f"reconnect {name}")
     ws.channels(context.harness).reconnect(name, ((param, context.harness.interpolate(value)),))
+
+
+# -- faults on the client's own edge ----------------------------------------------------------------
+
+@step('WebSockets to "{service:Quoted}" go through a fault proxy')
+def route_through_proxy(context: Any, service: str) -> None:
+    """Send this scenario's later WebSockets and subscriptions to SERVICE through a loopback fault proxy.
+
+    Example: Given WebSockets to "queen" go through a fault proxy
+    """
+    proxy = ws.channels(context.harness).route(service)
+    expect.that(proxy.server is not None, f"the fault proxy for {service!r} is not listening")
+
+
+@step('the client\'s link to "{service:Quoted}" has {ms:Number} ms of latency')
+def edge_latency(context: Any, service: str, ms: float) -> None:
+    """Delay everything SERVICE sends to this scenario's connections by MS (live connections too).
+
+    Example: When the client's link to "queen" has 300 ms of latency
+    """
+    expect.drove(f"latency on the client's link to {service}")
+    ws.channels(context.harness).edge_fault(service, "latency", {"latency": ms})
+
+
+@step('the client\'s link to "{service:Quoted}" is reset')
+def edge_reset(context: Any, service: str) -> None:
+    """Reset (TCP RST) every connection of this scenario to SERVICE now, and any opened later.
+
+    Example: When the client's link to "queen" is reset
+    """
+    expect.drove(f"reset the client's link to {service}")
+    ws.channels(context.harness).edge_fault(service, "reset_peer", {"timeout": 0})
+
+
+@step('the client\'s link to "{service:Quoted}" holds all data')
+def edge_blackhole(context: Any, service: str) -> None:
+    """Partition: hold every byte both ways on this scenario's connections to SERVICE (no FIN, no RST).
+
+    Example: When the client's link to "queen" holds all data
+    """
+    expect.drove(f"partition the client's link to {service}")
+    ws.channels(context.harness).edge_fault(service, "timeout", {"timeout": 0}, ("downstream", "upstream"))
+
+
+@step('the client\'s link to "{service:Quoted}" heals')
+def edge_heal(context: Any, service: str) -> None:
+    """Remove every fault from this scenario's link to SERVICE.
+
+    Example: When the client's link to "queen" heals
+    """
+    expect.drove(f"heal the client's link to {service}")
+    ws.channels(context.harness).heal(service)
 
 
 # -- handshake and connection state --------------------------------------------------------------
@@ -309,6 +367,20 @@ def frame_within_response(context: Any, kind: str, ref: Selection, ms: float) ->
     delay = (frame.at - received) * 1000
     expect.that(delay <= ms, f"the first {kind} frame on {ref.label} arrived {delay:.1f} ms after the last "
                              f"response, not within {ms:g} ms: {frame.describe()}")
+
+
+@step('the first frame of kind "{kind:Quoted}" on {ref:Connection} arrives at least {ms:Number} ms after the last '
+      "response")
+def frame_not_before(context: Any, kind: str, ref: Selection, ms: float) -> None:
+    """Check that KIND arrived no sooner than MS after the last HTTP answer (a delay fault is felt).
+
+    Example: Then the first frame of kind "job_completed" on "watcher" arrives at least 250 ms after the last response
+    """
+    received = http.client(context.harness).last.received
+    frame = _frame(context, "first", kind, ref)
+    delay = (frame.at - received) * 1000
+    expect.that(delay >= ms, f"the first {kind} frame on {ref.label} arrived {delay:.1f} ms after the last "
+                             f"response, sooner than {ms:g} ms: {frame.describe()}")
 
 
 @step('no frame of kind "{kind:Quoted}" arrives on {ref:Connection} within {seconds:Number} s')

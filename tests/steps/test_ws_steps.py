@@ -248,3 +248,34 @@ def test_headers_and_query_tables_reach_the_handshake(context: Any) -> None:
           | Authorization | Bearer bad |
         Then the WebSocket "h" handshake status is 401
         ''')
+
+
+def test_faults_on_the_clients_own_edge_behave_as_they_say(context: Any) -> None:
+    context.harness.userdata.update(ws_heartbeat="0.4")
+    run(context, '''
+        Given WebSockets to "web" go through a fault proxy
+        When I open a WebSocket "slow" to "/ws" on "web" as tenant "acme"
+        And the client's link to "web" has 300 ms of latency
+        And I send a GET request to "/echo" on "web"
+        And I send a JSON frame on "slow":
+          """
+          {"echo": "late"}
+          """
+        Then the first frame of kind "echo" on "slow" arrives at least 250 ms after the last response
+        When the client's link to "web" heals
+        And I open a WebSocket "cut" to "/ws" on "web" as tenant "acme"
+        And the client's link to "web" holds all data
+        Then "cut" drops within 3 s
+        When the client's link to "web" heals
+        And I open a WebSocket "reset" to "/ws" on "web" as tenant "acme"
+        And the client's link to "web" is reset
+        Then "reset" drops within 2 s
+        ''')
+    channels = context.harness.extension("ws", lambda: None)
+    assert channels.get("cut").close_code == 1006 and "ServerTimeoutError" in channels.get("cut").detail
+    assert channels.get("reset").state == "dropped"
+
+
+def test_an_edge_fault_without_a_proxy_says_how_to_route(context: Any) -> None:
+    with pytest.raises(ChannelError, match="do not go through a fault proxy"):
+        run(context, 'When the client\'s link to "web" is reset')
