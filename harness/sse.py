@@ -6,6 +6,7 @@ or ``total`` seconds pass (checked as data arrives, so a trickling stream may ov
 than ``idle``). It never raises for a timeout or a cut stream: the ``Stream`` says
 how it ended, and ``Stream.failure()`` says it in words (events so far, the last one).
 Errors before the response starts (connect, write) are left to the caller to translate.
+``Parser`` is the same parsing fed one line at a time (harness.ws reads background streams with it).
 """
 
 from __future__ import annotations

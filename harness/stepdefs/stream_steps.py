@@ -4,6 +4,9 @@ The request tail is the one of the HTTP steps (on "S", as tenant "T", with token
 plus `until "kind, kind"` before the data part to stop reading at the first event of those kinds
 (for streams the server keeps open). Timeouts: -D stream_timeout=S, -D stream_idle_timeout=S.
 
+To keep a stream open while other steps act (a background subscriber), use ws_steps:
+'I subscribe "NAME" to the event stream of a GET request to "/events" on "S"', then the frame checks.
+
 Drivers: 'I stream a … request to …' (it also verifies that the stream ended, by the server
 closing it or an `until` event, and not by a timeout). 'I remember the … event …' checks that the
 value exists. Every other step here verifies through harness.expect.
