@@ -1,0 +1,78 @@
+"""The split of a run: items from feature files, duration weights, longest-first balance, CI shards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import shard
+from harness.errors import ConfigError
+from harness.shard import Item, Shard
+from tests.conftest import FIXTURES
+
+PROJECT = FIXTURES / "parallel"
+
+
+def test_collect_makes_a_feature_an_item_and_splits_parallel_scenarios() -> None:
+    items = shard.collect(["features"], PROJECT)
+    locations = [i.location for i in items]
+    assert "features/alpha.feature" in locations
+    gamma = [i for i in items if i.feature == "features/gamma.feature"]
+    assert [i.location for i in gamma] == ["features/gamma.feature:3", "features/gamma.feature:6"]
+    assert [i.location for i in items if i.serial] == ["features/delta.feature"]
+    assert next(i for i in items if i.location == "features/beta.feature").scenarios == 2
+
+
+def test_collect_keeps_a_file_line_argument_as_one_item() -> None:
+    items = shard.collect(["features/alpha.feature:2"], PROJECT)
+    assert items == [Item("features/alpha.feature:2", "features/alpha.feature")]
+
+
+def test_collect_names_a_missing_path() -> None:
+    with pytest.raises(ConfigError, match="nofeatures"):
+        shard.collect(["nofeatures"], PROJECT)
+
+
+def test_balance_puts_the_longest_first_on_the_lightest_bucket() -> None:
+    items = [Item(name, name, weight=w) for name, w in (("a", 1), ("b", 5), ("c", 4), ("d", 3), ("e", 3))]
+    buckets = shard.balance(items, 2)
+    assert [[i.location for i in b] for b in buckets] == [["b", "e"], ["c", "d", "a"]]
+    assert sum(i.weight for i in buckets[0]) == 8 and sum(i.weight for i in buckets[1]) == 8
+
+
+def test_weigh_uses_the_last_run_and_scenario_counts_otherwise(tmp_path: Path) -> None:
+    record = tmp_path / "record.ndjson"
+    record.write_text("\n".join(json.dumps(line) for line in (
+        {"kind": "run", "event": "start"},
+        {"kind": "feature", "location": "features/alpha.feature:1", "duration": 12.5},
+        {"kind": "scenario", "location": "features/gamma.feature:3", "duration": 2.0},
+    )) + "\n")
+    known = shard.durations(record)
+    items = shard.weigh(shard.collect(["features"], PROJECT), known)
+    weights = {i.location: i.weight for i in items}
+    assert weights["features/alpha.feature"] == 12.5
+    assert weights["features/gamma.feature:3"] == 2.0
+    assert weights["features/beta.feature"] == 2 * shard.DEFAULT_SCENARIO_SECONDS
+    assert shard.durations(tmp_path / "missing.ndjson") == {}
+
+
+def test_shards_are_disjoint_cover_the_whole_and_are_deterministic() -> None:
+    items = shard.weigh(shard.collect(["features"], PROJECT), {})
+    parts = [shard.pick(items, Shard(i, 3)) for i in (1, 2, 3)]
+    chosen = [i.location for part in parts for i in part]
+    assert sorted(chosen) == sorted(i.location for i in items)
+    assert len(chosen) == len(set(chosen))
+    again = [shard.pick(list(reversed(items)), Shard(i, 3)) for i in (1, 2, 3)]
+    assert [{i.location for i in p} for p in again] == [{i.location for i in p} for p in parts]
+
+
+@pytest.mark.parametrize("text", ["0/2", "3/2", "1", "a/b", "1/0"])
+def test_a_bad_shard_is_a_config_error_naming_the_option(text: str) -> None:
+    with pytest.raises(ConfigError, match="--shard"):
+        Shard.parse(text)
+
+
+def test_shard_parses_i_of_n() -> None:
+    assert Shard.parse(" 2/4 ") == Shard(2, 4)
