@@ -1,0 +1,112 @@
+"""Docker: `harness run --workers N` gives each worker its own environment, and leaves nothing behind
+after a pass, Ctrl-C, SIGTERM or a killed worker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.analysis.inputs import load
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of tests/fixtures/parallel."""
+    target = tmp_path / "parallel"
+    shutil.copytree(FIXTURES / "parallel", target)
+    return target
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+
+
+def left_by(run_id: str) -> list[str]:
+    """Containers, networks and volumes whose harness.run label belongs to this run or its workers."""
+    found = []
+    for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
+        out = subprocess.run(["docker", *kind, "--filter", "label=harness.run",
+                              "--format", '{{.Label "harness.run"}} {{.Name' + ('s' if kind[0] == 'ps' else '') + '}}'],
+                             capture_output=True, text=True, check=True).stdout
+        found += [line for line in out.splitlines() if line.split(" ", 1)[0].startswith(run_id)]
+    return found
+
+
+def start(project: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.startswith("harness run "), first
+    return proc, first.split()[2].rstrip(":")
+
+
+def wait_started(project: Path, count: int, timeout: float = 90) -> list[Path]:
+    folder = project / ".harness" / "started"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sorted(folder.glob("*")) if folder.is_dir() else []
+        if len(found) >= count:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{count} scenarios did not start within {timeout} s")
+
+
+def test_two_workers_each_use_their_own_environment_and_leave_nothing(project: Path) -> None:
+    proc, run_id = start(project, "--workers", "2", "envfeatures/web_a.feature", "envfeatures/web_b.feature")
+    out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, out
+    projects = {p.read_text() for p in (project / ".harness" / "started").iterdir()}
+    assert len(projects) == 2  # one environment per worker, never shared
+    assert "[w1] envfeatures/" in out and "[w2] envfeatures/" in out
+    run = load([str(project / ".harness" / "runs" / run_id)])
+    assert [s.status for s in run.scenarios()] == ["passed", "passed"]
+    assert left_by(run_id) == []
+    env_folders = list((project / ".harness" / "runs" / run_id).glob("w*/tiny"))
+    assert len(env_folders) == 2 and all((f / "compose.yaml").is_file() for f in env_folders)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_every_worker_and_leaves_nothing(project: Path, sig: signal.Signals) -> None:
+    proc, run_id = start(project, "--workers", "2", "--tags", "@long", "envfeatures/web_long.feature",
+                         "envfeatures/web_a.feature")
+    assert proc.stdout is not None
+    wait_started(project, 1)
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert left_by(run_id) == []
+    for marker in (project / ".harness" / "started").iterdir():
+        assert not Path(f"/proc/{marker.name}").exists()  # the worker's behave is gone too
+
+
+def test_a_killed_worker_leaves_nothing_and_the_run_is_an_error(project: Path) -> None:
+    proc, run_id = start(project, "--workers", "2", "envfeatures/web_long.feature", "envfeatures/web_a.feature")
+    deadline = time.monotonic() + 90
+    marker = None
+    while marker is None and time.monotonic() < deadline:
+        marker = next((p for p in wait_started(project, 1) if "web_long" in _command_of(p)), None)
+        time.sleep(0.2)
+    assert marker is not None, "the long scenario did not start"
+    os.kill(int(marker.name), signal.SIGKILL)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 2, out
+    assert "exit -9" in out
+    assert left_by(run_id) == []
+
+
+def _command_of(marker: Path) -> str:
+    try:
+        return Path(f"/proc/{marker.name}/cmdline").read_text()
+    except OSError:
+        return ""
