@@ -50,6 +50,7 @@ from harness.render import (
     template_variables,
     write_compose,
 )
+from harness.reuse import config_hash
 
 logger = logging.getLogger(__name__)
 
@@ -227,6 +228,17 @@ class Environment:
         finally:
             self._stop_watchdog()
 
+    def rendered(self) -> str:
+        """The compose text this environment is made of (before the harness decorates it)."""
+        return self._source_text()
+
+    def attach(self) -> Environment:
+        """Take over the running project of this name (kept by `harness up`): never started, never taken down."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._render()
+        self.refresh()
+        return self
+
     def __enter__(self) -> Environment:
         return self.start()
 
@@ -242,7 +254,7 @@ class Environment:
         rendered.write_text(text)
         specs = self._service_specs(text)
         labels = RunLabels(run_id=self.run_id, env=self.name, owner=self.owner, host=socket.gethostname(),
-                           created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                           created=time.strftime("%Y-%m-%dT%H:%M:%S"), config=config_hash(text, self.params))
         ports = {s.pattern: s.port for s in (*self.spec.services, *specs.values()) if s is not None and s.port}
         doc = decorate(text, rendered_name=str(rendered), labels=labels, ports=ports)
         self._builds = plan_builds(doc, self.source_dir, self._project_slug(), self._image_backend,

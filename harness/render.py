@@ -36,11 +36,13 @@ class RunLabels:
     owner: int
     host: str
     created: str
+    config: str = ""  # hash of the rendered configuration (harness.reuse.config_hash)
 
     def as_dict(self) -> dict[str, str]:
         """The labels as docker wants them."""
         return {"harness.run": self.run_id, "harness.env": self.env, "harness.owner": str(self.owner),
-                "harness.host": self.host, "harness.created": self.created}
+                "harness.host": self.host, "harness.created": self.created,
+                **({"harness.config": self.config} if self.config else {})}
 
 
 SECRET_PREFIX = "HARNESS_SECRET_"

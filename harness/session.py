@@ -47,7 +47,7 @@ class Environments:
         """The shared instance of ``name`` (healthy), or a new one with ``fresh``."""
         name = self.settings.env_override or name
         if fresh:
-            return self._start(name)
+            return self._start(name, fresh=True)
         env = self.shared.get(name)
         if env is not None:
             problems = env.settle(within=env.spec.timeouts.settle)
@@ -58,9 +58,11 @@ class Environments:
         env = self.shared[name] = self._start(name)
         return env
 
-    def _start(self, name: str) -> Environment:
+    def _start(self, name: str, *, fresh: bool = False) -> Environment:
         spec = load_environment(name, self.settings.env_dir)
         params = resolve_parameters(spec, self.overrides, strict=False)
+        if not fresh and self._reuses(name):
+            return self._attach(spec, params)
         self._instances += 1
         env = Environment(spec, params, self.settings, run_id=self.run_id, instance=self._instances - 1)
         self.live.append(env)
@@ -69,6 +71,23 @@ class Environments:
         except BaseException:
             self.live.remove(env)
             raise
+
+    def _reuses(self, name: str) -> bool:
+        """-D reuse=ENV: that one must be kept; reuse=1: any environment that has a kept project."""
+        from harness import reuse
+
+        setting = self.overrides.get("reuse", "")
+        if not setting or not reuse.wanted(setting, name):
+            return False
+        return setting == name or reuse.find_kept(docker_client(), name) is not None
+
+    def _attach(self, spec: Any, params: Mapping[str, Any]) -> Environment:
+        """The kept environment, checked identical and healthy; `stop` leaves it up (it never started it)."""
+        from harness import reuse
+
+        env = reuse.attach(spec, params, self.settings, docker_client())
+        self.live.append(env)
+        return env
 
     def stop(self, env: Environment) -> None:
         """Take one environment down and forget it."""
