@@ -1,0 +1,128 @@
+"""Benchmark: the @integration (not @slow) suite sequentially and with `--workers 2, 3, 4`; a reused environment.
+
+Each run is `harness run [--workers N] --tags @integration --tags "not @slow"` in a fresh process,
+sequential first (its durations then plan the split runs). Prints wall time, scenario and step
+counts (they must be equal every time, else exit 1), peak memory of the largest behave process
+(`workers.json`; for the sequential run the largest child process), and then
+``reuse_first_step_s=<y>``: seconds from launching behave with ``-D reuse=tiny`` (the `tiny`
+environment of tests/fixtures/parallel kept up by `harness up`) to its first step, median of 5,
+and as the last line ``speedup_w3=<x>``: sequential wall time / wall time with 3 workers.
+Goals: x >= 1.8, y <= 0.3. Results also go to bench/results/parallel.json.
+Run: .venv/bin/python bench/parallel.py [--workers 2,3,4] [--tags ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "parallel"
+DEFAULT_TAGS = ["--tags", "@integration", "--tags", "not @slow"]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+
+
+def run_suite(workers: int, tags: list[str]) -> dict[str, Any]:
+    """One `harness run`: wall time, exit code, counts and peak memory."""
+    args = ["--workers", str(workers)] if workers > 1 else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "run", *args, *tags], cwd=REPO, env=_env(),
+                          capture_output=True, text=True)
+    wall = time.monotonic() - started
+    folder = next((Path(line.rsplit("outputs in ", 1)[1].strip()) for line in proc.stdout.splitlines()
+                   if line.startswith("harness run ") and "outputs in" in line), None)
+    if folder is None:
+        raise SystemExit(f"harness run printed no run folder:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return {"workers": workers, "wall_s": round(wall, 1), "exit": proc.returncode, "folder": str(folder),
+            "counts": _counts(folder), "peak_mb": _peak_mb(folder, before)}
+
+
+def _counts(folder: Path) -> dict[str, dict[str, int]]:
+    from harness.analysis.inputs import load
+    from harness.analysis.model import Counts
+
+    run = load([str(folder)])
+    return {"scenarios": Counts.of(s.status for s in run.scenarios()).as_dict(),
+            "steps": Counts.of(s.status for s in run.steps()).as_dict()}
+
+
+def _peak_mb(folder: Path, children_before: int) -> float:
+    summary = folder / "workers.json"
+    if summary.is_file():
+        return max(w["peak_rss_mb"] for w in json.loads(summary.read_text())["by_worker"])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(after / 1024, 1) if after > children_before else float("nan")
+
+
+def reuse_first_step(repeats: int = 5) -> float:
+    """Median seconds from launching behave (-D reuse=tiny) to its first step, on a kept `tiny`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "parallel"
+        shutil.copytree(FIXTURE, project)
+        up = subprocess.run([sys.executable, "-m", "harness.cli", "up", "tiny", "--keep"], cwd=project,
+                            env=_env(), capture_output=True, text=True)
+        if up.returncode != 0:
+            raise SystemExit(f"harness up tiny failed:\n{up.stdout}\n{up.stderr}")
+        run_id = up.stdout.split()[1]
+        try:
+            return statistics.median(_first_step(project) for _ in range(repeats))
+        finally:
+            subprocess.run([sys.executable, "-m", "harness.cli", "down", run_id], cwd=project, env=_env(),
+                           capture_output=True)
+
+
+def _first_step(project: Path) -> float:
+    started = project / ".harness" / "started"
+    shutil.rmtree(started, ignore_errors=True)
+    launched = time.time()
+    proc = subprocess.run([sys.executable, "-m", "behave", "-D", "reuse=tiny", "envfeatures/web_a.feature"],
+                          cwd=project, env=_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"reused run failed:\n{proc.stdout[-2000:]}")
+    return next(started.iterdir()).stat().st_mtime - launched
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--workers", default="2,3,4", help="worker counts to run after the sequential run")
+    parser.add_argument("--tags", action="append", help="behave tag expressions (default: @integration, not @slow)")
+    args = parser.parse_args()
+    tags = [x for t in args.tags for x in ("--tags", t)] if args.tags else DEFAULT_TAGS
+    results = [run_suite(1, tags)]
+    for n in (int(x) for x in args.workers.split(",")):
+        results.append(run_suite(n, tags))
+    print(f"{'workers':>7} {'wall s':>7} {'exit':>4} {'peak MB':>8}  scenarios / steps")
+    for r in results:
+        sc, st = r["counts"]["scenarios"], r["counts"]["steps"]
+        print(f"{r['workers']:>7} {r['wall_s']:>7} {r['exit']:>4} {r['peak_mb']:>8}  "
+              f"{sc['passed']}/{sc['total']} passed, {st['passed']}/{st['total']} steps passed")
+    same = all(r["counts"] == results[0]["counts"] and r["exit"] == results[0]["exit"] for r in results)
+    print("counts and exit codes: " + ("the same in every run" if same else "DIFFERENT"))
+    reuse_s = reuse_first_step()
+    w3 = next((r for r in results if r["workers"] == 3), results[-1])
+    speedup = results[0]["wall_s"] / w3["wall_s"]
+    out = REPO / "bench" / "results" / "parallel.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"runs": results, "same_counts": same, "reuse_first_step_s": round(reuse_s, 3),
+                               "speedup_w3": round(speedup, 2)}, indent=1) + "\n")
+    print(f"reuse_first_step_s={reuse_s:.3f}")
+    print(f"speedup_w3={speedup:.2f}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
