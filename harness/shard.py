@@ -21,6 +21,7 @@ from harness.errors import ConfigError
 SERIAL_TAG = "serial"
 SCENARIOS_TAG = "parallel.scenarios"
 DEFAULT_SCENARIO_SECONDS = 1.0  # weight of a scenario no earlier run has timed
+SETUP_SECONDS = 5.0  # what a worker pays to bring up an environment it has not started yet
 _LINE = re.compile(r".+\.feature:\d+")
 
 
@@ -33,6 +34,7 @@ class Item:
     scenarios: int = 1
     serial: bool = False
     weight: float = 0.0
+    env: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ def collect(paths: Sequence[str], root: Path) -> list[Item]:
     """The work items of the feature files under ``paths`` (files or folders, relative to ``root``)."""
     from behave.parser import parse_file
 
+    from harness.session import env_tag
+
     items: list[Item] = []
     lines = [p for p in paths if _LINE.fullmatch(p)]
     items.extend(Item(p, p.rsplit(":", 1)[0]) for p in lines)
@@ -64,11 +68,13 @@ def collect(paths: Sequence[str], root: Path) -> list[Item]:
         if feature is None:
             continue
         tags = {str(t) for t in feature.tags}
+        env = env_tag([str(t) for t in feature.tags]) or ""
         tops = list(_top_scenarios(feature))
         if SCENARIOS_TAG in tags and SERIAL_TAG not in tags:
-            items.extend(Item(f"{path}:{s.line}", path, 1, SERIAL_TAG in {str(t) for t in s.tags}) for s in tops)
+            items.extend(Item(f"{path}:{s.line}", path, 1, SERIAL_TAG in {str(t) for t in s.tags}, env=env)
+                         for s in tops)
         else:
-            items.append(Item(path, path, max(1, len(tops)), SERIAL_TAG in tags))
+            items.append(Item(path, path, max(1, len(tops)), SERIAL_TAG in tags, env=env))
     return items
 
 
@@ -123,14 +129,25 @@ def weigh(items: Sequence[Item], known: dict[str, float]) -> list[Item]:
             for item in items]
 
 
-def balance(items: Sequence[Item], n: int) -> list[list[Item]]:
-    """``n`` buckets: longest item first onto the lightest bucket (ties by location: deterministic)."""
+def balance(items: Sequence[Item], n: int, setup: float = SETUP_SECONDS) -> list[list[Item]]:
+    """``n`` buckets: longest item first onto the bucket that would finish it first.
+
+    A bucket that has not started the item's environment yet pays ``setup`` seconds for it, so
+    features of one environment stay together unless splitting them pays. Ties go by bucket
+    number and items by location: the split is deterministic.
+    """
     buckets: list[list[Item]] = [[] for _ in range(max(1, n))]
     loads = [0.0] * len(buckets)
+    envs: list[set[str]] = [set() for _ in buckets]
+
+    def cost(b: int, item: Item) -> float:
+        return loads[b] + (setup if item.env and item.env not in envs[b] else 0.0)
+
     for item in sorted(items, key=lambda i: (-i.weight, i.location)):
-        lightest = min(range(len(buckets)), key=lambda b: (loads[b], b))
-        buckets[lightest].append(item)
-        loads[lightest] += item.weight
+        best = min(range(len(buckets)), key=lambda b: (cost(b, item), b))
+        loads[best] = cost(best, item) + item.weight
+        envs[best].add(item.env)
+        buckets[best].append(item)
     return buckets
 
 

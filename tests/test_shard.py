@@ -42,6 +42,17 @@ def test_balance_puts_the_longest_first_on_the_lightest_bucket() -> None:
     assert sum(i.weight for i in buckets[0]) == 8 and sum(i.weight for i in buckets[1]) == 8
 
 
+def test_balance_keeps_an_environment_together_unless_splitting_pays() -> None:
+    items = [Item("A", "A", weight=10.0, env="a"), Item("B", "B", weight=10.0, env="b"),
+             Item("a1", "a1", weight=1.0, env="a"), Item("a2", "a2", weight=1.0, env="a")]
+    together = shard.balance(items, 2, setup=5.0)
+    assert [[i.location for i in b] for b in together] == [["A", "a1", "a2"], ["B"]]
+    spread = shard.balance(items, 2, setup=0.0)  # bring-up free: the small ones go where there is room
+    assert [[i.location for i in b] for b in spread] == [["A", "a1"], ["B", "a2"]]
+    same = [Item(f"f{n}", f"f{n}", weight=20.0, env="stack") for n in range(4)]
+    assert [len(b) for b in shard.balance(same, 2, setup=5.0)] == [2, 2]  # long ones: a second bring-up pays
+
+
 def test_weigh_uses_the_last_run_and_scenario_counts_otherwise(tmp_path: Path) -> None:
     record = tmp_path / "record.ndjson"
     record.write_text("\n".join(json.dumps(line) for line in (
