@@ -158,6 +158,9 @@ def _finish(run_dir: Path, workers: list[Worker]) -> int:
     run = load([str(run_dir)])
     write_junit(run_dir, run)
     failed = hook_failed(run) or any(s.status in PROBLEMS for s in run.scenarios())
+    for scenario in [s for s in run.scenarios() if s.status in PROBLEMS][:20]:
+        error = scenario.error.message.splitlines()[0] if scenario.error and scenario.error.message else ""
+        print(f"  ✗ {scenario.location} {scenario.name}: {scenario.status} {error}"[:300], flush=True)
     print("harness run: " + summary(run), flush=True)
     return 1 if failed else 0
 
