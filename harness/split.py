@@ -3,6 +3,8 @@
     <run>/w1/attempt-1/   a worker's behave outputs (attempt-2/... for its retries)
     <run>/w1/<env>/       the environments that worker started (compose files, logs, timelines, load)
     <run>/serial/         the @serial items, run after the others, alone
+    <run>/<env>/          every worker's fault timelines (timeline.ndjson) and load results (load/wN-*.json),
+                          where a sequential run has them
     <run>/workers.json    the plan, exit codes, wall time and peak memory of every worker
 """
 
@@ -50,7 +52,7 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
         interrupted = True
     finally:
         everyone = [*workers, *([lone] if lone else [])]
-        _collect_environments(settings.runs_dir, everyone)
+        _collect_environments(settings.runs_dir, run_dir, everyone)
         remove_leftovers(run_id)
     failures = [loc for w in everyone for loc in rerun_locations(w.current.folder)]
     merge_folder(run_dir, pool.parts, run_id, failures)
@@ -103,7 +105,7 @@ def worker_command(worker: Worker, behave_args: list[str]) -> list[str]:
             "-D", f"run_id={worker.run_id}", *behave_args, *worker.locations]
 
 
-def _collect_environments(runs_dir: Path, workers: list[Worker]) -> None:
+def _collect_environments(runs_dir: Path, run_dir: Path, workers: list[Worker]) -> None:
     """Move each worker's environment folders (runs/<run>-wN/<env>) into its folder of the run."""
     for worker in workers:
         source = runs_dir / worker.run_id
@@ -113,6 +115,22 @@ def _collect_environments(runs_dir: Path, workers: list[Worker]) -> None:
         for child in source.iterdir():
             shutil.move(str(child), str(worker.folder / child.name))
         shutil.rmtree(source, ignore_errors=True)
+    _gather(run_dir, workers)
+
+
+def _gather(run_dir: Path, workers: list[Worker]) -> None:
+    """Timelines and load results where a sequential run has them: <run>/<env>/ (the worker in names)."""
+    for worker in workers:
+        for timeline in sorted(worker.folder.glob("*/timeline.ndjson")):
+            target = run_dir / timeline.parent.name / "timeline.ndjson"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("a") as out:
+                for line in timeline.read_text().splitlines():
+                    out.write(json.dumps({**json.loads(line), "worker": worker.label}) + "\n")
+        for result in sorted(worker.folder.glob("*/load/*.json")):
+            target = run_dir / result.parent.parent.name / "load" / f"{worker.label}-{result.name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(result, target)
 
 
 def remove_leftovers(run_id: str) -> list[str]:

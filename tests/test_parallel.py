@@ -202,3 +202,22 @@ def test_merge_drops_skipped_copies_of_scenarios_that_ran_elsewhere(tmp_path: Pa
     assert {s.location: (s.status, s.attempts) for s in run.scenarios()} == {
         "f.feature:3": ("passed", ()), "f.feature:5": ("failed", ()), "f.feature:7": ("skipped", ())}
     assert (tmp_path / "run" / "rerun.txt").read_text().splitlines()[1:] == ["f.feature:5"]
+
+
+def test_environment_folders_move_into_the_run_and_timelines_gather_per_environment(tmp_path: Path) -> None:
+    from harness.split import _collect_environments
+
+    runs = tmp_path / "runs"
+    run_dir = runs / "r"
+    workers = [Worker(f"w{n}", f"r-w{n}", run_dir / f"w{n}", []) for n in (1, 2)]
+    for n, worker in enumerate(workers, 1):
+        env = runs / worker.run_id / "tiny"
+        (env / "load").mkdir(parents=True)
+        (env / "timeline.ndjson").write_text(json.dumps({"action": "inject", "what": f"pause {n}"}) + "\n")
+        (env / "load" / "001-open.json").write_text("{}\n")
+    _collect_environments(runs, run_dir, workers)
+    assert sorted(p.name for p in runs.iterdir()) == ["r"]  # no runs/r-w1 left beside the run
+    assert (run_dir / "w1" / "tiny" / "timeline.ndjson").is_file()
+    events = [json.loads(line) for line in (run_dir / "tiny" / "timeline.ndjson").read_text().splitlines()]
+    assert [(e["worker"], e["what"]) for e in events] == [("w1", "pause 1"), ("w2", "pause 2")]
+    assert sorted(p.name for p in (run_dir / "tiny" / "load").iterdir()) == ["w1-001-open.json", "w2-001-open.json"]

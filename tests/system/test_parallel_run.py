@@ -3,6 +3,7 @@ after a pass, Ctrl-C, SIGTERM or a killed worker."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -63,17 +64,21 @@ def wait_started(project: Path, count: int, timeout: float = 90) -> list[Path]:
 
 
 def test_two_workers_each_use_their_own_environment_and_leave_nothing(project: Path) -> None:
-    proc, run_id = start(project, "--workers", "2", "envfeatures/web_a.feature", "envfeatures/web_b.feature")
+    proc, run_id = start(project, "--workers", "2", "envfeatures/web_a.feature", "envfeatures/web_b.feature",
+                         "envfeatures/web_paused.feature")
     out, _ = proc.communicate(timeout=240)
     assert proc.returncode == 0, out
     projects = {p.read_text() for p in (project / ".harness" / "started").iterdir()}
     assert len(projects) == 2  # one environment per worker, never shared
     assert "[w1] envfeatures/" in out and "[w2] envfeatures/" in out
     run = load([str(project / ".harness" / "runs" / run_id)])
-    assert [s.status for s in run.scenarios()] == ["passed", "passed"]
+    assert [s.status for s in run.scenarios()] == ["passed"] * 3
     assert left_by(run_id) == []
-    env_folders = list((project / ".harness" / "runs" / run_id).glob("w*/tiny"))
+    folder = project / ".harness" / "runs" / run_id
+    env_folders = list(folder.glob("w*/tiny"))
     assert len(env_folders) == 2 and all((f / "compose.yaml").is_file() for f in env_folders)
+    timeline = [json.loads(line) for line in (folder / "tiny" / "timeline.ndjson").read_text().splitlines()]
+    assert [e["action"] for e in timeline] == ["inject", "revert"] and timeline[0]["worker"] in ("w1", "w2")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
