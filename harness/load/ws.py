@@ -1,6 +1,6 @@
 """WebSocket load: N connections that subscribe and/or send, with per-message latency and delivery.
 
-    spec = WsSpec(url, headers=lambda conn: {...}, message='{"id": "{id}"}', rate=0)   # echo: send, await reply
+    spec = WsSpec(url, headers=lambda conn: {...}, message='{"id": "{id}"}', rate=0)   # send, await reply (echo)
     result = run_ws(spec, connections=32, duration=5.0)          # a LoadResult (mode "websocket")
 
     load = WsLoad(WsSpec(url, headers=..., done_kinds={"job_completed"}, id_path="job_id",
@@ -51,6 +51,7 @@ class WsSpec:
     done_kinds: frozenset[str] = frozenset()
     published_path: str | None = None
     connect_timeout: float = 10.0
+    reply_timeout: float = 10.0
 
     def http_url(self) -> str:
         """The URL as http(s), for the target guard."""
@@ -194,11 +195,13 @@ class WsRun:
             try:
                 await ws.send_str(self._text(key, conn.index, seq))
                 while key not in conn.replied:
-                    message = await ws.receive()
+                    message = await ws.receive(timeout=self.spec.reply_timeout)
                     if message.type != text_type:
                         conn.error = None if message.type == aiohttp.WSMsgType.CLOSE else f"dropped: {message.type}"
                         return
                     self._on_frame(conn, message.data, now(), 0.0)
+            except TimeoutError:
+                return  # no reply within reply_timeout: this connection stops; the message counts as lost
             except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
                 conn.error = f"dropped: {type(exc).__name__}"
                 return

@@ -20,6 +20,7 @@ Drivers: opening subscribers, waiting for them, the sender run and the frame-for
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from behave import register_type, step, use_step_matcher
@@ -36,6 +37,7 @@ use_step_matcher("parse")
 _FORMAT = "ws_load_format"
 _DEFAULT_FORMAT = {"id_path": "job_id", "kind_path": "type", "published_path": "published_at",
                    "done_kinds": frozenset({"job_completed", "job_failed"})}
+_SENDER_FORMAT = {"id_path": "id", "kind_path": "type"}
 
 
 @with_pattern(r'(?: as a tenant per client| as tenant "[^"]*")?')
@@ -56,8 +58,8 @@ def frame_format(context: Any, id_path: str, kind_path: str, published: str) -> 
     Example: Given WebSocket load frames carry the id at "job_id", the kind at "type" and the publish time at "ts"
     """
     expect.drove("frame format")
-    formats = context.harness.extension(_FORMAT, lambda: dict(_DEFAULT_FORMAT))
-    formats.update(id_path=id_path, kind_path=kind_path, published_path=published)
+    chosen: dict[str, Any] = context.harness.extension(_FORMAT, dict)
+    chosen.update(_DEFAULT_FORMAT, id_path=id_path, kind_path=kind_path, published_path=published)
 
 
 @step('{count:d} subscribers open WebSockets to "{path:Quoted}" on "{service:Quoted}"{auth:WsAuth}')
@@ -91,9 +93,8 @@ def senders(context: Any, count: int, path: str, service: str, auth: ClientAuth,
     Example: When 32 WebSocket clients each send messages to "/echo" on "api" at 0 per second for 5 seconds with:
     """
     state = load_state(context.harness)
-    formats = {**_format(context), "done_kinds": frozenset(), "published_path": None}
-    spec = state.ws_spec(path, service, auth, message=context.harness.interpolate(context.text or ""), rate=rate,
-                         **formats)
+    formats = {**_format(context, _SENDER_FORMAT), "done_kinds": frozenset(), "published_path": None}
+    spec = state.ws_spec(path, service, auth, message=_fill(context, context.text or ""), rate=rate, **formats)
     expect.drove(f"{count} WebSocket senders")
     state.run_ws_clients(count, spec, seconds)
 
@@ -124,9 +125,19 @@ def no_failures(context: Any) -> None:
                  f"failed connections ({result.extra['failures']}) of {result.extra['connections']}")
 
 
-def _format(context: Any) -> dict[str, Any]:
-    found: dict[str, Any] = context.harness.extension(_FORMAT, lambda: dict(_DEFAULT_FORMAT))
-    return dict(found)
+def _fill(context: Any, text: str) -> str:
+    """Remembered {name} values filled in; {id}, {conn} and {seq} are left for each message."""
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return match.group(0) if name in ("id", "conn", "seq") else str(context.harness.recall(name))
+
+    return re.sub(r"\{([A-Za-z_][\w.-]*)\}", sub, text)
+
+
+def _format(context: Any, default: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The frame format a 'Given' set, else ``default`` (the reference stack's events by default)."""
+    chosen: dict[str, Any] = context.harness.extension(_FORMAT, dict)
+    return dict(chosen or default or _DEFAULT_FORMAT)
 
 
 def _ws_run(context: Any) -> Any:

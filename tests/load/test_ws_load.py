@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -154,3 +155,72 @@ def test_a_target_outside_loopback_is_refused() -> None:
         run_ws(WsSpec("ws://8.8.8.8/x"), connections=1, duration=0.1)
 
 
+
+
+def test_the_load_steps_run_senders_and_check_delivery(tmp_path: Any) -> None:
+    import runpy
+    import threading
+
+    from behave.step_registry import registry
+
+    from harness.config import Settings
+    from harness.session import Environments, Session
+    from tests.steps.kit import REPO, STEP_MODULES, FakeContext, FakeEnv, run
+
+    async def open_echo(request: web.Request) -> web.StreamResponse:
+        assert request.headers["Authorization"].startswith("Bearer ")
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            await ws.send_str(message.data)
+        return ws
+
+    loop = asyncio.new_event_loop()
+    app = web.Application()
+    app.router.add_get("/e", open_echo)
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    registry.clear()
+    for name in (*STEP_MODULES, "load_steps", "ws_load_steps"):
+        runpy.run_path(str(REPO / "harness" / "stepdefs" / f"{name}.py"), run_name=f"generic_steps.{name}")
+    settings = Settings(root=tmp_path)
+    session = Session(settings, Environments(settings, "run", {}))
+    session._env = FakeEnv(f"http://127.0.0.1:{port}")  # type: ignore[assignment]
+    try:
+        run(FakeContext(session), '''
+    When 8 WebSocket clients each send messages to "/e" on "web" as tenant "t" at 0 per second for 0.3 seconds with:
+      """
+      {"id": "{id}"}
+      """
+            Then at least 99% of the messages were delivered
+            And no WebSocket connection failed
+            And at least 99% succeed
+            And the p99 latency is below 1000 ms
+            ''')
+        with pytest.raises(AssertionError, match=r"100.00% of the messages were delivered \(\d+ of \d+\), below 101%"):
+            run(FakeContext(session), "Then at least 101% of the messages were delivered")
+    finally:
+        session.end_scenario()
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def test_a_closed_loop_sender_without_replies_stops_after_the_reply_timeout(serve: Callable[[Scenario], None]) -> None:
+    results: list[LoadResult] = []
+
+    async def scenario(url: str, app: web.Application) -> None:
+        spec = WsSpec(url + "/echo?drop_every=1", headers=token(), message='{"id": "{id}"}', reply_timeout=0.3)
+        started = time.monotonic()
+        results.append(await ws_load(spec, connections=2, duration=5.0, linger=0.2))
+        assert time.monotonic() - started < 2.0
+
+    serve(scenario)
+    extra = results[0].extra
+    assert (extra["sent"], extra["replied"], extra["delivery_ratio"]) == (2, 0, 0.0)
+    assert results[0].error_counts == {"no reply": 2}
