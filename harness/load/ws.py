@@ -9,7 +9,8 @@
     load.expect([(conn, job_id), ...])      # what each connection must receive
     result = load.finish(linger=10.0)       # waits until all expected arrived (or linger), closes
 
-Latency per message: send -> the frame whose ``id_path`` names it (echo), or the publication time
+Latency per message: send -> the frame whose ``id_path`` names it (echo; a closed-loop sender whose
+template quotes ``"{id}"`` matches the reply by that quoted text, without parsing), or the publication time
 carried at ``published_path`` (epoch seconds) -> receipt (pushed frames). Delivery: echo replies
 received / messages sent, or expected ids received (a frame of a ``done_kinds`` kind) / expected.
 The result is a ``LoadResult`` so the HTTP load's percentile, success and throughput checks apply;
@@ -117,7 +118,14 @@ class WsRun:
             await asyncio.sleep(duration)
             return
         deadline = self.now() + duration
-        await asyncio.gather(*(self._send_loop(c, deadline) for c in self.conns if c.ws is not None))
+        senders = [asyncio.ensure_future(self._send_loop(c, deadline)) for c in self.conns if c.ws is not None]
+        if not senders:
+            return
+        # A sender still waiting for a reply reply_timeout after the end stops; its message counts as lost.
+        _, stuck = await asyncio.wait(senders, timeout=duration + self.spec.reply_timeout)
+        for task in stuck:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
 
     def expect(self, pairs: Iterable[tuple[int, str]]) -> None:
         """Ids each connection must receive in a frame of a ``done_kinds`` kind."""
@@ -188,20 +196,25 @@ class WsRun:
 
     async def _send_and_receive(self, conn: _Conn, ws: aiohttp.ClientWebSocketResponse, deadline: float) -> None:
         """Closed loop, one task per connection: send, read frames until the reply, repeat (no reader task)."""
-        now, text_type, seq = self.now, aiohttp.WSMsgType.TEXT, 0
+        now, text_type, seq, replied = self.now, aiohttp.WSMsgType.TEXT, 0, conn.replied
+        records, index, quoted = self.records, conn.index, len(self._parts) == 2 and self._parts[0].endswith('"')
         while now() < deadline:
-            key = f"c{conn.index}-s{seq}"
-            conn.sent[key] = (seq, now())
+            key = f"c{index}-s{seq}"
+            sent_at = now()
+            conn.sent[key] = (seq, sent_at)
             try:
-                await ws.send_str(self._text(key, conn.index, seq))
-                while key not in conn.replied:
-                    message = await ws.receive(timeout=self.spec.reply_timeout)
+                await ws.send_str(self._text(key, index, seq))
+                while key not in replied:
+                    message = await ws.receive()
                     if message.type != text_type:
                         conn.error = None if message.type == aiohttp.WSMsgType.CLOSE else f"dropped: {message.type}"
                         return
-                    self._on_frame(conn, message.data, now(), 0.0)
-            except TimeoutError:
-                return  # no reply within reply_timeout: this connection stops; the message counts as lost
+                    if quoted and f'"{key}"' in message.data:  # the reply names its message: no need to parse
+                        replied.add(key)
+                        records.append((index, seq, sent_at, sent_at, now(), NAN, 101, "ok", None, key))
+                        conn.frames += 1
+                    else:
+                        self._on_frame(conn, message.data, now(), 0.0)
             except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
                 conn.error = f"dropped: {type(exc).__name__}"
                 return
