@@ -26,7 +26,9 @@ API for the hooks (``harness/behave_hooks.py``):
 
 Line kinds, in order: ``run`` (start), per feature at its end ``feature``, ``rule``,
 ``scenario`` (followed by its ``step`` lines), then ``hook_error`` lines and ``run`` (end).
-Status names are behave's; errors are ``{type, message, traceback, hook}``.
+Status names are behave's; errors are ``{type, message, traceback, hook}``. Scenarios and steps
+that ran carry ``started`` (wall-clock epoch seconds): the analyzer sets failures against the
+fault timeline, the load results and the service logs with it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import datetime as _dt
 import json
 import os
 import subprocess
+import time
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -48,6 +51,7 @@ RECORD_FORMAT = "harness-record/1"
 _PENDING_HOOK_ERRORS: list[dict[str, Any]] = []
 _SECRETS: set[str] = set()
 _ENV_ATTR = "harness_environment_state"
+_STARTED_ATTR = "harness_started"
 
 
 def register_secret(*values: str) -> None:
@@ -94,6 +98,19 @@ def _error_of(exc: BaseException | None, message: str, tb: Any = None) -> dict[s
     return {"type": type(exc).__name__, "message": str(exc) or message or "", "traceback": text}
 
 
+def _stamp(statement: Any, at: float) -> None:
+    try:
+        setattr(statement, _STARTED_ATTR, at)
+    except AttributeError:  # pragma: no cover - slotted statements do not exist in behave
+        pass
+
+
+def _started(statement: Any) -> dict[str, float]:
+    """``{"started": epoch seconds}`` when the statement ran, else nothing."""
+    at = getattr(statement, _STARTED_ATTR, None)
+    return {"started": round(at, 3)} if isinstance(at, float) else {}
+
+
 def _commit() -> str:
     for name in ("HARNESS_COMMIT", "GIT_COMMIT", "CI_COMMIT_SHA", "GITHUB_SHA"):
         if os.environ.get(name):
@@ -136,6 +153,14 @@ class RecordFormatter(Formatter):  # type: ignore[misc]
         return found
 
     # -- behave formatter API
+    def scenario(self, scenario: Any) -> None:
+        """Stamp the scenario's wall-clock start (the analyzer lines failures up with faults and load)."""
+        _stamp(scenario, time.time())
+
+    def result(self, step: Any) -> None:
+        """Stamp the step's wall-clock start: now minus its duration."""
+        _stamp(step, time.time() - float(step.duration or 0.0))
+
     def feature(self, feature: Any) -> None:
         """Remember the feature; everything is written at its end (statuses are final then)."""
         self._feature = feature
@@ -178,7 +203,8 @@ class RecordFormatter(Formatter):  # type: ignore[misc]
     def _scenario_lines(self, scenario: Any, rule: str) -> Iterator[dict[str, Any]]:
         yield {"kind": "scenario", **self._statement(scenario), "rule": rule,
                "tags": sorted(str(t) for t in scenario.effective_tags),
-               "duration": scenario.duration, "captured": self._captured(scenario)}
+               "duration": scenario.duration, "captured": self._captured(scenario),
+               **_started(scenario)}
         for step in scenario.all_steps:
             yield self._step(step)
 
@@ -187,7 +213,7 @@ class RecordFormatter(Formatter):  # type: ignore[misc]
                 "location": str(step.location), "status": step.status.name,
                 "duration": round(float(step.duration or 0.0), 6),
                 "verifications": getattr(step, "harness_verifications", None),
-                "actions": getattr(step, "harness_actions", None)}
+                "actions": getattr(step, "harness_actions", None), **_started(step)}
         if step.status.has_failed():
             line["error"] = self._error(step)
             line["hook_error"] = bool(step.hook_failed)

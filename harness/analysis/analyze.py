@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.analysis.annotate import Annotation, annotate
 from harness.analysis.blockers import (
     Impact,
     UniqueError,
@@ -15,9 +16,12 @@ from harness.analysis.blockers import (
     impacts,
     unique_errors,
 )
+from harness.analysis.evidence import Evidence
+from harness.analysis.gonogo import GateRules, GoNoGo, decide, load_gate_rules
 from harness.analysis.history import Diff, Flaky, Point, diff, flaky
 from harness.analysis.metrics import Metrics, compute
 from harness.analysis.model import ERROR, FAILED, HOOK_ERROR, PROBLEMS, UNDEFINED, Run
+from harness.analysis.performance import PerfRow, performance
 from harness.analysis.rules import RuleSet, load_rules
 
 
@@ -45,6 +49,10 @@ class Analysis:
     diff: Diff | None = None
     trend: tuple[Point, ...] = ()
     flaky: tuple[Flaky, ...] = ()
+    notes: Mapping[str, Annotation] = field(default_factory=dict)
+    performance: tuple[PerfRow, ...] = ()
+    gonogo: GoNoGo | None = None
+    evidence: Evidence = field(default_factory=Evidence)
 
     @property
     def failed(self) -> bool:
@@ -65,20 +73,49 @@ def hook_failed(run: Run) -> bool:
                or any(r.status in PROBLEMS for r in f.rules) for f in run.features)
 
 
+@dataclass(frozen=True, slots=True)
+class Folders:
+    """The run folders' evidence: the run's, the baseline's and the history's (same order as the runs)."""
+
+    run: Evidence = field(default_factory=Evidence)
+    baseline: Evidence = field(default_factory=Evidence)
+    history: tuple[Evidence, ...] = ()
+
+
 def analyze(run: Run, rules: RuleSet | None = None, baseline: Run | None = None,
-            history: Sequence[Run] = ()) -> Analysis:
-    """Run every analysis over a loaded run."""
+            history: Sequence[Run] = (), folders: Folders | None = None,
+            gate: GateRules | None = None) -> Analysis:
+    """Run every analysis over a loaded run (and its folder's evidence, when given)."""
     rules = rules or load_rules()
-    verdicts = tuple(classify(run, rules))
+    folders = folders or Folders()
+    notes = annotate(run, folders.run)
+    verdicts = tuple(classify(run, rules, _faults(notes)))
     metrics = compute(run, rules.component_prefixes)
     change = None
     if baseline is not None:
         change = diff(run, verdicts, baseline, classify(baseline, rules),
                       baseline.info.run_id or ",".join(baseline.info.sources))
     trend = tuple(_point(r) for r in (*history, run)) if history else ()
-    return Analysis(run, metrics, verdicts, tuple(impacts(run, verdicts, rules)),
+    found = tuple(impacts(run, verdicts, rules))
+    rows = tuple(_performance(run, notes, folders, baseline, history))
+    verdict = decide(run, verdicts, found, rows, gate or load_gate_rules(),
+                     [r.name for r in metrics.by_component])
+    return Analysis(run, metrics, verdicts, found,
                     tuple(unique_errors(verdicts)), tuple(_hollow(run)), tuple(_undefined(run)),
-                    change, trend, tuple(flaky([*history, run])))
+                    change, trend, tuple(flaky([*history, run])), notes, rows, verdict, folders.run)
+
+
+def _faults(notes: Mapping[str, Annotation]) -> dict[str, tuple[str, ...]]:
+    return {key: tuple(f.what for f in note.faults) for key, note in notes.items() if note.faults}
+
+
+def _performance(run: Run, notes: Mapping[str, Annotation], folders: Folders, baseline: Run | None,
+                 history: Sequence[Run]) -> list[PerfRow]:
+    base = None
+    if baseline is not None and folders.baseline:
+        base = performance(baseline, annotate(baseline, folders.baseline), folders.baseline.load)
+    past = [performance(r, annotate(r, e), e.load) for r, e in zip(history, folders.history, strict=False) if e]
+    return performance(run, notes, folders.run.load, base, past)
 
 
 def _point(run: Run) -> Point:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 
 from harness.analysis.messages import http_status, normalise
 from harness.analysis.model import (
@@ -69,6 +69,11 @@ class UniqueError:
     example: Example
 
 
+def impact_level(share: float) -> str:
+    """HIGH / MEDIUM / LOW by share of the suite (25% and 10% the cut-offs)."""
+    return "HIGH" if share >= 0.25 else "MEDIUM" if share >= 0.10 else "LOW"
+
+
 def hollow_steps(scenario: Scenario) -> Iterator[Step]:
     """Passed steps that verified nothing (needs the run record's counts)."""
     kind = ""
@@ -107,12 +112,18 @@ def _failure(status: str, error: ErrorInfo | None, step: str, scenario: Scenario
                    http_status(error.message), error.hook)
 
 
-def classify(run: Run, rules: RuleSet) -> list[Verdict]:
-    """A verdict for every scenario that failed, errored, was masked, or passed hollow."""
+def classify(run: Run, rules: RuleSet, faults: Mapping[str, tuple[str, ...]] | None = None) -> list[Verdict]:
+    """A verdict for every scenario that failed, errored, was masked, or passed hollow.
+
+    ``faults`` maps a scenario key to the faults active when it failed (rules may match on them).
+    """
     verdicts = []
     for scenario in run.scenarios():
         failure, index = failure_of(scenario)
         if failure is not None:
+            active = faults.get(scenario.key) if faults else None
+            if active:
+                failure = replace(failure, faults=active)
             verdicts.append(Verdict(scenario, rules.classify(failure), failure, index))
     return verdicts
 

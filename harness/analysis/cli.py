@@ -10,13 +10,17 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from harness.analysis.analyze import Analysis, analyze
+from harness.analysis.analyze import Analysis, Folders, analyze
+from harness.analysis.evidence import Evidence, read_evidence
+from harness.analysis.gonogo import GateRules, load_gate_rules
 from harness.analysis.inputs import RUNS_DIR, load, newest_run, resolve_run
 from harness.analysis.model import Run
 from harness.analysis.rules import RuleSet, load_rules
 from harness.errors import AnalysisError, HarnessError
+from harness.runfolder import BEHAVE_JSON, RECORD
 
 PROJECT_RULES = Path("blockers.yaml")
+PROJECT_GONOGO = Path("gonogo.yaml")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +31,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", type=Path, help="folder of earlier runs (trend and flaky detection)")
     parser.add_argument("--junit", type=Path, help="export JUnit XML (hook errors as <error>)")
     parser.add_argument("--cucumber", type=Path, help="export Cucumber JSON")
+    parser.add_argument("--gonogo", type=Path, help="go/no-go rules (YAML) on top of the defaults "
+                        "(default: gonogo.yaml when present)")
 
 
 def _inputs(given: Sequence[str]) -> tuple[list[str], str]:
@@ -42,7 +48,13 @@ def _rules(path: Path | None) -> RuleSet:
     return load_rules(path)
 
 
-def _history(folder: Path | None, current: Sequence[str]) -> list[Run]:
+def _gate(path: Path | None) -> GateRules:
+    if path is None and PROJECT_GONOGO.is_file():
+        path = PROJECT_GONOGO
+    return load_gate_rules(path)
+
+
+def _history(folder: Path | None, current: Sequence[str]) -> list[tuple[Run, Evidence]]:
     if folder is None:
         return []
     from harness.analysis.history import history_runs
@@ -53,10 +65,32 @@ def _history(folder: Path | None, current: Sequence[str]) -> list[Run]:
         if entry.resolve() in skip:
             continue
         try:
-            runs.append(load([str(entry)]))
+            runs.append((load([str(entry)]), evidence_of([str(entry)])))
         except HarnessError as exc:
             print(f"harness: history: skipping {entry}: {str(exc).splitlines()[0]}", file=sys.stderr)
     return runs
+
+
+def evidence_of(inputs: Sequence[str]) -> Evidence:
+    """Timelines, load results and failure logs of the run folders among ``inputs`` (a record's folder too)."""
+    found = [read_evidence(folder) for folder in _folders(inputs)]
+    found = [e for e in found if e]
+    if len(found) == 1:
+        return found[0]
+    return Evidence(tuple(x for e in found for x in e.faults), tuple(x for e in found for x in e.load),
+                    tuple(x for e in found for x in e.logs), ",".join(e.folder for e in found),
+                    tuple(x for e in found for x in e.artifacts))
+
+
+def _folders(inputs: Sequence[str]) -> list[Path]:
+    folders = []
+    for spec in inputs:
+        path = Path(spec)
+        if path.is_file() and path.name in (RECORD, BEHAVE_JSON):
+            path = path.parent
+        if path.is_dir() and path not in folders:
+            folders.append(path)
+    return folders
 
 
 @contextlib.contextmanager
@@ -79,9 +113,11 @@ def _run(args: argparse.Namespace, history_default: Path | None = None) -> tuple
 def _analyze(args: argparse.Namespace, history_default: Path | None) -> tuple[Analysis, str]:
     inputs, folder = _inputs(args.inputs)
     run = load(inputs)
-    baseline = load([str(resolve_run(args.baseline))]) if args.baseline else None
+    base_path = [str(resolve_run(args.baseline))] if args.baseline else []
+    baseline = load(base_path) if base_path else None
     history = _history(args.history or history_default, inputs)
-    result = analyze(run, _rules(args.rules), baseline, history)
+    folders = Folders(evidence_of(inputs), evidence_of(base_path), tuple(e for _, e in history))
+    result = analyze(run, _rules(args.rules), baseline, [r for r, _ in history], folders, _gate(args.gonogo))
     _exports(result, args)
     return result, folder
 

@@ -54,6 +54,7 @@ class Step(NamedTuple):
     actions: int | None = None
     captured: str = ""
     environment: Any = None
+    started: float = 0.0
 
     @property
     def text(self) -> str:
@@ -81,6 +82,7 @@ class Scenario:
     captured: str = ""
     environment: Any = None
     uid: str = ""
+    started: float = 0.0
 
     @property
     def key(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.analysis.analyze import Analysis
-from harness.analysis.blockers import Impact
+from harness.analysis.blockers import Impact, impact_level
 from harness.analysis.metrics import Rates
 from harness.analysis.model import PASSED, PROBLEMS
 
@@ -17,7 +17,7 @@ def pct(value: float) -> str:
 
 def level(impact: Impact) -> str:
     """HIGH / MEDIUM / LOW by share of the suite."""
-    return "HIGH" if impact.share >= 0.25 else "MEDIUM" if impact.share >= 0.10 else "LOW"
+    return impact_level(impact.share)
 
 
 def icon(rate: float) -> str:

@@ -100,7 +100,8 @@ def _step(data: dict[str, Any]) -> Step:
     return Step(data.get("keyword", ""), data.get("name", ""), data.get("location", ""),
                 data.get("status", ""), float(data.get("duration") or 0.0), _error(data.get("error")),
                 data.get("match", ""), data.get("verifications"), data.get("actions"),
-                redact(data.get("captured", "") or ""), data.get("environment"))
+                redact(data.get("captured", "") or ""), data.get("environment"),
+                float(data.get("started") or 0.0))
 
 
 def _scenario(data: dict[str, Any], steps: tuple[Step, ...], feature: dict[str, Any]) -> Scenario:
@@ -111,7 +112,7 @@ def _scenario(data: dict[str, Any], steps: tuple[Step, ...], feature: dict[str, 
                     feature_name=feature.get("name", ""), rule=data.get("rule", ""),
                     duration=float(data.get("duration") or 0.0), error=error,
                     skip_reason=data.get("skip_reason", ""), captured=redact(data.get("captured", "")),
-                    environment=data.get("environment"))
+                    environment=data.get("environment"), started=float(data.get("started") or 0.0))
 
 
 def _feature(data: dict[str, Any], scenarios: tuple[Scenario, ...], rules: tuple[Rule, ...]) -> Feature:

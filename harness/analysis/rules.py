@@ -12,7 +12,7 @@ from harness.errors import ConfigError
 
 DEFAULT_RULES = Path(__file__).with_name("default_rules.yaml")
 _KEYS = frozenset({"status", "error_type", "message", "step", "tags", "feature", "http_status", "hook",
-                   "hollow"})
+                   "hollow", "fault"})
 _RULE_KEYS = frozenset({"id", "title", "owner", "hint", "any"})
 
 
@@ -29,6 +29,7 @@ class Failure:
     http_status: int | None = None
     hook: str = ""
     hollow: bool = False
+    faults: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Matcher:
     http_status: frozenset[int] | None = None
     hook: frozenset[str] | None = None
     hollow: bool | None = None
+    fault: re.Pattern[str] | None = None
 
     def __call__(self, f: Failure) -> bool:
         # cheap set lookups first; regexes only when everything else matched (short-circuit)
@@ -55,7 +57,8 @@ class Matcher:
                 and (self.tags is None or not self.tags.isdisjoint(f.tags))
                 and (self.feature is None or self.feature.search(f.feature) is not None)
                 and (self.step is None or self.step.search(f.step) is not None)
-                and (self.message is None or self.message.search(f.message) is not None))
+                and (self.message is None or self.message.search(f.message) is not None)
+                and (self.fault is None or any(self.fault.search(x) for x in f.faults)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,8 @@ def _matcher(raw: Mapping[str, Any], path: Path, rule_id: str) -> Matcher:
         tags=frozenset(str(t).lstrip("@") for t in raw["tags"]) if "tags" in raw else None,
         feature=_regex(raw.get("feature"), path, rule_id),
         http_status=frozenset(int(s) for s in raw["http_status"]) if "http_status" in raw else None,
-        hook=_set(raw.get("hook")), hollow=bool(raw["hollow"]) if "hollow" in raw else None)
+        hook=_set(raw.get("hook")), hollow=bool(raw["hollow"]) if "hollow" in raw else None,
+        fault=_regex(raw.get("fault"), path, rule_id))
 
 
 def _set(value: Sequence[Any] | str | None) -> frozenset[str] | None:

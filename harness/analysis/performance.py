@@ -1,0 +1,173 @@
+"""Performance: every load run against the bounds its steps asserted, and against earlier runs.
+
+A bound step ("the p99 latency is below 250 ms", "at least 99% succeed", ...) applies to the load
+run that finished last before it, in the same scenario. The pass/fail of a bound is computed
+from the saved numbers, so a bound that never ran (skipped after an earlier failure) still shows.
+
+Regression: a percentile is flagged when it exceeds the reference (baseline run, else the median of
+the history) by more than ``TOLERANCE`` and by at least ``FLOOR_MS``. Why 25%: on this 2-core shared
+machine the same load run's p95 varies by up to ~20% between back-to-back runs (bench/ runs and the
+run folders of one afternoon); the 10 ms floor keeps sub-millisecond jitter on fast endpoints quiet.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from harness.analysis.annotate import Annotation
+from harness.analysis.evidence import LoadRun
+from harness.analysis.model import Run, Scenario, Step
+
+TOLERANCE = 0.25
+FLOOR_MS = 10.0
+PERCENTILES = ("p50", "p95", "p99")
+
+_BOUNDS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"the (p50|p90|p95|p99\.9|p99|max) latency is below ([\d.]+) ms"), "latency_ms.{0}", "<"),
+    (re.compile(r"the (p50|p90|p95|p99\.9|p99|max) latency is at least ([\d.]+) ms"), "latency_ms.{0}", ">="),
+    (re.compile(r"the (p50|p90|p95|p99\.9|p99|max) time to first event is below ([\d.]+) ms"), "ttfe_ms.{0}", "<"),
+    (re.compile(r"at least ([\d.]+)% succeed"), "success_pct", ">="),
+    (re.compile(r"at least ([\d.]+)% of the messages were delivered"), "delivery_pct", ">="),
+    (re.compile(r"the throughput is at least ([\d.]+) requests per second"), "throughput_rps", ">="),
+    (re.compile(r"the load run took less than ([\d.]+) seconds"), "elapsed_s", "<"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """One asserted bound: metric, operator, target, the actual value and whether it holds."""
+
+    metric: str
+    op: str
+    target: float
+    actual: float | None
+    step: str
+    step_status: str
+
+    @property
+    def met(self) -> bool | None:
+        """True/False from the numbers; None when the run did not measure the metric."""
+        if self.actual is None:
+            return None
+        return self.actual < self.target if self.op == "<" else self.actual >= self.target
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """A percentile now against the reference (baseline or history median) and the values over runs."""
+
+    percentile: str
+    now: float
+    reference: float | None
+    history: tuple[float, ...]
+
+    @property
+    def regressed(self) -> bool:
+        """Beyond TOLERANCE and FLOOR_MS above the reference."""
+        return (self.reference is not None and self.now > self.reference * (1 + TOLERANCE)
+                and self.now - self.reference >= FLOOR_MS)
+
+
+@dataclass(frozen=True, slots=True)
+class PerfRow:
+    """One load run: where it ran, its numbers, its bounds, its trend."""
+
+    id: str
+    scenario: str
+    location: str
+    load: LoadRun
+    bounds: tuple[Bound, ...]
+    trends: tuple[Trend, ...] = ()
+
+    @property
+    def met(self) -> bool:
+        """Every measured bound holds."""
+        return all(b.met is not False for b in self.bounds)
+
+    def value(self, metric: str) -> float | None:
+        """A metric of the run's summary: ``latency_ms.p99``, ``success_pct``, ``delivery_pct``, ..."""
+        return metric_value(self.load.summary, metric)
+
+
+def metric_value(summary: Mapping[str, object], metric: str) -> float | None:
+    """Read a metric from a saved load summary (None when absent)."""
+    if metric == "success_pct":
+        value = summary.get("success_rate")
+        return float(value) * 100 if isinstance(value, int | float) else None
+    if metric == "delivery_pct":
+        value = summary.get("delivery_ratio")
+        return float(value) * 100 if isinstance(value, int | float) else None
+    head, _, tail = metric.partition(".")
+    value = summary.get(head)
+    if tail and isinstance(value, Mapping):
+        value = value.get(tail)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def performance(run: Run, notes: Mapping[str, Annotation], loads: Sequence[LoadRun],
+                baseline: Sequence[PerfRow] | None = None,
+                history: Sequence[Sequence[PerfRow]] = ()) -> list[PerfRow]:
+    """A row per load run, with bounds; trends against the baseline's run, else the history's median."""
+    rows: list[PerfRow] = []
+    claimed: set[str] = set()
+    for scenario in run.scenarios():
+        note = notes.get(scenario.key)
+        if note is None or not note.load_runs:
+            continue
+        for n, load in enumerate(note.load_runs, 1):
+            claimed.add(load.name + load.env)
+            bounds = tuple(_bounds(scenario, load, note.load_runs))
+            rows.append(PerfRow(f"{scenario.key}#{n}", scenario.name, scenario.location, load, bounds))
+    rows.extend(PerfRow(f"{load.env}/{load.summary.get('target', '')}/{load.mode}#{load.name}", "", "", load, ())
+                for load in loads if load.name + load.env not in claimed)
+    return [_with_trend(row, baseline, history) for row in rows]
+
+
+def _bounds(scenario: Scenario, load: LoadRun, runs: Sequence[LoadRun]) -> Iterable[Bound]:
+    for step in scenario.steps:
+        if _owner(step, runs) is not load:
+            continue
+        for pattern, metric, op in _BOUNDS:
+            found = pattern.search(step.name)
+            if found:
+                name = metric.format(found.group(1)) if "{0}" in metric else metric
+                target = float(found.groups()[-1])
+                yield Bound(name, op, target, metric_value(load.summary, name), step.text, step.status)
+                break
+
+
+def _owner(step: Step, runs: Sequence[LoadRun]) -> LoadRun | None:
+    """The load run a check step looks at: the last one finished before the step (else the last one)."""
+    if not step.started:
+        return runs[-1] if runs else None
+    done = [r for r in runs if r.started is not None and r.started + r.elapsed <= step.started + 0.5]
+    return done[-1] if done else (runs[0] if runs else None)
+
+
+def _with_trend(row: PerfRow, baseline: Sequence[PerfRow] | None,
+                history: Sequence[Sequence[PerfRow]]) -> PerfRow:
+    base = next((r for r in baseline or () if r.id == row.id), None)
+    earlier = [r for rows in history for r in rows if r.id == row.id]
+    trends = []
+    for name in PERCENTILES:
+        now = row.value(f"latency_ms.{name}")
+        if now is None:
+            continue
+        metric = f"latency_ms.{name}"
+        values = tuple(v for r in earlier if (v := r.value(metric)) is not None)
+        reference = base.value(metric) if base is not None else (statistics.median(values) if values else None)
+        trends.append(Trend(name, now, reference, values))
+    return PerfRow(row.id, row.scenario, row.location, row.load, row.bounds, tuple(trends))
+
+
+def bounds_missed(rows: Iterable[PerfRow]) -> list[tuple[PerfRow, Bound]]:
+    """Every bound whose numbers say it was not met."""
+    return [(row, b) for row in rows for b in row.bounds if b.met is False]
+
+
+def regressions(rows: Iterable[PerfRow]) -> list[tuple[PerfRow, Trend]]:
+    """Every percentile flagged as regressed."""
+    return [(row, t) for row in rows for t in row.trends if t.regressed]
