@@ -73,8 +73,9 @@ class Annotation:
             text += (f", while {state.error_rate * 100:.0f}% of background requests were failing "
                      f"({state.rps:.0f} req/s completed, {state.run})")
         if self.nearest is not None and self.at is not None:
-            delta = (self.at - self.nearest.at) * 1000
-            when = f"{delta:.0f} ms before" if delta >= 0 else f"{-delta:.0f} ms after"
+            delta = self.at - self.nearest.at
+            size = f"{abs(delta) * 1000:.0f} ms" if abs(delta) < 1 else f"{abs(delta):.1f} s"
+            when = f"{size} before" if delta >= 0 else f"{size} after"
             text += f", and {self.nearest.service} logged `{self.nearest.event}` {when}"
         return text
 

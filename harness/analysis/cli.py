@@ -127,7 +127,7 @@ def _exports(result: Analysis, args: argparse.Namespace) -> None:
 
     if args.junit:
         args.junit.parent.mkdir(parents=True, exist_ok=True)
-        args.junit.write_text(exports.junit(result.run))
+        args.junit.write_text(exports.junit(result.run, result.notes))
     if args.cucumber:
         args.cucumber.parent.mkdir(parents=True, exist_ok=True)
         args.cucumber.write_text(json.dumps(exports.cucumber(result.run), indent=1))
@@ -184,7 +184,7 @@ def write_report(result: Analysis, team: str, next_team: str, out: Path, steps_d
     paths[0].write_text(markdown)
     paths[1].write_text(report_html.render(result, markdown, f"{team} handoff"))
     report_json.write(result, paths[2])
-    paths[3].write_text(exports.junit(result.run))
+    paths[3].write_text(exports.junit(result.run, result.notes))
     paths[4].write_text(json.dumps(exports.cucumber(result.run), indent=1))
     return paths
 

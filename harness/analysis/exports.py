@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from typing import Any
 
+from harness.analysis.annotate import Annotation
 from harness.analysis.model import (
     ERROR,
     FAILED,
@@ -20,17 +23,21 @@ from harness.analysis.model import (
 )
 
 
-def junit(run: Run) -> str:
-    """One JUnit document for the run: a testsuite per feature, a testcase per scenario."""
+def junit(run: Run, notes: Mapping[str, Annotation] | None = None) -> str:
+    """One JUnit document: a testsuite per feature, a testcase per scenario.
+
+    Each testcase carries its captured output in ``<system-out>`` and, when it failed, what surrounded
+    the failure (faults, load, the services' log lines) in ``<system-err>`` — what Jenkins and GitLab show.
+    """
     root = ET.Element("testsuites")
     for feature in run.features:
-        root.append(_suite(feature))
+        root.append(_suite(feature, notes or {}))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _suite(feature: Feature) -> ET.Element:
-    cases = [_case(feature, s) for s in feature.scenarios]
+def _suite(feature: Feature, notes: Mapping[str, Annotation]) -> ET.Element:
+    cases = [_case(feature, s, notes.get(s.key)) for s in feature.scenarios]
     kinds = [c[0].tag if len(c) else "" for c in cases]
     return _element("testsuite", cases, name=feature.name or feature.path, file=feature.path,
                     tests=str(len(cases)), failures=str(kinds.count("failure")),
@@ -38,7 +45,7 @@ def _suite(feature: Feature) -> ET.Element:
                     time=f"{feature.duration:.3f}")
 
 
-def _case(feature: Feature, scenario: Scenario) -> ET.Element:
+def _case(feature: Feature, scenario: Scenario, note: Annotation | None = None) -> ET.Element:
     case = ET.Element("testcase", classname=feature.name or feature.path, name=scenario.name,
                       file=scenario.feature, time=f"{scenario.duration:.3f}")
     problem = _problem(scenario)
@@ -47,7 +54,27 @@ def _case(feature: Feature, scenario: Scenario) -> ET.Element:
     elif scenario.status == PASSED:  # failed, then passed on a retry: flaky (Surefire's flakyFailure)
         case.extend(ET.Element("flakyFailure", type=status, message=f"attempt {n} {status}; passed on a retry")
                     for n, status in enumerate(scenario.attempts, 1) if status != PASSED)
+    output = captured_output(scenario)
+    if output:
+        ET.SubElement(case, "system-out").text = output
+    if note is not None and note.step:
+        ET.SubElement(case, "system-err").text = context_text(note)
     return case
+
+
+def captured_output(scenario: Scenario) -> str:
+    """The scenario's captured output, else the failing steps' (behave captures per scenario)."""
+    return scenario.captured or "\n".join(s.captured for s in scenario.steps if s.captured)
+
+
+def context_text(note: Annotation) -> str:
+    """A failure's context as plain text: the sentence, then the service log excerpt."""
+    lines = [f"{note.step} {note.sentence()}"]
+    if note.logs:
+        lines += ["", "service logs around the failure:"]
+        lines += [f"{_dt.datetime.fromtimestamp(x.at, _dt.UTC).strftime('%H:%M:%S.%f')[:-3]} {x.service}: {x.text}"
+                  for x in note.logs]
+    return "\n".join(lines)
 
 
 def _problem(scenario: Scenario) -> ET.Element | None:
@@ -110,6 +137,10 @@ def _cucumber_scenario(feature: Feature, scenario: Scenario) -> dict[str, Any]:
                                 "line": _line(step.location), "result": result}
         if step.match:
             data["match"] = {"location": step.match}
+        if step.embeddings:
+            data["embeddings"] = list(step.embeddings)
+        if step.captured:
+            data["output"] = [step.captured]
         steps.append(data)
     element: dict[str, Any] = {}
     if scenario.masked_by is not None:

@@ -55,6 +55,7 @@ class Step(NamedTuple):
     captured: str = ""
     environment: Any = None
     started: float = 0.0
+    embeddings: tuple[Any, ...] = ()
 
     @property
     def text(self) -> str:

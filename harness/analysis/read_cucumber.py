@@ -116,7 +116,9 @@ def _step(raw: dict[str, Any], uri: str) -> Step:
     match = (raw.get("match") or {}).get("location", "")
     return Step(str(raw.get("keyword", "")).strip(), str(raw.get("name", "")),
                 f"{uri}:{raw.get('line', 0)}", status,
-                float((result or {}).get("duration") or 0) / 1e9, error, match)
+                float((result or {}).get("duration") or 0) / 1e9, error, match,
+                captured="\n".join(str(x) for x in raw.get("output") or ()),
+                embeddings=tuple(raw.get("embeddings") or ()))
 
 
 def _hook_failure(element: dict[str, Any], suffix: str = "_scenario") -> ErrorInfo | None:

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis.analyze import Analysis
+from harness.analysis.annotate import Annotation
 from harness.analysis.blockers import Impact, Verdict
 from harness.analysis.metrics import flatten
 from harness.analysis.model import PASSED, ErrorInfo, Feature, Scenario, Step
 from harness.analysis.model import Counts as _Counts
+from harness.analysis.performance import PerfRow
 
 FORMAT = "harness-analysis/1"
 
@@ -26,6 +28,8 @@ def to_dict(analysis: Analysis, *, with_steps: bool = True, full: bool = True) -
     blockers = {v.scenario.location + "::" + v.scenario.name: v for v in analysis.verdicts}
     return {
         "format": FORMAT,
+        "verdict": analysis.gonogo.verdict if analysis.gonogo else ("NO-GO" if analysis.failed else "GO"),
+        "gonogo": analysis.gonogo.as_dict() if analysis.gonogo else None,
         "run": asdict(analysis.run.info),
         "summary": {"features": m.features.as_dict(), "rules": m.rules.as_dict(),
                     **{k: v for k, v in m.overall.as_dict().items() if k != "name"}},
@@ -38,8 +42,30 @@ def to_dict(analysis: Analysis, *, with_steps: bool = True, full: bool = True) -
         "diff": asdict(analysis.diff) if analysis.diff else None,
         "trend": [asdict(p) for p in analysis.trend],
         "flaky": [asdict(f) for f in analysis.flaky],
+        "context": {key: note_dict(note) for key, note in analysis.notes.items()},
+        "performance": [perf_dict(row) for row in analysis.performance],
         "features": [_feature(f, blockers, with_steps, full) for f in analysis.run.features],
     }
+
+
+def note_dict(note: Annotation) -> dict[str, Any]:
+    """A scenario's context: failing step and time, active faults, load then, log excerpt, fault windows."""
+    return {"step": note.step, "at": note.at, "sentence": note.sentence() if note.step else "",
+            "faults": [asdict(f) for f in note.faults], "load": [asdict(x) for x in note.load],
+            "logs": [asdict(x) for x in note.logs],
+            "nearest_log": asdict(note.nearest) if note.nearest else None,
+            "fault_windows": [asdict(w) for w in note.windows],
+            "load_runs": [f"{r.env}/{r.name}" for r in note.load_runs], "start": note.start, "end": note.end}
+
+
+def perf_dict(row: PerfRow) -> dict[str, Any]:
+    """One load run's numbers, bounds (met or not) and trend."""
+    return {"id": row.id, "scenario": row.scenario, "location": row.location,
+            "load_run": f"{row.load.env}/{row.load.name}", "mode": row.load.mode, "started": row.load.started,
+            "numbers": {m: row.value(m) for m in ("latency_ms.p50", "latency_ms.p95", "latency_ms.p99",
+                                                  "throughput_rps", "success_pct", "delivery_pct")},
+            "bounds": [{**asdict(b), "met": b.met} for b in row.bounds], "met": row.met,
+            "trends": [{**asdict(t), "regressed": t.regressed} for t in row.trends]}
 
 
 def impact_dict(impact: Impact) -> dict[str, Any]:

@@ -22,8 +22,9 @@ from harness.analysis.narrative import (
 def render(analysis: Analysis, team: str, next_team: str = "", static_hollow: Sequence[str] = (),
            run_folder: str = "") -> str:
     """The whole Markdown document."""
-    parts = [_header(analysis, team, next_team), _summary(analysis), _categories(analysis),
-             _blockers(analysis), _pass_rates(analysis), _coverage(analysis), _errors(analysis),
+    parts = [_header(analysis, team, next_team), _gonogo(analysis), _summary(analysis), _categories(analysis),
+             _blockers(analysis), _in_context(analysis), _performance(analysis), _pass_rates(analysis),
+             _coverage(analysis), _errors(analysis),
              _undefined(analysis), _hollow(analysis, static_hollow), _history(analysis),
              _recommendations(analysis, next_team), _rerun(analysis, run_folder)]
     return "\n\n---\n\n".join(p for p in parts if p) + "\n"
@@ -32,7 +33,7 @@ def render(analysis: Analysis, team: str, next_team: str = "", static_hollow: Se
 def _header(a: Analysis, team: str, next_team: str) -> str:
     info = a.run.info
     status = "❌ FAILURES" if a.failed else "✅ ALL PASSED"
-    lines = [f"# {team}: Integration Test Results - HANDOFF DOCUMENT", "",
+    lines = [verdict_line(a), "", f"# {team}: Integration Test Results - HANDOFF DOCUMENT", "",
              f"**Date:** {_dt.date.today().isoformat()}  ", f"**Status:** {status}  "]
     if info.run_id or info.commit:
         lines.append(f"**Run:** {info.run_id or '-'} (commit {info.commit[:12] or 'unknown'})  ")
@@ -66,12 +67,93 @@ def _summary(a: Analysis) -> str:
 
 
 def _table(title: str, label: str, rows: Sequence[Rates]) -> str:
-    lines = [f"### {title}", "", f"| {label} | Scenarios | Passed | Pass Rate | Step Pass Rate | Status |",
-             "|---|---|---|---|---|---|"]
+    """Selected scenarios only in the totals: unselected (skipped) ones get their own column."""
+    lines = [f"### {title}", "", f"| {label} | Scenarios run | Passed | Pass Rate | Not selected | "
+             "Step Pass Rate (steps run) | Status |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r.name} | {r.scenarios.total} | {r.scenarios.get('passed')} | "
-                     f"{pct(r.scenario_rate)} | {pct(r.step_rate)} | {icon(r.scenario_rate)} |")
+        selected = r.scenarios.total - r.scenarios.get("skipped")
+        lines.append(f"| {r.name} | {selected} | {r.scenarios.get('passed')} | "
+                     f"{pct(r.scenario_rate)} | {r.scenarios.get('skipped')} | {pct(r.ran_step_rate)} | "
+                     f"{icon(r.scenario_rate)} |")
     return "\n".join(lines)
+
+
+def verdict_line(a: Analysis) -> str:
+    """The handoff's first line: GO / NO-GO and the rules that decided it."""
+    g = a.gonogo
+    if g is None:
+        return "**Verdict: NO-GO** (failures)" if a.failed else "**Verdict: GO**"
+    failed = [r for r in g.failed if r.rule.severity == "no-go"]
+    parts = [f"{r.rule.title} ✗" for r in failed]
+    parts += [f"{c.scope}: NO-GO" for c in g.components if c.verdict == "NO-GO" and not failed]
+    warn = [r for r in g.failed if r.rule.severity == "warn"]
+    tail = f" (warnings: {', '.join(r.rule.title for r in warn)})" if warn else ""
+    return f"**Verdict: {g.verdict}**" + (f" — {'; '.join(parts)}" if parts else " — every go/no-go rule holds") + tail
+
+
+def _gonogo(a: Analysis) -> str:
+    g = a.gonogo
+    if g is None:
+        return ""
+    lines = ["## Go/No-Go", "", f"**{g.verdict}** overall. Rules: `harness/analysis/default_gonogo.yaml` "
+             "(project: `gonogo.yaml`).", "", "| Rule | Severity | Holds | Why not |", "|---|---|---|---|"]
+    lines += [f"| {r.rule.title} | {r.rule.severity} | {'✅' if r.held else '❌'} | {_cell(r.detail) or '-'} |"
+              for r in g.reasons]
+    if g.components:
+        lines += ["", "| Component | Verdict | Rules that failed |", "|---|---|---|"]
+        lines += [f"| {c.scope} | {c.verdict} | {_cell(', '.join(r.rule.id for r in c.failed)) or '-'} |"
+                  for c in g.components]
+    return "\n".join(lines)
+
+
+def _in_context(a: Analysis) -> str:
+    shown = [(v, a.notes[v.scenario.key]) for v in a.verdicts
+             if not v.failure.hollow and v.scenario.key in a.notes and a.notes[v.scenario.key].step]
+    if not shown:
+        return ""
+    lines = ["## Failures in Context", "",
+             "Each failure set against the faults active at that moment, the load then, and the services' "
+             "logs around it (from the run folder: `<env>/timeline.ndjson`, `<env>/load/`, `<env>/failures/`)."]
+    for verdict, note in shown[:40]:
+        s = verdict.scenario
+        lines += ["", f"### `{s.location}` {s.name}", f"**{note.step}** {note.sentence()}."]
+        if note.logs:
+            lines += ["", "```text"]
+            lines += [f"{_clock(x.at)} {x.service}: {x.text[:200]}" for x in note.logs[-8:]]
+            lines.append("```")
+    return "\n".join(lines)
+
+
+def _clock(at: float) -> str:
+    return _dt.datetime.fromtimestamp(at, _dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def _performance(a: Analysis) -> str:
+    if not a.performance:
+        return ""
+    lines = ["## Performance", "", "Every load run against the bounds its steps asserted (computed from the "
+             "saved numbers) and against the baseline or history (regression: > 25% and > 10 ms).", "",
+             "| Load run | Scenario | p50 ms | p95 ms | p99 ms | req/s | Success | Delivery | Bounds | Trend |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in a.performance:
+        v = row.value
+        bounds = "; ".join(f"{'✅' if b.met else '❌' if b.met is False else '?'} {b.metric} {b.op} {b.target:g} "
+                           f"(actual {_num(b.actual)})" for b in row.bounds) or "none asserted"
+        trend = "; ".join(f"{t.percentile} {'⚠️ regressed' if t.regressed else 'ok'} vs {t.reference:.0f}"
+                          for t in row.trends if t.reference is not None) or "no reference"
+        lines.append(f"| {row.load.env}/{row.load.name} | {_cell(row.scenario or '-')} | "
+                     f"{_num(v('latency_ms.p50'))} | {_num(v('latency_ms.p95'))} | {_num(v('latency_ms.p99'))} | "
+                     f"{_num(v('throughput_rps'))} | {_num(v('success_pct'), '%')} | {_num(v('delivery_pct'), '%')} | "
+                     f"{_escape(bounds)} | {trend} |")
+    return "\n".join(lines)
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _num(value: float | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value:.1f}{unit}"
 
 
 def _categories(a: Analysis) -> str:
