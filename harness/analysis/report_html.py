@@ -1,4 +1,8 @@
-"""The handoff report as one self-contained HTML file (inline CSS and SVG, no scripts, no network)."""
+"""The handoff report as one self-contained HTML file (inline CSS and SVG, no scripts, no network).
+
+Order: title and verdict, the go/no-go reasons, summary charts, the drill-down (filters by status,
+tag and blocker), then the Markdown report's sections.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from html import escape
 from harness.analysis import svg
 from harness.analysis.analyze import Analysis
 from harness.analysis.narrative import categories, pct
+from harness.analysis.report_drill import CSS, drill_down, status_chart
+from harness.analysis.report_md import verdict_line
 
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;"
@@ -18,16 +24,22 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;
 
 
 def render(analysis: Analysis, markdown: str, title: str) -> str:
-    """Charts first, then the Markdown report converted to HTML."""
-    charts = [_feature_chart(analysis), _blocker_chart(analysis)]
+    """Title and verdict first, charts, the drill-down, then the Markdown report converted to HTML."""
+    charts = [status_chart(s.status for s in analysis.run.scenarios()), _feature_chart(analysis),
+              _blocker_chart(analysis)]
     if len(analysis.trend) >= 2:
         charts.append(svg.trend("Pass rate over runs (solid: scenarios, dashed: steps)",
                                 [(p.run, p.scenario_rate, p.step_rate) for p in analysis.trend]))
-    body = markdown_to_html(markdown)
+    first, _, rest = markdown.partition("\n")
+    body = markdown_to_html(rest if first.startswith("**Verdict") else markdown)
+    go = analysis.gonogo is not None and analysis.gonogo.verdict == "GO" or (
+        analysis.gonogo is None and not analysis.failed)
+    verdict = _inline(verdict_line(analysis).replace("**", ""))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+            f"<title>{escape(title)}</title><style>{_CSS}{CSS}</style></head><body>"
+            f"<h1>{escape(title)}</h1><p class=\"verdict {'go' if go else 'nogo'}\" id=\"verdict\">{verdict}</p>"
             f"<section class=\"charts\">{''.join(f'<figure>{c}</figure>' for c in charts)}</section>"
-            f"{body}</body></html>\n")
+            f"{drill_down(analysis)}<section id=\"report\">{body}</section></body></html>\n")
 
 
 def _feature_chart(a: Analysis) -> str:

@@ -57,3 +57,39 @@ def trend(title: str, points: Sequence[tuple[str, float, float]]) -> str:
 
 def _colour(share: float) -> str:
     return "#2a7" if share >= 0.8 else "#db3" if share >= 0.5 else "#c33"
+
+
+def fault_timeline(start: float, end: float, bands: Sequence[tuple[float, float | None, str]],
+                   points: Sequence[tuple[float, int, int]], failed_at: float | None) -> str:
+    """Fault bands (red) over requests (grey) and errors (red) per second; the failure as a line."""
+    width, height, pad = 520, 110, 24
+    span = max(end - start, 1.0)
+    top = max((n for _, n, _ in points), default=0) or 1
+
+    def x(t: float) -> float:
+        return pad + (min(max(t, start), end) - start) / span * (width - 2 * pad)
+
+    bar_w = max(1.0, (width - 2 * pad) / span - 1)
+    plot = height - pad - 10
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}"><title>Faults, requests and errors per second</title>',
+             f'<line x1="{pad}" y1="{plot + 10}" x2="{width - pad}" y2="{plot + 10}" stroke="#999"/>']
+    for begin, stop, what in bands:
+        x0, x1 = x(begin), x(stop if stop is not None else end)
+        parts.append(f'<rect x="{x0:.1f}" y="4" width="{max(x1 - x0, 1):.1f}" height="{plot + 6}" fill="#f66" '
+                     f'fill-opacity=".18"><title>{escape(what)}</title></rect>'
+                     f'<text x="{x0 + 2:.1f}" y="14" font-size="9" fill="#a22">{escape(what[:60])}</text>')
+    for t, completed, errors in points:
+        h, e = completed / top * plot, errors / top * plot
+        parts.append(f'<rect x="{x(t):.1f}" y="{plot + 10 - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                     f'fill="#9ab"/>')
+        if errors:
+            parts.append(f'<rect x="{x(t):.1f}" y="{plot + 10 - e:.1f}" width="{bar_w:.1f}" height="{e:.1f}" '
+                         f'fill="#c33"/>')
+    if failed_at is not None:
+        parts.append(f'<line x1="{x(failed_at):.1f}" y1="2" x2="{x(failed_at):.1f}" y2="{plot + 10}" '
+                     f'stroke="#000" stroke-dasharray="3,2"/><text x="{x(failed_at) + 2:.1f}" y="{plot + 6}" '
+                     'font-size="9">failed</text>')
+    parts.append(f'<text x="{pad}" y="{height - 4}" font-size="9">0 s</text><text x="{width - pad}" '
+                 f'y="{height - 4}" font-size="9" text-anchor="end">{span:.1f} s · max {top} req/s</text>')
+    return "".join(parts) + "</svg>"
