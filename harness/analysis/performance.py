@@ -5,9 +5,12 @@ run that finished last before it, in the same scenario. The pass/fail of a bound
 from the saved numbers, so a bound that never ran (skipped after an earlier failure) still shows.
 
 Regression: a percentile is flagged when it exceeds the reference (baseline run, else the median of
-the history) by more than ``TOLERANCE`` and by at least ``FLOOR_MS``. Why 25%: on this 2-core shared
-machine the same load run's p95 varies by up to ~20% between back-to-back runs (bench/ runs and the
-run folders of one afternoon); the 10 ms floor keeps sub-millisecond jitter on fast endpoints quiet.
+the history) by more than ``TOLERANCE`` (i.e. more than double) and by at least ``FLOOR_MS``. Why so
+wide: over 261 saved load runs of 20 identical load specs on this shared 2-core machine (one
+afternoon, other suites running), p95 divided by its spec's median was 1.61 at the 75th percentile,
+1.8 at the 80th and 3.3 at the 90th. Doubling is beyond ~80% of that noise, while a real regression
+(300 ms injected on a 60 ms endpoint: 6x) stands far above it; the 20 ms floor keeps fast endpoints
+quiet. The default go/no-go rule on regressions is a warning for that reason.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from harness.analysis.annotate import Annotation
 from harness.analysis.evidence import LoadRun
 from harness.analysis.model import Run, Scenario, Step
 
-TOLERANCE = 0.25
-FLOOR_MS = 10.0
+TOLERANCE = 1.0
+FLOOR_MS = 20.0
 PERCENTILES = ("p50", "p95", "p99")
 
 _BOUNDS: tuple[tuple[re.Pattern[str], str, str], ...] = (

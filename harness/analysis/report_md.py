@@ -17,6 +17,7 @@ from harness.analysis.narrative import (
     projections,
     rerun_targets,
 )
+from harness.analysis.performance import FLOOR_MS
 
 
 def render(analysis: Analysis, team: str, next_team: str = "", static_hollow: Sequence[str] = (),
@@ -132,7 +133,8 @@ def _performance(a: Analysis) -> str:
     if not a.performance:
         return ""
     lines = ["## Performance", "", "Every load run against the bounds its steps asserted (computed from the "
-             "saved numbers) and against the baseline or history (regression: > 25% and > 10 ms).", "",
+             "saved numbers) and against the baseline or history (regression: more than double the reference "
+             f"and {FLOOR_MS:.0f} ms above it).", "",
              "| Load run | Scenario | p50 ms | p95 ms | p99 ms | req/s | Success | Delivery | Bounds | Trend |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in a.performance:
