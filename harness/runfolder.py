@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+RUNS_DIR = Path(".harness") / "runs"  # relative to the project root (Settings.runs_dir is the absolute one)
 RECORD = "record.ndjson"
 BEHAVE_JSON = "behave.json"
 RERUN = "rerun.txt"

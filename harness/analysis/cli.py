@@ -13,11 +13,11 @@ from pathlib import Path
 from harness.analysis.analyze import Analysis, Folders, analyze
 from harness.analysis.evidence import Evidence, read_evidence
 from harness.analysis.gonogo import GateRules, load_gate_rules
-from harness.analysis.inputs import RUNS_DIR, load, newest_run, resolve_run
+from harness.analysis.inputs import load, newest_run, resolve_run
 from harness.analysis.model import Run
 from harness.analysis.rules import RuleSet, load_rules
 from harness.errors import AnalysisError, HarnessError
-from harness.runfolder import BEHAVE_JSON, RECORD
+from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR
 
 PROJECT_RULES = Path("blockers.yaml")
 PROJECT_GONOGO = Path("gonogo.yaml")

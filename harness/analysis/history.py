@@ -10,6 +10,7 @@ from pathlib import Path
 from harness.analysis.blockers import Verdict
 from harness.analysis.model import PASSED, PROBLEMS, Run, Scenario
 from harness.errors import AnalysisError
+from harness.runfolder import RunFolder
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,4 +117,5 @@ def _holds_results(path: Path) -> bool:
     """A result file, or a run folder with test results (not one made only by `harness up`)."""
     if path.is_file():
         return True
-    return any((path / name).exists() for name in ("record.ndjson", "behave.json", "junit", "behave.log"))
+    run = RunFolder(path)
+    return any(p.exists() for p in (run.record, run.behave_json, run.junit_dir, run.behave_log))

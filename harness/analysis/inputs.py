@@ -10,9 +10,9 @@ from typing import Any
 
 from harness.analysis.model import HOOK_ERROR, PASSED, ErrorInfo, Feature, Run, RunInfo, Scenario
 from harness.errors import AnalysisError
+from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR, RunFolder
 
-RUNS_DIR = Path(".harness/runs")
-_RUN_FILES = ("record.ndjson", "behave.json")
+_RUN_FILES = (RECORD, BEHAVE_JSON)
 
 
 def newest_run(root: Path = RUNS_DIR) -> Path:
@@ -43,7 +43,7 @@ def run_files(folder: Path) -> list[Path]:
     for name in _RUN_FILES:
         if (folder / name).is_file():
             return [folder / name]
-    junit = sorted((folder / "junit").glob("*.xml")) + sorted(folder.glob("TESTS-*.xml"))
+    junit = sorted(RunFolder(folder).junit_dir.glob("*.xml")) + sorted(folder.glob("TESTS-*.xml"))
     if junit:
         return junit
     raise AnalysisError(f"{folder}: no record.ndjson, behave.json or junit/*.xml"
