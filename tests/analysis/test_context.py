@@ -279,3 +279,21 @@ def test_runfolder_layout(tmp_path: Path) -> None:
     first.write_text("")
     assert env.failure_log("x").name.startswith("002-")
     assert [e.name for e in folder.envs()] == ["full-stack"] and env.failure_logs() == [first]
+
+
+def test_the_record_stamps_wall_clock_starts_on_scenarios_and_steps_that_ran(tmp_path: Path) -> None:
+    import time as _time
+
+    from tests.analysis.suites import MIXED, run_behave, write_suite
+
+    write_suite(tmp_path, MIXED)
+    before = _time.time()
+    done = run_behave(tmp_path)
+    lines = [json.loads(line) for line in (done.run_dir / "record.ndjson").read_text().splitlines()]
+    ran = [x for x in lines if x["kind"] == "step" and x["status"] not in ("skipped", "untested", "undefined")]
+    assert ran and all(before <= x["started"] <= _time.time() for x in ran)
+    assert all("started" not in x for x in lines if x["kind"] == "step" and x["status"] == "skipped")
+    scenarios = [x for x in lines if x["kind"] == "scenario" and x["status"] == "passed"]
+    assert scenarios and all(before <= x["started"] <= _time.time() for x in scenarios)
+    run = load([str(done.run_dir)])
+    assert all(s.started > 0 for s in run.scenarios() if s.status == "passed")
