@@ -27,7 +27,7 @@ def render(analysis: Analysis, team: str, next_team: str = "", static_hollow: Se
              _blockers(analysis), _in_context(analysis), _performance(analysis), _pass_rates(analysis),
              _coverage(analysis), _errors(analysis),
              _undefined(analysis), _hollow(analysis, static_hollow), _history(analysis),
-             _recommendations(analysis, next_team), _rerun(analysis, run_folder)]
+             _recommendations(analysis, next_team), _rerun(analysis, run_folder), _artifacts(analysis)]
     return "\n\n---\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -280,6 +280,17 @@ def _rerun(a: Analysis, run_folder: str) -> str:
     return "\n".join(["## How to Rerun the Failures", "", "```bash", f"behave @{rerun}",
                       f"# or, explicitly ({len(targets)} scenarios):",
                       "behave " + " ".join(targets[:40]) + (" ..." if len(targets) > 40 else ""), "```"])
+
+
+def _artifacts(a: Analysis) -> str:
+    e = a.evidence
+    if not e:
+        return ""
+    lines = ["## Run Folder Evidence", "", f"Read from `{e.folder}`: {len(e.faults)} fault events, "
+             f"{len(e.load)} load runs, {len(e.logs)} failure logs."]
+    lines += [f"- failure log `{log.path}` ({len(log.lines)} lines)" for log in e.logs[:30]]
+    lines += [f"- start-up artifact `{path}`" for path in e.artifacts[:30]]
+    return "\n".join(lines)
 
 
 def _cell(text: str) -> str:
