@@ -60,6 +60,16 @@ def _counts(folder: Path) -> dict[str, dict[str, int]]:
             "steps": Counts.of(s.status for s in run.steps()).as_dict()}
 
 
+def _status_changes(first: str, other: str) -> dict[str, tuple[str, str]]:
+    """Scenarios whose status differs between two runs (a flaky scenario of the suite shows here)."""
+    from harness.analysis.inputs import load
+
+    before = {s.key: s.status for s in load([first]).scenarios()}
+    after = {s.key: s.status for s in load([other]).scenarios()}
+    return {k: (before.get(k, "-"), after.get(k, "-")) for k in sorted(before.keys() | after.keys())
+            if before.get(k) != after.get(k)}
+
+
 def _peak_mb(folder: Path, children_before: int) -> float:
     summary = folder / "workers.json"
     if summary.is_file():
@@ -112,6 +122,10 @@ def main() -> int:
               f"{sc['passed']}/{sc['total']} passed, {st['passed']}/{st['total']} steps passed")
     same = all(r["counts"] == results[0]["counts"] and r["exit"] == results[0]["exit"] for r in results)
     print("counts and exit codes: " + ("the same in every run" if same else "DIFFERENT"))
+    if not same:
+        for r in results[1:]:
+            for key, (a, b) in _status_changes(results[0]["folder"], r["folder"]).items():
+                print(f"  sequential {a} → workers={r['workers']} {b}: {key}")
     reuse_s = reuse_first_step()
     w3 = next((r for r in results if r["workers"] == 3), results[-1])
     speedup = results[0]["wall_s"] / w3["wall_s"]

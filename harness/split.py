@@ -39,7 +39,9 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
                           hint="write --workers 2 (or more) to run features in parallel")
     paths, rest = behave_paths(behave_args, settings.root)
     items = plan_items(paths, options, settings)
-    buckets = shard.balance([i for i in items if not i.serial], options.workers)
+    order = {item.location: n for n, item in enumerate(items)}  # each worker runs its share in file order
+    buckets = [sorted(b, key=lambda i: order[i.location])
+               for b in shard.balance([i for i in items if not i.serial], options.workers)]
     workers, lone = make_workers(buckets, [i for i in items if i.serial], run_id, run_dir)
     print(f"harness run {run_id}: {len(items)} items over {len(workers)} worker(s)"
           + (f" + {len(lone.locations)} @serial" if lone else "") + f"; outputs in {run_dir}", flush=True)
