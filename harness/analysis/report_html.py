@@ -27,6 +27,8 @@ def render(analysis: Analysis, markdown: str, title: str) -> str:
     """Title and verdict first, charts, the drill-down, then the Markdown report converted to HTML."""
     charts = [status_chart(s.status for s in analysis.run.scenarios()), _feature_chart(analysis),
               _blocker_chart(analysis)]
+    if analysis.performance:
+        charts.append(_latency_chart(analysis))
     if len(analysis.trend) >= 2:
         charts.append(svg.trend("Pass rate over runs (solid: scenarios, dashed: steps)",
                                 [(p.run, p.scenario_rate, p.step_rate) for p in analysis.trend]))
@@ -46,6 +48,17 @@ def _feature_chart(a: Analysis) -> str:
     label, rows = categories(a)
     data = [(r.name, r.scenario_rate, f"{pct(r.scenario_rate)} of {r.scenarios.total}") for r in rows[:40]]
     return svg.bars(f"Scenario pass rate by {label.lower()}", data)
+
+
+def _latency_chart(a: Analysis) -> str:
+    rows = []
+    for row in a.performance[:30]:
+        p95 = row.value("latency_ms.p95") or 0.0
+        ref = next((t.reference for t in row.trends if t.percentile == "p95" and t.reference is not None), None)
+        caption = f"{p95:.0f} ms" + (f" (ref {ref:.0f})" if ref is not None else "") + ("" if row.met else " ✗ bound")
+        rows.append((f"{row.load.name} {row.scenario}"[:40], p95, caption))
+    top = max((r[1] for r in rows), default=1.0) or 1.0
+    return svg.bars("Load runs: p95 latency (ms)", rows, maximum=top, fill="#57a")
 
 
 def _blocker_chart(a: Analysis) -> str:
