@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from harness.analysis.analyze import Analysis
 from harness.analysis.metrics import Rates
+from harness.analysis.model import SKIPPED
 from harness.analysis.narrative import (
     categories,
     coverage,
@@ -49,7 +50,8 @@ def _summary(a: Analysis) -> str:
     considered = o.scenarios.total - o.scenarios.get("skipped")
     duration = sum(s.duration for s in a.run.scenarios())
     lines = ["## Executive Summary", "",
-             f"- **Features:** {len(a.run.features)}; **scenarios:** {o.scenarios.total}; "
+             f"- **Features:** {len(a.run.features)}; **scenarios:** {considered} selected"
+             f"{f' ({o.scenarios.get(SKIPPED)} not selected)' if o.scenarios.get(SKIPPED) else ''}; "
              f"**steps:** {o.steps.total}",
              f"- **Pass rate:** {pct(o.scenario_rate)} scenarios ({o.scenarios.get('passed')}/{considered}), "
              f"{pct(o.step_rate)} steps ({o.steps.get('passed')}/{o.steps.total}); "
@@ -258,8 +260,9 @@ def _recommendations(a: Analysis, next_team: str) -> str:
     p0 = next((r for r in a.metrics.by_priority if r.name == "p0" and r.scenario_rate < 1.0), None)
     if p0:
         n += 1
-        lines.append(f"{n}. **Fix failing @p0 scenarios first**: {p0.scenarios.total - p0.scenarios.get('passed')}"
-                     f" of {p0.scenarios.total} do not pass.")
+        selected = p0.scenarios.total - p0.scenarios.get("skipped")
+        lines.append(f"{n}. **Fix failing @p0 scenarios first**: {selected - p0.scenarios.get('passed')}"
+                     f" of {selected} selected do not pass.")
     for impact in a.impacts:
         n += 1
         lines.append(f"{n}. **{impact.rule.title}** ({impact.scenarios} scenarios, owner "

@@ -297,3 +297,19 @@ def test_the_record_stamps_wall_clock_starts_on_scenarios_and_steps_that_ran(tmp
     assert scenarios and all(before <= x["started"] <= _time.time() for x in scenarios)
     run = load([str(done.run_dir)])
     assert all(s.started > 0 for s in run.scenarios() if s.status == "passed")
+
+
+def test_group_tables_count_selected_scenarios_only() -> None:
+    from harness.analysis.report_md import render
+
+    def scenario(name: str, status: str) -> Scenario:
+        step = Step("Then", "x", "g.feature:3", status if status != "skipped" else "skipped", 0.1,
+                    verifications=1, actions=0)
+        return Scenario(name, f"g.feature:{len(name)}", status, ("p0",), (step,), feature="g.feature")
+
+    items = (scenario("a", "passed"), scenario("bb", "failed"), scenario("ccc", "skipped"), scenario("dddd", "skipped"))
+    run = Run((Feature("G", "g.feature:1", "failed", ("p0",), items),))
+    text = render(analyze(run), "T")
+    assert "| p0 | 2 | 1 | 50.0% | 2 |" in text  # not "4 scenarios, 1 passed, 50.0%"
+    assert "**scenarios:** 2 selected (2 not selected)" in text
+    assert "1 of 2 selected do not pass" in text
