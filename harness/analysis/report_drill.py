@@ -113,7 +113,24 @@ def _scenario(s: Scenario, verdict: Verdict | None, note: Annotation | None,
     if note is not None and note.logs:
         lines = "\n".join(f"{_clock(x.at)} {x.service}: {x.text}" for x in note.logs)
         parts.append(f'<h4>Service logs around the failure</h4><pre class="log">{escape(lines)}</pre>')
+    state = next((st.environment for st in s.steps if st.environment), None) or s.environment
+    if state:
+        parts.append(f"<h4>Containers at the failure</h4>{_containers(state)}")
     return "".join(parts) + "</details>"
+
+
+def _containers(state: object) -> str:
+    """The run record's container snapshot as a table (service, name, status, health, exit, OOM, restarts)."""
+    services = state.get("services", {}) if isinstance(state, dict) else {}
+    rows = []
+    for service, containers in sorted(services.items()):
+        for c in containers if isinstance(containers, list) else [containers]:
+            cells = [service, *(str(c.get(k, "")) for k in ("name", "status", "health", "exit_code",
+                                                             "oom_killed", "restarts", "error"))]
+            rows.append("<tr>" + "".join(f"<td>{escape(x)}</td>" for x in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("service", "container", "status", "health", "exit", "OOM",
+                                             "restarts", "error"))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _step(step: Step) -> str:

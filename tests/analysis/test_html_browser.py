@@ -39,6 +39,7 @@ async def _drive(page: Path) -> dict[str, object]:
         }
         found["opened"] = await browser.evaluate(
             "(() => { const d = document.querySelector('.sc.s-failed'); d.querySelector('summary').click();"
+            " if (!d.querySelector('table td')) return 'no container table';"
             " return d.open && d.querySelector('.ctx').offsetHeight > 0 && d.querySelector('ol.st li.s-failed pre')"
             ".offsetHeight > 0 && d.querySelector('pre.log').offsetHeight > 0 && d.querySelector('svg') !== null })()")
         found["context"] = await browser.evaluate("document.querySelector('.sc.s-failed .ctx').textContent")
