@@ -156,6 +156,7 @@ def run(argv: list[str]) -> int:
     cmd = [sys.executable, "-m", "behave", *behave_output_args(run_dir), "-D", f"run_id={run_id}", *behave_args]
     print(f"harness run {run_id}: outputs in {run_dir}", flush=True)
     env = {**os.environ, "HARNESS_RUN_ID": run_id}
+    forward_signals_as_interrupt()
     try:
         code = _tee(cmd, settings.root, env, run_dir / "behave.log")
     except KeyboardInterrupt:
@@ -226,10 +227,15 @@ def _tee(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:
     with log.open("wb") as out, subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                                  stderr=subprocess.STDOUT) as proc:
         assert proc.stdout is not None
-        for line in iter(proc.stdout.readline, b""):
-            sys.stdout.buffer.write(line)
-            sys.stdout.buffer.flush()
-            out.write(line)
+        try:
+            for line in iter(proc.stdout.readline, b""):
+                sys.stdout.buffer.write(line)
+                sys.stdout.buffer.flush()
+                out.write(line)
+        except KeyboardInterrupt:  # SIGTERM to us alone: behave must stop (and take its environments down) too
+            proc.terminate()
+            proc.wait()
+            raise
         return proc.wait()
 
 

@@ -43,6 +43,14 @@ def left_by(run_id: str) -> list[str]:
     return found
 
 
+def nothing_left(run_id: str, within: float = 30.0) -> list[str]:
+    """What the run left, once its watchdogs had ``within`` seconds (a loaded machine slows `compose down`)."""
+    deadline = time.monotonic() + within
+    while (found := left_by(run_id)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return found
+
+
 def start(project: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -73,7 +81,7 @@ def test_two_workers_each_use_their_own_environment_and_leave_nothing(project: P
     assert "[w1] envfeatures/" in out and "[w2] envfeatures/" in out
     run = load([str(project / ".harness" / "runs" / run_id)])
     assert [s.status for s in run.scenarios()] == ["passed"] * 3
-    assert left_by(run_id) == []
+    assert nothing_left(run_id) == []
     folder = project / ".harness" / "runs" / run_id
     env_folders = list(folder.glob("w*/tiny"))
     assert len(env_folders) == 2 and all((f / "compose.yaml").is_file() for f in env_folders)
@@ -90,7 +98,7 @@ def test_a_signal_stops_every_worker_and_leaves_nothing(project: Path, sig: sign
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
-    assert left_by(run_id) == []
+    assert nothing_left(run_id) == []
     for marker in (project / ".harness" / "started").iterdir():
         assert not Path(f"/proc/{marker.name}").exists()  # the worker's behave is gone too
 
@@ -107,7 +115,7 @@ def test_a_killed_worker_leaves_nothing_and_the_run_is_an_error(project: Path) -
     out, _ = proc.communicate(timeout=180)
     assert proc.returncode == 2, out
     assert "exit -9" in out
-    assert left_by(run_id) == []
+    assert nothing_left(run_id) == []
 
 
 def _command_of(marker: Path) -> str:
@@ -115,3 +123,13 @@ def _command_of(marker: Path) -> str:
         return Path(f"/proc/{marker.name}/cmdline").read_text()
     except OSError:
         return ""
+
+
+def test_sigterm_to_a_sequential_run_stops_its_behave_and_leaves_nothing(project: Path) -> None:
+    proc, run_id = start(project, "envfeatures/web_long.feature")
+    marker = wait_started(project, 1)[0]
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert not Path(f"/proc/{marker.name}").exists()  # behave did not outlive `harness run`
+    assert nothing_left(run_id) == []
