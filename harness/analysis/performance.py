@@ -131,23 +131,24 @@ def performance(run: Run, notes: Mapping[str, Annotation], loads: Sequence[LoadR
 
 def _bounds(scenario: Scenario, load: LoadRun, runs: Sequence[LoadRun]) -> Iterable[Bound]:
     for step in scenario.steps:
-        if _owner(step, runs) is not load:
-            continue
         for pattern, metric, op in _BOUNDS:
             found = pattern.search(step.name)
             if found:
                 name = metric.format(found.group(1)) if "{0}" in metric else metric
-                target = float(found.groups()[-1])
-                yield Bound(name, op, target, metric_value(load.summary, name), step.text, step.status)
+                if _owner(step, name, runs) is load:
+                    yield Bound(name, op, float(found.groups()[-1]), metric_value(load.summary, name),
+                                step.text, step.status)
                 break
 
 
-def _owner(step: Step, runs: Sequence[LoadRun]) -> LoadRun | None:
-    """The load run a check step looks at: the last one finished before the step (else the last one)."""
+def _owner(step: Step, metric: str, runs: Sequence[LoadRun]) -> LoadRun | None:
+    """The run a check step looks at: among the runs that measured the metric, the last one finished
+    before the step (else the first); a delivery check looks at the WebSocket run, not the HTTP one."""
+    measured = [r for r in runs if metric_value(r.summary, metric) is not None] or list(runs)
     if not step.started:
-        return runs[-1] if runs else None
-    done = [r for r in runs if r.started is not None and r.started + r.elapsed <= step.started + 0.5]
-    return done[-1] if done else (runs[0] if runs else None)
+        return measured[-1] if measured else None
+    done = [r for r in measured if r.started is not None and r.started + r.elapsed <= step.started + 0.5]
+    return done[-1] if done else (measured[0] if measured else None)
 
 
 def _with_trend(row: PerfRow, baseline: Sequence[PerfRow] | None,

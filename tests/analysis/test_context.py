@@ -313,3 +313,18 @@ def test_group_tables_count_selected_scenarios_only() -> None:
     assert "| p0 | 2 | 1 | 50.0% | 2 |" in text  # not "4 scenarios, 1 passed, 50.0%"
     assert "**scenarios:** 2 selected (2 not selected)" in text
     assert "1 of 2 selected do not pass" in text
+
+
+def test_a_delivery_bound_belongs_to_the_run_that_measured_delivery() -> None:
+    steps = (Step("When", "50 subscribers listen", "w.feature:3", "passed", 5.0, actions=1, started=100.0),
+             Step("Then", "at least 99% of the messages were delivered", "w.feature:4", "passed", 0.0,
+                  started=106.0),
+             Step("And", "the p99 latency is below 1000 ms", "w.feature:5", "passed", 0.0, started=106.0))
+    scenario = Scenario("ws", "w.feature:2", "passed", (), steps, feature="w.feature", started=100.0)
+    run = Run((Feature("W", "w.feature:1", "passed", (), (scenario,)),))
+    ws = LoadRun("002-websocket", "e", {"mode": "websocket", "elapsed_s": 5, "delivery_ratio": 0.995,
+                                        "latency_ms": {"p99": 80.0}}, (), 100.5)
+    http = LoadRun("003-closed", "e", {"mode": "closed", "elapsed_s": 5, "latency_ms": {"p99": 900.0}}, (), 100.8)
+    rows = {r.load.name: r for r in performance(run, annotate(run, Evidence(load=(ws, http))), (ws, http))}
+    assert [(b.metric, b.actual) for b in rows["002-websocket"].bounds] == [("delivery_pct", 99.5)]
+    assert [(b.metric, b.actual) for b in rows["003-closed"].bounds] == [("latency_ms.p99", 900.0)]
