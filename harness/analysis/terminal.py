@@ -42,4 +42,17 @@ def render(analysis: Analysis, top: int = 8) -> str:
                                                            for f in analysis.flaky[:top]]
     if analysis.hollow:
         lines += ["", f"hollow steps (passed, verified nothing): {len(analysis.hollow)}"]
+    lines += _context(analysis, top)
+    g = analysis.gonogo
+    if g is not None:
+        lines += ["", f"verdict: {g.verdict}"] + [f"  {'no-go' if r.rule.severity == 'no-go' else 'warn'}: "
+                                                   f"{r.rule.title}: {r.detail[:120]}" for r in g.failed]
     return "\n".join(lines)
+
+
+def _context(analysis: Analysis, top: int) -> list[str]:
+    shown = [(v.scenario, analysis.notes[v.scenario.key]) for v in analysis.verdicts
+             if v.scenario.key in analysis.notes and analysis.notes[v.scenario.key].step]
+    if not shown:
+        return []
+    return ["", "failures in context:"] + [f"  {s.location} {n.step}: {n.sentence()}" for s, n in shown[:top]]
