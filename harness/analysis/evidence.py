@@ -189,8 +189,10 @@ def _load_runs(envs: Sequence[EnvFolder]) -> list[LoadRun]:
                 continue
             if isinstance(data, dict):
                 run = _load_run(path, env.name, data)
-                runs.setdefault(json.dumps(data.get("latency_ms"), sort_keys=True) + str(data.get("requests"))
-                                + str(run.started), run)
+                key = json.dumps([data.get(k) for k in ("latency_ms", "requests", "outcomes", "elapsed_s")])
+                earlier = runs.get(key)
+                if earlier is None or (run.started or 0.0) < (earlier.started or 0.0):
+                    runs[key] = run  # a copy gathered from a worker has a later mtime: the original wins
     return sorted(runs.values(), key=lambda r: (r.started or 0.0, r.name))
 
 

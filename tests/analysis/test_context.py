@@ -260,8 +260,11 @@ def test_worker_folders_are_read_once(tmp_path: Path) -> None:
     shutil.copytree(FIXTURE, run_dir)
     worker = RunFolder(run_dir).worker("w1")
     shutil.copytree(FIXTURE, worker.path)
+    gathered = run_dir / "regressed" / "load" / "001-open.json"
+    gathered.write_text(gathered.read_text().replace('"started_at"', '"was_started_at"'))  # mtime: now
     evidence = evidence_of([str(run_dir)])
     assert len(evidence.faults) == 4 and len(evidence.load) == 1
+    assert evidence.load[0].started == json.loads(gathered.read_text())["was_started_at"]
     assert [e.name for e in RunFolder(run_dir).envs()] == ["regressed", "regressed"]
     assert [w.path.name for w in RunFolder(run_dir).workers()] == ["w1"]
 
