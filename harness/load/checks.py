@@ -37,8 +37,9 @@ def success_at_least(result: LoadResult, percent: float) -> None:
     ran(result)
     expect.that(result.success_rate * 100 >= percent,
                 f"{result.success_rate * 100:.2f}% of the requests succeeded, below {percent:g}%: "
-                f"{describe(result)}\nHint: 429 means the rate limit, 503 a full queue; "
-                "errors 'timeout'/'connect failed' mean no answer")
+                f"{describe(result)}\nHint: 202 means accepted but not finished (not a success unless the "
+                "scenario says so), 429 the rate limit, 503 a full queue; errors 'timeout'/'connect failed' "
+                "mean no answer")
 
 
 def latency_below(result: LoadResult, name: str, ms: float) -> None:
@@ -96,11 +97,15 @@ def jobs_complete(result: LoadResult, states: Mapping[str, JobState], lookup: Jo
         state = states.get(job_id)
         return state is not None and state.state == lookup.done
 
+    def seen(job_id: str) -> str:
+        state = states.get(job_id)
+        return "not looked up" if state is None else f"HTTP {state.status} state {state.state!r} {state.excerpt[:160]}"
+
     if within is None:
-        check = no_lost_jobs(history, done)
+        check = no_lost_jobs(history, done, seen)
     else:
-        check = completes_within(history, lambda job_id: _finished(states.get(job_id), lookup), within)
-    expect.that(check.valid, _with_states(check, states, lookup))
+        check = completes_within(history, lambda job_id: _finished(states.get(job_id), lookup), within, seen)
+    expect.that(check.valid, check.message() + f"\nrequests: {describe(result)}")
     return check
 
 
@@ -120,13 +125,6 @@ def _finished(state: JobState | None, lookup: JobLookup) -> float | None:
     if state is None or state.state != lookup.done:
         return None
     return state.finished
-
-
-def _with_states(check: CheckResult, states: Mapping[str, JobState], lookup: JobLookup) -> str:
-    """The checker's report plus what the lookups saw of the jobs that were not done."""
-    seen = [s.describe() for s in states.values() if s.state != lookup.done][:5]
-    tail = ("\nlast seen:\n" + "\n".join(f"  - {line}" for line in seen)) if seen else ""
-    return check.message() + tail
 
 
 def _percentile(values: Mapping[str, float], name: str) -> float:

@@ -121,10 +121,11 @@ class History:
         return [event for _, _, event in sorted(timed, key=lambda item: item[:2])]
 
 
-def no_lost_jobs(history: History, lookup: Callable[[str], bool]) -> CheckResult:
-    """Every acknowledged job must still be found by ``lookup(job_id)``."""
+def no_lost_jobs(history: History, lookup: Callable[[str], bool],
+                 seen: Callable[[str], str] = lambda job_id: "") -> CheckResult:
+    """Every acknowledged job must still be found by ``lookup(job_id)`` (``seen``: its last state, for the report)."""
     acked = history.acknowledged()
-    lost = [f"job {op.job_id} acknowledged at {op.completed:.3f} is missing"
+    lost = [f"job {op.job_id} accepted at {_clock_text(op.completed)} never completed{_last(seen(op.job_id or ''))}"
             for op in acked if not lookup(op.job_id or "")]
     return CheckResult("no acknowledged job lost", not lost, len(acked), tuple(lost))
 
@@ -137,19 +138,30 @@ def no_duplicate_ids(history: History) -> CheckResult:
 
 
 def completes_within(history: History, completed_at: Callable[[str], float | None],
-                     within: float) -> CheckResult:
-    """Every acknowledged job completes within ``within`` seconds of its acknowledgement.
+                     within: float, seen: Callable[[str], str] = lambda job_id: "") -> CheckResult:
+    """Every acknowledged job completes within ``within`` seconds of the moment its request was sent.
 
-    ``completed_at(job_id)`` gives the wall-clock completion time, or None if it never did.
+    ``completed_at(job_id)`` gives the wall-clock completion time, or None if it never did;
+    ``seen(job_id)`` what was last seen of it (its state, reason), for the report.
     """
     problems: list[str] = []
     acked = history.acknowledged()
     for op in acked:
         job_id = op.job_id or ""
         done = completed_at(job_id)
+        sent = _clock_text(op.invoked)
         if done is None:
-            problems.append(f"job {job_id} never completed")
-        elif done - op.completed > within:
-            problems.append(f"job {job_id} took {done - op.completed:.3f}s (bound {within}s)")
-    return CheckResult(f"every accepted job completes within {within}s", not problems, len(acked),
+            problems.append(f"job {job_id} accepted at {sent} never completed{_last(seen(job_id))}")
+        elif done - op.invoked > within:
+            problems.append(f"job {job_id} sent at {sent} completed {done - op.invoked:.3f}s later (bound {within:g}s)")
+    return CheckResult(f"every accepted job completes within {within:g}s of its request", not problems, len(acked),
                        tuple(problems))
+
+
+def _clock_text(at: float) -> str:
+    """A wall-clock time as ``HH:MM:SS.mmm`` UTC."""
+    return time.strftime("%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1000):03d}"
+
+
+def _last(seen: str) -> str:
+    return f" (last seen: {seen})" if seen else ""

@@ -127,6 +127,7 @@ class LoadState:
             body = lambda client, seq: template.render(client, seq, tag)  # noqa: E731
         return RequestSpec(url=self.session.env.url(target.service) + target.path, method=target.method,
                            headers=lambda client, seq: headers[client], json=body, id_key=target.id_key,
+                           ok=target.succeeded,
                            stream=target.stream, timeout=self.settings.request_timeout)
 
     # -- runs ---------------------------------------------------------------------------------

@@ -87,10 +87,17 @@ class LoadTarget:
     auth: ClientAuth = field(default_factory=ClientAuth)
     id_key: str | None = None
     stream: bool = False
+    ok_statuses: tuple[int, ...] | None = None
 
     def describe(self) -> str:
         """``POST /v1/inference on queen``."""
         return f"{self.method} {self.path} on {self.service}"
+
+    def succeeded(self, status: int) -> bool:
+        """The scenario's success: its named statuses, else any 2xx but 202 (accepted is not done)."""
+        if self.ok_statuses is not None:
+            return status in self.ok_statuses
+        return 200 <= status < 300 and status != 202
 
 
 @dataclass(frozen=True)
@@ -108,11 +115,19 @@ class JobLookup:
         return self.path.replace("{id}", job_id)
 
 
-def inference_target(params: Mapping[str, Any], *, stream: bool = False, max_tokens: int = 8) -> LoadTarget:
-    """The reference stack's ``POST /v1/inference`` on the queen: unique prompts, a tenant per client."""
+def inference_target(params: Mapping[str, Any], *, stream: bool = False, max_tokens: int = 8,
+                     asynchronous: bool = False) -> LoadTarget:
+    """The reference stack's ``POST /v1/inference`` on the queen: unique prompts, a tenant per client.
+
+    Success is 200 (the job finished); ``asynchronous`` sends ``"async": true`` and succeeds on 202
+    (accepted), so the job is looked up afterwards and an acknowledged-but-unfinished job can be lost.
+    """
     models = params.get("models") or ["tinyllama"]
     model = models[0] if isinstance(models, list | tuple) else str(models).split(",")[0]
-    body = json.dumps({"model": model, "prompt": "load {run} client {client} request {seq}",
-                       "max_tokens": max_tokens, "stream": stream})
-    return LoadTarget(service="queen", path="/v1/inference", body=BodyTemplate.parse(body),
-                      auth=ClientAuth("per-client"), id_key=None if stream else "job_id", stream=stream)
+    fields: dict[str, Any] = {"model": model, "prompt": "load {run} client {client} request {seq}",
+                              "max_tokens": max_tokens, "stream": stream}
+    if asynchronous:
+        fields["async"] = True
+    return LoadTarget(service="queen", path="/v1/inference", body=BodyTemplate.parse(json.dumps(fields)),
+                      auth=ClientAuth("per-client"), id_key=None if stream else "job_id", stream=stream,
+                      ok_statuses=(202,) if asynchronous else (200,))

@@ -27,7 +27,7 @@ from harness import expect
 from harness.http import STEP_TYPES
 from harness.load import checks, memory
 from harness.load.scenario import load_state
-from harness.load.target import ClientAuth, JobLookup
+from harness.load.target import ClientAuth, JobLookup, inference_target
 
 use_step_matcher("parse")
 
@@ -80,8 +80,29 @@ def target_id(context: Any, path: str) -> None:
 
     Example: Given load responses carry the job id at "job_id"
     """
-    target = load_state(context.harness).update_target(id_key=path)
-    expect.equal(target.id_key, path, "the load target's id key")
+    expect.drove(f"load ids at {path!r}")
+    load_state(context.harness).update_target(id_key=path)
+
+
+@step("load requests succeed with status {code:d}")
+def target_success(context: Any, code: int) -> None:
+    """Count only status CODE as a success (by default any 2xx but 202: accepted is not done).
+
+    Example: Given load requests succeed with status 202
+    """
+    expect.drove(f"load success = HTTP {code}")
+    load_state(context.harness).update_target(ok_statuses=(code,))
+
+
+@step("the load sends asynchronous inference requests")
+def target_async(context: Any) -> None:
+    """The reference stack's inference with "async": true: success is 202, each job is looked up later.
+
+    Example: Given the load sends asynchronous inference requests
+    """
+    expect.drove("asynchronous inference load")
+    state = load_state(context.harness)
+    state.target = inference_target(context.harness.env.params, asynchronous=True)
 
 
 @step('accepted jobs are looked up at "{path:Quoted}" until "{key:Quoted}" is "{value:Quoted}"')
@@ -238,7 +259,7 @@ def jobs_complete(context: Any) -> None:
 
 @step("every accepted job completes within {seconds:Number} seconds")
 def jobs_complete_within(context: Any, seconds: float) -> None:
-    """Like 'every accepted job completes', and each finished within SECONDS of being accepted.
+    """Like 'every accepted job completes', and each finished within SECONDS of its request being sent.
 
     Example: Then every accepted job completes within 30 seconds
     """

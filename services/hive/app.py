@@ -59,6 +59,9 @@ class HiveConfig:
     provision_seconds: float
     provision_steps: int
     never_remove_lost: bool
+    # mutation switches (services/README.md "Failure switches"; `make mutants`)
+    no_retry: bool = False
+    keep_partitioned: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> HiveConfig:
@@ -79,6 +82,8 @@ class HiveConfig:
             provision_seconds=env.number("PROVISION_SECONDS", 2.0),
             provision_steps=env.integer("PROVISION_STEPS", 10, minimum=1),
             never_remove_lost=env.flag("HIVE_NEVER_REMOVE_LOST"),
+            no_retry=env.flag("HIVE_NO_RETRY"),
+            keep_partitioned=env.flag("HIVE_KEEP_PARTITIONED"),
         )
 
 
@@ -293,6 +298,8 @@ class Hive:
                 return outcome
             failures.append(f"{worker.worker_id}: {outcome}")
             log.warning("attempt_failed", worker_id=worker.worker_id, reason=outcome, attempt=len(tried))
+            if self.config.no_retry:
+                break  # mutation switch HIVE_NO_RETRY: no next worker; the queen gets 502 worker_failed
         if not tried:
             return json_error(
                 503,
@@ -370,6 +377,8 @@ class Hive:
     async def sweep_loop(self) -> None:
         """Remove workers that missed ``lost_after`` heartbeats (unless the failure switch is on)."""
         max_age = self.config.lost_after * self.config.heartbeat_interval
+        if self.config.keep_partitioned:
+            max_age *= 60  # mutation switch HIVE_KEEP_PARTITIONED: LOST_AFTER read as minutes
         while True:
             await asyncio.sleep(self.config.heartbeat_interval / 4)
             if self.config.never_remove_lost:

@@ -61,6 +61,10 @@ class QueenConfig:
     skip_validation: bool
     routes_501: tuple[str, ...]
     events_window: int = 1000
+    # mutation switches (services/README.md "Failure switches"; `make mutants`)
+    forget_running: bool = False
+    dispatch_to_lost: bool = False
+    no_event_replay: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> QueenConfig:
@@ -91,6 +95,9 @@ class QueenConfig:
             skip_validation=env.flag("QUEEN_SKIP_VALIDATION"),
             routes_501=env.items("QUEEN_501_ROUTES"),
             events_window=env.integer("EVENTS_WINDOW", 1000, minimum=1),
+            forget_running=env.flag("QUEEN_FORGET_RUNNING"),
+            dispatch_to_lost=env.flag("QUEEN_DISPATCH_TO_LOST"),
+            no_event_replay=env.flag("QUEEN_NO_EVENT_REPLAY"),
         )
 
 
@@ -101,9 +108,11 @@ class Queen:
         self.config, self.lifecycle, self.session = config, lifecycle, session
         self.metrics = Metrics()
         self.hives = HiveDirectory(config.lost_after * config.heartbeat_interval)
+        self.hives.dispatch_to_lost = config.dispatch_to_lost
         self.store = JobStore(config.data_dir / "queen-jobs.db")
         self.limiter = TokenBuckets(config.rate_capacity, config.rate_refill)
         self.events = EventHub(config.events_window)
+        self.events.replay_enabled = not config.no_event_replay
         self.dispatcher = Dispatcher(config.dispatch, self.hives, self.store, self.metrics, session, self.known_models,
                                      listener=lambda job, kind, data: self.events.publish(job.tenant, kind, data))
         self.cascade = False
@@ -406,6 +415,8 @@ class Queen:
     def recover(self) -> None:
         """Re-queue jobs a previous run accepted but never finished."""
         for job in self.store.unfinished():
+            if self.config.forget_running and job.state == "running":
+                continue  # mutation switch QUEEN_FORGET_RUNNING: the running job stays "running" forever
             self.dispatcher.submit(job, recovered=True)
 
 

@@ -38,6 +38,7 @@ class EventHub:
                  clock: Callable[[], float] = time.time) -> None:
         self.window, self.queue_limit, self._clock = window, queue_limit, clock
         self._tenants: dict[str, _Tenant] = {}
+        self.replay_enabled = True  # mutation switch QUEEN_NO_EVENT_REPLAY: since= replays nothing
 
     def publish(self, tenant: str, kind: str, data: dict[str, Any]) -> Frame:
         """Number the event, keep it, and hand it to every live subscriber of the tenant."""
@@ -71,7 +72,7 @@ class EventHub:
     def replay(self, tenant: str, since: int) -> list[Frame]:
         """Kept events after ``since``; an ``events_lost`` frame first when some are no longer kept."""
         state = self._tenants.get(tenant)
-        if state is None:
+        if state is None or not self.replay_enabled:
             return []
         frames = [frame for frame in state.kept if frame["seq"] > since]
         oldest = frames[0]["seq"] if frames else state.seq + 1

@@ -45,6 +45,7 @@ class HiveDirectory:
     def __init__(self, lost_after_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.lost_after, self._clock = lost_after_seconds, clock
         self.hives: dict[str, HiveEntry] = {}
+        self.dispatch_to_lost = False  # mutation switch QUEEN_DISPATCH_TO_LOST: lost hives still get jobs
 
     def heartbeat(self, summary: Mapping[str, Any]) -> str | None:
         """Record a heartbeat; returns "registered" or "rejoined" when that happened."""
@@ -84,7 +85,8 @@ class HiveDirectory:
         for hive in self.hives.values():
             slots = hive.slots(model)
             used = inflight.get((hive.hive_id, model), 0)
-            if hive.state(now) != "ready" or used >= slots:
+            state = "ready" if self.dispatch_to_lost and hive.lost else hive.state(now)
+            if state != "ready" or used >= slots:
                 continue
             key = (used / slots, hive.hive_id)
             if best is None or key < best:

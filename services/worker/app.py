@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -49,6 +51,7 @@ class WorkerConfig:
     heartbeat_interval: float
     grace_seconds: float
     drop_last_token: bool
+    drop_after_restart: bool = False  # mutation switch WORKER_DROP_AFTER_RESTART (services/README.md)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> WorkerConfig:
@@ -68,6 +71,7 @@ class WorkerConfig:
             heartbeat_interval=env.number("HEARTBEAT_INTERVAL", 1.0, minimum=0.05),
             grace_seconds=env.number("GRACE_SECONDS", 10.0),
             drop_last_token=env.flag("WORKER_DROP_LAST_TOKEN"),
+            drop_after_restart=env.flag("WORKER_DROP_AFTER_RESTART"),
         )
 
 
@@ -108,6 +112,7 @@ class Worker:
         self._idle = asyncio.Event()
         self._idle.set()
         self._abort = asyncio.Event()
+        self.restarted = False
 
     @property
     def status(self) -> str:
@@ -198,6 +203,8 @@ class Worker:
                 await self._first_token_markers(request, job.prompt)
                 if FAIL_MARKER in job.prompt:
                     return await self._fail(response, base, f"simulated failure ({FAIL_MARKER} in prompt)")
+                if self.restarted and self.config.drop_after_restart:
+                    return await response.write_eof()  # mutation switch: the job is silently dropped
             await asyncio.sleep(delay)
         usage = {
             "prompt_tokens": len(job.prompt.split()),
@@ -283,6 +290,7 @@ async def run(lifecycle: Lifecycle) -> None:
     """Start serving at once (status loading), load the model, then heartbeat until stopped."""
     config = WorkerConfig.from_env(os.environ)
     worker = Worker(config, lifecycle)
+    worker.restarted = _started_before(config.worker_id)
     timeout = aiohttp.ClientTimeout(total=max(2.0, config.heartbeat_interval))
     async with client_session(timeout=timeout) as session:
 
@@ -297,3 +305,14 @@ async def run(lifecycle: Lifecycle) -> None:
 
         log.info("starting", worker_id=config.worker_id, model=config.model, hive_url=config.hive_url)
         await serve(worker.app(), "0.0.0.0", config.port, lifecycle, drain)
+
+
+def _started_before(worker_id: str) -> bool:
+    """True when this container ran the worker before (a marker in /tmp survives a restart)."""
+    marker = Path(tempfile.gettempdir()) / f"worker-started-{worker_id}"
+    seen = marker.exists()
+    try:
+        marker.touch()
+    except OSError:
+        pass
+    return seen

@@ -93,9 +93,24 @@ def test_completes_within_flags_slow_and_never_completed_jobs() -> None:
     check = completes_within(history, done.get, within=5.0)
     assert not check.valid
     assert len(check.problems) == 2
-    assert any("slow took 30.000s" in p for p in check.problems)
-    assert any("never never completed" in p for p in check.problems)
+    assert any("job slow sent at" in p and "completed 31.000s later (bound 5s)" in p for p in check.problems)
+    assert any("job never accepted at" in p and "never completed" in p for p in check.problems)
     assert completes_within(history, lambda _: acked["fast"] + 1.0, within=100.0).valid
+
+
+def test_completes_within_counts_from_the_send_not_the_acknowledgement() -> None:
+    """A sync request answered when its job finished would always meet a bound counted from the answer."""
+    history = History([Operation(0, "submit", 100.0, 108.0, "ok", "j1")])
+    assert not completes_within(history, lambda _: 108.0, within=5.0).valid
+    assert completes_within(history, lambda _: 104.0, within=5.0).valid
+
+
+def test_a_lost_job_names_what_was_last_seen_of_it() -> None:
+    history = History([Operation(0, "submit", 100.0, 100.5, "ok", "job-7")])
+    check = completes_within(history, lambda _: None, within=5.0, seen=lambda _: "state 'running'")
+    assert check.problems == ("job job-7 accepted at 00:01:40.000 never completed (last seen: state 'running')",)
+    lost = no_lost_jobs(history, lambda _: False, lambda _: "HTTP 404")
+    assert lost.problems == ("job job-7 accepted at 00:01:40.500 never completed (last seen: HTTP 404)",)
 
 
 def test_message_lists_at_most_limit_problems() -> None:

@@ -111,7 +111,8 @@ def test_a_duplicated_id_is_named(context: Any, queen: FakeQueen) -> None:
 def test_lost_jobs_are_listed_with_what_the_lookup_answered(context: Any, queen: FakeQueen) -> None:
     queen.behaviour.lost = True
     run(context, "When 2 clients each send 1 inference request concurrently")
-    with pytest.raises(VerificationFailed, match=r"(?s)INVALID \(2 checked, 2 problems\).*is missing.*HTTP 404"):
+    lost = r"(?s)INVALID \(2 checked, 2 problems\).*never completed \(last seen: HTTP 404"
+    with pytest.raises(VerificationFailed, match=lost):
         run(context, "Then every accepted job completes")
 
 

@@ -44,3 +44,14 @@ def test_spec_defaults_and_helpers() -> None:
     assert is_2xx(204) and not is_2xx(301)
     with pytest.raises(LoadError):
         RequestSpec("http://127.0.0.1/", timeout=0)
+
+
+def test_a_202_is_not_a_success_unless_the_target_says_so() -> None:
+    from harness.load.target import LoadTarget, inference_target
+
+    assert not LoadTarget("queen", "/x").succeeded(202) and LoadTarget("queen", "/x").succeeded(204)
+    assert LoadTarget("queen", "/x", ok_statuses=(202,)).succeeded(202)
+    sync, asynchronous = inference_target({}), inference_target({}, asynchronous=True)
+    assert sync.succeeded(200) and not sync.succeeded(202)
+    assert asynchronous.succeeded(202) and not asynchronous.succeeded(200)
+    assert asynchronous.body is not None and asynchronous.body.render(0, 0, "r")["async"] is True
