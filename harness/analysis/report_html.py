@@ -29,6 +29,7 @@ def render(analysis: Analysis, markdown: str, title: str) -> str:
               _blocker_chart(analysis)]
     if analysis.performance:
         charts.append(_latency_chart(analysis))
+        charts += _latency_trends(analysis)
     if len(analysis.trend) >= 2:
         charts.append(svg.trend("Pass rate over runs (solid: scenarios, dashed: steps)",
                                 [(p.run, p.scenario_rate, p.step_rate) for p in analysis.trend]))
@@ -59,6 +60,16 @@ def _latency_chart(a: Analysis) -> str:
         rows.append((f"{row.load.name} {row.scenario}"[:40], p95, caption))
     top = max((r[1] for r in rows), default=1.0) or 1.0
     return svg.bars("Load runs: p95 latency (ms)", rows, maximum=top, fill="#57a")
+
+
+def _latency_trends(a: Analysis, most: int = 6) -> list[str]:
+    charts: list[str] = []
+    for row in a.performance:
+        trend = next((t for t in row.trends if t.percentile == "p95" and t.history), None)
+        if trend is not None and len(charts) < most:
+            charts.append(svg.series(f"p95 over runs: {row.load.name} {row.scenario}",
+                                     [*trend.history, trend.now], flagged=trend.regressed))
+    return charts
 
 
 def _blocker_chart(a: Analysis) -> str:

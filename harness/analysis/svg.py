@@ -93,3 +93,23 @@ def fault_timeline(start: float, end: float, bands: Sequence[tuple[float, float 
     parts.append(f'<text x="{pad}" y="{height - 4}" font-size="9">0 s</text><text x="{width - pad}" '
                  f'y="{height - 4}" font-size="9" text-anchor="end">{span:.1f} s · max {top} req/s</text>')
     return "".join(parts) + "</svg>"
+
+
+def series(title: str, values: Sequence[float], unit: str = "ms", flagged: bool = False) -> str:
+    """One metric over runs (oldest left, this run last and marked); red when ``flagged``."""
+    width, height, pad = 360, 120, 30
+    top = max(values, default=1.0) or 1.0
+    step = (width - 2 * pad) / max(len(values) - 1, 1)
+    points = [(pad + i * step, height - pad - v / top * (height - 2 * pad)) for i, v in enumerate(values)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    colour = "#c33" if flagged else "#27a"
+    last = points[-1] if points else (pad, height - pad)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}"><title>{escape(title)}</title>'
+            f'<text x="0" y="14" font-size="12" font-weight="bold">{escape(title[:58])}</text>'
+            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
+            f'<text x="2" y="{pad + 4}" font-size="9">{top:.0f} {unit}</text>'
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{line}"/>'
+            f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="4" fill="{colour}"/>'
+            f'<text x="{width - pad}" y="{height - 8}" font-size="9" text-anchor="end">this run: '
+            f"{values[-1] if values else 0:.0f} {unit} ({len(values) - 1} earlier)</text></svg>")
