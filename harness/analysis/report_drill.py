@@ -27,10 +27,10 @@ _MARK = {"passed": "✓", "failed": "✗", "error": "✗", "hook_error": "✗", 
 
 CSS = ("#drill details{margin:.15em 0}#drill summary{cursor:pointer}.feat>summary{font-weight:600}"
        ".sc{margin-left:1.2em;border-left:3px solid #ccc;padding-left:.5em}.sc.s-passed{border-color:#2a7}"
-       ".sc.s-failed,.sc.s-error,.sc.s-hook_error{border-color:#c33}.m{display:inline-block;width:1.1em;"
-       "font-weight:700}.s-passed>.m,.s-passed>summary>.m{color:#1a7f37}.s-failed>.m,.s-error>.m,"
-       ".s-failed>summary>.m,.s-error>summary>.m,.s-hook_error>summary>.m{color:#c62828}"
-       "ol.st{margin:.3em 0;padding-left:1.5em}ol.st li{margin:.1em 0}.d{color:#777;font-size:.85em}"
+       ".sc.s-failed,.sc.s-error,.sc.s-hook_error{border-color:#c33}#drill i{display:inline-block;width:1.1em;"
+       "font-weight:700;font-style:normal}.s-passed>i,.s-passed>summary>i{color:#1a7f37}.s-failed>i,.s-error>i,"
+       ".s-failed>summary>i,.s-error>summary>i,.s-hook_error>summary>i{color:#c62828}"
+       "ol.st{margin:.3em 0;padding-left:1.5em}ol.st li{margin:.1em 0}.d,#drill small{color:#777;font-size:.85em}"
        ".ctx{background:#fff4e5;border-left:3px solid #b26a00;padding:.3em .6em;margin:.3em 0}"
        ".bl{background:#fde;border-radius:3px;padding:0 .3em;font-size:.85em}"
        "nav.f{position:sticky;top:0;background:#fff;padding:.4em 0;border-bottom:1px solid #ddd;z-index:1}"
@@ -86,7 +86,7 @@ def _feature(feature: Feature, blockers: Mapping[str, Verdict], notes: Mapping[s
                    for s in feature.scenarios)
     hook = f'<div class="ctx">{escape(_error_line(feature.hook_error))}</div>' if feature.hook_error else ""
     return (f'<details class="feat s-{feature.status}"{" open" if bad else ""}><summary>'
-            f'<span class="m">{_MARK.get(feature.status, "✗")}</span>{escape(feature.name)} '
+            f'<i>{_MARK.get(feature.status, "✗")}</i>{escape(feature.name)} '
             f'<span class="d">{escape(feature.path)} — {summary}</span></summary>{hook}{body}</details>')
 
 
@@ -97,7 +97,7 @@ def _scenario(s: Scenario, verdict: Verdict | None, note: Annotation | None,
                         f"b-{rule_ids[blocker]}"])
     badge = f' <span class="bl">{escape(blocker)}</span>' if verdict is not None else ""
     tags = " ".join(f"@{t}" for t in s.tags)
-    parts = [f'<details class="{classes}"><summary><span class="m">{_MARK.get(s.status, "✗")}</span>'
+    parts = [f'<details class="{classes}"><summary><i>{_MARK.get(s.status, "✗")}</i>'
              f'{escape(s.name)}{badge} <span class="d">{escape(s.location)} {s.duration:.2f} s '
              f"{escape(tags)}</span></summary>"]
     if note is not None and note.step:
@@ -134,8 +134,8 @@ def _containers(state: object) -> str:
 
 
 def _step(step: Step) -> str:
-    head = (f'<li class="s-{step.status}"><span class="m">{_MARK.get(step.status, "✗")}</span>'
-            f'{escape(step.text)} <span class="d">{step.duration:.3f} s</span>')
+    head = (f'<li class="s-{step.status}"><i>{_MARK.get(step.status, "✗")}</i>'
+            f'{escape(step.text)} <small>{step.duration:.3f} s</small>')
     if step.error is None:
         return head + "</li>"
     trace = step.error.traceback[-TRACE_CHARS:] if step.error.traceback else ""
