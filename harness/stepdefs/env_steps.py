@@ -2,11 +2,17 @@
 
 Drivers (act, check nothing): 'the environment "X" is running', 'a fresh environment "X" is running'.
 Every other step here verifies through harness.expect.
+
+Log steps read only the lines written since the scenario started (by the engine's timestamps), so a
+line from an earlier scenario on a reused environment cannot satisfy a later one; say "since the
+environment started" to read the whole history (the count step always reads every run of the container).
 """
 
 from __future__ import annotations
 
 import re
+import time
+from datetime import datetime
 from typing import Any
 
 from behave import register_type, step, use_step_matcher
@@ -64,7 +70,7 @@ def service_not_running(context: Any, service: str) -> None:
 
 @step('the logs of service "{service:Quoted}" contain "{text:Rest}"')
 def logs_contain(context: Any, service: str, text: str) -> None:
-    """Check that SERVICE's logs (every replica) contain TEXT ({name} from remembered values).
+    """Check that SERVICE's log lines since the scenario started (every replica) contain TEXT.
 
     Example: Then the logs of service "queen" contain "job {job_id} completed"
     """
@@ -72,9 +78,19 @@ def logs_contain(context: Any, service: str, text: str) -> None:
     _check_logs(context, fill(service), fill(text))
 
 
+@step('the logs of service "{service:Quoted}" since the environment started contain "{text:Rest}"')
+def logs_contain_ever(context: Any, service: str, text: str) -> None:
+    """Check SERVICE's whole log history (every replica, every earlier scenario) for TEXT.
+
+    Example: Then the logs of service "db" since the environment started contain "database initialised"
+    """
+    fill = context.harness.interpolate
+    _check_logs(context, fill(service), fill(text), whole=True)
+
+
 @step('within {seconds:Number} seconds the logs of service "{service:Quoted}" contain "{text:Rest}"')
 def logs_contain_within(context: Any, seconds: float, service: str, text: str) -> None:
-    """Wait up to N seconds until SERVICE's logs contain TEXT; fail with the last lines seen.
+    """Wait up to N seconds until SERVICE's log lines since the scenario started contain TEXT.
 
     Example: Then within 10 seconds the logs of service "hive" contain "worker registered"
     """
@@ -86,14 +102,13 @@ def logs_contain_within(context: Any, seconds: float, service: str, text: str) -
 
 @step('the logs of service "{service:Quoted}" match "{pattern:Rest}"')
 def logs_match(context: Any, service: str, pattern: str) -> None:
-    """Check that a regular expression is found in SERVICE's logs (^ and $ per line; (?s) to span lines).
+    """Check that a regular expression is found in SERVICE's log lines since the scenario started (^ $ per line).
 
     Example: Then the logs of service "hive-1" match ""event": "worker_lost".*"worker_id": "worker-1-1""
     """
     fill = context.harness.interpolate
     service = fill(service)
-    env = _env_with(context, service)
-    found = re.search(fill(pattern), env.logs(service), re.MULTILINE)
+    found = re.search(fill(pattern), _logs(context, service), re.MULTILINE)
     expect.that(found is not None, f"the logs of service {service!r} do not match /{fill(pattern)}/\n"
                                    f"Hint: `harness logs {service}` shows them")
 
@@ -128,9 +143,49 @@ def _env_with(context: Any, service: str) -> Any:
     return env
 
 
-def _check_logs(context: Any, service: str, text: str) -> None:
+def _scenario_start(context: Any) -> float:
+    """Wall-clock start of the scenario's first step: now less the steps run so far (kept per scenario)."""
+    def start() -> float:
+        scenario = getattr(context, "scenario", None)
+        steps = getattr(scenario, "all_steps", None) or []
+        return time.time() - sum(getattr(s, "duration", 0.0) or 0.0 for s in steps)
+    found: float = context.harness.extension("logs_since", start)
+    return found
+
+
+def _logs(context: Any, service: str, whole: bool = False) -> str:
+    """SERVICE's log lines (every replica), all of them or those since the scenario started."""
     env = _env_with(context, service)
-    logs = env.logs(service)
+    if whole:
+        return str(env.logs(service))
+    return since(env.compose.logs(service, timestamps=True), _scenario_start(context))
+
+
+def since(stamped: str, start: float) -> str:
+    """Lines of ``compose logs --timestamps`` output written at or after ``start``, without the stamps."""
+    kept = []
+    for line in stamped.splitlines():
+        prefix, bar, rest = line.partition(" | ")
+        stamp, _, text = (rest if bar else prefix).partition(" ")
+        at = _epoch(stamp)
+        if at is None or at >= start:
+            kept.append(f"{prefix} | {text}" if bar else text)
+    return "\n".join(kept) + ("\n" if kept else "")
+
+
+def _epoch(stamp: str) -> float | None:
+    """RFC 3339 with nanoseconds (``2026-11-30T18:14:31.123456789Z``) as epoch seconds; None if not one."""
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", stamp)
+    if match is None:
+        return None
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    whole = datetime.fromisoformat(match.group(1) + zone).timestamp()
+    return whole + float(match.group(2) or 0.0)
+
+
+def _check_logs(context: Any, service: str, text: str, whole: bool = False) -> None:
+    env = _env_with(context, service)
+    logs = _logs(context, service, whole)
     tail = "\n".join(logs.rstrip().splitlines()[-env.spec.timeouts.log_tail:])
     expect.that(text in logs, f"the logs of service {service!r} do not contain {text!r}; "
                               f"last lines:\n{tail or '(no log lines)'}")
