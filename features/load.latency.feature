@@ -1,4 +1,4 @@
-@integration @load @p1 @env.load
+@integration @load @p1 @env.load @serial
 Feature: Latency targets for inference and for event publishing
   At a light steady rate the inference round trip (8 tokens at 200 tokens/s on the workers, so
   about 40 ms of generation) and the time until the first server-sent event are bounded. The

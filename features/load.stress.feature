@@ -1,4 +1,4 @@
-@integration @load @p1 @env.load
+@integration @load @p1 @env.load @serial
 Feature: Open-loop stress at a rate the stack sustains
   Requests arrive at a constant rate whatever the answers; latency counts from each intended
   send time, so a stack that falls behind shows it in the percentiles (no coordinated omission).
