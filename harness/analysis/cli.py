@@ -162,6 +162,9 @@ def report_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     result, folder = _run(args, RUNS_DIR if not args.inputs and RUNS_DIR.is_dir() else None)
     written = write_report(result, args.team, args.next_team, args.out, args.steps_dir, folder)
+    from harness.analysis.report_md import verdict_line
+
+    print(verdict_line(result).replace("**", ""))
     print("\n".join(f"wrote {path}" for path in written))
     return 1 if args.strict and result.failed else 0
 
