@@ -1,9 +1,10 @@
 @integration @chaos @p0 @env.full-stack @queen @hive
-Feature: the queen restarts while hives and workers are active
+Feature: the queen is killed while hives and workers are active
   The hives keep heartbeating and are registered again; finished results are read back from the
-  queen's database, and a job that was running when the queen stopped is run again to completion.
+  queen's database, and a job that was running when the queen died (SIGKILL: no drain, no goodbye)
+  is recovered from the database and run again to completion.
 
-  Scenario: after a queen restart the hives re-register and results are still readable
+  Scenario: a job running when the queen is killed is recovered after the restart and completes
     Given the default service is "queen"
     When I send a POST request to "/v1/inference" as tenant "durable" with JSON:
       """
@@ -16,8 +17,15 @@ Feature: the queen restarts while hives and workers are active
       """
       {"model": "tinyllama", "prompt": "in flight across the restart", "max_tokens": 600, "async": true}
       """
-    And I remember the response JSON at "job_id" as "running_job"
-    And queen is restarted
+    Then the response status is 202
+    When I remember the response JSON at "job_id" as "running_job"
+    Then within 5 seconds:
+      """
+      When I send a GET request to "/v1/jobs/{running_job}" as tenant "durable"
+      Then the response JSON at "state" equals "running"
+      """
+    When queen is killed
+    And queen is started
     Then within 15 seconds:
       """
       When I send a GET request to "/v1/hives" as tenant "durable"
@@ -27,6 +35,7 @@ Feature: the queen restarts while hives and workers are active
     When I send a GET request to "/v1/jobs/{done_job}" as tenant "durable"
     Then the response JSON at "state" equals "completed"
     And the response JSON at "text" equals "{done_text}"
+    And the logs of service "queen" match ""event": "job_recovered".*"job_id": "{running_job}""
     And within 20 seconds:
       """
       When I send a GET request to "/v1/jobs/{running_job}" as tenant "durable"

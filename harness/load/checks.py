@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from harness import expect
 from harness.errors import VerificationFailed
 from harness.load.history import CheckResult, completes_within, no_duplicate_ids, no_lost_jobs
-from harness.load.lookup import JobState
+from harness.load.lookup import JobState, is_final
 from harness.load.memory import growth
 from harness.load.results import LoadResult
 from harness.load.target import JobLookup
@@ -106,6 +106,24 @@ def jobs_complete(result: LoadResult, states: Mapping[str, JobState], lookup: Jo
     else:
         check = completes_within(history, lambda job_id: _finished(states.get(job_id), lookup), within, seen)
     expect.that(check.valid, check.message() + f"\nrequests: {describe(result)}")
+    return check
+
+
+def share_completes_within(result: LoadResult, states: Mapping[str, JobState], lookup: JobLookup,
+                           percent: float, within: float) -> CheckResult:
+    """At least PERCENT % of the acknowledged jobs completed within WITHIN s of their send; none left unfinished."""
+    history = result.history()
+    acked = len(history.acknowledged())
+    expect.that(acked > 0, f"no job was acknowledged with an id: {describe(result)}\n"
+                           "Hint: the target needs an id key, and some requests must succeed")
+    check = completes_within(history, lambda job_id: _finished(states.get(job_id), lookup), within,
+                             lambda job_id: states[job_id].describe() if job_id in states else "not looked up")
+    done = acked - len(check.problems)
+    unfinished = [s.describe() for s in states.values() if not is_final(s, lookup)]
+    expect.that(done * 100 >= percent * acked and not unfinished,
+                f"{done} of {acked} accepted jobs ({done * 100 / acked:.1f}%) completed within {within:g}s of "
+                f"their request (at least {percent:g}% must), {len(unfinished)} never reached a final state\n"
+                f"{check.message()}\nrequests: {describe(result)}")
     return check
 
 

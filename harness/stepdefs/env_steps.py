@@ -23,6 +23,7 @@ from harness.waiting import eventually
 
 use_step_matcher("parse")
 register_type(**STEP_TYPES)
+STARTED_ATTR = "harness_started"  # stamped on each scenario by the run record (harness.record)
 
 
 @step('the environment "{name:Quoted}" is running')
@@ -109,7 +110,7 @@ def logs_match(context: Any, service: str, pattern: str) -> None:
     fill = context.harness.interpolate
     service = fill(service)
     found = re.search(fill(pattern), _logs(context, service), re.MULTILINE)
-    expect.that(found is not None, f"the logs of service {service!r} do not match /{fill(pattern)}/\n"
+    expect.that(found is not None, f"the logs of service {service!r}{_window(context)} do not match /{fill(pattern)}/\n"
                                    f"Hint: `harness logs {service}` shows them")
 
 
@@ -144,13 +145,22 @@ def _env_with(context: Any, service: str) -> Any:
 
 
 def _scenario_start(context: Any) -> float:
-    """Wall-clock start of the scenario's first step: now less the steps run so far (kept per scenario)."""
+    """Wall-clock start of the scenario: the run record's stamp, else now less its steps' durations, less 1 s."""
     def start() -> float:
         scenario = getattr(context, "scenario", None)
+        stamped = getattr(scenario, STARTED_ATTR, None)
+        if isinstance(stamped, float):
+            return stamped
         steps = getattr(scenario, "all_steps", None) or []
-        return time.time() - sum(getattr(s, "duration", 0.0) or 0.0 for s in steps)
+        return time.time() - sum(getattr(s, "duration", 0.0) or 0.0 for s in steps) - 1.0
     found: float = context.harness.extension("logs_since", start)
     return found
+
+
+def _window(context: Any) -> str:
+    """`` since 18:16:31.550 UTC`` (the scenario's start)."""
+    start = _scenario_start(context)
+    return time.strftime(" since %H:%M:%S", time.gmtime(start)) + f".{int(start % 1 * 1000):03d} UTC"
 
 
 def _logs(context: Any, service: str, whole: bool = False) -> str:
@@ -187,5 +197,6 @@ def _check_logs(context: Any, service: str, text: str, whole: bool = False) -> N
     env = _env_with(context, service)
     logs = _logs(context, service, whole)
     tail = "\n".join(logs.rstrip().splitlines()[-env.spec.timeouts.log_tail:])
-    expect.that(text in logs, f"the logs of service {service!r} do not contain {text!r}; "
+    where = "" if whole else _window(context)
+    expect.that(text in logs, f"the logs of service {service!r}{where} do not contain {text!r}; "
                               f"last lines:\n{tail or '(no log lines)'}")

@@ -268,6 +268,17 @@ def jobs_complete_within(context: Any, seconds: float) -> None:
     checks.jobs_complete(result, state.look_up_jobs(result), state.lookup, within=seconds)
 
 
+@step("at least {percent:Number}% of the accepted jobs complete within {seconds:Number} seconds")
+def share_complete_within(context: Any, percent: float, seconds: float) -> None:
+    """Look every acknowledged job up; PERCENT % completed within SECONDS of the send, none left unfinished.
+
+    Example: Then at least 95% of the accepted jobs complete within 30 seconds
+    """
+    state = load_state(context.harness)
+    result = state.last()
+    checks.share_completes_within(result, state.look_up_jobs(result), state.lookup, percent, seconds)
+
+
 @step("the load results are printed")
 def report(context: Any) -> None:
     """Print every run's latency table into the scenario's output; check a run with requests exists.
