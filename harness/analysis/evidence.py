@@ -107,7 +107,22 @@ class LogLine:
     def level(self) -> str:
         """The line's level when it says one (JSON ``level`` or a WARNING/ERROR word), else ''."""
         found = _LEVEL.search(self.text)
-        return found.group(1).lower() if found else ""
+        return (found.group(1) or found.group(2)).lower() if found else ""
+
+    @property
+    def short(self) -> str:
+        """A JSON log line as ``level event key=value ...`` (time and service dropped); other text as is."""
+        if not self.text.startswith("{"):
+            return self.text
+        try:
+            data = json.loads(self.text)
+        except json.JSONDecodeError:
+            return self.text
+        if not isinstance(data, dict):
+            return self.text
+        head = " ".join(str(data.pop(k)) for k in ("level", "event") if k in data)
+        rest = " ".join(f"{k}={v}" for k, v in data.items() if k not in ("time", "service", "timestamp"))
+        return f"{head} {rest}".strip()
 
     @property
     def event(self) -> str:

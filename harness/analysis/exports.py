@@ -72,7 +72,7 @@ def context_text(note: Annotation) -> str:
     lines = [f"{note.step} {note.sentence()}"]
     if note.logs:
         lines += ["", "service logs around the failure:"]
-        lines += [f"{_dt.datetime.fromtimestamp(x.at, _dt.UTC).strftime('%H:%M:%S.%f')[:-3]} {x.service}: {x.text}"
+        lines += [f"{_dt.datetime.fromtimestamp(x.at, _dt.UTC).strftime('%H:%M:%S.%f')[:-3]} {x.service}: {x.short}"
                   for x in note.logs]
     return "\n".join(lines)
 

@@ -111,7 +111,7 @@ def _scenario(s: Scenario, verdict: Verdict | None, note: Annotation | None,
     if output and s.status != PASSED:
         parts.append(f"<h4>Captured output</h4><pre>{escape(output[-OUTPUT_CHARS:])}</pre>")
     if note is not None and note.logs:
-        lines = "\n".join(f"{_clock(x.at)} {x.service}: {x.text}" for x in note.logs)
+        lines = "\n".join(f"{_clock(x.at)} {x.service}: {x.short}" for x in note.logs)
         parts.append(f'<h4>Service logs around the failure</h4><pre class="log">{escape(lines)}</pre>')
     state = next((st.environment for st in s.steps if st.environment), None) or s.environment
     if state:

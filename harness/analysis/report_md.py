@@ -122,7 +122,7 @@ def _in_context(a: Analysis) -> str:
         lines += ["", f"### `{s.location}` {s.name}", f"**{note.step}** {note.sentence()}."]
         if note.logs:
             lines += ["", "```text"]
-            lines += [f"{_clock(x.at)} {x.service}: {x.text[:200]}" for x in note.logs[-8:]]
+            lines += [f"{_clock(x.at)} {x.service}: {x.short[:200]}" for x in note.logs[-8:]]
             lines.append("```")
     return "\n".join(lines)
 

@@ -331,3 +331,11 @@ def test_a_delivery_bound_belongs_to_the_run_that_measured_delivery() -> None:
     rows = {r.load.name: r for r in performance(run, annotate(run, Evidence(load=(ws, http))), (ws, http))}
     assert [(b.metric, b.actual) for b in rows["002-websocket"].bounds] == [("delivery_pct", 99.5)]
     assert [(b.metric, b.actual) for b in rows["003-closed"].bounds] == [("latency_ms.p99", 900.0)]
+
+
+def test_json_log_lines_are_shown_short() -> None:
+    [line] = list(parse_log('hive-1-1 | 2026-11-30T18:00:09.5Z {"time": "t", "level": "warning", "service": "hive", '
+                            '"event": "queen_unreachable", "url": "http://queen:8080/x"}'))
+    assert line.service == "hive-1" and line.short == "warning queen_unreachable url=http://queen:8080/x"
+    [plain] = list(parse_log("db-1 | 2026-11-30T18:00:09Z ERROR: relation missing"))
+    assert plain.short == "ERROR: relation missing" and plain.level == "error"
