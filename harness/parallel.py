@@ -47,6 +47,7 @@ class Worker:
     codes: list[int] = field(default_factory=list)
     peak_rss_kb: int = 0
     planned: list[str] = field(default_factory=list)
+    walls: list[float] = field(default_factory=list)  # seconds each attempt's behave ran
     _seen: int = 0
     _started: float = 0.0
 
@@ -131,6 +132,7 @@ class Pool:
         self._progress(worker)
         worker.proc = None
         worker.codes.append(code)
+        worker.walls.append(round(time.monotonic() - worker._started, 2))
         failed = rerun_locations(worker.current.folder)
         if code == 1 and failed and self.retry.again(worker.attempt) and not self._stopping:
             self._line(worker, f"retrying {len(failed)} failed scenario(s), attempt {worker.attempt + 1}")

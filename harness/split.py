@@ -160,7 +160,7 @@ def _write_summary(path: Path, options: argparse.Namespace, workers: list[Worker
         "workers": options.workers, "shard": options.shard, "retries": options.retries,
         "wall_s": round(wall, 3),
         "by_worker": [{"label": w.label, "run_id": w.run_id, "items": w.planned, "exit_codes": w.codes,
-                       "attempts": w.attempt, "peak_rss_mb": round(w.peak_rss_kb / 1024, 1)}
+                       "wall_s": w.walls, "attempts": w.attempt, "peak_rss_mb": round(w.peak_rss_kb / 1024, 1)}
                       for w in workers if w.parts]}
     path.write_text(json.dumps(data, indent=1) + "\n")
 
