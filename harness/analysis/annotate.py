@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from harness.analysis.evidence import (
+    STARTUP,
     Evidence,
     FaultWindow,
     LoadRun,
@@ -16,7 +17,7 @@ from harness.analysis.evidence import (
     step_log_key,
     windows,
 )
-from harness.analysis.model import PROBLEMS, Run, Scenario, Step
+from harness.analysis.model import HOOK_ERROR, PROBLEMS, Run, Scenario, Step
 
 LOG_BEFORE = 10.0  # seconds of service log before the failure worth reading
 LOG_AFTER = 1.0
@@ -134,14 +135,26 @@ def _annotate(scenario: Scenario, own: list[FaultWindow], evidence: Evidence) ->
     start, end = _span(scenario)
     runs = tuple(r for r in evidence.load if start is not None and end is not None and r.overlaps(start, end))
     step = failed_step(scenario) if scenario.status in PROBLEMS or scenario.status == "failed" else None
-    if step is None and not own and not runs:
+    if step is None and not own and not runs and not _startup_failed(scenario, evidence):
         return None
     at = failure_time(scenario, step) if step is not None else None
     faults = tuple(_active(own, at)) if step is not None else ()
     load = tuple(_load_state(runs or tuple(evidence.load), at)) if at is not None else ()
-    logs, nearest = _logs(evidence, scenario, step, at) if step is not None else ((), None)
-    return Annotation(scenario.key, at, step.text if step else "", faults, load, logs, nearest,
+    logs, nearest = _logs(evidence, scenario, step, at)
+    label = step.text if step else (f"{_hook(scenario)} (environment start-up)" if logs else "")
+    return Annotation(scenario.key, at, label, faults, load, logs, nearest,
                       tuple(own), runs, start, end)
+
+
+def _hook(scenario: Scenario) -> str:
+    error = scenario.masked_by or scenario.error
+    return error.hook if error is not None and error.hook else "hook"
+
+
+def _startup_failed(scenario: Scenario, evidence: Evidence) -> bool:
+    """A scenario masked by a hook error while an environment saved its start-up log."""
+    return (scenario.masked_by is not None or scenario.status == HOOK_ERROR) and any(
+        f.key == STARTUP for f in evidence.logs)
 
 
 def _active(own: Sequence[FaultWindow], at: float | None) -> Iterable[ActiveFault]:
@@ -164,13 +177,18 @@ def _load_state(runs: Iterable[LoadRun], at: float) -> Iterable[LoadState]:
 
 def _logs(evidence: Evidence, scenario: Scenario, step: Step | None,
           at: float | None) -> tuple[tuple[LogLine, ...], LogLine | None]:
-    if step is None:
+    if step is None and not scenario.masked_by and scenario.status != HOOK_ERROR:
         return (), None
-    key = step_log_key(step.location, step.name)
+    key = step_log_key(step.location, step.name) if step is not None else ""
     files = [f for f in evidence.logs if f.key == key] or (
-        [f for f in evidence.logs if any(at is not None and abs(x.at - at) < LOG_BEFORE for x in f.lines[-5:])])
+        [f for f in evidence.logs if f.key != STARTUP
+         and any(at is not None and abs(x.at - at) < LOG_BEFORE for x in f.lines[-5:])])
+    startup = not files
+    if startup:  # the environment did not come up: its start-up log, if the scenario's @env.X saved one
+        envs = {t.split(".", 1)[1] for t in scenario.tags if t.startswith("env.")}
+        files = [f for f in evidence.logs if f.key == STARTUP and (f.env in envs or f.env.rsplit("-", 1)[0] in envs)]
     lines = [line for f in files[-1:] for line in f.lines if not _NOISE.search(line.text)]
-    if at is not None:
+    if at is not None and not startup:
         lines = [x for x in lines if at - LOG_BEFORE <= x.at <= at + LOG_AFTER]
     lines.sort(key=lambda x: x.at)
     loud = [x for x in lines if x.level in _WARN]

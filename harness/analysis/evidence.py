@@ -226,12 +226,18 @@ def _load_run(path: Path, env: str, data: dict[str, Any]) -> LoadRun:
     return LoadRun(path.stem, env, data, tuple(seconds), float(started))
 
 
+STARTUP = "startup"  # the key of an environment's start-up failure log (<env>/logs/compose.log)
+
+
 def _logs(envs: Sequence[EnvFolder]) -> list[FailureLog]:
     logs = []
     for env in envs:
         for path in env.failure_logs():
             key = path.stem.split("-", 1)[1] if "-" in path.stem else path.stem
             logs.append(FailureLog(path, env.name, key, tuple(parse_log(path.read_text(errors="replace")))))
+        startup = env.logs_dir / "compose.log"
+        if startup.is_file():
+            logs.append(FailureLog(startup, env.name, STARTUP, tuple(parse_log(startup.read_text(errors="replace")))))
     return logs
 
 

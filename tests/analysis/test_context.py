@@ -23,7 +23,7 @@ from harness.analysis.evidence import (
 )
 from harness.analysis.gonogo import load_gate_rules
 from harness.analysis.inputs import load
-from harness.analysis.model import Feature, Run, Scenario, Step
+from harness.analysis.model import ErrorInfo, Feature, Run, Scenario, Step
 from harness.analysis.performance import FLOOR_MS, TOLERANCE, performance
 from harness.analysis.rules import load_rules
 from harness.errors import ConfigError
@@ -339,3 +339,20 @@ def test_json_log_lines_are_shown_short() -> None:
     assert line.service == "hive-1" and line.short == "warning queen_unreachable url=http://queen:8080/x"
     [plain] = list(parse_log("db-1 | 2026-11-30T18:00:09Z ERROR: relation missing"))
     assert plain.short == "ERROR: relation missing" and plain.level == "error"
+
+
+def test_a_scenario_masked_by_a_start_up_failure_shows_the_environment_start_up_log(tmp_path: Path) -> None:
+    env = RunFolder(tmp_path).env("full-stack-2")
+    env.logs_dir.mkdir(parents=True)
+    (env.logs_dir / "compose.log").write_text(
+        'queen-1 | 2026-11-30T18:00:01Z {"level": "info", "event": "starting"}\n'
+        'queen-1 | 2026-11-30T18:00:02Z {"level": "error", "event": "config_invalid", "key": "QUEEN_PORT"}\n')
+    error = ErrorInfo("StartupError", "queen exited with code 1", hook="before_feature")
+    masked = Scenario("s", "f.feature:2", "untested", ("env.full-stack",), (), feature="f.feature", masked_by=error)
+    other = Scenario("t", "f.feature:9", "untested", ("env.minimal",), (), feature="f.feature", masked_by=error)
+    run = Run((Feature("F", "f.feature:1", "hook_error", (), (masked, other), hook_error=error),))
+    notes = annotate(run, read_evidence(tmp_path))
+    note = notes[masked.key]
+    assert note.step == "before_feature (environment start-up)"
+    assert [x.short for x in note.logs] == ["error config_invalid key=QUEEN_PORT"]
+    assert other.key not in notes or notes[other.key].logs == ()
