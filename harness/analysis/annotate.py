@@ -133,13 +133,15 @@ def _span(scenario: Scenario) -> tuple[float | None, float | None]:
 
 def _annotate(scenario: Scenario, own: list[FaultWindow], evidence: Evidence) -> Annotation | None:
     start, end = _span(scenario)
-    runs = tuple(r for r in evidence.load if start is not None and end is not None and r.overlaps(start, end))
-    step = failed_step(scenario) if scenario.status in PROBLEMS or scenario.status == "failed" else None
+    envs = {w.env for w in own}  # parallel workers run load elsewhere at the same time: keep to our env
+    runs = tuple(r for r in evidence.load if start is not None and end is not None and r.overlaps(start, end)
+                 and (not envs or r.env in envs))
+    step = failed_step(scenario) if scenario.status in PROBLEMS else None
     if step is None and not own and not runs and not _startup_failed(scenario, evidence):
         return None
     at = failure_time(scenario, step) if step is not None else None
     faults = tuple(_active(own, at)) if step is not None else ()
-    load = tuple(_load_state(runs or tuple(evidence.load), at)) if at is not None else ()
+    load = tuple(_load_state(runs, at)) if at is not None else ()
     logs, nearest = _logs(evidence, scenario, step, at)
     label = step.text if step else (f"{_hook(scenario)} (environment start-up)" if logs else "")
     return Annotation(scenario.key, at, label, faults, load, logs, nearest,
