@@ -103,15 +103,28 @@ class Crash(_ContainerFault):
         super().__init__(container, timeout=timeout, interval=interval)
         self.signal = signal.removeprefix("SIG")
         self.restart_count_before: int | None = None
+        self.started_before: str | None = None
 
     def _act(self) -> None:
         self.restart_count_before = int(self.container.attrs.get("RestartCount", 0))
+        self.started_before = state(self.container).get("StartedAt")
         pids = self._app_pids()
         code, output = exec_sh(self.container, f"kill -{self.signal} {' '.join(pids)}")
-        if code != 0:
+        if code != 0 and not self.took_effect():
             raise FaultError(f"`kill -{self.signal} {' '.join(pids)}` in {self.container.name} exited "
                              f"{code}: {output.strip()}",
                              hint="the app may have exited on its own; see `docker logs`")
+
+    def took_effect(self) -> bool:
+        """The app is gone: the container stopped or was restarted since ``_act`` began.
+
+        Killing the last app process stops the container, and the exec'd ``kill`` can die with it
+        (exit 137): that is the fault succeeding, confirmed here by the container's state.
+        """
+        current = state(self.container)
+        restarts = int(self.container.attrs.get("RestartCount", 0))
+        return (not current.get("Running") or bool(current.get("Restarting"))
+                or restarts > (self.restart_count_before or 0) or current.get("StartedAt") != self.started_before)
 
     def _app_pids(self) -> list[str]:
         code, output = exec_sh(self.container, _APP_PIDS)
