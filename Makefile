@@ -12,7 +12,7 @@ TEAM ?= TEAM-107
 NEXT_TEAM ?= TEAM-108
 BENCH := $(sort $(wildcard bench/*.py))
 
-.PHONY: help setup venv test test-unit integration chaos load bench report lint gc clean distclean
+.PHONY: help setup venv test test-unit integration chaos load mutants bench report lint gc clean distclean
 
 help: ## list the targets
 	@echo "usage: make TARGET"; echo
@@ -38,6 +38,9 @@ chaos: setup ## the @chaos features (faults)
 
 load: setup ## the @load features
 	$(HARNESS) run --tags @load
+
+mutants: setup ## each mutation switch against the scenarios that must catch it, then unswitched; table + caught=N/M (slow; not in CI)
+	$(VENV)/python scripts/mutants.py $(MUTANTS_ARGS)
 
 bench: setup ## the benchmarks: every bench/*.py (installs the bench extras and wrk)
 	@HARNESS_EXTRAS=bench scripts/setup.sh venv
