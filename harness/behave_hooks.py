@@ -7,7 +7,7 @@ from typing import Any
 
 from harness import record
 from harness.expect import LEDGER
-from harness.session import Session, env_tag
+from harness.session import Session, env_tag, environments_from
 
 __all__ = ["after_all", "after_scenario", "after_step", "before_all", "before_feature", "before_scenario",
            "before_step"]
@@ -27,8 +27,10 @@ def before_all(context: Any) -> None:
 
 
 def before_feature(context: Any, feature: Any) -> None:
-    """Bring up the feature's ``@env.<name>`` environment (a failure is a hook_error)."""
+    """Take down environments no later feature needs; bring up the feature's ``@env.<name>`` one."""
     session: Session = context.harness
+    features = getattr(getattr(context, "_runner", None), "features", None) or []
+    session.environments.release(environments_from(list(features), feature))  # no idle stacks left behind
     session.feature_env = env_tag(list(feature.tags))
     if session.feature_env and "fresh" not in feature.tags:
         session.environments.get(session.feature_env)

@@ -32,6 +32,17 @@ def env_tag(tags: list[str]) -> str | None:
     return names[-1] if names else None
 
 
+def environments_from(features: list[Any], current: Any) -> set[str]:
+    """The environments the features from ``current`` on name by tag (feature or scenario)."""
+    later = features[next((n for n, f in enumerate(features) if f is current), 0):]
+    names: set[str] = set()
+    for feature in later:
+        tags = [str(t) for t in feature.tags]
+        scenario_tags = [[str(t) for t in s.tags] for s in feature.walk_scenarios()]
+        names.update(n for n in [env_tag(tags), *(env_tag(t) for t in scenario_tags)] if n)
+    return names
+
+
 class Environments:
     """The run's environments: started on first use, reused, replaced when unhealthy."""
 
@@ -88,6 +99,14 @@ class Environments:
         env = reuse.attach(spec, params, self.settings, docker_client())
         self.live.append(env)
         return env
+
+    def release(self, needed: set[str]) -> None:
+        """Take down shared environments that no later feature needs (no idle stacks eating CPU)."""
+        needed = {self.settings.env_override or n for n in needed}
+        for name, env in list(self.shared.items()):
+            if name not in needed:
+                logger.info("environment %s: no later feature needs it, taking it down", name)
+                self.stop(env)
 
     def stop(self, env: Environment) -> None:
         """Take one environment down and forget it."""

@@ -76,3 +76,33 @@ def test_start_accepts_settings_and_any_environment_parameter(tmp_path: Path, mo
     monkeypatch.setattr("harness.session.atexit.register", lambda fn: fn)
     session = Session.start({"root": str(tmp_path), "hives": "3", "run_id": "r1", "http_timeout": "5"})
     assert session.environments.run_id == "r1" and session.userdata["hives"] == "3"
+
+
+class _Feature:
+    def __init__(self, tags: list[str], scenario_tags: list[list[str]] = ()) -> None:  # type: ignore[assignment]
+        self.tags = tags
+        self._scenarios = [type("S", (), {"tags": t})() for t in scenario_tags]
+
+    def walk_scenarios(self) -> list[object]:
+        return self._scenarios
+
+
+class _Env:
+    def __init__(self) -> None:
+        self.downs = 0
+
+    def down(self) -> None:
+        self.downs += 1
+
+
+def test_an_environment_no_later_feature_needs_is_taken_down(tmp_path: Path) -> None:
+    from harness.session import Environments, environments_from
+
+    features = [_Feature(["env.a"]), _Feature(["env.b"]), _Feature([], [["env.c"]]), _Feature([])]
+    assert environments_from(features, features[1]) == {"b", "c"}
+    assert environments_from(features, features[3]) == set()
+    envs = Environments(Settings(root=tmp_path), "r", {})
+    a, b = _Env(), _Env()
+    envs.shared, envs.live = {"a": a, "b": b}, [a, b]  # type: ignore[dict-item,list-item]
+    envs.release(environments_from(features, features[1]))
+    assert (a.downs, b.downs) == (1, 0) and envs.shared == {"b": b} and envs.live == [b]
