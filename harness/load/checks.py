@@ -6,6 +6,7 @@ events fails and says why, so a misconfigured target cannot pass silently.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from harness import expect
@@ -48,6 +49,25 @@ def latency_below(result: LoadResult, name: str, ms: float) -> None:
     value = _percentile(result.percentiles(), name) * 1e3
     expect.that(value < ms, f"{name} latency is {value:.1f} ms, not below {ms:g} ms\n"
                             f"{result.format_table()}\n{describe(result)}")
+
+
+def queued_bound(baseline: float, requests: int, slots: int, margin_ms: float) -> float:
+    """Seconds the last of REQUESTS sent at once may take on SLOTS slots: baseline x ceil(N / slots) + margin."""
+    return baseline * math.ceil(requests / max(slots, 1)) + margin_ms / 1e3
+
+
+def latency_within_baseline(result: LoadResult, name: str, baseline: float | None, slots: int,
+                            margin_ms: float) -> float:
+    """The percentile NAME is below the queued bound derived from the scenario's baseline."""
+    expect.that(baseline is not None, "no baseline was measured in this scenario\n"
+                                      "Hint: When a single request is timed 5 times as the baseline")
+    ran(result)
+    bound = queued_bound(baseline or 0.0, result.count, slots, margin_ms)
+    value = _percentile(result.percentiles(), name)
+    expect.that(value < bound, f"{name} latency is {value * 1e3:.1f} ms, not below {bound * 1e3:.1f} ms "
+                               f"(baseline {(baseline or 0.0) * 1e3:.1f} ms x ceil({result.count} requests / "
+                               f"{slots} slots) + {margin_ms:g} ms)\n{result.format_table()}\n{describe(result)}")
+    return bound
 
 
 def first_event_below(result: LoadResult, name: str, ms: float) -> None:

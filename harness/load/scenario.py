@@ -73,6 +73,7 @@ class LoadState:
     memory: dict[str, dict[str, float]] = field(default_factory=dict)
     fetch: Fetch | None = None
     subscribers: WsLoad | None = None
+    baseline: float | None = None
     _tokens: dict[int, dict[str, str]] = field(default_factory=dict)
 
     # -- the target ---------------------------------------------------------------------------
@@ -137,6 +138,17 @@ class LoadState:
         """Closed loop: CLIENTS clients each send REQUESTS requests back to back (or with think time)."""
         spec = self.spec(clients, stream=stream)
         return self._keep(run_closed(spec, users=clients, requests_per_user=requests, think_time=think_ms / 1e3))
+
+    def measure_baseline(self, count: int) -> float:
+        """One client sends COUNT requests back to back; the median latency (s) is the baseline."""
+        result = self.run_clients(1, count)
+        if result.ok_count == 0:
+            raise LoadError(f"no baseline request succeeded: statuses {result.status_counts}, "
+                            f"errors {result.error_counts or 'none'}",
+                            hint="the baseline needs the target to answer with a success")
+        self.baseline = result.percentiles()["p50"]
+        print(f"baseline: median of {count} single requests {self.baseline * 1e3:.1f} ms")
+        return self.baseline
 
     def run_rate(self, rate: float, duration: float) -> LoadResult:
         """Open loop: RATE requests per second for DURATION seconds (latency from intended send)."""

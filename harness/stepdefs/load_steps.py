@@ -167,6 +167,16 @@ def background(context: Any, rate: float, seconds: float) -> None:
     load_state(context.harness).start_background(rate, seconds)
 
 
+@step("a single request is timed {count:d} times as the baseline")
+def baseline(context: Any, count: int) -> None:
+    """One client sends COUNT requests back to back; their median latency is the scenario's baseline.
+
+    Example: When a single request is timed 5 times as the baseline
+    """
+    expect.drove(f"baseline of {count} single requests")
+    load_state(context.harness).measure_baseline(count)
+
+
 @step('I note the memory of every service as "{name:Quoted}"')
 def note_memory(context: Any, name: str) -> None:
     """Snapshot every running container's memory (like docker stats) under NAME.
@@ -208,6 +218,17 @@ def latency(context: Any, name: str, ms: float) -> None:
     Example: Then the p99 latency is below 500 ms
     """
     checks.latency_below(load_state(context.harness).last(), name, ms)
+
+
+@step("the {name:Percentile} latency is within the baseline queued on {slots:d} slots plus {ms:Number} ms")
+def latency_baseline(context: Any, name: str, slots: int, ms: float) -> None:
+    """Bound a percentile by the scenario's baseline x ceil(requests / SLOTS) + MS (all requests at once).
+
+    Example: Then the p99 latency is within the baseline queued on 16 slots plus 500 ms
+    """
+    state = load_state(context.harness)
+    bound = checks.latency_within_baseline(state.last(), name, state.baseline, slots, ms)
+    print(f"{name} bound: {bound * 1e3:.1f} ms")
 
 
 @step("the {name:Percentile} time to first event is below {ms:Number} ms")

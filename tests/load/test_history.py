@@ -117,3 +117,11 @@ def test_message_lists_at_most_limit_problems() -> None:
     history = _history(*[("ok", "x")] * 30)
     message = no_duplicate_ids(history).message(limit=3)
     assert "returned 30 times" in message
+
+
+def test_the_queued_bound_is_the_baseline_times_the_rounds_plus_the_margin() -> None:
+    from harness.load.checks import queued_bound
+
+    assert queued_bound(0.05, 100, 16, 500) == pytest.approx(0.05 * 7 + 0.5)
+    assert queued_bound(0.05, 16, 16, 0) == pytest.approx(0.05)
+    assert queued_bound(0.05, 17, 16, 0) == pytest.approx(0.10)

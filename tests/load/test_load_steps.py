@@ -231,3 +231,14 @@ def test_results_are_written_to_the_run_folder(context: Any, tmp_path: Path, que
     run(context, "When 1 clients each send 2 inference requests concurrently")
     written = list((tmp_path / "run" / "load").glob("*-closed.json"))
     assert len(written) == 1 and '"requests": 2' in written[0].read_text()
+
+
+def test_a_latency_bound_from_the_scenario_baseline_passes_and_fails(context: Any, queen: FakeQueen) -> None:
+    queen.behaviour.delay = 0.05
+    run(context, "When a single request is timed 3 times as the baseline")
+    assert load_state(context.harness).baseline == pytest.approx(0.05, abs=0.04)
+    queen.behaviour.delay = 0.2  # slower than the baseline: the tight bound below must fail
+    run(context, "When 8 clients each send 1 inference request concurrently")
+    run(context, "Then the p99 latency is within the baseline queued on 8 slots plus 500 ms")
+    with pytest.raises(VerificationFailed, match=r"not below .* ms \(baseline .* x ceil\(8 requests / 64 slots\)"):
+        run(context, "Then the p50 latency is within the baseline queued on 64 slots plus 0 ms")
