@@ -15,6 +15,7 @@ quiet. The default go/no-go rule on regressions is a warning for that reason.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
@@ -129,8 +130,22 @@ def performance(run: Run, notes: Mapping[str, Annotation], loads: Sequence[LoadR
     return [_with_trend(row, baseline, history) for row in rows]
 
 
+_QUEUED = re.compile(r"the (p50|p90|p95|p99\.9|p99|max) latency is within the baseline queued on (\d+) slots "
+                     r"plus ([\d.]+) ms")
+_BASELINE = re.compile(r"a single request is timed (\d+) times as the baseline")
+
+
 def _bounds(scenario: Scenario, load: LoadRun, runs: Sequence[LoadRun]) -> Iterable[Bound]:
     for step in scenario.steps:
+        queued = _QUEUED.search(step.name)
+        if queued:
+            name = f"latency_ms.{queued.group(1)}"
+            baseline = _baseline_ms(scenario, runs)
+            if baseline is not None and _owner(step, name, runs) is load:
+                requests = float(metric_value(load.summary, "requests") or 0)
+                target = baseline * math.ceil(requests / max(int(queued.group(2)), 1)) + float(queued.group(3))
+                yield Bound(name, "<", round(target, 1), metric_value(load.summary, name), step.text, step.status)
+            continue
         for pattern, metric, op in _BOUNDS:
             found = pattern.search(step.name)
             if found:
@@ -139,6 +154,17 @@ def _bounds(scenario: Scenario, load: LoadRun, runs: Sequence[LoadRun]) -> Itera
                     yield Bound(name, op, float(found.groups()[-1]), metric_value(load.summary, name),
                                 step.text, step.status)
                 break
+
+
+def _baseline_ms(scenario: Scenario, runs: Sequence[LoadRun]) -> float | None:
+    """The scenario's baseline: the median latency of the load run its baseline step made."""
+    step = next((s for s in scenario.steps if _BASELINE.search(s.name)), None)
+    if step is None:
+        return None
+    during = [r for r in runs if r.started is not None and step.started
+              and step.started - 0.5 <= r.started <= step.started + step.duration + 0.5]
+    single = during or [r for r in runs if r.summary.get("users") == 1]
+    return metric_value(single[0].summary, "latency_ms.p50") if single else None
 
 
 def _owner(step: Step, metric: str, runs: Sequence[LoadRun]) -> LoadRun | None:

@@ -356,3 +356,22 @@ def test_a_scenario_masked_by_a_start_up_failure_shows_the_environment_start_up_
     assert note.step == "before_feature (environment start-up)"
     assert [x.short for x in note.logs] == ["error config_invalid key=QUEEN_PORT"]
     assert other.key not in notes or notes[other.key].logs == ()
+
+
+def test_a_bound_derived_from_the_scenarios_baseline() -> None:
+    steps = (Step("When", "a single request is timed 5 times as the baseline", "b.feature:3", "passed", 0.5,
+                  actions=1, started=10.0),
+             Step("When", "40 clients each send 1 requests concurrently", "b.feature:4", "passed", 2.0, actions=1,
+                  started=11.0),
+             Step("Then", "the p99 latency is within the baseline queued on 16 slots plus 500 ms", "b.feature:5",
+                  "failed", 0.0, started=13.5))
+    scenario = Scenario("b", "b.feature:2", "failed", (), steps, feature="b.feature", started=10.0)
+    run = Run((Feature("B", "b.feature:1", "failed", (), (scenario,)),))
+    base = LoadRun("001-closed", "e", {"mode": "closed", "users": 1, "requests": 5, "elapsed_s": 0.4,
+                                       "latency_ms": {"p50": 100.0, "p99": 120.0}}, (), 10.05)
+    main = LoadRun("002-closed", "e", {"mode": "closed", "users": 40, "requests": 40, "elapsed_s": 2.0,
+                                       "latency_ms": {"p50": 400.0, "p99": 900.0}}, (), 11.1)
+    rows = {r.load.name: r for r in performance(run, annotate(run, Evidence(load=(base, main))), (base, main))}
+    assert rows["001-closed"].bounds == ()
+    [bound] = rows["002-closed"].bounds
+    assert (bound.metric, bound.target, bound.actual, bound.met) == ("latency_ms.p99", 800.0, 900.0, False)
