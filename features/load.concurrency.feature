@@ -2,15 +2,17 @@
 Feature: Many concurrent inference requests at once
   Every client has its own tenant token and a unique prompt. Jobs beyond the workers' slots wait
   in the queen's queue (environment "load": queue of 4000); none may be lost or get another's id.
+  Latency is bounded by a baseline measured in the same scenario: N requests at once on 16 slots
+  (2 hives x 2 workers x 4) take at most ceil(N / 16) single-request times, plus a margin.
 
   @integration @p1
   Scenario: 100 concurrent inference requests all complete
-    When 100 clients each send 1 inference request concurrently
+    When a single request is timed 5 times as the baseline
+    And 100 clients each send 1 inference request concurrently
     Then at least 99% succeed
     And no job id is duplicated
     And every accepted job completes
-    And the load run took less than 30 seconds
-    And the p99 latency is below 10000 ms
+    And the p99 latency is within the baseline queued on 16 slots plus 4000 ms
     And the load results are printed
 
   @slow @p2
