@@ -48,6 +48,7 @@ def run_suite(workers: int, tags: list[str]) -> dict[str, Any]:
     if folder is None:
         raise SystemExit(f"harness run printed no run folder:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return {"workers": workers, "wall_s": round(wall, 1), "exit": proc.returncode, "folder": str(folder),
+            "load_average_1m_after": round(os.getloadavg()[0], 1),  # other work on the 2 cores skews the times
             "counts": _counts(folder), "peak_mb": _peak_mb(folder, before)}
 
 
