@@ -158,7 +158,9 @@ def _scenario_start(context: Any) -> float:
 
 
 def _window(context: Any) -> str:
-    """`` since 18:16:31.550 UTC`` (the scenario's start)."""
+    """`` since 18:16:31.550 UTC`` (the scenario's start), or nothing when the whole log is read."""
+    if getattr(context.harness.env, "compose", None) is None:
+        return ""
     start = _scenario_start(context)
     return time.strftime(" since %H:%M:%S", time.gmtime(start)) + f".{int(start % 1 * 1000):03d} UTC"
 
