@@ -29,7 +29,7 @@ REPO = PROJECT.parent.parent
 # Built images are tagged harness-build/<project folder>-<service>:<content hash>.
 API_REPOSITORY = "harness-build/example-project-api"
 STABLE_REPOSITORIES = ("harness-build/example-project-", "harness-faultproxy")
-SCENARIOS = 11  # every scenario in tests/example_project/features
+SCENARIOS = 14  # every scenario in tests/example_project/features
 
 # What a wheel must carry besides modules: everything the package reads at run time.
 PACKAGE_DATA = ["harness/py.typed", "harness/faults/Dockerfile", "harness/faults/proxy.py",
