@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.compose import ComposeRunner
 from harness.probes import Observed
+from harness.runfolder import EnvFolder
 
 logger = logging.getLogger(__name__)
 
@@ -27,20 +28,19 @@ class Artifacts:
 
     def save_failure_logs(self, label: str, tail: int = 500) -> Path:
         """Save every service's last log lines when a step fails; return the file."""
-        folder = self.run_dir / "failures"
-        folder.mkdir(parents=True, exist_ok=True)
-        slug = "".join(ch if ch.isalnum() else "-" for ch in label.lower()).strip("-")[:80]
-        path = folder / f"{len(list(folder.iterdir())) + 1:03d}-{slug}.log"
+        env = EnvFolder(self.run_dir)
+        env.failures_dir.mkdir(parents=True, exist_ok=True)
+        path = env.failure_log(label)
         path.write_text(self.redact(self.compose.logs(tail=tail)))
         return path
 
     def save_startup_failure(self) -> None:
         """Save compose logs and `docker inspect` of every container before any teardown; never raises."""
         try:
-            logs_dir = self.run_dir / "logs"
+            logs_dir = EnvFolder(self.run_dir).logs_dir
             logs_dir.mkdir(parents=True, exist_ok=True)
             (logs_dir / "compose.log").write_text(self.redact(self.compose.logs()))
-            inspect_dir = self.run_dir / "inspect"
+            inspect_dir = EnvFolder(self.run_dir).inspect_dir
             inspect_dir.mkdir(exist_ok=True)
             for obs in self.observe():
                 data = self.docker().api.inspect_container(obs.id)

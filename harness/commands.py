@@ -21,6 +21,7 @@ from harness.config import (
 from harness.discover import compose_environment
 from harness.errors import ConfigError, HarnessError
 from harness.lifecycle import DETACHED, Environment, docker_client, forward_signals_as_interrupt, new_run_id
+from harness.runfolder import RunFolder
 
 
 def envs(argv: list[str]) -> int:
@@ -158,7 +159,7 @@ def run(argv: list[str]) -> int:
     env = {**os.environ, "HARNESS_RUN_ID": run_id}
     forward_signals_as_interrupt()
     try:
-        code = _tee(cmd, settings.root, env, run_dir / "behave.log")
+        code = _tee(cmd, settings.root, env, RunFolder(run_dir).behave_log)
     except KeyboardInterrupt:
         return 130
     _latest_link(settings.runs_dir, run_dir)
@@ -241,10 +242,7 @@ def _tee(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:
 
 def behave_output_args(run_dir: Path) -> list[str]:
     """The behave options that write the run's files (each -o binds to the -f before it)."""
-    return ["-f", "json", "-o", str(run_dir / "behave.json"),
-            "-f", "harness.record:RecordFormatter", "-o", str(run_dir / "record.ndjson"),
-            "-f", "rerun", "-o", str(run_dir / "rerun.txt"),
-            "--junit", "--junit-directory", str(run_dir / "junit"),
+    return [*RunFolder(run_dir).behave_outputs(),
             "-f", "pretty" if sys.stdout.isatty() else "plain", "--no-color" if not sys.stdout.isatty() else "--color"]
 
 

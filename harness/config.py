@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from harness.errors import ConfigError
+from harness.runfolder import RUNS_DIR
 
 ENV_KEYS = frozenset({"description", "template", "compose", "parameters", "services", "timeouts", "extends"})
 PARAM_KEYS = frozenset({"default", "description", "secret"})
@@ -442,7 +443,7 @@ class Settings:
     @property
     def runs_dir(self) -> Path:
         """The folder holding one folder per run."""
-        return self.root / ".harness" / "runs"
+        return self.root / RUNS_DIR
 
     @property
     def images_file(self) -> Path:

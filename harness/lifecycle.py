@@ -51,6 +51,7 @@ from harness.render import (
     write_compose,
 )
 from harness.reuse import config_hash
+from harness.runfolder import EnvFolder, RunFolder
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +110,8 @@ class Environment:
         self.settings = settings
         self.run_id = run_id
         self.project = project_name(spec.name, run_id, instance)
-        self.run_dir = settings.runs_dir / run_id / (spec.name + (f"-{instance}" if instance else ""))
-        self.compose_file = self.run_dir / "compose.yaml"
+        self.run_dir = RunFolder(settings.runs_dir / run_id).env(spec.name + (f"-{instance}" if instance else "")).path
+        self.compose_file = EnvFolder(self.run_dir).compose_file
         self.source_dir = source_folder(spec, settings)
         self.owner = os.getpid() if owner is None else owner
         self.compose = compose or ComposeRunner(
@@ -250,7 +251,7 @@ class Environment:
 
     def _render(self) -> None:
         text = self._source_text()
-        rendered = self.run_dir / "compose.rendered.yaml"
+        rendered = EnvFolder(self.run_dir).rendered
         rendered.write_text(text)
         specs = self._service_specs(text)
         labels = RunLabels(run_id=self.run_id, env=self.name, owner=self.owner, host=socket.gethostname(),
@@ -321,7 +322,7 @@ class Environment:
     def _spawn_watchdog(self) -> None:
         if self.owner == DETACHED:
             return
-        log = open(self.run_dir / "watchdog.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(EnvFolder(self.run_dir).watchdog_log, "ab")  # noqa: SIM115 - owned by the child
         self._watchdog = subprocess.Popen(
             [sys.executable, "-m", "harness.watchdog", "--owner", str(self.owner), "--project", self.project],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
@@ -340,7 +341,7 @@ class Environment:
 
     def _start_and_await(self) -> None:
         """`compose up -d` in the background while probing: readiness overlaps container start."""
-        started = self.compose.spawn_up(self.run_dir / "compose-up.log", pull=self._pull_policy())
+        started = self.compose.spawn_up(EnvFolder(self.run_dir).compose_up_log, pull=self._pull_policy())
         try:
             self.readiness.await_ready(started.result, source=str(self.spec.file))
         except BaseException:

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from harness.merge import Part, rerun_locations
 from harness.retry import RetryPolicy
+from harness.runfolder import RunFolder
 from harness.shard import Item
 
 logger = logging.getLogger(__name__)
@@ -234,7 +235,8 @@ def peak_rss_kb(pid: int) -> int:
 def make_workers(buckets: Sequence[Sequence[Item]], serial: Sequence[Item], run_id: str,
                  run_dir: Path) -> tuple[list[Worker], Worker | None]:
     """A worker per non-empty bucket (w1..wN) and one for the @serial items, if any."""
-    workers = [Worker(f"w{n}", f"{run_id}-w{n}", run_dir / f"w{n}", [i.location for i in bucket])
+    workers = [Worker(f"w{n}", f"{run_id}-w{n}", RunFolder(run_dir).worker(f"w{n}").path, [i.location for i in bucket])
                for n, bucket in enumerate((b for b in buckets if b), 1)]
-    lone = Worker("serial", f"{run_id}-s", run_dir / "serial", [i.location for i in serial]) if serial else None
+    lone = (Worker("serial", f"{run_id}-s", RunFolder(run_dir).worker("serial").path, [i.location for i in serial])
+            if serial else None)
     return workers, lone

@@ -14,12 +14,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import monotonic as _monotonic
+from time import time as _wall
 from typing import Any
 
 from harness.config import Settings, check_userdata, load_environment, resolve_parameters
 from harness.errors import FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
 from harness.lifecycle import Environment, docker_client, forward_signals_as_interrupt, new_run_id
+from harness.runfolder import EnvFolder
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +247,7 @@ class Session:
         except RevertFailed as exc:
             errors = [f"{what}: {type(err).__name__}: {err}" for what, err in exc.errors]
         if self._env is not None:
-            _append_timeline(self._env.run_dir / "timeline.ndjson", scenario, stack.timeline)
+            _append_timeline(EnvFolder(self._env.run_dir).timeline, scenario, stack.timeline)
             self._heal_or_replace(self._env)
         return errors
 
@@ -301,5 +304,6 @@ def _append_timeline(path: Path, scenario: str, timeline: Timeline) -> None:
     with path.open("a") as out:
         for event in timeline.events:
             out.write(json.dumps({"scenario": scenario, "at": round(event.at - timeline.started, 4),
+                                  "wall": round(_wall() - (_monotonic() - event.at), 3),
                                   "action": event.action, "what": event.what, "target": event.target,
                                   "error": event.error}) + "\n")

@@ -27,6 +27,7 @@ from harness.errors import ConfigError, HarnessError
 from harness.merge import merge_folder, rerun_locations, write_junit
 from harness.parallel import Pool, Worker, make_workers
 from harness.retry import RetryPolicy
+from harness.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +100,7 @@ def behave_paths(args: list[str], root: Path) -> tuple[list[str], list[str]]:
 def worker_command(worker: Worker, behave_args: list[str]) -> list[str]:
     """The behave command of a worker's current attempt: the harness's outputs in its folder."""
     folder = worker.current.folder
-    return [sys.executable, "-m", "behave",
-            "-f", "json", "-o", str(folder / "behave.json"),
-            "-f", "harness.record:RecordFormatter", "-o", str(folder / "record.ndjson"),
-            "-f", "rerun", "-o", str(folder / "rerun.txt"),
-            "--junit", "--junit-directory", str(folder / "junit"), "-f", "plain", "--no-color",
+    return [sys.executable, "-m", "behave", *RunFolder(folder).behave_outputs(), "-f", "plain", "--no-color",
             "-D", f"run_id={worker.run_id}", *behave_args, *worker.locations]
 
 

@@ -32,6 +32,7 @@ from harness.load.results import LoadResult
 from harness.load.spec import RequestSpec
 from harness.load.target import BodyTemplate, ClientAuth, JobLookup, LoadTarget, inference_target
 from harness.load.ws import WsLoad, WsSpec, run_ws
+from harness.runfolder import EnvFolder
 
 if TYPE_CHECKING:
     from harness.session import Session
@@ -240,11 +241,12 @@ class LoadState:
         run_dir = getattr(self.session.env, "run_dir", None)
         if run_dir is None:
             return None
-        path = Path(run_dir) / "load" / f"{next(_SAVED):03d}-{result.mode}.json"
+        path = EnvFolder(Path(run_dir)).load_result(next(_SAVED), result.mode)
         path.parent.mkdir(parents=True, exist_ok=True)
         timeline = [[s.second, s.completed, s.ok, round(s.p50 * 1e3, 1), round(s.p99 * 1e3, 1)]
                     for s in result.timeline]
-        summary = {**result.summary(), "timeline": {"columns": ["second", "completed", "ok", "p50_ms", "p99_ms"],
+        summary = {**result.summary(), "started_at": round(result.started_at, 3),
+                   "timeline": {"columns": ["second", "completed", "ok", "p50_ms", "p99_ms"],
                                                     "rows": timeline}}
         path.write_text(json.dumps(summary) + "\n")
         return path
