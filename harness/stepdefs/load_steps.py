@@ -222,13 +222,37 @@ def latency(context: Any, name: str, ms: float) -> None:
 
 @step("the {name:Percentile} latency is within the baseline queued on {slots:d} slots plus {ms:Number} ms")
 def latency_baseline(context: Any, name: str, slots: int, ms: float) -> None:
-    """Bound a percentile by the scenario's baseline x ceil(requests / SLOTS) + MS (all requests at once).
+    """Bound a percentile by the baseline x ceil(clients in flight / SLOTS) + MS (clients sending at once).
 
     Example: Then the p99 latency is within the baseline queued on 16 slots plus 500 ms
     """
     state = load_state(context.harness)
     bound = checks.latency_within_baseline(state.last(), name, state.baseline, slots, ms)
     print(f"{name} bound: {bound * 1e3:.1f} ms")
+
+
+@step("the {name:Percentile} latency is within {factor:Number} times the baseline plus {ms:Number} ms")
+@step("the {name:Percentile} latency is within {factor:Number} times the baseline")
+def latency_multiple(context: Any, name: str, factor: float, ms: float = 0.0) -> None:
+    """Bound a percentile by FACTOR x the scenario's baseline + MS (a rate the stack should keep up with).
+
+    Example: Then the p95 latency is within 2 times the baseline plus 50 ms
+    """
+    state = load_state(context.harness)
+    bound = checks.latency_within_multiple(state.last(), name, state.baseline, factor, ms)
+    print(f"{name} bound: {bound * 1e3:.1f} ms")
+
+
+@step("the {name:Percentile} time to first event is within {factor:Number} times the baseline plus {ms:Number} ms")
+@step("the {name:Percentile} time to first event is within {factor:Number} times the baseline")
+def first_event_multiple(context: Any, name: str, factor: float, ms: float = 0.0) -> None:
+    """Bound a time-to-first-event percentile by FACTOR x the baseline (one whole request) + MS.
+
+    Example: Then the p50 time to first event is within 0.5 times the baseline
+    """
+    state = load_state(context.harness)
+    bound = checks.first_event_within_multiple(state.last(), name, state.baseline, factor, ms)
+    print(f"{name} time to first event bound: {bound * 1e3:.1f} ms")
 
 
 @step("the {name:Percentile} time to first event is below {ms:Number} ms")

@@ -27,7 +27,7 @@ from services.common.http import (
 )
 from services.common.logs import EventLog, current_request_id
 from services.common.service import Lifecycle, serve
-from services.queen.dispatch import DispatchConfig, Dispatcher, JobRun, QueueFull
+from services.queen.dispatch import DispatchConfig, Dispatcher, Event, JobRun, QueueFull
 from services.queen.events import EventHub, Frame, encode
 from services.queen.hives import HiveDirectory
 from services.queen.jobs import Job, JobStore
@@ -65,6 +65,7 @@ class QueenConfig:
     forget_running: bool = False
     dispatch_to_lost: bool = False
     no_event_replay: bool = False
+    buffer_stream: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> QueenConfig:
@@ -98,6 +99,7 @@ class QueenConfig:
             forget_running=env.flag("QUEEN_FORGET_RUNNING"),
             dispatch_to_lost=env.flag("QUEEN_DISPATCH_TO_LOST"),
             no_event_replay=env.flag("QUEEN_NO_EVENT_REPLAY"),
+            buffer_stream=env.flag("QUEEN_BUFFER_STREAM"),
         )
 
 
@@ -287,6 +289,7 @@ class Queen:
 
     async def _stream(self, request: web.Request, run: JobRun) -> web.StreamResponse:
         response = await sse.open_stream(request)
+        held: list[Event] = []  # mutation switch QUEEN_BUFFER_STREAM: events are held until the job ends
         try:
             while True:
                 try:
@@ -296,6 +299,11 @@ class Queen:
                     continue
                 if item is None:
                     break
+                if self.config.buffer_stream:
+                    held.append(item)
+                    continue
+                await sse.send(response, *item)
+            for item in held:
                 await sse.send(response, *item)
             await response.write_eof()
         except ConnectionResetError:

@@ -52,6 +52,7 @@ class WorkerConfig:
     grace_seconds: float
     drop_last_token: bool
     drop_after_restart: bool = False  # mutation switch WORKER_DROP_AFTER_RESTART (services/README.md)
+    one_at_a_time: bool = False  # mutation switch WORKER_ONE_AT_A_TIME: slots advertised, one job runs at a time
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> WorkerConfig:
@@ -72,6 +73,7 @@ class WorkerConfig:
             grace_seconds=env.number("GRACE_SECONDS", 10.0),
             drop_last_token=env.flag("WORKER_DROP_LAST_TOKEN"),
             drop_after_restart=env.flag("WORKER_DROP_AFTER_RESTART"),
+            one_at_a_time=env.flag("WORKER_ONE_AT_A_TIME"),
         )
 
 
@@ -113,6 +115,7 @@ class Worker:
         self._idle.set()
         self._abort = asyncio.Event()
         self.restarted = False
+        self._model_lock = asyncio.Lock()
 
     @property
     def status(self) -> str:
@@ -172,6 +175,9 @@ class Worker:
         self.active += 1
         self._idle.clear()
         try:
+            if self.config.one_at_a_time:  # mutation switch: every job waits for the one before it
+                async with self._model_lock:
+                    return await self._stream(request, job)
             return await self._stream(request, job)
         finally:
             self.active -= 1

@@ -26,6 +26,7 @@ class Behaviour:
     lost: bool = False           # lookups answer 404 for every job
     running_lookups: int = 0     # a job reads "running" for its first N lookups
     delay: float = 0.0           # seconds an inference takes
+    stream_gap: float = 0.0      # seconds a stream waits after its first event (a whole answer = delay + gap)
 
 
 @dataclass
@@ -72,6 +73,8 @@ class FakeQueen:
             await response.prepare(request)
             for event in ("job_started", "token", "job_completed"):
                 await response.write(f'event: {event}\ndata: {{"job_id": "{job_id}"}}\n\n'.encode())
+                if event == "job_started" and self.behaviour.stream_gap:
+                    await asyncio.sleep(self.behaviour.stream_gap)
             await response.write_eof()
             return response
         return web.json_response({"job_id": job_id, "state": "completed"})

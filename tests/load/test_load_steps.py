@@ -240,5 +240,48 @@ def test_a_latency_bound_from_the_scenario_baseline_passes_and_fails(context: An
     queen.behaviour.delay = 0.2  # slower than the baseline: the tight bound below must fail
     run(context, "When 8 clients each send 1 inference request concurrently")
     run(context, "Then the p99 latency is within the baseline queued on 8 slots plus 500 ms")
-    with pytest.raises(VerificationFailed, match=r"not below .* ms \(baseline .* x ceil\(8 requests / 64 slots\)"):
+    with pytest.raises(VerificationFailed, match=r"not below .* ms \(baseline .* x ceil\(8 in flight / 64 slots\)"):
         run(context, "Then the p50 latency is within the baseline queued on 64 slots plus 0 ms")
+
+
+def test_the_queued_bound_counts_clients_in_flight_and_refuses_an_open_loop(context: Any, queen: FakeQueen) -> None:
+    queen.behaviour.delay = 0.05
+    run(context, "When a single request is timed 3 times as the baseline")
+    run(context, "When 2 clients each send 4 inference requests concurrently")
+    # 8 requests, but at most 2 in flight: one round of the baseline, not ceil(8 / 2) = 4
+    with pytest.raises(VerificationFailed, match=r"ceil\(2 in flight / 2 slots\) \+ 0 ms"):
+        run(context, "Then the max latency is within the baseline queued on 2 slots plus 0 ms")
+    run(context, "When requests arrive at 20 per second for 0.3 seconds")
+    with pytest.raises(VerificationFailed, match="the queued bound is for clients sending at once"):
+        run(context, "Then the p99 latency is within the baseline queued on 16 slots plus 500 ms")
+
+
+def test_a_latency_bound_as_a_multiple_of_the_baseline_passes_and_fails(context: Any, queen: FakeQueen) -> None:
+    queen.behaviour.delay = 0.05
+    run(context, "When a single request is timed 3 times as the baseline")
+    run(context, "When requests arrive at 20 per second for 0.3 seconds")
+    verifications, actions = run(context, "Then the p99 latency is within 3 times the baseline plus 100 ms")
+    assert verifications >= 1 and actions == 0
+    queen.behaviour.delay = 0.3  # six times slower than the baseline
+    run(context, "When requests arrive at 20 per second for 0.3 seconds")
+    with pytest.raises(VerificationFailed, match=r"p50 latency is .* not below .* \(2 x baseline .* \+ 0 ms\)"):
+        run(context, "Then the p50 latency is within 2 times the baseline")
+
+
+def test_a_buffered_stream_fails_the_first_event_bound_from_the_baseline(context: Any, queen: FakeQueen) -> None:
+    queen.behaviour.delay = 0.1
+    run(context, "When a single request is timed 3 times as the baseline")
+    queen.behaviour.delay, queen.behaviour.stream_gap = 0.0, 0.1  # the first event at once, the rest later
+    run(context, "When 2 clients each stream 2 inference requests concurrently")
+    verifications, _ = run(context, "Then the p50 time to first event is within 0.5 times the baseline")
+    assert verifications >= 1
+    queen.behaviour.delay, queen.behaviour.stream_gap = 0.1, 0.0  # every event held until the answer is whole
+    run(context, "When 2 clients each stream 2 inference requests concurrently")
+    with pytest.raises(VerificationFailed, match="the stream is buffered"):
+        run(context, "Then the p50 time to first event is within 0.5 times the baseline")
+
+
+def test_a_bound_from_the_baseline_without_a_baseline_says_how_to_measure_one(context: Any, queen: FakeQueen) -> None:
+    run(context, "When 2 clients each send 1 inference request concurrently")
+    with pytest.raises(VerificationFailed, match="no baseline was measured"):
+        run(context, "Then the p99 latency is within 2 times the baseline plus 10 ms")

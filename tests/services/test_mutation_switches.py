@@ -15,16 +15,18 @@ from services.worker.app import WorkerConfig
 from tests.services.test_queue import Clock, hive_beat
 
 SWITCHES = {"QUEEN_FORGET_RUNNING": "1", "QUEEN_DISPATCH_TO_LOST": "1", "QUEEN_NO_EVENT_REPLAY": "1",
-            "HIVE_NO_RETRY": "1", "HIVE_KEEP_PARTITIONED": "1", "WORKER_DROP_AFTER_RESTART": "1"}
+            "HIVE_NO_RETRY": "1", "HIVE_KEEP_PARTITIONED": "1", "WORKER_DROP_AFTER_RESTART": "1",
+            "WORKER_ONE_AT_A_TIME": "1", "QUEEN_BUFFER_STREAM": "1"}
 
 
 def test_every_switch_is_off_by_default_and_read_from_its_variable() -> None:
     off, on = QueenConfig.from_env({}), QueenConfig.from_env(SWITCHES)
-    assert not (off.forget_running or off.dispatch_to_lost or off.no_event_replay)
-    assert on.forget_running and on.dispatch_to_lost and on.no_event_replay
+    assert not (off.forget_running or off.dispatch_to_lost or off.no_event_replay or off.buffer_stream)
+    assert on.forget_running and on.dispatch_to_lost and on.no_event_replay and on.buffer_stream
     assert not HiveConfig.from_env({}).no_retry and not HiveConfig.from_env({}).keep_partitioned
     assert HiveConfig.from_env(SWITCHES).no_retry and HiveConfig.from_env(SWITCHES).keep_partitioned
     assert not WorkerConfig.from_env({}).drop_after_restart and WorkerConfig.from_env(SWITCHES).drop_after_restart
+    assert not WorkerConfig.from_env({}).one_at_a_time and WorkerConfig.from_env(SWITCHES).one_at_a_time
 
 
 def test_dispatch_to_lost_picks_a_lost_hive() -> None:
