@@ -36,7 +36,7 @@ class Running(Protocol):
     params: Mapping[str, Any]
 
     def url(self, service: str, port: int | None = None) -> str:
-        """``http://127.0.0.1:<host port>`` of a service's port."""
+        """``http://<engine host>:<host port>`` of a service's port (127.0.0.1 on a local engine)."""
 
     def container(self, service: str) -> Any:
         """The first docker SDK container of a service."""
@@ -177,7 +177,8 @@ class Databases:
     # -- helpers -------------------------------------------------------------------------------
 
     def _address(self, service: str, port: int) -> tuple[str, int]:
-        """The published port on loopback; else the container's address on its network (the host routes to it)."""
+        """The published port on the engine's host (loopback when local); else the container's address on its
+        network (only a local engine's host routes to it)."""
         try:
             parts = urlsplit(self.env.url(service, port))
         except HarnessError:

@@ -7,7 +7,8 @@
     ├── DockerError                   the engine or the Compose CLI failed
     │   ├── DockerUnavailable         no engine answers
     │   ├── ComposeError              `docker compose ...` exited non-zero (argv, exit_code, stderr)
-    │   └── BuildError                a service's image did not build (service, dockerfile, log_tail)
+    │   ├── BuildError                a service's image did not build (service, dockerfile, log_tail)
+    │   └── ImageMissing              an image a remote engine needs is on neither engine (image, engine)
     ├── StartupError                  an environment did not come up (service, project, state, logs)
     │   ├── ServiceExited             a container exited while we waited
     │   ├── ServiceUnhealthy          a container's own healthcheck says unhealthy
@@ -97,6 +98,15 @@ class BuildError(DockerError):
         if log_tail:
             details += "\nlast build output:\n" + log_tail.rstrip()
         super().__init__(details, hint=hint)
+
+
+class ImageMissing(DockerError):
+    """An image a remote engine needs is there neither nor on the local engine it is copied from."""
+
+    def __init__(self, message: str, *, image: str, engine: str, hint: str = "") -> None:
+        self.image = image
+        self.engine = engine
+        super().__init__(f"image {image} for the engine at {engine}: {message}", hint=hint)
 
 
 class StartupError(HarnessError):

@@ -36,11 +36,13 @@ from harness.builds import ServiceBuild, build_images, plan_builds, project_slug
 from harness.compose import ComposeRunner
 from harness.config import EnvironmentSpec, ProbeSpec, ServiceSpec, Settings
 from harness.discover import default_service_spec
-from harness.errors import ConfigError, DockerUnavailable, HarnessError, StartupError
+from harness.engine import Engine, current_engine
+from harness.errors import ConfigError, HarnessError, StartupError
 from harness.images import BuildResult, DockerCLI, ImageBackend
 from harness.probes import Observed, make_probe
 from harness.progress import Progress
 from harness.readiness import Readiness, Service
+from harness.remote_images import ensure_images
 from harness.render import (
     RunLabels,
     decorate,
@@ -73,18 +75,9 @@ def project_name(env: str, run_id: str, instance: int = 0) -> str:
     return f"h{run_id.replace('-', '')[-12:]}-{safe}{suffix}"
 
 
-def docker_client() -> Any:
-    """A docker SDK client, or DockerUnavailable with a hint."""
-    import docker
-    import docker.errors
-
-    try:
-        client = docker.from_env(timeout=30)
-        client.ping()
-        return client
-    except docker.errors.DockerException as exc:
-        raise DockerUnavailable(f"no Docker engine answers: {exc}",
-                                hint="start Docker (`make setup` starts one as root on Debian)") from exc
+def docker_client(engine: Engine | None = None) -> Any:
+    """A docker SDK client for ``engine`` (default: the one DOCKER_HOST or the Docker context selects)."""
+    return (engine or current_engine()).client()
 
 
 def source_folder(spec: EnvironmentSpec, settings: Settings) -> Path:
@@ -103,7 +96,8 @@ class Environment:
     def __init__(self, spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings, *,
                  run_id: str, instance: int = 0, owner: int | None = None,
                  docker: Any = None, progress: Progress | None = None,
-                 compose: ComposeRunner | None = None, images: ImageBackend | None = None) -> None:
+                 compose: ComposeRunner | None = None, images: ImageBackend | None = None,
+                 engine: Engine | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.params = dict(params)
@@ -114,9 +108,10 @@ class Environment:
         self.compose_file = EnvFolder(self.run_dir).compose_file
         self.source_dir = source_folder(spec, settings)
         self.owner = os.getpid() if owner is None else owner
+        self.engine = engine or current_engine()  # where compose, the SDK and published ports live
         self.compose = compose or ComposeRunner(
             self.project, [self.compose_file], timeout=spec.timeouts.compose,
-            project_directory=self.source_dir, env=secret_environment(spec, params))
+            project_directory=self.source_dir, env={**secret_environment(spec, params), **self.engine.environ()})
         self.services: dict[str, Service] = {}
         self.secrets = [str(params[n]) for n in spec.secret_names() if params.get(n)]
         self._redact = Redactor(self.secrets).text
@@ -138,7 +133,7 @@ class Environment:
     def docker(self) -> Any:
         """The docker SDK client (made on first use)."""
         if self._docker is None:
-            self._docker = docker_client()
+            self._docker = docker_client(self.engine)
         return self._docker
 
     @property
@@ -147,7 +142,7 @@ class Environment:
         return self.readiness.ready_at
 
     def url(self, service: str, port: int | None = None) -> str:
-        """``http://127.0.0.1:<host port>`` of a service's declared (or given) port."""
+        """``http://<engine host>:<host port>`` of a service's declared (or given) port (127.0.0.1 when local)."""
         svc = self._service(service)
         wanted = port or svc.port
         host_port = svc.replicas[0].ports.get(wanted) if (svc.replicas and wanted) else None
@@ -157,7 +152,7 @@ class Environment:
         if host_port is None:
             raise HarnessError(f"service {service!r} publishes no port {wanted} (is it running?)",
                                hint=f"declare `port:` for it in {self.spec.file}")
-        return f"http://127.0.0.1:{host_port}"
+        return self.engine.url(host_port)
 
     def containers(self, service: str) -> list[Any]:
         """The docker SDK containers of a service (every replica)."""
@@ -209,6 +204,7 @@ class Environment:
                 self.compose.config()
                 client.result()
             self._build()
+            self._copy_images()
             self._spawn_watchdog()
             self._start_and_await()
         except BaseException as exc:
@@ -257,7 +253,8 @@ class Environment:
         labels = RunLabels(run_id=self.run_id, env=self.name, owner=self.owner, host=socket.gethostname(),
                            created=time.strftime("%Y-%m-%dT%H:%M:%S"), config=config_hash(text, self.params))
         ports = {s.pattern: s.port for s in (*self.spec.services, *specs.values()) if s is not None and s.port}
-        doc = decorate(text, rendered_name=str(rendered), labels=labels, ports=ports)
+        doc = decorate(text, rendered_name=str(rendered), labels=labels, ports=ports,
+                       host_ip=self.engine.publish_ip)
         self._builds = plan_builds(doc, self.source_dir, self._project_slug(), self._image_backend,
                                    source=str(self.spec.compose_file or rendered))
         use_built_images(doc, self._builds)
@@ -303,6 +300,11 @@ class Environment:
         if self._builds:
             self.built = build_images(self._builds, self._image_backend, self._report)
 
+    def _copy_images(self) -> None:
+        """On a remote engine, copy the images it lacks from the local engine (harness.remote_images)."""
+        if not self.engine.local:
+            ensure_images(self._images, self.engine, self.docker, report=self._report)
+
     def _report(self, line: str) -> None:
         stream = self._progress.stream
         stream.write(f"[{self.name}] {line}\n")
@@ -325,7 +327,8 @@ class Environment:
         log = open(EnvFolder(self.run_dir).watchdog_log, "ab")  # noqa: SIM115 - owned by the child
         self._watchdog = subprocess.Popen(
             [sys.executable, "-m", "harness.watchdog", "--owner", str(self.owner), "--project", self.project],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            env={**os.environ, **self.engine.environ()})  # the same engine, even if the context changes
         log.close()
 
     def _stop_watchdog(self) -> None:
@@ -337,7 +340,7 @@ class Environment:
     def _observe(self) -> list[Observed]:
         summaries = self.docker.api.containers(
             all=True, filters={"label": f"com.docker.compose.project={self.project}"})
-        return [Observed.from_summary(s) for s in summaries]
+        return [Observed.from_summary(s, host=self.engine.host) for s in summaries]
 
     def _start_and_await(self) -> None:
         """`compose up -d` in the background while probing: readiness overlaps container start."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.config import ProbeSpec
+from harness.engine import LOOPBACK
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,11 @@ class Observed:
     state: str  # created | running | restarting | exited | paused | dead
     health: str = ""  # healthy | unhealthy | starting | "" (no healthcheck)
     exit_code: int | None = None
-    ports: dict[int, int] = field(default_factory=dict)  # container port -> 127.0.0.1 host port
+    ports: dict[int, int] = field(default_factory=dict)  # container port -> host port on ``host``
+    host: str = LOOPBACK  # where published ports answer: the engine's host (harness.engine), loopback when local
 
     @classmethod
-    def from_summary(cls, summary: dict[str, Any]) -> Observed:
+    def from_summary(cls, summary: dict[str, Any], host: str = LOOPBACK) -> Observed:
         """Build from one entry of the engine's container list (`GET /containers/json`)."""
         status = summary.get("Status", "")
         health = re.search(r"\((healthy|unhealthy|health: starting)\)", status)
@@ -40,7 +42,7 @@ class Observed:
                    name=(summary.get("Names") or ["?"])[0].lstrip("/"), id=summary["Id"],
                    state=summary.get("State", ""),
                    health=health.group(1).replace("health: ", "") if health else "",
-                   exit_code=int(code.group(1)) if code else None, ports=ports)
+                   exit_code=int(code.group(1)) if code else None, ports=ports, host=host)
 
 
 class Probe(Protocol):
@@ -63,7 +65,7 @@ class HttpOk:
         host_port = target.ports.get(self.port)
         if host_port is None:
             return f"port {self.port} is not published yet"
-        conn = http.client.HTTPConnection("127.0.0.1", host_port, timeout=self.timeout)
+        conn = http.client.HTTPConnection(target.host, host_port, timeout=self.timeout)
         try:
             conn.request("GET", self.path)
             response = conn.getresponse()
@@ -97,7 +99,7 @@ class PortOpen:
         if host_port is None:
             return f"port {self.port} is not published yet"
         try:
-            with socket.create_connection(("127.0.0.1", host_port), timeout=self.timeout) as sock:
+            with socket.create_connection((target.host, host_port), timeout=self.timeout) as sock:
                 sock.settimeout(self.hold)
                 try:
                     first = sock.recv(1)

@@ -36,7 +36,7 @@ class Service:
 
     @property
     def host_port(self) -> int | None:
-        """The 127.0.0.1 port that the service's declared port is published on."""
+        """The host port the service's declared port is published on (on the engine's host; 127.0.0.1 when local)."""
         if self.port is None or not self.replicas:
             return None
         return self.replicas[0].ports.get(self.port)

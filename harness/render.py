@@ -3,7 +3,9 @@
 Templates are data: Jinja2 in a sandbox with StrictUndefined. The harness, not the template,
 adds labels to every service, network and volume, publishes each declared service port on
 127.0.0.1 with an ephemeral host port, and turns every port the file publishes itself
-(``8080:80``) into ``127.0.0.1::80`` so two runs never collide on a fixed host port.
+(``8080:80``) into ``127.0.0.1::80`` so two runs never collide on a fixed host port. On a remote
+engine the host IP is 0.0.0.0 instead (``host_ip``, from ``harness.engine``): the client is on
+another machine, so the engine host's loopback would be out of its reach.
 Secret parameters render as ``${HARNESS_SECRET_<NAME>}``: their values reach compose only
 through its process environment, never the run folder.
 """
@@ -24,6 +26,7 @@ import jinja2.sandbox
 import yaml
 
 from harness.config import EnvironmentSpec
+from harness.engine import LOOPBACK
 from harness.errors import TemplateError
 
 
@@ -88,8 +91,8 @@ def _template_line(exc: BaseException, template: str) -> int | None:
 
 
 def decorate(text: str, *, rendered_name: str, labels: RunLabels,
-             ports: Mapping[str, int]) -> dict[str, Any]:
-    """Parse rendered YAML; add labels everywhere and publish ``ports`` (service pattern -> port)."""
+             ports: Mapping[str, int], host_ip: str = LOOPBACK) -> dict[str, Any]:
+    """Parse rendered YAML; add labels everywhere and publish ``ports`` (service pattern -> port) on ``host_ip``."""
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -105,10 +108,10 @@ def decorate(text: str, *, rendered_name: str, labels: RunLabels,
         service = doc["services"][name] = service or {}
         service["labels"] = {**_as_dict(service.get("labels")), **tags}
         if service.get("ports"):
-            service["ports"] = [_on_loopback(entry) for entry in service["ports"]]
+            service["ports"] = [_on_host_ip(entry, host_ip) for entry in service["ports"]]
         port = _port_for(name, ports)
         if port is not None:
-            _publish(service, port)
+            _publish(service, port, host_ip)
     networks = doc.setdefault("networks", {}) or {}
     doc["networks"] = networks
     networks.setdefault("default", {})
@@ -131,22 +134,22 @@ def _as_dict(labels: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (labels or {}).items()}
 
 
-def _on_loopback(entry: Any) -> Any:
-    """A published port as ``127.0.0.1::<container port>``: ephemeral host port, loopback only."""
+def _on_host_ip(entry: Any, host_ip: str) -> Any:
+    """A published port as ``<host_ip>::<container port>``: ephemeral host port (loopback only when local)."""
     if isinstance(entry, dict):
-        return {**{k: v for k, v in entry.items() if k != "published"}, "host_ip": "127.0.0.1"}
+        return {**{k: v for k, v in entry.items() if k != "published"}, "host_ip": host_ip}
     body, slash, protocol = str(entry).strip().partition("/")
-    return f"127.0.0.1::{body.rsplit(':', 1)[-1]}{slash}{protocol}"
+    return f"{host_ip}::{body.rsplit(':', 1)[-1]}{slash}{protocol}"
 
 
-def _publish(service: dict[str, Any], port: int) -> None:
-    """Publish ``port`` on 127.0.0.1 with an ephemeral host port unless already published."""
+def _publish(service: dict[str, Any], port: int, host_ip: str) -> None:
+    """Publish ``port`` on ``host_ip`` with an ephemeral host port unless already published."""
     existing = service.setdefault("ports", [])
     for entry in existing:
         target = entry.get("target") if isinstance(entry, dict) else str(entry).rsplit(":", 1)[-1]
         if str(target).split("/")[0] == str(port):
             return
-    existing.append(f"127.0.0.1::{port}")
+    existing.append(f"{host_ip}::{port}")
 
 
 def write_compose(doc: Mapping[str, Any], path: Path, header: str = "") -> Path:

@@ -3,7 +3,9 @@
 Two ways in, both measured to work on our machines: ``nsenter -t <pid> -n`` from the host
 (the harness is root on the engine's host), or a throw-away helper container sharing the
 target's network namespace with NET_ADMIN (works wherever the engine is). ``docker exec
---privileged`` does not work here, so it is not offered.
+--privileged`` does not work here, so it is not offered. On a remote engine (``harness.engine``)
+the target's PID means nothing here, so the helper is always used there; its image is copied to
+that engine from the local one when missing (``harness.remote_images``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from typing import Protocol
 import docker.errors
 from docker.models.containers import Container
 
-from harness.errors import FaultError
+from harness.engine import Engine, current_engine
+from harness.errors import FaultError, HarnessError
 from harness.faults._docker import state
+from harness.remote_images import ensure_images
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +68,19 @@ class NsenterRunner:
 class HelperRunner:
     """Runs a short-lived helper container with ``network_mode=container:<id>`` and NET_ADMIN."""
 
-    def __init__(self, image: str = DEFAULT_HELPER_IMAGE) -> None:
+    def __init__(self, image: str = DEFAULT_HELPER_IMAGE, engine: Engine | None = None) -> None:
         self.image = image
+        self.engine = engine  # a remote engine gets the image copied from the local one first
 
     def run(self, container: Container, script: str) -> str:
         """Run ``script`` in a helper container sharing the target's network namespace."""
         logger.debug("netns helper %s: %s", container.name, script)
+        if self.engine is not None and not self.engine.local:
+            try:
+                ensure_images([self.image], self.engine, container.client)
+            except HarnessError as exc:
+                raise FaultError(f"the netns helper image is not on the engine of {container.name}: {exc}",
+                                 hint=exc.hint) from exc
         try:
             output = container.client.containers.run(  # type: ignore[union-attr]
                 self.image, ["sh", "-c", script], network_mode=f"container:{container.id}",
@@ -85,11 +96,12 @@ class HelperRunner:
         return output.decode(errors="replace") if isinstance(output, bytes) else str(output)
 
 
-def default_runner() -> NetnsRunner:
-    """nsenter when we are root with nsenter and iptables on the host, else the helper container."""
-    if os.geteuid() == 0 and shutil.which("nsenter") and shutil.which("iptables"):
+def default_runner(engine: Engine | None = None) -> NetnsRunner:
+    """nsenter on a local engine when we are root with nsenter and iptables, else the helper container."""
+    engine = engine or current_engine()
+    if engine.local and os.geteuid() == 0 and shutil.which("nsenter") and shutil.which("iptables"):
         return NsenterRunner()
-    return HelperRunner()
+    return HelperRunner(engine=engine)
 
 
 def iptables_script(commands: Sequence[Sequence[str]]) -> str:

@@ -4,7 +4,10 @@ The image is built on first use from the files shipped in this package (``Docker
 ``proxy.py``) on the base image (``$HARNESS_BASE_IMAGE``), once per content hash. The container
 carries the project's compose labels, so ``docker compose down --remove-orphans`` (and with it the
 janitor) removes it together with the network, and the harness labels of the project's own
-containers. Its control API is published on 127.0.0.1.
+containers. Its control API is published on 127.0.0.1 (on a remote engine: on every address of the
+engine's host, reached at that host's address; see ``harness.engine``). On a remote engine the
+image is built there (the docker CLI follows DOCKER_HOST or the context), on the base image the
+harness copies there first when missing (``harness.remote_images``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import docker.errors
 from docker.models.containers import Container
 
+from harness.engine import Engine, current_engine
 from harness.errors import FaultError, HarnessError
 from harness.faults._docker import networks, translate
 from harness.faults.proxy_client import ProxyClient
@@ -38,14 +42,26 @@ _built: dict[str, str] = {}
 _build_lock = threading.Lock()
 
 
-def proxy_image(base: str | None = None, backend: Any = None) -> str:
-    """The fault proxy's image tag, built from this package on ``base`` unless that hash exists."""
+def proxy_image(base: str | None = None, backend: Any = None, *, engine: Engine | None = None,
+                docker_client: Any = None) -> str:
+    """The fault proxy's image tag, built from this package on ``base`` unless that hash exists.
+
+    On a remote ``engine`` (with its ``docker_client``) the base image is copied there first when missing.
+    """
     from harness.images import DockerCLI, ImageRecipe, base_image_from_env, ensure_image
+    from harness.remote_images import ensure_images
 
     base = base or base_image_from_env()
+    engine = engine or current_engine()
+    key = f"{engine.endpoint} {base}"
     with _build_lock:
-        if base in _built:
-            return _built[base]
+        if key in _built:
+            return _built[key]
+        if not engine.local and docker_client is not None:
+            try:
+                ensure_images([base], engine, docker_client)
+            except HarnessError as exc:
+                raise FaultError(f"the fault proxy image builds on {base}: {exc}", hint=exc.hint) from exc
         backend = backend if backend is not None else DockerCLI()
         if backend.image_id(base) is None:
             raise FaultError(f"the fault proxy image builds on {base}, which is not a local image",
@@ -61,7 +77,7 @@ def proxy_image(base: str | None = None, backend: Any = None) -> str:
                 raise FaultError(f"could not build the fault proxy image on {base}: {exc}",
                                  hint="`docker build` of harness/faults/Dockerfile shows the full error") from exc
         logger.info("fault proxy image %s (%s)", result.tag, "built" if result.built else "cached")
-        _built[base] = result.tag
+        _built[key] = result.tag
         return result.tag
 
 
@@ -91,15 +107,16 @@ class ProxyContainer:
         if not project:
             raise FaultError(f"{like.name} is not part of a compose project",
                              hint="link faults act on the services of a running environment")
-        image = image or proxy_image()
         docker_client: Any = like.client
+        engine = current_engine()
+        image = image or proxy_image(engine=engine, docker_client=docker_client)
         name = f"{project}-{SERVICE}-1"
         _remove_stale(docker_client, name)
         with translate(f"starting the fault proxy {name}", hint=f"`docker logs {name}`"):
             container = docker_client.containers.run(
                 image, name=name, detach=True, labels=labels, network=network, init=True,
-                ports={f"{CONTROL_PORT}/tcp": ("127.0.0.1", None)})
-        proxy = cls(container, ProxyClient(f"http://127.0.0.1:{_host_port(container)}"))
+                ports={f"{CONTROL_PORT}/tcp": (engine.publish_ip, None)})
+        proxy = cls(container, ProxyClient(engine.url(_host_port(container))))
         try:
             proxy.await_ready()
         except BaseException:
