@@ -23,8 +23,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["copy_image", "ensure_images", "local_client"]
 
-_present: set[tuple[str, str]] = set()  # (engine endpoint, image) known to be there in this process
-_lock = threading.Lock()
+_lock = threading.Lock()  # two environments starting at once must not stream the same image twice
 
 
 def local_client() -> Any:
@@ -43,14 +42,12 @@ def ensure_images(images: Iterable[str], engine: Engine, target: Any, *,
         return []
     copied: list[str] = []
     local: Any = None
-    with _lock:  # two environments starting at once must not stream the same image twice
+    with _lock:
         for image in sorted(set(images)):
-            if (engine.endpoint, image) in _present or _has_image(target, image, engine):
-                _present.add((engine.endpoint, image))
+            if _has_image(target, image, engine):  # asked every time: one cheap call, never stale
                 continue
             local = local if local is not None else source()
             copy_image(image, local, target, engine, report)
-            _present.add((engine.endpoint, image))
             copied.append(image)
     return copied
 
