@@ -6,7 +6,8 @@ there, the harness brings `minimal` up through its public API: the remote engine
 our images, so the harness copies them from the local engine; service URLs use the engine's
 address; a partition (through the netns helper container, since nsenter cannot reach a remote
 engine's namespaces) cuts traffic and its undo restores it; a kill stops a container; and after
-`down` nothing with the harness's labels is left on either engine. The engine container, its
+`down` nothing with the harness's labels is left on either engine. A Docker context naming the
+same engine selects it too (the SDK is given the context's endpoint). The engine container, its
 volume and its network are removed in the fixture's teardown, also on failure.
 
 The engine container runs --privileged. Where the local engine cannot grant that (its bounding
@@ -131,13 +132,13 @@ def wait_for_engine(endpoint: str) -> None:
     poll(answers, timeout=ENGINE_READY_TIMEOUT, interval=0.25, retry_on=(AssertionError,))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def local() -> docker.DockerClient:
     """A client for this machine's engine, whatever DOCKER_HOST says."""
     return Engine(DEFAULT_ENDPOINT).client()  # type: ignore[no-any-return]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def remote_engine(local: docker.DockerClient) -> Iterator[RemoteEngine]:
     """A second engine in a container on a fresh network; engine, volume and network removed afterwards."""
     image = engine_image(local)
@@ -223,3 +224,31 @@ def test_minimal_environment_comes_up_breaks_and_goes_away_on_a_remote_engine(
     assert labelled(remote, "harness.role=netns-helper")["containers"] == []
     left_here = labelled(local, f"harness.run={env.run_id}")
     assert left_here == {"containers": [], "networks": [], "volumes": []}, left_here
+
+
+def test_a_docker_context_selects_the_remote_engine_for_the_sdk_and_the_cli(
+        remote_engine: RemoteEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "docker-config"  # a CLI config of our own: the machine's stays untouched
+    config.mkdir()
+    plugins = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "cli-plugins"
+    if plugins.is_dir():
+        (config / "cli-plugins").symlink_to(plugins)
+    cli_env = {**_local_environ(), "DOCKER_CONFIG": str(config)}
+    name = f"harness-remote-{secrets.token_hex(3)}"
+    for argv in (["context", "create", name, "--docker", f"host={remote_engine.endpoint}"], ["context", "use", name]):
+        subprocess.run(["docker", *argv], env=cli_env, check=True, capture_output=True, text=True, timeout=30)
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+
+    engine = current_engine()
+    assert (engine.source, engine.context, engine.endpoint) == ("context", name, remote_engine.endpoint)
+    assert not engine.local and engine.host == remote_engine.ip
+    remote_id = remote_engine.client().info()["ID"]
+    assert engine.client().info()["ID"] == remote_id, "the SDK reaches the context's engine"
+    child = subprocess.run(["docker", "compose", "ls"], env={**cli_env, **engine.environ()}, capture_output=True,
+                           text=True, timeout=30)
+    assert child.returncode == 0, child.stderr
+    info = subprocess.run(["docker", "info", "--format", "{{.ID}}"], env={**cli_env, **engine.environ()},
+                          capture_output=True, text=True, timeout=30)
+    assert info.stdout.strip() == remote_id, "a child process pinned with engine.environ() reaches it too"
