@@ -35,7 +35,7 @@ from docker.models.containers import Container
 
 from harness.config import Settings, load_environment, resolve_parameters
 from harness.engine import DEFAULT_ENDPOINT, Engine, current_engine
-from harness.faults import FaultStack, HelperRunner, Kill, Partition
+from harness.faults import FaultStack, HelperRunner, Kill, Partition, binding
 from harness.images import base_image_from_env
 from harness.lifecycle import Environment, new_run_id
 from harness.waiting import poll
@@ -174,9 +174,18 @@ def labelled(client: docker.DockerClient, label: str) -> dict[str, list[str]]:
             "volumes": [v.name for v in client.volumes.list(filters=filters)]}
 
 
+def answer_seconds(client: Container, url: str) -> float:
+    """How long ``client`` waits for the answer to GET url (from inside its namespace)."""
+    script = ("import time, urllib.request; t = time.monotonic(); "
+              f"urllib.request.urlopen({url!r}, timeout=10).read(); print(time.monotonic() - t)")
+    result = client.exec_run(["python3", "-c", script])
+    assert result.exit_code == 0, result.output
+    return float(result.output.decode().strip().splitlines()[-1])
+
+
 def reaches(client: Container, host: str, port: int) -> bool:
-    """Whether ``client`` opens a TCP connection to host:port within 1.5 s (from inside its namespace)."""
-    script = f"import socket; socket.create_connection(({host!r}, {port}), timeout=1.5).close()"
+    """Whether ``client`` opens a TCP connection to host:port within 1 s (from inside its namespace)."""
+    script = f"import socket; socket.create_connection(({host!r}, {port}), timeout=1).close()"
     return client.exec_run(["python3", "-c", script]).exit_code == 0
 
 
@@ -201,6 +210,7 @@ def test_minimal_environment_comes_up_breaks_and_goes_away_on_a_remote_engine(
         assert urlsplit(url).hostname == remote_engine.ip
         with urllib.request.urlopen(url + "/health", timeout=5) as response:
             assert response.status == 200 and b'"ok"' in response.read()
+        assert env.logs("queen").strip(), "compose logs reach the remote engine"
 
         queen, hive = env.container("queen"), env.container("hive-1")
         with FaultStack() as faults:
@@ -210,6 +220,14 @@ def test_minimal_environment_comes_up_breaks_and_goes_away_on_a_remote_engine(
             assert not reaches(queen, "hive-1", 9200) and not reaches(hive, "queen", 8080)
             faults.revert(partition)
             assert reaches(queen, "hive-1", 9200) and reaches(hive, "queen", 8080)
+
+            # a link fault: the fault proxy is built and started on the remote engine, its control API
+            # published there and reached at the engine's address
+            latency = faults.inject(binding.latency(env, "queen", "hive-1", 400, port=9200))
+            assert answer_seconds(queen, "http://hive-1:9200/health/live") >= 0.4
+            assert latency.proxy is not None and remote_engine.ip in latency.proxy.client.base_url
+            faults.revert(latency)
+            assert answer_seconds(queen, "http://hive-1:9200/health/live") < 0.4
 
             worker = env.container("worker-1-1")
             faults.inject(Kill(worker))
