@@ -38,7 +38,7 @@ from harness.config import EnvironmentSpec, ProbeSpec, ServiceSpec, Settings
 from harness.discover import default_service_spec
 from harness.engine import Engine, current_engine
 from harness.errors import ConfigError, HarnessError, StartupError
-from harness.images import BuildResult, DockerCLI, ImageBackend
+from harness.images import BuildResult, DockerCLI, ImageBackend, from_images
 from harness.probes import Observed, make_probe
 from harness.progress import Progress
 from harness.readiness import Readiness, Service
@@ -255,8 +255,7 @@ class Environment:
         ports = {s.pattern: s.port for s in (*self.spec.services, *specs.values()) if s is not None and s.port}
         doc = decorate(text, rendered_name=str(rendered), labels=labels, ports=ports,
                        host_ip=self.engine.publish_ip)
-        self._builds = plan_builds(doc, self.source_dir, self._project_slug(), self._image_backend,
-                                   source=str(self.spec.compose_file or rendered))
+        self._builds = self._plan_builds(doc, str(self.spec.compose_file or rendered))
         use_built_images(doc, self._builds)
         write_compose(doc, self.compose_file, header=(
             f"decorated by the harness; relative paths resolve from {self.source_dir}:\n"
@@ -294,6 +293,16 @@ class Environment:
     def _project_slug(self) -> str:
         """The project's name in image tags: the compose file's folder, or the harness project's root."""
         return project_slug(self.source_dir if self.spec.compose_file is not None else self.settings.root)
+
+    def _plan_builds(self, doc: dict[str, Any], source: str) -> list[ServiceBuild]:
+        """The `build:` services' images; on a remote engine their FROM images are copied there first."""
+        builds = plan_builds(doc, self.source_dir, self._project_slug(), self._image_backend, source=source)
+        if builds and not self.engine.local:
+            bases = [image for build in builds for image in _from_images(build)]
+            if ensure_images(bases, self.engine, self.docker, report=self._report, required=False):
+                # the FROM images' ids are part of the tags: plan again now that the engine has them
+                builds = plan_builds(doc, self.source_dir, self._project_slug(), self._image_backend, source=source)
+        return builds
 
     def _build(self) -> None:
         """Build the images of the services with `build:` whose content-hash tag does not exist yet."""
@@ -393,6 +402,14 @@ class Environment:
             raise HarnessError(f"environment {self.name!r} has no service {name!r}",
                                hint=f"services: {', '.join(sorted(self.services))}")
         return self.services[name]
+
+
+def _from_images(build: ServiceBuild) -> list[str]:
+    """The images a build's Dockerfile starts FROM (none when it cannot be read: the build says why)."""
+    try:
+        return from_images((build.context / build.recipe.dockerfile).read_text(), build.recipe.build_args)
+    except OSError:
+        return []
 
 
 @contextmanager

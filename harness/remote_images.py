@@ -33,10 +33,11 @@ def local_client() -> Any:
 
 def ensure_images(images: Iterable[str], engine: Engine, target: Any, *,
                   source: Callable[[], Any] = local_client,
-                  report: Callable[[str], None] | None = None) -> list[str]:
+                  report: Callable[[str], None] | None = None, required: bool = True) -> list[str]:
     """Copy each of ``images`` the remote ``engine`` (client ``target``) lacks from the local engine.
 
-    Returns the images copied. Does nothing on a local engine.
+    Returns the images copied. Does nothing on a local engine. With ``required=False`` an image the
+    local engine lacks too is skipped (a build's FROM image the remote engine may still pull).
     """
     if engine.local:
         return []
@@ -47,6 +48,8 @@ def ensure_images(images: Iterable[str], engine: Engine, target: Any, *,
             if _has_image(target, image, engine):  # asked every time: one cheap call, never stale
                 continue
             local = local if local is not None else source()
+            if not required and not _has_image(local, image, engine, where="the local engine"):
+                continue
             copy_image(image, local, target, engine, report)
             copied.append(image)
     return copied

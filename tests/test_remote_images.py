@@ -82,3 +82,9 @@ def test_a_load_the_remote_engine_refuses_is_an_error() -> None:
         ensure_images(["a:1"], REMOTE, FakeClient(set(), load_error="no space left on device"),
                       source=lambda: FakeClient({"a:1"}))
     assert "no space left on device" in str(err.value)
+
+
+def test_a_build_base_the_local_engine_lacks_is_left_to_the_remote_engine() -> None:
+    local, remote = FakeClient({"base:1"}), FakeClient(set())
+    assert ensure_images(["base:1", "python:3.11"], REMOTE, remote, source=lambda: local, required=False) == ["base:1"]
+    assert "python:3.11" not in remote.api.images
