@@ -1,6 +1,8 @@
 """Takes a compose project down when the process that owns it dies (even by SIGKILL).
 
 Spawned in its own session by `Environment.start`; stopped with SIGTERM by a normal `down`.
+It reaches its owner's engine, also a remote one: the owner passes ``Engine.environ()``
+(``DOCKER_HOST`` or ``DOCKER_CONTEXT``) in its environment, and `docker compose` reads it.
 """
 
 from __future__ import annotations
