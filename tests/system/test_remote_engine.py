@@ -204,6 +204,10 @@ def test_minimal_environment_comes_up_breaks_and_goes_away_on_a_remote_engine(
     assert env.engine == engine
     try:
         env.start()
+        watchdog = env._watchdog
+        assert watchdog is not None, "the watchdog runs"
+        assert f"DOCKER_HOST={remote_engine.endpoint}".encode() in Path(f"/proc/{watchdog.pid}/environ").read_bytes(), \
+            "the watchdog takes down the project on the same engine"
         stack_image = env.container("queen").image.tags[0]
         assert remote.images.get(stack_image), "the harness copied the stack image to the remote engine"
         url = env.url("queen")
