@@ -1,4 +1,4 @@
-@integration @load @p0 @env.load
+@integration @load @p0 @env.load @serial
 Feature: 119 concurrent agents share the inference stack
   Seed 000's load test: 119 agents spawn at once; each asks (an inference request), works
   100 ms, then posts its result (a second request). At least 95% succeed, no two get the

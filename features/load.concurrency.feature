@@ -1,4 +1,4 @@
-@load @env.load
+@load @env.load @serial
 Feature: Many concurrent inference requests at once
   Every client has its own tenant token and a unique prompt. Jobs beyond the workers' slots wait
   in the queen's queue (environment "load": queue of 4000); none may be lost or get another's id.

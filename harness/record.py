@@ -105,6 +105,22 @@ def _stamp(statement: Any, at: float) -> None:
         pass
 
 
+def scenario_started(context: Any) -> float:
+    """Wall-clock start of the running scenario: the run record's stamp, else now less its steps' durations, less 1 s.
+
+    Log and engine-event checks look only at what happened since then (kept per scenario).
+    """
+    def start() -> float:
+        scenario = getattr(context, "scenario", None)
+        stamped = getattr(scenario, _STARTED_ATTR, None)
+        if isinstance(stamped, float):
+            return stamped
+        steps = getattr(scenario, "all_steps", None) or []
+        return time.time() - sum(getattr(s, "duration", 0.0) or 0.0 for s in steps) - 1.0
+    found: float = context.harness.extension("logs_since", start)
+    return found
+
+
 def _started(statement: Any) -> dict[str, float]:
     """``{"started": epoch seconds}`` when the statement ran, else nothing."""
     at = getattr(statement, _STARTED_ATTR, None)

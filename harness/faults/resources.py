@@ -8,6 +8,7 @@ value, ``UNLIMITED_MEMORY``; ``memory_limit(container)`` reads either back as No
 from __future__ import annotations
 
 import shlex
+import time
 
 from docker.models.containers import Container
 
@@ -34,9 +35,19 @@ def cpu_quota(container: Container) -> float | None:
     return nano / 1e9 if nano > 0 else None
 
 
-def oom_killed(container: Container) -> bool:
-    """True when the engine reports the container's last exit as an OOM kill."""
-    return bool(fresh(container).attrs["State"].get("OOMKilled"))
+def oom_killed(container: Container, since: float | None = None) -> bool:
+    """True when the engine reports the container's last exit as an OOM kill, or (with ``since``, epoch
+    seconds) when the engine logged an ``oom`` event for it since then — a restart policy may already
+    have started it again, which clears ``State.OOMKilled``."""
+    if fresh(container).attrs["State"].get("OOMKilled"):
+        return True
+    if since is None:
+        return False
+    with translate(f"reading the engine's events of {container.name}"):
+        events = container.client.events(  # type: ignore[union-attr]
+            since=int(since), until=int(time.time()) + 1, decode=True,
+            filters={"container": container.id, "event": "oom"})
+        return any(True for _ in events)
 
 
 class _ResourceFault:

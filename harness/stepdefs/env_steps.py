@@ -19,11 +19,11 @@ from behave import register_type, step, use_step_matcher
 
 from harness import expect
 from harness.http import STEP_TYPES
+from harness.record import scenario_started
 from harness.waiting import eventually
 
 use_step_matcher("parse")
 register_type(**STEP_TYPES)
-STARTED_ATTR = "harness_started"  # stamped on each scenario by the run record (harness.record)
 
 
 @step('the environment "{name:Quoted}" is running')
@@ -144,24 +144,11 @@ def _env_with(context: Any, service: str) -> Any:
     return env
 
 
-def _scenario_start(context: Any) -> float:
-    """Wall-clock start of the scenario: the run record's stamp, else now less its steps' durations, less 1 s."""
-    def start() -> float:
-        scenario = getattr(context, "scenario", None)
-        stamped = getattr(scenario, STARTED_ATTR, None)
-        if isinstance(stamped, float):
-            return stamped
-        steps = getattr(scenario, "all_steps", None) or []
-        return time.time() - sum(getattr(s, "duration", 0.0) or 0.0 for s in steps) - 1.0
-    found: float = context.harness.extension("logs_since", start)
-    return found
-
-
 def _window(context: Any) -> str:
     """`` since 18:16:31.550 UTC`` (the scenario's start), or nothing when the whole log is read."""
     if getattr(context.harness.env, "compose", None) is None:
         return ""
-    start = _scenario_start(context)
+    start = scenario_started(context)
     return time.strftime(" since %H:%M:%S", time.gmtime(start)) + f".{int(start % 1 * 1000):03d} UTC"
 
 
@@ -171,7 +158,7 @@ def _logs(context: Any, service: str, whole: bool = False) -> str:
     compose = getattr(env, "compose", None)
     if whole or compose is None:  # an environment without a compose project has no timestamps to cut at
         return str(env.logs(service))
-    return since(compose.logs(service, timestamps=True), _scenario_start(context))
+    return since(compose.logs(service, timestamps=True), scenario_started(context))
 
 
 def since(stamped: str, start: float) -> str:

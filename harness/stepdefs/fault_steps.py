@@ -59,6 +59,8 @@ from harness.faults import (
 )
 from harness.faults.resources import oom_killed
 from harness.http import STEP_TYPES
+from harness.record import scenario_started
+from harness.waiting import poll
 
 use_step_matcher("parse")
 
@@ -344,11 +346,22 @@ def step_cpu(context: Any, target: str, cpus: float) -> None:
         _inject(context, CpuSqueeze(container, cpus))
 
 
+OOM_SETTLE = 5.0  # seconds the engine has to report an OOM kill the kernel already did
+
+
 @step("{target:Services} was killed for running out of memory")
 def step_oom(context: Any, target: str) -> None:
-    """Check: the container's state says OOMKilled."""
+    """Check: the container's state says OOMKilled, or the engine logged an OOM kill of it since the scenario started
+    (a restart policy may have started it again already). The engine learns of a kill a moment after the kernel
+    did it (a client may see the broken connection first), so the engine has OOM_SETTLE seconds to report it."""
     container = _one(context, target)
-    expect.that(oom_killed(container), f"{target} was not OOM-killed (state: {container.attrs.get('State')})")
+    since = scenario_started(context)
+
+    def killed() -> None:
+        expect.that(oom_killed(container, since=since),
+                    f"{target} was not OOM-killed since the scenario started (no oom event within {OOM_SETTLE:g} s; "
+                    f"state: {container.attrs.get('State')})")
+    poll(killed, timeout=OOM_SETTLE, interval=0.5)
 
 
 @step('the file "{path:Path}" in {target:Services} is corrupted')

@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from docker import DockerClient
+from docker.models.containers import Container
 from faultkit import Trio
 
 from harness.faults import (
@@ -146,3 +148,30 @@ def test_after_revert_no_rule_toxic_limit_or_paused_container_remains(
         stack.revert_all()
     assert _leftovers(trio, client) == []
     assert [e.action for e in stack.timeline.events].count("revert") == 7
+
+
+def test_an_oom_kill_is_seen_in_the_state_and_in_the_engine_events(docker_client: DockerClient, trio: Trio) -> None:
+    """The first start allocates past its limit and is OOM-killed; started again it sleeps. The engine's oom event
+    since the first start tells of the kill whatever the state says later (the step checks both)."""
+    from faultkit import BASE_IMAGE
+    script = ("if [ -f /tmp/once ]; then exec sleep 60; fi; touch /tmp/once; "
+              "exec python3 -c 'x = bytearray(256 * 2**20); import time; time.sleep(60)'")
+    since = time.time()
+    container = docker_client.containers.run(BASE_IMAGE, ["sh", "-c", script], detach=True, mem_limit="32m",
+                                             memswap_limit="32m", labels={"harness.test": "oom"})
+    try:
+        _wait_status(container, "exited")
+        assert oom_killed(container)
+        container.start()
+        _wait_status(container, "running")
+        assert oom_killed(container, since=since)
+        assert not oom_killed(trio.b, since=since)
+    finally:
+        container.remove(force=True)
+
+
+def _wait_status(container: Container, status: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while container.reload() or container.status != status:
+        assert time.monotonic() < deadline, f"{container.name} is {container.status}, not {status}"
+        time.sleep(0.2)
