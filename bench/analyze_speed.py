@@ -11,10 +11,12 @@ z <= 3. Results also go to bench/results/analyze_speed.json. Run: .venv/bin/pyth
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,6 +116,7 @@ def main() -> None:
     print(f"{'input':>12} {'MB':>6} {'json.load s':>12} {'analyze s':>10} {'+--json s':>10} {'ratio':>6} "
           f"{'out MB':>7} {'peak MB':>8}")
     ratio = peak = 0.0
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "analysis.json"
         for steps in (25_000, 50_000, 100_000):
@@ -132,7 +135,9 @@ def main() -> None:
         print(f"{'JUnit':>12} {path.stat().st_size / 1e6:>6.1f} {'':>12} {bare_s:>10.3f} {junit_s:>10.3f} "
               f"{'':>6} {out.stat().st_size / 1e6:>7.1f} {junit_peak:>8.0f}")
     result = {"ratio": round(ratio, 2), "peak_mb": round(peak), "junit_s": round(junit_s, 2),
-              "junit_peak_mb": round(junit_peak)}
+              "junit_peak_mb": round(junit_peak), "gc": "cyclic GC off in both (the analyzer's setting)",
+              "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()],
+              "cpus": os.cpu_count(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     (REPO / "bench" / "results" / "analyze_speed.json").write_text(json.dumps(result, indent=1) + "\n")
     print(" ".join(f"{k}={v}" for k, v in result.items()))
 

@@ -74,7 +74,7 @@ def _status_changes(first: str, other: str) -> dict[str, tuple[str, str]]:
 def _peak_mb(folder: Path, children_before: int) -> float:
     summary = folder / "workers.json"
     if summary.is_file():
-        return max(w["peak_rss_mb"] for w in json.loads(summary.read_text())["by_worker"])
+        return float(max(w["peak_rss_mb"] for w in json.loads(summary.read_text())["by_worker"]))
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return round(after / 1024, 1) if after > children_before else float("nan")
 
@@ -133,7 +133,8 @@ def main() -> int:
     out = REPO / "bench" / "results" / "parallel.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"runs": results, "same_counts": same, "reuse_first_step_s": round(reuse_s, 3),
-                               "speedup_w3": round(speedup, 2)}, indent=1) + "\n")
+                               "speedup_w3": round(speedup, 2), "cpus": os.cpu_count(),
+                               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1) + "\n")
     print(f"reuse_first_step_s={reuse_s:.3f}")
     print(f"speedup_w3={speedup:.2f}")
     return 0 if same else 1

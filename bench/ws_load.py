@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import socket
 import statistics
@@ -128,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                "floor_msgs_per_s": round(floor, 1), "driver_msgs_per_s": round(driver, 1),
                "driver_p99_ms": round(statistics.median(p99s), 3), "delivery_ratio": min(ratios),
                "ws_vs_floor": round(ratio, 3), "goal": GOAL, "python": platform.python_version(),
-               "aiohttp": aiohttp.__version__, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+               "aiohttp": aiohttp.__version__, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "cpus": os.cpu_count(), "load_average_after": [round(x, 2) for x in os.getloadavg()]}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary))
