@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.images import base_image_from_env
 from harness.lifecycle import new_run_id
 
 PROJECT = Path(__file__).parent / "example_project"
@@ -82,7 +83,7 @@ def behave(venv: Path, project: Path, *targets: str) -> tuple[subprocess.Complet
     run_id = new_run_id()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("HARNESS_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["HARNESS_BASE_IMAGE"] = os.environ.get("HARNESS_BASE_IMAGE", "harness-base:bookworm-1")
+    env["HARNESS_BASE_IMAGE"] = base_image_from_env()
     out = project / f"{run_id}.json"
     started = time.monotonic()
     done = subprocess.run([str(venv / "behave"), "-D", f"run_id={run_id}", "-f", "json", "-o", str(out),

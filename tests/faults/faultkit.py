@@ -8,7 +8,9 @@ from pathlib import Path
 import docker
 from docker.models.containers import Container
 
-BASE_IMAGE = "harness-base:bookworm-1"
+from harness.images import base_image_from_env
+
+BASE_IMAGE = base_image_from_env()  # the tag set-up builds: $HARNESS_BASE_IMAGE or the default
 FAULTS_DIR = Path(__file__).resolve().parents[2] / "harness" / "faults"
 
 ECHO_SERVER = """

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from docker.models.containers import Container
-from faultkit import Trio
+from faultkit import BASE_IMAGE, Trio
 
 from harness.errors import FaultError
 from harness.faults import Churn, Crash, FaultStack, Kill, Pause, Restart, Start, Stop, Unpause
@@ -48,7 +48,7 @@ def test_crash_kills_the_app_and_the_restart_policy_brings_it_back(trio: Trio) -
 
 
 def test_crash_without_init_is_a_fault_error_with_a_hint(trio: Trio) -> None:
-    plain = trio.client.containers.run("harness-base:bookworm-1", ["sleep", "60"], detach=True,
+    plain = trio.client.containers.run(BASE_IMAGE, ["sleep", "60"], detach=True,
                                        labels={"harness.test": trio.label})
     try:
         with pytest.raises(FaultError, match="not docker-init") as info:

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from harness.config import Settings, load_environment, resolve_parameters
+from harness.images import base_image_from_env
 from harness.lifecycle import Environment, new_run_id
 from tests.conftest import REPO, harness_containers, harness_networks
 
 pytestmark = pytest.mark.docker
 
-IMAGE = "harness-base:bookworm-1"
+IMAGE = base_image_from_env()  # the tag set-up builds: $HARNESS_BASE_IMAGE or the default
 # A team's file as written: a fixed host port, a healthcheck, an exposed port, a one-shot.
 COMPOSE = f"""services:
   web:
