@@ -92,6 +92,12 @@ def engine_image(local: docker.DockerClient) -> str:
     except docker.errors.ImageNotFound:
         subprocess.run(["docker", "build", "-q", "--build-arg", f"BASE={base}", "-t", tag, str(CONTEXT)],
                        check=True, capture_output=True, text=True, timeout=900, env=_local_environ())
+        for outdated in local.images.list(name=tag.split(":")[0]):  # earlier recipes: 585 MB each
+            if tag not in outdated.tags:
+                try:
+                    local.images.remove(outdated.id, force=True)
+                except docker.errors.APIError:
+                    pass  # in use by another run's engine: the next build removes it
     return tag
 
 

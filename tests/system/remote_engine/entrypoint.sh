@@ -9,7 +9,7 @@ set -eu
 if grep -q ' /sys sysfs ro[ ,]' /proc/self/mounts; then
   mount -o remount,rw /sys
 fi
-grep ' cgroup ro[ ,]' /proc/self/mounts | while read -r _ dir _; do mount -o remount,rw,bind "$dir"; done
+grep -E ' cgroup2? ro[ ,]' /proc/self/mounts | while read -r _ dir _; do mount -o remount,rw,bind "$dir"; done
 
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   # cgroup v2: move our processes out of the root cgroup so controllers can be delegated to children.
