@@ -11,6 +11,7 @@ import atexit
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,7 @@ class Session:
     _env: Environment | None = None
     _fresh: list[Environment] = field(default_factory=list)
     _extensions: dict[str, Any] = field(default_factory=dict)
+    _sweeper: threading.Thread | None = None
 
     @classmethod
     def start(cls, userdata: Mapping[str, str]) -> Session:
@@ -168,7 +170,13 @@ class Session:
         return session
 
     def sweep(self) -> None:
-        """Remove projects left by killed runs (best effort: no Docker, no sweep)."""
+        """Remove projects left by killed runs, on a thread: the first step need not wait for it (our own
+        projects have a live owner, so the janitor never touches them); ``close`` joins it."""
+        self._sweeper = threading.Thread(target=self._sweep, name="harness-janitor", daemon=True)
+        self._sweeper.start()
+
+    def _sweep(self) -> None:
+        """The janitor's sweep (best effort: no Docker, no sweep)."""
         from harness import janitor
 
         try:
@@ -265,6 +273,8 @@ class Session:
 
     def close(self) -> None:
         """Take every environment down; called from after_all, atexit and signals."""
+        if self._sweeper is not None and self._sweeper is not threading.current_thread():
+            self._sweeper.join(timeout=60)
         for error in self.environments.close():
             logger.error("teardown: %s", error)
 
