@@ -108,9 +108,14 @@ class Engine:
         import docker.errors
 
         try:
-            # from_env also reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, which go with DOCKER_HOST
-            client = (docker.from_env(timeout=timeout) if self.source == "DOCKER_HOST"
-                      else docker.DockerClient(base_url=self.endpoint, tls=self._tls(), timeout=timeout))
+            # ssh:// through the system's ssh client, as the docker CLI does (~/.ssh/config applies)
+            ssh = self.scheme == "ssh"
+            if self.source == "DOCKER_HOST":  # from_env also reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
+                client = docker.from_env(timeout=timeout, use_ssh_client=ssh,
+                                         environment={**os.environ, "DOCKER_HOST": self.endpoint})
+            else:
+                client = docker.DockerClient(base_url=self.endpoint, tls=self._tls(), timeout=timeout,
+                                             use_ssh_client=ssh)
             client.ping()
             return client
         except docker.errors.DockerException as exc:
@@ -129,12 +134,12 @@ class Engine:
                          ca_cert=str(ca) if ca.is_file() else None, verify=self.tls_verify and ca.is_file())
 
     def _hint(self) -> str:
-        if self.local:
-            return "start Docker (`make setup` starts one as root on Debian)"
         if self.source == "context":
             return f"is the engine of context {self.context!r} up? `docker --context {self.context} info` shows it"
-        return f"is the engine at {self.endpoint} up? `docker -H {self.endpoint} info` shows it; unset DOCKER_HOST " \
-               "to use the local engine"
+        if self.source != "DOCKER_HOST":
+            return "start Docker (`make setup` starts one as root on Debian)"
+        return (f"is the engine at {self.endpoint} up? `docker -H {self.endpoint} info` shows it; "
+                "unset DOCKER_HOST to use the local engine")
 
 
 def is_loopback(host: str) -> bool:

@@ -198,3 +198,14 @@ def test_an_environment_on_a_remote_engine_publishes_everywhere_and_hands_out_th
         assert env.services["web"].replicas[0].host == "10.0.0.9"
         docker.api.up = False
     assert "0.0.0.0::80" in env.compose_file.read_text()
+
+
+def test_a_client_connects_to_the_engine_itself_not_to_whatever_the_environment_says(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:9")  # the Engine's endpoint wins over the variable
+    with pytest.raises(DockerUnavailable) as err:
+        Engine("tcp://127.0.0.1:1", source="DOCKER_HOST").client(timeout=2)
+    assert "tcp://127.0.0.1:1 (DOCKER_HOST, local)" in str(err.value) and "127.0.0.1:9" not in str(err.value)
+    with pytest.raises(DockerUnavailable) as err:
+        Engine("tcp://127.0.0.1:1", source="context", context="lab").client(timeout=2)
+    assert "docker --context lab info" in err.value.hint
