@@ -10,8 +10,10 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,9 @@ from harness.lifecycle import Environment, docker_client, forward_signals_as_int
 from harness.runfolder import EnvFolder
 
 logger = logging.getLogger(__name__)
+
+SERIAL_GATE_VARIABLE = "HARNESS_SERIAL_GATE"  # set by harness.parallel for an early-started @serial worker
+POOL_PID_VARIABLE = "HARNESS_POOL_PID"
 
 ENV_TAG = re.compile(r"^env\.(?P<name>[\w.-]+)$")
 
@@ -57,6 +62,8 @@ class Environments:
         self.shared: dict[str, Environment] = {}
         self.live: list[Environment] = []
         self._instances = 0
+        self._downs: list[threading.Thread] = []
+        self._errors: list[str] = []
 
     def get(self, name: str, *, fresh: bool = False) -> Environment:
         """The shared instance of ``name`` (healthy), or a new one with ``fresh``."""
@@ -105,29 +112,50 @@ class Environments:
         return env
 
     def release(self, needed: set[str]) -> None:
-        """Take down shared environments that no later feature needs (no idle stacks eating CPU)."""
+        """Take down shared environments that no later feature needs (no idle stacks eating CPU).
+
+        They go down on a thread while the next feature starts; ``close`` waits for them.
+        """
         needed = {self.settings.env_override or n for n in needed}
         for name, env in list(self.shared.items()):
             if name not in needed:
                 logger.info("environment %s: no later feature needs it, taking it down", name)
-                self.stop(env)
+                self._forget(env)
+                self._down_in_background(env)
 
     def stop(self, env: Environment) -> None:
         """Take one environment down and forget it."""
-        if env in self.live:
-            self.live.remove(env)
-        self.shared = {k: v for k, v in self.shared.items() if v is not env}
+        self._forget(env)
         env.down()
 
     def close(self) -> list[str]:
-        """Take every environment down (unless kept); return the errors met."""
-        errors = []
+        """Take every environment down (unless kept), all at once; wait for every teardown; return the errors."""
         for env in reversed(list(self.live)):
-            try:
-                self.stop(env)
-            except HarnessError as exc:
-                errors.append(f"{env.project}: {exc}")
+            self._forget(env)
+            self._down_in_background(env)
+        while self._downs:
+            self._downs.pop().join()
+        errors, self._errors = self._errors, []
         return errors
+
+    def _forget(self, env: Environment) -> None:
+        if env in self.live:
+            self.live.remove(env)
+        self.shared = {k: v for k, v in self.shared.items() if v is not env}
+
+    def _down_in_background(self, env: Environment) -> None:
+        """``env.down()`` on a non-daemon thread (the interpreter waits for it even if nobody joins it)."""
+        def down() -> None:
+            try:
+                env.down()
+            except HarnessError as exc:
+                self._errors.append(f"{env.project}: {exc}")
+            except BaseException as exc:  # noqa: BLE001 - reported by close(), never lost on a thread
+                self._errors.append(f"{env.project}: {type(exc).__name__}: {exc}")
+
+        thread = threading.Thread(target=down, name=f"down-{env.project}")
+        thread.start()
+        self._downs.append(thread)
 
 
 @dataclass
@@ -152,6 +180,7 @@ class Session:
     _fresh: list[Environment] = field(default_factory=list)
     _extensions: dict[str, Any] = field(default_factory=dict)
     _sweeper: threading.Thread | None = None
+    _turn: bool = False
 
     @classmethod
     def start(cls, userdata: Mapping[str, str]) -> Session:
@@ -209,6 +238,23 @@ class Session:
         if fresh:
             self._fresh.append(self._env)
         return self._env
+
+    def wait_for_turn(self) -> None:
+        """A @serial worker started early by ``harness run --workers`` (``$HARNESS_SERIAL_GATE``): its
+        environments came up while the last workers finished; its scenarios wait until the pool opens
+        the gate (every other worker done), so they still run alone. Gives up if the pool is gone."""
+        gate = os.environ.get(SERIAL_GATE_VARIABLE)
+        if not gate or self._turn:
+            return
+        pool = int(os.environ.get(POOL_PID_VARIABLE) or 0)
+        waited = time.monotonic()
+        while not os.path.exists(gate):
+            if pool and os.getppid() != pool:
+                raise HarnessError("the parallel run that started this @serial worker is gone",
+                                   hint="run the @serial features again, alone: harness run --tags @serial")
+            time.sleep(0.05)
+        self._turn = True
+        logger.info("serial worker: waited %.1f s for the other workers", time.monotonic() - waited)
 
     def begin_scenario(self, env_name: str | None, fresh: bool) -> None:
         """Reset per-scenario state and select the scenario's environment."""

@@ -90,6 +90,7 @@ class _Feature:
 class _Env:
     def __init__(self) -> None:
         self.downs = 0
+        self.project = "p"
 
     def down(self) -> None:
         self.downs += 1
@@ -105,4 +106,32 @@ def test_an_environment_no_later_feature_needs_is_taken_down(tmp_path: Path) -> 
     a, b = _Env(), _Env()
     envs.shared, envs.live = {"a": a, "b": b}, [a, b]  # type: ignore[dict-item,list-item]
     envs.release(environments_from(features, features[1]))
-    assert (a.downs, b.downs) == (1, 0) and envs.shared == {"b": b} and envs.live == [b]
+    assert envs.shared == {"b": b} and envs.live == [b]  # forgotten at once, taken down on a thread
+    assert envs.close() == []
+    assert (a.downs, b.downs) == (1, 1)
+
+
+def test_close_takes_every_environment_down_at_once_and_reports_every_error(tmp_path: Path) -> None:
+    import threading
+
+    from harness.errors import HarnessError
+    from harness.session import Environments
+
+    both_down = threading.Barrier(2, timeout=5)  # each down waits for the other: they must run at once
+
+    class Slow(_Env):
+        def __init__(self, fail: bool) -> None:
+            super().__init__()
+            self.fail, self.project = fail, f"p-{fail}"
+
+        def down(self) -> None:
+            both_down.wait()
+            super().down()
+            if self.fail:
+                raise HarnessError("compose down failed")
+
+    envs = Environments(Settings(root=tmp_path), "r", {})
+    good, bad = Slow(False), Slow(True)
+    envs.shared, envs.live = {"a": good, "b": bad}, [good, bad]  # type: ignore[dict-item,list-item]
+    assert envs.close() == ["p-True: compose down failed"]
+    assert (good.downs, bad.downs) == (1, 1) and envs.live == [] and envs.shared == {}
