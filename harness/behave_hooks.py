@@ -34,7 +34,6 @@ def before_feature(context: Any, feature: Any) -> None:
     session.feature_env = env_tag(list(feature.tags))
     if session.feature_env and "fresh" not in feature.tags:
         session.environments.get(session.feature_env)
-    session.wait_for_turn()  # an early-started @serial worker: environments are up, scenarios wait
 
 
 def before_scenario(context: Any, scenario: Any) -> None:

@@ -26,7 +26,6 @@ from typing import Any, TextIO
 from harness.merge import Part, rerun_locations
 from harness.retry import RetryPolicy
 from harness.runfolder import RunFolder
-from harness.session import POOL_PID_VARIABLE, SERIAL_GATE_VARIABLE
 from harness.shard import Item
 
 logger = logging.getLogger(__name__)
@@ -87,21 +86,14 @@ class Pool:
     _stopping: bool = False
 
     def run(self) -> None:
-        """Run every worker (then the serial one) to its end; KeyboardInterrupt after stopping all.
-
-        The serial worker starts once a worker has finished and at most one is left: its environments
-        come up meanwhile, and its scenarios wait for the gate (Session.wait_for_turn) that opens when
-        every other worker is done, so they still run alone.
-        """
+        """Run every worker (then the serial one) to its end; KeyboardInterrupt after stopping all."""
         previous = _install_stop_handlers()
         try:
             for worker in self.workers:
                 self._start(worker, worker.locations)
             self._drive(self.workers)
             if self.serial is not None:
-                if self.serial.proc is None and not self.serial.parts:
-                    self._start_serial()
-                self._gate().touch()
+                self._start(self.serial, self.serial.locations)
                 self._drive([self.serial])
         except KeyboardInterrupt:
             self.stop()
@@ -113,37 +105,18 @@ class Pool:
         while any(w.proc is not None for w in workers):
             for worker in workers:
                 self._poll(worker)
-            if self._serial_may_start(workers):
-                self._start_serial()
             time.sleep(POLL_SECONDS)
         for worker in workers:
             self._progress(worker)
 
-    def _serial_may_start(self, workers: Sequence[Worker]) -> bool:
-        """The serial worker is not started, a worker has finished and at most one still runs."""
-        if self.serial is None or self.serial.parts or self._stopping or self.serial in workers:
-            return False
-        running = sum(w.proc is not None for w in workers)
-        return running <= 1 and any(w.done for w in workers)
-
-    def _start_serial(self) -> None:
-        assert self.serial is not None
-        self._start(self.serial, self.serial.locations,
-                    extra_env={SERIAL_GATE_VARIABLE: str(self._gate()), POOL_PID_VARIABLE: str(os.getpid())})
-
-    def _gate(self) -> Path:
-        assert self.serial is not None
-        return self.serial.folder / "turn"
-
-    def _start(self, worker: Worker, locations: list[str], only: frozenset[str] = frozenset(),
-               extra_env: dict[str, str] | None = None) -> None:
+    def _start(self, worker: Worker, locations: list[str], only: frozenset[str] = frozenset()) -> None:
         name = "attempt-1" if not worker.parts else f"attempt-{worker.attempt + 1}"
         part = Part(worker.label, worker.folder / name, only)
         part.folder.mkdir(parents=True, exist_ok=True)
         worker.parts.append(part)
         worker.locations, worker._seen, worker._started = locations, 0, time.monotonic()
         with (part.folder / "behave.log").open("wb") as log:
-            env = {**self.env, "HARNESS_RUN_ID": worker.run_id, **(extra_env or {})}
+            env = {**self.env, "HARNESS_RUN_ID": worker.run_id}
             worker.proc = self.popen(self.command(worker), cwd=self.cwd, env=env,
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

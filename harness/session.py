@@ -10,10 +10,8 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import os
 import re
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +26,6 @@ from harness.lifecycle import Environment, docker_client, forward_signals_as_int
 from harness.runfolder import EnvFolder
 
 logger = logging.getLogger(__name__)
-
-SERIAL_GATE_VARIABLE = "HARNESS_SERIAL_GATE"  # set by harness.parallel for an early-started @serial worker
-POOL_PID_VARIABLE = "HARNESS_POOL_PID"
 
 ENV_TAG = re.compile(r"^env\.(?P<name>[\w.-]+)$")
 
@@ -180,7 +175,6 @@ class Session:
     _fresh: list[Environment] = field(default_factory=list)
     _extensions: dict[str, Any] = field(default_factory=dict)
     _sweeper: threading.Thread | None = None
-    _turn: bool = False
 
     @classmethod
     def start(cls, userdata: Mapping[str, str]) -> Session:
@@ -238,23 +232,6 @@ class Session:
         if fresh:
             self._fresh.append(self._env)
         return self._env
-
-    def wait_for_turn(self) -> None:
-        """A @serial worker started early by ``harness run --workers`` (``$HARNESS_SERIAL_GATE``): its
-        environments came up while the last workers finished; its scenarios wait until the pool opens
-        the gate (every other worker done), so they still run alone. Gives up if the pool is gone."""
-        gate = os.environ.get(SERIAL_GATE_VARIABLE)
-        if not gate or self._turn:
-            return
-        pool = int(os.environ.get(POOL_PID_VARIABLE) or 0)
-        waited = time.monotonic()
-        while not os.path.exists(gate):
-            if pool and os.getppid() != pool:
-                raise HarnessError("the parallel run that started this @serial worker is gone",
-                                   hint="run the @serial features again, alone: harness run --tags @serial")
-            time.sleep(0.05)
-        self._turn = True
-        logger.info("serial worker: waited %.1f s for the other workers", time.monotonic() - waited)
 
     def begin_scenario(self, env_name: str | None, fresh: bool) -> None:
         """Reset per-scenario state and select the scenario's environment."""

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from harness.analysis.model import Counts, Run
 from harness.merge import Part, merge_folder
 from harness.parallel import Pool, Worker
 from harness.retry import RetryPolicy
-from harness.session import POOL_PID_VARIABLE, SERIAL_GATE_VARIABLE
 from tests.conftest import FIXTURES
 
 NOT_FLAKY = ["--tags", "not @failing", "--tags", "not @flaky"]
@@ -229,80 +227,3 @@ def test_environment_folders_move_into_the_run_and_timelines_gather_per_environm
     assert [(e["worker"], e["what"]) for e in events] == [("w1", "pause 1"), ("w2", "pause 2")]
     assert sorted(p.name for p in (run_dir / "tiny" / "load").iterdir()) == ["w1-001-open.json", "w2-001-open.json"]
 
-
-class GatedBehave(FakeBehave):
-    """w1 ends at once; w2 runs until the serial worker has started; the serial one ends once its gate is open."""
-
-    def __init__(self) -> None:
-        super().__init__({"a.feature:3": [("a", "passed")], "b.feature:3": [("b", "passed")],
-                          "s.feature:3": [("s", "passed")]})
-        self.started: dict[str, dict[str, str]] = {}
-        self.gate_at_start: bool | None = None
-
-    def __call__(self, cmd: list[str], **kwargs: object) -> FakeProcess:
-        super().__call__(cmd, **kwargs)
-        label = Path(cmd[0]).parent.name
-        env = kwargs["env"]
-        assert isinstance(env, dict)
-        self.started[label] = env
-        if label == "serial":
-            gate = Path(env[SERIAL_GATE_VARIABLE])
-            self.gate_at_start = gate.exists()
-            return WaitingProcess(lambda: gate.exists())
-        if label == "w2":
-            return WaitingProcess(lambda: "serial" in self.started)
-        return FakeProcess(0)
-
-
-class WaitingProcess(FakeProcess):
-    """Running until ``ready()``; then exits 0."""
-
-    def __init__(self, ready: Callable[[], bool]) -> None:
-        super().__init__(0)
-        self.ready = ready
-
-    def poll(self) -> int | None:  # type: ignore[override]
-        return 0 if self.ready() else None
-
-
-def test_the_serial_worker_starts_early_but_its_scenarios_wait_for_every_other_worker(tmp_path: Path) -> None:
-    import io
-
-    fake = GatedBehave()
-    workers = [Worker("w1", "r-w1", tmp_path / "w1", ["a.feature:3"]),
-               Worker("w2", "r-w2", tmp_path / "w2", ["b.feature:3"])]
-    serial = Worker("serial", "r-s", tmp_path / "serial", ["s.feature:3"])
-    pool = Pool(workers, serial, lambda w: [str(w.current.folder), *w.locations], tmp_path, {}, RetryPolicy(0),
-                out=io.StringIO(), popen=fake)  # type: ignore[arg-type]
-    pool.run()
-    # started while w2 still ran (its environments come up meanwhile), with the gate still shut
-    assert fake.gate_at_start is False
-    assert fake.started["serial"][POOL_PID_VARIABLE] == str(os.getpid())
-    assert Path(fake.started["serial"][SERIAL_GATE_VARIABLE]).exists()  # opened once w1 and w2 were done
-    assert [w.codes for w in (*workers, serial)] == [[0], [0], [0]]
-    assert SERIAL_GATE_VARIABLE not in fake.started["w1"]
-
-
-def test_a_serial_worker_waits_at_its_gate_and_gives_up_when_the_pool_is_gone(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-    import time
-
-    from harness.config import Settings
-    from harness.errors import HarnessError
-    from harness.session import Environments, Session
-
-    session = Session(Settings(root=tmp_path), Environments(Settings(root=tmp_path), "r", {}))
-    gate = tmp_path / "turn"
-    monkeypatch.setenv(SERIAL_GATE_VARIABLE, str(gate))
-    monkeypatch.setenv(POOL_PID_VARIABLE, str(os.getppid()))
-    threading.Timer(0.3, gate.touch).start()
-    began = time.monotonic()
-    session.wait_for_turn()
-    assert time.monotonic() - began >= 0.25
-    gate.unlink()
-    session.wait_for_turn()  # once through, never again
-    orphan = Session(Settings(root=tmp_path), Environments(Settings(root=tmp_path), "r", {}))
-    monkeypatch.setenv(POOL_PID_VARIABLE, "1")  # not our parent: the pool is gone
-    with pytest.raises(HarnessError, match="the parallel run that started this @serial worker is gone"):
-        orphan.wait_for_turn()
