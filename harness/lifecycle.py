@@ -14,6 +14,7 @@ parameters' values in its environment (the files in the run folder only hold ref
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -197,6 +198,7 @@ class Environment:
         """Render, validate, build, start and wait until every probe answers; clean up on failure."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.up = True  # from here on, down() has something to remove
+        began = time.monotonic()
         try:
             self._render()
             with ThreadPoolExecutor(max_workers=1) as warm:
@@ -210,6 +212,9 @@ class Environment:
         except BaseException as exc:
             self._on_failure(exc)
             raise
+        EnvFolder(self.run_dir).startup.write_text(json.dumps(
+            {"environment": self.spec.name, "seconds": round(time.monotonic() - began, 3),
+             "services": len(self.services)}) + "\n")
         return self
 
     def down(self) -> None:

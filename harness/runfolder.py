@@ -24,6 +24,7 @@ RERUN = "rerun.txt"
 BEHAVE_LOG = "behave.log"
 WORKERS = "workers.json"
 JUNIT = "junit"
+STARTUP = "startup.json"
 TIMELINE = "timeline.ndjson"
 _RUN_FILES = frozenset({RECORD, BEHAVE_JSON, RERUN, BEHAVE_LOG, WORKERS})
 
@@ -63,6 +64,11 @@ class EnvFolder:
     def watchdog_log(self) -> Path:
         """The watchdog's output."""
         return self.path / "watchdog.log"
+
+    @property
+    def startup(self) -> Path:
+        """How long the bring-up took (JSON: environment, seconds, services); plans later parallel runs."""
+        return self.path / STARTUP
 
     @property
     def timeline(self) -> Path:

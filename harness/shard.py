@@ -2,8 +2,10 @@
 
     collect(paths, root)       -> Items: one per feature file; one per scenario of a feature
                                   tagged @parallel.scenarios; @serial features marked serial
-    weigh(items, durations)    -> the last run's durations where known, else scenario counts
-    balance(items, n)          -> n buckets, longest first onto the lightest bucket (deterministic)
+    weigh(items, durations)    -> the last run's durations (wall time) where known, else scenario counts
+    setups(run_dir)            -> the last run's bring-up seconds per environment
+    balance(items, n, setup)   -> n buckets, longest first onto the lightest bucket (deterministic),
+                                  a bucket paying an environment's bring-up the first time it needs it
     pick(items, Shard(i, n))   -> bucket i of n: a CI matrix job's share
 """
 
@@ -11,12 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.runfolder import STARTUP
 
 SERIAL_TAG = "serial"
 SCENARIOS_TAG = "parallel.scenarios"
@@ -103,8 +106,15 @@ def _top_scenarios(container: Any) -> Iterable[Any]:
 
 
 def durations(record: Path) -> dict[str, float]:
-    """Seconds by feature path and by scenario ``file:line`` from a run record (empty if unreadable)."""
+    """Seconds by feature path and by scenario ``file:line`` from a run record (empty if unreadable).
+
+    A feature or scenario weighs the longer of behave's duration (its steps) and its wall time from
+    its first step's start to its last step's end, which also counts what ran between its scenarios
+    (a @fresh scenario's own environment coming up, cleanups).
+    """
     found: dict[str, float] = {}
+    spans: dict[str, tuple[float, float]] = {}
+    scenario = ""
     try:
         lines = record.read_text().splitlines()
     except OSError:
@@ -120,6 +130,29 @@ def durations(record: Path) -> dict[str, float]:
             found[path] = found.get(path, 0.0) + float(data.get("duration") or 0.0)
         elif kind == "scenario":
             found[location] = float(data.get("duration") or 0.0)
+            scenario = location
+        elif kind == "step" and isinstance(data.get("started"), int | float):
+            start = float(data["started"])
+            end = start + float(data.get("duration") or 0.0)
+            for key in (location.rsplit(":", 1)[0], scenario):
+                low, high = spans.get(key, (start, end))
+                spans[key] = (min(low, start), max(high, end))
+    for key, (low, high) in spans.items():
+        if key in found:
+            found[key] = max(found[key], high - low)
+    return found
+
+
+def setups(run_dir: Path) -> dict[str, float]:
+    """Seconds each environment took to come up in a run (its ``startup.json`` files, longest kept)."""
+    found: dict[str, float] = {}
+    for path in sorted(run_dir.rglob(STARTUP)) if run_dir.is_dir() else []:
+        try:
+            data = json.loads(path.read_text())
+            name, seconds = str(data["environment"]), float(data["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        found[name] = max(found.get(name, 0.0), seconds)
     return found
 
 
@@ -129,19 +162,22 @@ def weigh(items: Sequence[Item], known: dict[str, float]) -> list[Item]:
             for item in items]
 
 
-def balance(items: Sequence[Item], n: int, setup: float = SETUP_SECONDS) -> list[list[Item]]:
+def balance(items: Sequence[Item], n: int, setup: float = SETUP_SECONDS,
+            measured: Mapping[str, float] | None = None) -> list[list[Item]]:
     """``n`` buckets: longest item first onto the bucket that would finish it first.
 
-    A bucket that has not started the item's environment yet pays ``setup`` seconds for it, so
-    features of one environment stay together unless splitting them pays. Ties go by bucket
-    number and items by location: the split is deterministic.
+    A bucket that has not started the item's environment yet pays its bring-up: ``measured[env]``
+    (the last run's, see ``setups``) or ``setup`` seconds, so features of one environment stay
+    together unless splitting them pays. Ties go by bucket number and items by location: the split
+    is deterministic.
     """
+    costs = measured or {}
     buckets: list[list[Item]] = [[] for _ in range(max(1, n))]
     loads = [0.0] * len(buckets)
     envs: list[set[str]] = [set() for _ in buckets]
 
     def cost(b: int, item: Item) -> float:
-        return loads[b] + (setup if item.env and item.env not in envs[b] else 0.0)
+        return loads[b] + (costs.get(item.env, setup) if item.env and item.env not in envs[b] else 0.0)
 
     for item in sorted(items, key=lambda i: (-i.weight, i.location)):
         best = min(range(len(buckets)), key=lambda b: (cost(b, item), b))

@@ -41,8 +41,10 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
     paths, rest = behave_paths(behave_args, settings.root)
     items = plan_items(paths, options, settings)
     order = {item.location: n for n, item in enumerate(items)}  # each worker runs its share in file order
+    source = _durations_source(options, settings)
+    measured = shard.setups(source) if source is not None else {}
     buckets = [sorted(b, key=lambda i: order[i.location])
-               for b in shard.balance([i for i in items if not i.serial], options.workers)]
+               for b in shard.balance([i for i in items if not i.serial], options.workers, measured=measured)]
     workers, lone = make_workers(buckets, [i for i in items if i.serial], run_id, run_dir)
     print(f"harness run {run_id}: {len(items)} items over {len(workers)} worker(s)"
           + (f" + {len(lone.locations)} @serial" if lone else "") + f"; outputs in {run_dir}", flush=True)
@@ -78,9 +80,15 @@ def plan_items(paths: list[str], options: argparse.Namespace, settings: Settings
     return items
 
 
+def _durations_source(options: argparse.Namespace, settings: Settings) -> Path | None:
+    """--durations RUN, else (not for shards: every CI job must plan alike) the latest run."""
+    source: Path | None = options.durations or (None if options.shard else settings.runs_dir / "latest")
+    return source
+
+
 def _durations(options: argparse.Namespace, settings: Settings) -> dict[str, float]:
-    """--durations RUN, else (not for shards: every CI job must plan alike) the latest run's."""
-    source = options.durations or (None if options.shard else settings.runs_dir / "latest")
+    """The durations of --durations RUN or the latest run (see _durations_source)."""
+    source = _durations_source(options, settings)
     if source is None:
         return {}
     record = source / "record.ndjson" if source.is_dir() else source

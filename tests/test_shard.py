@@ -69,6 +69,38 @@ def test_weigh_uses_the_last_run_and_scenario_counts_otherwise(tmp_path: Path) -
     assert shard.durations(tmp_path / "missing.ndjson") == {}
 
 
+def test_a_feature_weighs_its_wall_time_when_a_fresh_environment_came_up_between_its_scenarios(
+        tmp_path: Path) -> None:
+    record = tmp_path / "record.ndjson"
+    record.write_text("\n".join(json.dumps(line) for line in (
+        {"kind": "feature", "location": "features/oom.feature:1", "duration": 2.0},
+        {"kind": "scenario", "location": "features/oom.feature:3", "duration": 1.0, "started": 100.0},
+        {"kind": "step", "location": "features/oom.feature:4", "duration": 1.0, "started": 100.0},
+        {"kind": "scenario", "location": "features/oom.feature:9", "duration": 1.0, "started": 107.0},
+        {"kind": "step", "location": "features/oom.feature:10", "duration": 1.0, "started": 107.0},
+    )) + "\n")
+    known = shard.durations(record)
+    assert known["features/oom.feature"] == 8.0  # 100.0 to 108.0: the 6 s bring-up in between counts
+    assert known["features/oom.feature:3"] == 1.0 and known["features/oom.feature:9"] == 1.0
+
+
+def test_measured_bring_up_times_steer_the_balance(tmp_path: Path) -> None:
+    for folder, env, seconds in (("w1/storm", "storm", 11.0), ("w2/storm-1", "storm", 9.0), ("stack", "stack", 2.0)):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "startup.json").write_text(json.dumps({"environment": env, "seconds": seconds}))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "startup.json").write_text("{")
+    measured = shard.setups(tmp_path)
+    assert measured == {"storm": 11.0, "stack": 2.0}
+    items = [Item("A", "A", weight=10.0, env="a"), Item("B", "B", weight=10.0, env="b"),
+             Item("a1", "a1", weight=1.0, env="a"), Item("a2", "a2", weight=1.0, env="a")]
+    # with the default 5 s a second bring-up of "a" does not pay; measured at 0 s (fast) it does
+    assert [[i.location for i in b] for b in shard.balance(items, 2)] == [["A", "a1", "a2"], ["B"]]
+    spread = shard.balance(items, 2, measured={"a": 0.0, "b": 0.0})
+    assert [[i.location for i in b] for b in spread] == [["A", "a1"], ["B", "a2"]]
+    assert shard.setups(tmp_path / "missing") == {}
+
+
 def test_shards_are_disjoint_cover_the_whole_and_are_deterministic() -> None:
     items = shard.weigh(shard.collect(["features"], PROJECT), {})
     parts = [shard.pick(items, Shard(i, 3)) for i in (1, 2, 3)]

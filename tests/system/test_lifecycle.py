@@ -56,6 +56,8 @@ def test_four_services_round_trip(fixture_project: Path) -> None:
             assert response.status == 200
         assert env.problems() == []
         assert len(harness_containers(env.run_id)) == 4
+        startup = json.loads((env.run_dir / "startup.json").read_text())  # plans later parallel runs
+        assert startup["environment"] == "four" and startup["services"] == 4 and 0 < startup["seconds"] < 120
     assert_nothing_left(env.run_id)
 
 
