@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+import docker.errors
 from docker.models.containers import Container
 
 from harness.errors import FaultError
@@ -186,13 +187,31 @@ class Restart(_ContainerFault):
         self.container.restart(timeout=self.grace)
 
 
+FREEZE_ATTEMPTS = 5  # runc gives up freezing a busy cgroup ("unable to freeze") now and then under load
+FREEZE_RETRY_SECONDS = 0.2
+
+
 class Pause(_ContainerFault):
-    """``docker pause`` (freezer cgroup); revert unpauses."""
+    """``docker pause`` (freezer cgroup); revert unpauses.
+
+    runc gives up when the cgroup does not reach FROZEN in time (a loaded machine, processes in
+    uninterruptible sleep) and leaves the container running: the engine answers 500 "unable to
+    freeze". That is retried a few times; any other error, or the last one, is raised.
+    """
 
     verb = "pause"
 
     def _act(self) -> None:
-        self.container.pause()
+        for attempt in range(1, FREEZE_ATTEMPTS + 1):
+            try:
+                self.container.pause()
+                return
+            except docker.errors.APIError as exc:
+                if "unable to freeze" not in str(exc) or attempt == FREEZE_ATTEMPTS:
+                    raise
+                logger.warning("pause %s: %s; trying again (%d/%d)", self.container.name, exc, attempt,
+                               FREEZE_ATTEMPTS)
+                time.sleep(FREEZE_RETRY_SECONDS * attempt)
 
 
 class Unpause(_ContainerFault):

@@ -17,7 +17,7 @@ from harness.load.memory import growth
 from harness.load.results import LoadResult
 from harness.load.target import JobLookup
 
-PERCENTILE_NAMES = ("p50", "p90", "p95", "p99", "p99.9", "max")
+PERCENTILE_NAMES = ("min", "p50", "p90", "p95", "p99", "p99.9", "max")
 
 
 def describe(result: LoadResult) -> str:
@@ -128,7 +128,8 @@ def _first_event(result: LoadResult, name: str) -> float:
     histogram = result.ttfe_histogram
     expect.that(histogram.count > 0, f"no streamed request got an event: {describe(result)}\n"
                                      "Hint: stream the requests ('each stream N ... requests')")
-    values = {f"p{p:g}": v for p, v in histogram.percentiles([50, 90, 95, 99, 99.9]).items()}
+    values = {"min": histogram.min}
+    values.update({f"p{p:g}": v for p, v in histogram.percentiles([50, 90, 95, 99, 99.9]).items()})
     values["max"] = histogram.max
     return _percentile(values, name)
 

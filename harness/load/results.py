@@ -148,8 +148,9 @@ class LoadResult:
         return histogram
 
     def percentiles(self) -> dict[str, float]:
-        """Latency p50/p90/p95/p99/p99.9/max in seconds, keyed "p50" ... "max"."""
-        values = {f"p{p:g}": v for p, v in self.histogram.percentiles(PERCENTILES).items()}
+        """Latency min/p50/p90/p95/p99/p99.9/max in seconds, keyed "min", "p50" ... "max"."""
+        values = {"min": self.histogram.min}
+        values.update({f"p{p:g}": v for p, v in self.histogram.percentiles(PERCENTILES).items()})
         values["max"] = self.histogram.max
         return values
 

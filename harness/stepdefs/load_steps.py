@@ -37,7 +37,7 @@ def _requests(text: str) -> str:
     return text
 
 
-@with_pattern(r"p50|p90|p95|p99\.9|p99|max")
+@with_pattern(r"min|p50|p90|p95|p99\.9|p99|max")
 def _percentile(text: str) -> str:
     return text
 
