@@ -6,8 +6,12 @@ counts (they must be equal every time, else exit 1), peak memory of the largest 
 (`workers.json`; for the sequential run the largest child process), and then
 ``reuse_first_step_s=<y>``: seconds from launching behave with ``-D reuse=tiny`` (the `tiny`
 environment of tests/fixtures/parallel kept up by `harness up`) to its first step, median of 5,
-and as the last line ``speedup_w3=<x>``: sequential wall time / wall time with 3 workers.
-Goals: x >= 1.8, y <= 0.3. Results also go to bench/results/parallel.json.
+and as the last line ``speedup_w3=<x>``: sequential wall time / wall time with 3 workers, after
+the floor beside it: ``floor_w3_s`` = the @serial worker's time (it runs alone) + the rest of the
+sequential run at the best of: spread perfectly over 3 workers (Amdahl), or its CPU seconds
+(measured in the sequential run) on every core; ``ceiling_w3`` = sequential / floor. Each run
+also records the machine's CPU use (``cpu_busy``). Goals: x >= 1.8, y <= 0.3.
+Results also go to bench/results/parallel.json.
 Run: .venv/bin/python bench/parallel.py [--workers 2,3,4] [--tags ...]
 """
 
@@ -39,6 +43,7 @@ def run_suite(workers: int, tags: list[str]) -> dict[str, Any]:
     """One `harness run`: wall time, exit code, counts and peak memory."""
     args = ["--workers", str(workers)] if workers > 1 else []
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cpu_before = _cpu_times()
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "run", *args, *tags], cwd=REPO, env=_env(),
                           capture_output=True, text=True)
@@ -49,7 +54,29 @@ def run_suite(workers: int, tags: list[str]) -> dict[str, Any]:
         raise SystemExit(f"harness run printed no run folder:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return {"workers": workers, "wall_s": round(wall, 1), "exit": proc.returncode, "folder": str(folder),
             "load_average_1m_after": round(os.getloadavg()[0], 1),  # other work on the 2 cores skews the times
+            "cpu_busy": _busy(cpu_before, _cpu_times()), "serial_s": _serial_wall(folder),
             "counts": _counts(folder), "peak_mb": _peak_mb(folder, before)}
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The machine's CPU use between two samples, 0..1 (all cores)."""
+    total = after[1] - before[1]
+    return round((after[0] - before[0]) / total, 3) if total else 0.0
+
+
+def _serial_wall(folder: Path) -> float:
+    """Seconds the @serial worker ran (0 for a sequential run)."""
+    summary = folder / "workers.json"
+    if not summary.is_file():
+        return 0.0
+    return float(sum(sum(w["wall_s"]) for w in json.loads(summary.read_text())["by_worker"] if w["label"] == "serial"))
 
 
 def _counts(folder: Path) -> dict[str, dict[str, int]]:
@@ -116,11 +143,11 @@ def main() -> int:
     results = [run_suite(1, tags)]
     for n in (int(x) for x in args.workers.split(",")):
         results.append(run_suite(n, tags))
-    print(f"{'workers':>7} {'wall s':>7} {'exit':>4} {'peak MB':>8}  scenarios / steps")
+    print(f"{'workers':>7} {'wall s':>7} {'exit':>4} {'peak MB':>8} {'CPU busy':>8} {'serial s':>8}  scenarios / steps")
     for r in results:
         sc, st = r["counts"]["scenarios"], r["counts"]["steps"]
-        print(f"{r['workers']:>7} {r['wall_s']:>7} {r['exit']:>4} {r['peak_mb']:>8}  "
-              f"{sc['passed']}/{sc['total']} passed, {st['passed']}/{st['total']} steps passed")
+        print(f"{r['workers']:>7} {r['wall_s']:>7} {r['exit']:>4} {r['peak_mb']:>8} {r['cpu_busy']:>8.0%} "
+              f"{r['serial_s']:>8.1f}  {sc['passed']}/{sc['total']} passed, {st['passed']}/{st['total']} steps passed")
     same = all(r["counts"] == results[0]["counts"] and r["exit"] == results[0]["exit"] for r in results)
     print("counts and exit codes: " + ("the same in every run" if same else "DIFFERENT"))
     if not same:
@@ -130,12 +157,23 @@ def main() -> int:
     reuse_s = reuse_first_step()
     w3 = next((r for r in results if r["workers"] == 3), results[-1])
     speedup = results[0]["wall_s"] / w3["wall_s"]
+    # the floor: the @serial part runs alone; the rest can go no faster than spread perfectly over 3
+    # workers (Amdahl) nor than its CPU seconds (measured in the sequential run) on all the cores
+    cores = os.cpu_count() or 1
+    sequential, serial = results[0]["wall_s"], w3["serial_s"]
+    rest = sequential - serial
+    cpu_rest = results[0]["cpu_busy"] * cores * sequential * (rest / sequential if sequential else 0.0)
+    floor = serial + max(rest / 3, cpu_rest / cores)
+    ceiling = sequential / floor if floor else 0.0
     out = REPO / "bench" / "results" / "parallel.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"runs": results, "same_counts": same, "reuse_first_step_s": round(reuse_s, 3),
-                               "speedup_w3": round(speedup, 2), "cpus": os.cpu_count(),
+                               "speedup_w3": round(speedup, 2), "floor_w3_s": round(floor, 1),
+                               "ceiling_w3": round(ceiling, 2), "cpus": os.cpu_count(),
                                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1) + "\n")
     print(f"reuse_first_step_s={reuse_s:.3f}")
+    print(f"floor_w3_s={floor:.1f} (serial {serial:.1f} s alone + the rest: max({rest:.1f} s / 3 workers, "
+          f"{cpu_rest:.1f} CPU-s / {cores} cores)) ceiling_w3={ceiling:.2f}")
     print(f"speedup_w3={speedup:.2f}")
     return 0 if same else 1
 
