@@ -58,6 +58,7 @@ class Environments:
         self.live: list[Environment] = []
         self._instances = 0
         self._downs: list[threading.Thread] = []
+        self._client: Any = None
         self._errors: list[str] = []
 
     def get(self, name: str, *, fresh: bool = False) -> Environment:
@@ -96,15 +97,21 @@ class Environments:
         setting = self.overrides.get("reuse", "")
         if not setting or not reuse.wanted(setting, name):
             return False
-        return setting == name or reuse.find_kept(docker_client(), name) is not None
+        return setting == name or reuse.find_kept(self._docker(), name) is not None
 
     def _attach(self, spec: Any, params: Mapping[str, Any]) -> Environment:
         """The kept environment, checked identical and healthy; `stop` leaves it up (it never started it)."""
         from harness import reuse
 
-        env = reuse.attach(spec, params, self.settings, docker_client())
+        env = reuse.attach(spec, params, self.settings, self._docker())
         self.live.append(env)
         return env
+
+    def _docker(self) -> Any:
+        """One SDK client for the reuse look-ups of this run (connecting costs a ping each time)."""
+        if self._client is None:
+            self._client = docker_client()
+        return self._client
 
     def release(self, needed: set[str]) -> None:
         """Take down shared environments that no later feature needs (no idle stacks eating CPU).
