@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,16 @@ def fixture_project(tmp_path: Path) -> Path:
     target = tmp_path / "project"
     shutil.copytree(FIXTURES / "project", target)
     return target
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child the test will Ctrl-C: SIGINT back to its default disposition.
+
+    A shell starting a job in the background without job control (``cmd &`` in a script, nohup)
+    makes it ignore SIGINT, and Python keeps an ignored SIGINT: the child would never see the
+    test's Ctrl-C. With the default restored, Python installs its KeyboardInterrupt handler again.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def harness_containers(run_id: str = "") -> list[str]:

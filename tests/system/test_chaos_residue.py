@@ -27,7 +27,7 @@ from harness.faults import CHAIN
 from harness.faults.edge import LINK_CHAIN
 from harness.faults.resources import cpu_quota, memory_limit
 from harness.lifecycle import new_run_id
-from tests.conftest import harness_containers, harness_networks
+from tests.conftest import default_sigint, harness_containers, harness_networks
 
 pytestmark = pytest.mark.docker
 
@@ -108,7 +108,7 @@ def behave_run(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path, 
     proc = subprocess.Popen(
         [sys.executable, "-m", "behave", str(FIXTURE / "features"), "-D", f"residue_dir={tmp_path}",
          "-D", f"run_id={run_id}", "--no-capture", "-f", "plain"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=default_sigint,
         env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
     try:
         yield proc, tmp_path, run_id

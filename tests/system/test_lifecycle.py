@@ -21,7 +21,7 @@ from harness.compose import ComposeRunner
 from harness.config import Settings, load_environment, resolve_parameters
 from harness.errors import BuildError, ReadinessTimeout, ServiceExited, ServiceUnhealthy, TemplateError
 from harness.lifecycle import Environment, new_run_id
-from tests.conftest import FIXTURES, harness_containers, harness_networks
+from tests.conftest import FIXTURES, default_sigint, harness_containers, harness_networks
 
 pytestmark = pytest.mark.docker
 
@@ -104,7 +104,7 @@ def test_broken_template_starts_nothing(fixture_project: Path) -> None:
 
 def harness_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=default_sigint)
 
 
 def env_containers(env: str) -> list[str]:
@@ -124,7 +124,8 @@ def test_sigint_during_up_leaves_nothing(fixture_project: Path) -> None:
 
 def behave_run(project: Path, feature: str, run_id: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "behave", "-D", f"run_id={run_id}", f"features/{feature}"],
-                            cwd=project, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=project, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=default_sigint)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

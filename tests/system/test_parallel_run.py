@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.inputs import load
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, default_sigint
 
 pytestmark = pytest.mark.docker
 
@@ -53,7 +53,7 @@ def nothing_left(run_id: str, within: float = 30.0) -> list[str]:
 
 def start(project: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
     assert proc.stdout is not None
     first = proc.stdout.readline()
     assert first.startswith("harness run "), first
