@@ -156,7 +156,11 @@ class Environments:
                 self._errors.append(f"{env.project}: {type(exc).__name__}: {exc}")
 
         thread = threading.Thread(target=down, name=f"down-{env.project}")
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # no new threads at interpreter shutdown (atexit on newer Pythons): inline
+            down()
+            return
         self._downs.append(thread)
 
 
