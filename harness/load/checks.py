@@ -14,7 +14,7 @@ from harness.errors import VerificationFailed
 from harness.load.history import CheckResult, completes_within, no_duplicate_ids, no_lost_jobs
 from harness.load.lookup import JobState, is_final
 from harness.load.memory import growth
-from harness.load.results import LoadResult
+from harness.load.results import LoadResult, named
 from harness.load.target import JobLookup
 
 PERCENTILE_NAMES = ("min", "p50", "p90", "p95", "p99", "p99.9", "max")
@@ -128,10 +128,7 @@ def _first_event(result: LoadResult, name: str) -> float:
     histogram = result.ttfe_histogram
     expect.that(histogram.count > 0, f"no streamed request got an event: {describe(result)}\n"
                                      "Hint: stream the requests ('each stream N ... requests')")
-    values = {"min": histogram.min}
-    values.update({f"p{p:g}": v for p, v in histogram.percentiles([50, 90, 95, 99, 99.9]).items()})
-    values["max"] = histogram.max
-    return _percentile(values, name)
+    return _percentile(named(histogram), name)
 
 
 def throughput_at_least(result: LoadResult, rate: float) -> None:

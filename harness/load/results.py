@@ -149,10 +149,7 @@ class LoadResult:
 
     def percentiles(self) -> dict[str, float]:
         """Latency min/p50/p90/p95/p99/p99.9/max in seconds, keyed "min", "p50" ... "max"."""
-        values = {"min": self.histogram.min}
-        values.update({f"p{p:g}": v for p, v in self.histogram.percentiles(PERCENTILES).items()})
-        values["max"] = self.histogram.max
-        return values
+        return named(self.histogram)
 
     @property
     def ids(self) -> list[str]:
@@ -195,7 +192,7 @@ class LoadResult:
             "outcomes": self.outcomes, "status_counts": {str(k): v for k, v in self.status_counts.items()},
             "errors": self.error_counts,
             "latency_ms": {k: round(v * 1e3, 3) for k, v in self.percentiles().items()},
-            "ttfe_ms": ({k: round(v * 1e3, 3) for k, v in _named(self.ttfe_histogram).items()}
+            "ttfe_ms": ({k: round(v * 1e3, 3) for k, v in named(self.ttfe_histogram).items()}
                         if self.ttfe_histogram.count else None),
             **self.extra,
         }
@@ -205,8 +202,10 @@ class LoadResult:
         return format_table({label or f"{self.mode} {self.method} {self.url}": self})
 
 
-def _named(histogram: Histogram) -> dict[str, float]:
-    values = {f"p{p:g}": v for p, v in histogram.percentiles(PERCENTILES).items()}
+def named(histogram: Histogram) -> dict[str, float]:
+    """A histogram's min, p50 ... p99.9 and max in seconds, keyed "min", "p50" ... "max"."""
+    values = {"min": histogram.min}
+    values.update({f"p{p:g}": v for p, v in histogram.percentiles(PERCENTILES).items()})
     values["max"] = histogram.max
     return values
 
