@@ -46,7 +46,7 @@ MUTANTS = (
     Mutant("QUEEN_NO_EVENT_REPLAY", "the event channel drops events published while a subscriber was away",
            ("features/websocket.events.feature", "--name", "resumes with since")),
     Mutant("WORKER_ONE_AT_A_TIME", "a worker runs one job at a time whatever slots it advertises",
-           ("features/load.concurrency.feature", "features/load.agents.feature", "--tags", "not @slow")),
+           ("features/load.concurrency.feature", "--tags", "not @slow")),
     Mutant("QUEEN_BUFFER_STREAM", "the queen holds a stream's events until the job ends",
            ("features/load.latency.feature", "--name", "time to the first streamed event")),
 )

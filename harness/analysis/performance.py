@@ -168,13 +168,14 @@ def _baseline_ms(scenario: Scenario, runs: Sequence[LoadRun]) -> float | None:
 
 
 def _owner(step: Step, metric: str, runs: Sequence[LoadRun]) -> LoadRun | None:
-    """The run a check step looks at: among the runs that measured the metric, the last one finished
-    before the step (else the first); a delivery check looks at the WebSocket run, not the HTTP one."""
+    """The run a check step looks at: among the runs that measured the metric, the one that finished
+    last before the step (else the first); a delivery check looks at the WebSocket run, not the HTTP one.
+    Finished, not started: subscribers opened before an HTTP run end after it, and the step reads them."""
     measured = [r for r in runs if metric_value(r.summary, metric) is not None] or list(runs)
     if not step.started:
         return measured[-1] if measured else None
     done = [r for r in measured if r.started is not None and r.started + r.elapsed <= step.started + 0.5]
-    return done[-1] if done else (measured[0] if measured else None)
+    return max(done, key=lambda r: (r.started or 0.0) + r.elapsed) if done else (measured[0] if measured else None)
 
 
 def _with_trend(row: PerfRow, baseline: Sequence[PerfRow] | None,

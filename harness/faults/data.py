@@ -22,7 +22,7 @@ from docker.models.containers import Container
 
 from harness.errors import FaultError
 from harness.faults._docker import exec_sh, translate
-from harness.faults.process import _ContainerFault
+from harness.faults.process import _ContainerFault, stop_grace
 from harness.waiting import poll
 
 GARBAGE = b"harness: this file was corrupted on purpose \x00\xff\xfe" * 256
@@ -56,14 +56,14 @@ class CorruptFile(_ContainerFault):
     Its revert (from ``_ContainerFault``) only makes sure the container runs: the data stays corrupt.
     """
 
-    def __init__(self, container: Container, path: str, *, data: bytes = GARBAGE, grace: int = 10,
+    def __init__(self, container: Container, path: str, *, data: bytes = GARBAGE, grace: int | None = None,
                  timeout: float = 30.0, interval: float = 0.5) -> None:
         if not posixpath.isabs(path):
             raise FaultError(f"{path!r} is not an absolute path", hint="name the file as seen in the container")
         super().__init__(container, timeout=timeout, interval=interval)
         self.path = path
         self.data = data
-        self.grace = grace
+        self.grace = stop_grace(container) if grace is None else grace
 
     def describe(self) -> str:
         """One line for logs."""

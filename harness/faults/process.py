@@ -147,15 +147,28 @@ class Crash(_ContainerFault):
         wait_running(self.container, timeout=self.timeout, interval=self.interval)
 
 
+DEFAULT_STOP_GRACE = 10  # seconds: the engine's default when a container sets no stop timeout
+
+
+def stop_grace(container: Container) -> int:
+    """Seconds between SIGTERM and SIGKILL the container asked for (compose `stop_grace_period`), else 10.
+
+    docker-py always sends an explicit `t` to restart, which would override the team's setting.
+    """
+    configured = (container.attrs.get("Config") or {}).get("StopTimeout")
+    return int(configured) if isinstance(configured, (int, float)) and configured >= 0 else DEFAULT_STOP_GRACE
+
+
 class Stop(_ContainerFault):
-    """``docker stop`` (SIGTERM, then SIGKILL after ``grace`` seconds); revert starts it."""
+    """``docker stop`` (SIGTERM, then SIGKILL after ``grace`` seconds: by default the container's
+    own stop timeout, e.g. compose `stop_grace_period`); revert starts it."""
 
     verb = "stop"
 
-    def __init__(self, container: Container, grace: int = 10, *, timeout: float = 30.0,
+    def __init__(self, container: Container, grace: int | None = None, *, timeout: float = 30.0,
                  interval: float = 0.5) -> None:
         super().__init__(container, timeout=timeout, interval=interval)
-        self.grace = grace
+        self.grace = stop_grace(container) if grace is None else grace
 
     def _act(self) -> None:
         self.container.stop(timeout=self.grace)
@@ -174,14 +187,14 @@ class Start(_ContainerFault):
 
 
 class Restart(_ContainerFault):
-    """``docker restart``; revert waits until it runs."""
+    """``docker restart`` (SIGTERM, SIGKILL after ``grace`` seconds as for `Stop`); revert waits until it runs."""
 
     verb = "restart"
 
-    def __init__(self, container: Container, grace: int = 10, *, timeout: float = 30.0,
+    def __init__(self, container: Container, grace: int | None = None, *, timeout: float = 30.0,
                  interval: float = 0.5) -> None:
         super().__init__(container, timeout=timeout, interval=interval)
-        self.grace = grace
+        self.grace = stop_grace(container) if grace is None else grace
 
     def _act(self) -> None:
         self.container.restart(timeout=self.grace)

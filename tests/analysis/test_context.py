@@ -150,6 +150,29 @@ def _bounded_run(p99: float, started: float = 50.0) -> tuple[Run, Evidence]:
     return run, Evidence(load=(load_run,))
 
 
+def test_a_bound_belongs_to_the_run_that_finished_last_before_it_not_the_one_started_last() -> None:
+    # Subscribers open (WebSocket run starts), then an HTTP burst runs and ends, then the subscribers'
+    # wait ends: "the p99 latency is below 1000 ms" reads the WebSocket run (the step's last result).
+    t = 100.0
+    steps = (Step("When", "50 subscribers open WebSockets to \"/v1/events\" on \"queen\"", "w.feature:3", "passed",
+                  0.1, actions=1, started=t),
+             Step("And", "50 clients each send 2 inference requests concurrently", "w.feature:4", "passed", 1.9,
+                  actions=1, started=t + 0.2),
+             Step("When", "the subscribers wait up to 15 seconds for every accepted job to finish", "w.feature:5",
+                  "passed", 0.1, actions=1, started=t + 2.1),
+             Step("Then", "the p99 latency is below 1000 ms", "w.feature:6", "passed", 0.0, started=t + 2.3))
+    scenario = Scenario("ws", "w.feature:2", "passed", (), steps, feature="w.feature", started=t)
+    run = Run((Feature("W", "w.feature:1", "passed", (), (scenario,)),))
+    http = LoadRun("005-closed", "full-stack", {"mode": "closed", "elapsed_s": 1.9, "latency_ms": {"p99": 1059.0}},
+                   (), t + 0.2)
+    ws = LoadRun("006-websocket", "full-stack", {"mode": "websocket", "elapsed_s": 2.2, "latency_ms": {"p99": 46.8}},
+                 (), t + 0.01)
+    evidence = Evidence(load=(ws, http))
+    rows = performance(run, annotate(run, evidence), evidence.load)
+    owned = {row.load.name: [(b.metric, b.actual, b.met) for b in row.bounds] for row in rows}
+    assert owned == {"006-websocket": [("latency_ms.p99", 46.8, True)], "005-closed": []}
+
+
 def test_performance_rows_hold_every_asserted_bound_met_or_not() -> None:
     run, evidence = _bounded_run(300.0)
     [row] = performance(run, annotate(run, evidence), evidence.load)

@@ -10,6 +10,7 @@ from faultkit import BASE_IMAGE, Trio
 
 from harness.errors import FaultError
 from harness.faults import Churn, Crash, FaultStack, Kill, Pause, Restart, Start, Stop, Unpause
+from harness.faults.process import stop_grace
 from harness.waiting import poll
 
 pytestmark = pytest.mark.docker
@@ -75,6 +76,35 @@ def test_restart_changes_the_start_time(trio: Trio) -> None:
     trio.c.reload()
     assert trio.c.attrs["State"]["StartedAt"] != started
     assert status(trio.c) == "running"
+
+
+def test_stop_and_restart_honour_the_containers_own_stop_timeout(trio: Trio) -> None:
+    # An app that needs 12 s to drain after SIGTERM and sets a 20 s stop timeout (compose's
+    # `stop_grace_period`): the default 10 s would SIGKILL it (exit 137); its own timeout lets it exit 0.
+    script = "trap 'sleep 12; exit 0' TERM; while :; do sleep 0.2; done"
+    created = trio.client.api.create_container(BASE_IMAGE, ["sh", "-c", script], stop_timeout=20,
+                                               labels={"harness.test": trio.label})
+    drainer = trio.client.containers.get(created["Id"])
+    drainer.start()
+    try:
+        fault = Stop(drainer)
+        assert fault.grace == 20
+        fault.inject()
+        drainer.reload()
+        assert drainer.attrs["State"]["ExitCode"] == 0, "the stop SIGKILLed an app still inside its stop timeout"
+        drainer.start()
+        assert Restart(drainer).grace == 20
+        assert Stop(drainer, grace=1).grace == 1
+    finally:
+        drainer.remove(force=True)
+
+
+def test_stop_grace_defaults_to_the_engines_ten_seconds() -> None:
+    class Bare:
+        attrs: dict[str, object] = {"Config": {}}
+    assert stop_grace(Bare()) == 10  # type: ignore[arg-type]
+    Bare.attrs = {"Config": {"StopTimeout": 0}}
+    assert stop_grace(Bare()) == 0  # type: ignore[arg-type]
 
 
 def test_pause_freezes_and_revert_unpauses(trio: Trio) -> None:
