@@ -133,6 +133,21 @@ def json_length(context: Any, path: str, count: int) -> None:
     expect.equal(_size(context, path), count, f"the number of items at {path!r}")
 
 
+@step('the response JSON at "{path:Quoted}" has {count:d} items matching {value:Rest}')
+def json_count_matching(context: Any, path: str, count: int, value: str) -> None:
+    """Check how many items of the array at PATH contain a JSON literal (as "contains" does for one).
+
+    Other items are ignored, so it holds whatever else an environment shared with earlier features lists.
+    Example: Then the response JSON at "models" has 1 items matching {"name": "mistral-7b"}
+    """
+    item = jsonpath.literal(context.harness.interpolate(value))
+    actual = _last(context).json_at(path)
+    expect.is_type(actual, "array", f"the response JSON at {path!r}")
+    matching = [element for element in actual if jsonpath.contains([element], item)]
+    expect.that(len(matching) == count, f"the response JSON at {path!r}: expected {count} items matching "
+                                        f"{jsonpath.excerpt(item)}, got {len(matching)}: {jsonpath.excerpt(actual)}")
+
+
 @step('the response JSON at "{path:Quoted}" has at least {count:d} items')
 def json_min_length(context: Any, path: str, count: int) -> None:
     """Check that the array (or object) at PATH has COUNT items or more.

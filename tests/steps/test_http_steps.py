@@ -36,6 +36,8 @@ def test_every_json_check_passes_on_the_document(context: Any) -> None:
         And the response JSON at "nothing" is null
         And the response JSON at "items" has 2 items
         And the response JSON at "items" has at least 1 items
+        And the response JSON at "items" has 1 items matching {"id": 2}
+        And the response JSON at "items" has 0 items matching {"id": 9}
         And the response JSON at "['dotted.key']" equals "x"
         And the response header "content-type" is "application/json"
         And the response header "Content-Type" contains "json"
@@ -58,6 +60,8 @@ def test_every_json_check_passes_on_the_document(context: Any) -> None:
     ('Then the response JSON at "status" does not exist', "the response JSON at 'status' exists: \"ok\""),
     ('Then the response JSON at "count" is a string', "expected a string, got int 3"),
     ('Then the response JSON at "status" has 2 items', "is string, not an array or object"),
+    ('Then the response JSON at "items" has 2 items matching {"id": 2}', "expected 2 items matching {\"id\":2}, got 1"),
+    ('Then the response JSON at "status" has 1 items matching "ok"', "expected a array, got str"),
     ('Then the response header "X-Nope" exists', "no response header 'X-Nope'; headers: content-length"),
     ("Then the response time is below 0 ms", "not below 0 ms: GET http://127.0.0.1:"),
     ('Then the response body contains "zzz"', "the response body does not contain 'zzz'"),
