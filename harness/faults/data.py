@@ -63,7 +63,7 @@ class CorruptFile(_ContainerFault):
         super().__init__(container, timeout=timeout, interval=interval)
         self.path = path
         self.data = data
-        self.grace = stop_grace(container) if grace is None else grace
+        self.grace = stop_grace(container, grace)
 
     def describe(self) -> str:
         """One line for logs."""

@@ -150,11 +150,13 @@ class Crash(_ContainerFault):
 DEFAULT_STOP_GRACE = 10  # seconds: the engine's default when a container sets no stop timeout
 
 
-def stop_grace(container: Container) -> int:
-    """Seconds between SIGTERM and SIGKILL the container asked for (compose `stop_grace_period`), else 10.
-
-    docker-py always sends an explicit `t` to restart, which would override the team's setting.
+def stop_grace(container: Container, grace: int | None = None) -> int:
+    """GRACE when given, else the seconds between SIGTERM and SIGKILL the container asked for (compose
+    `stop_grace_period`), else 10. docker-py always sends an explicit `t` to restart, which would
+    override the team's setting.
     """
+    if grace is not None:
+        return grace
     configured = (container.attrs.get("Config") or {}).get("StopTimeout")
     return int(configured) if isinstance(configured, (int, float)) and configured >= 0 else DEFAULT_STOP_GRACE
 
@@ -168,7 +170,7 @@ class Stop(_ContainerFault):
     def __init__(self, container: Container, grace: int | None = None, *, timeout: float = 30.0,
                  interval: float = 0.5) -> None:
         super().__init__(container, timeout=timeout, interval=interval)
-        self.grace = stop_grace(container) if grace is None else grace
+        self.grace = stop_grace(container, grace)
 
     def _act(self) -> None:
         self.container.stop(timeout=self.grace)
@@ -194,7 +196,7 @@ class Restart(_ContainerFault):
     def __init__(self, container: Container, grace: int | None = None, *, timeout: float = 30.0,
                  interval: float = 0.5) -> None:
         super().__init__(container, timeout=timeout, interval=interval)
-        self.grace = stop_grace(container) if grace is None else grace
+        self.grace = stop_grace(container, grace)
 
     def _act(self) -> None:
         self.container.restart(timeout=self.grace)
