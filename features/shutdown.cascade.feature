@@ -28,9 +28,13 @@ Feature: cascading shutdown
       """
     Then the response status is 503
     And the response JSON at "error.code" equals "shutting_down"
+    # the order is checked in the logs below; a worker's process may exit a little after the queen's
+    # (it deregisters, then closes), so wait for all three before reading exit codes
     And within 20 seconds:
       """
       Then the service "queen" is not running
+      And the service "hive-1" is not running
+      And the service "worker-1-1" is not running
       """
     And the exit code of service "worker-1-1" is 0
     And the exit code of service "hive-1" is 0

@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "EnvironmentSpec": "harness.config",
     "FaultError": "harness.errors",
     "HarnessError": "harness.errors",
+    "ImageMissing": "harness.errors",
     "LoadError": "harness.errors",
     "ReadinessTimeout": "harness.errors",
     "ServiceExited": "harness.errors",

@@ -3,7 +3,8 @@
 Templates are data: Jinja2 in a sandbox with StrictUndefined. The harness, not the template,
 adds labels to every service, network and volume, publishes each declared service port on
 127.0.0.1 with an ephemeral host port, and turns every port the file publishes itself
-(``8080:80``) into ``127.0.0.1::80`` so two runs never collide on a fixed host port. On a remote
+(``8080:80``) into ``127.0.0.1::80`` so two runs never collide on a fixed host port; a fixed
+``container_name`` is dropped for the same reason and kept as a network alias. On a remote
 engine the host IP is 0.0.0.0 instead (``host_ip``, from ``harness.engine``): the client is on
 another machine, so the engine host's loopback would be out of its reach.
 Secret parameters render as ``${HARNESS_SECRET_<NAME>}``: their values reach compose only
@@ -107,6 +108,7 @@ def decorate(text: str, *, rendered_name: str, labels: RunLabels,
     for name, service in doc["services"].items():
         service = doc["services"][name] = service or {}
         service["labels"] = {**_as_dict(service.get("labels")), **tags}
+        _unpin_container_name(service)
         if service.get("ports"):
             service["ports"] = [_on_host_ip(entry, host_ip) for entry in service["ports"]]
         port = _port_for(name, ports)
@@ -121,6 +123,23 @@ def decorate(text: str, *, rendered_name: str, labels: RunLabels,
             if not entry.get("external"):
                 entry["labels"] = {**_as_dict(entry.get("labels")), **tags}
     return doc
+
+
+def _unpin_container_name(service: dict[str, Any]) -> None:
+    """Drop a fixed ``container_name`` (two runs would collide on it); keep it resolvable as a network alias.
+
+    Compose names the container ``<project>-<service>-1`` instead; the old name stays a DNS alias on every
+    network the service joins, so a peer configured with ``http://<container_name>:port`` still reaches it.
+    """
+    name = service.pop("container_name", None)
+    if not name or "network_mode" in service:
+        return
+    joined = service.get("networks") or ["default"]
+    networks: dict[str, Any] = ({str(n): {} for n in joined} if isinstance(joined, list)
+                                else {str(k): dict(v or {}) for k, v in joined.items()})
+    for entry in networks.values():
+        entry["aliases"] = [*(entry.get("aliases") or []), str(name)]
+    service["networks"] = networks
 
 
 def _port_for(service: str, ports: Mapping[str, int]) -> int | None:

@@ -12,7 +12,7 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
 def test_pinned_names() -> None:
     assert harness.__all__ == [
         "AnalysisError", "BuildError", "ComposeError", "ConfigError", "DockerError", "DockerUnavailable", "Environment",
-        "EnvironmentSpec", "FaultError", "HarnessError", "LoadError", "ReadinessTimeout", "ServiceExited",
-        "ServiceUnhealthy", "Session", "Settings", "StartupError", "TemplateError", "VerificationFailed",
-        "eventually", "expect", "load_environment", "poll",
+        "EnvironmentSpec", "FaultError", "HarnessError", "ImageMissing", "LoadError", "ReadinessTimeout",
+        "ServiceExited", "ServiceUnhealthy", "Session", "Settings", "StartupError", "TemplateError",
+        "VerificationFailed", "eventually", "expect", "load_environment", "poll",
     ]

@@ -75,6 +75,23 @@ def test_fixed_host_ports_become_ephemeral_on_loopback_keeping_the_container_por
     assert doc["services"]["b"]["ports"] == [{"target": 80, "protocol": "tcp", "host_ip": "127.0.0.1"}]
 
 
+def test_a_fixed_container_name_is_dropped_and_kept_as_an_alias_on_every_network_the_service_joins() -> None:
+    doc = decorate("services:\n"
+                   "  a: {image: x, container_name: team-a}\n"
+                   "  b: {image: x, container_name: team-b, networks: [front, back]}\n"
+                   "  c: {image: x, container_name: team-c, networks: {front: {aliases: [see]}, back: null}}\n"
+                   "  d: {image: x, container_name: team-d, network_mode: host}\n"
+                   "  e: {image: x}\n"
+                   "networks: {front: {}, back: {}}\n",
+                   rendered_name="r", labels=LABELS, ports={})
+    services = doc["services"]
+    assert not any("container_name" in s for s in services.values())
+    assert services["a"]["networks"] == {"default": {"aliases": ["team-a"]}}
+    assert services["b"]["networks"] == {"front": {"aliases": ["team-b"]}, "back": {"aliases": ["team-b"]}}
+    assert services["c"]["networks"] == {"front": {"aliases": ["see", "team-c"]}, "back": {"aliases": ["team-c"]}}
+    assert "networks" not in services["d"] and "networks" not in services["e"]
+
+
 def test_secret_parameters_render_as_references_and_travel_in_the_environment(tmp_path: Path) -> None:
     spec = EnvironmentSpec(name="e", file=tmp_path / "e.yaml", description="", template="t.j2",
                            parameters={"jwt-secret": Parameter("jwt-secret", "s3cr3t", secret=True),

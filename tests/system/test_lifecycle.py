@@ -299,6 +299,12 @@ def test_a_plain_compose_file_with_a_fixed_port_runs_twice_at_once(build_project
         urls = {one.url("web"), two.url("web")}
         assert len(urls) == 2 and all(u.startswith("http://127.0.0.1:") for u in urls)
         assert all("plain compose file" in get(u + "/index.html") for u in urls)
+        for env in (one, two):  # the fixed container_name is gone but still resolves on the project network
+            container = env.container("web")
+            assert container.name != "team-web"
+            lookup = container.exec_run(["python3", "-c", "import urllib.request; print(urllib.request.urlopen("
+                                         "'http://team-web:8000/index.html').read().decode())"])
+            assert lookup.exit_code == 0 and "plain compose file" in lookup.output.decode(), lookup.output
         assert sorted(r.built for r in (*one.built, *two.built)) == [False, True], "built once"
     finally:
         one.down()
