@@ -35,3 +35,10 @@ Feature: a hive restarts or dies while its workers are active
       When I send a GET request to "/v1/hives" as tenant "hives"
       Then the response JSON at "hives" contains {"hive_id": "hive-1", "state": "ready", "workers": 2}
       """
+    # the restarted hive first lists the workers of its registry file, then drops the silent ones and
+    # takes their next heartbeats: the workers are back only when that holds for a while
+    And within 20 seconds, for 2 seconds in a row:
+      """
+      When I send a GET request to "/v1/workers" on "hive-1"
+      Then the response JSON at "workers" has 2 items matching {"status": "ready"}
+      """

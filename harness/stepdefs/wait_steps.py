@@ -1,7 +1,8 @@
-"""Waiting steps: retry any block of steps until it passes, or wait a fixed time.
+"""Waiting steps: retry any block of steps until it passes, check that it keeps passing, or wait.
 
-Drivers: 'I wait N seconds'. 'within N seconds:' counts the verifications and actions of its
-last attempt's steps (every check inside goes through harness.expect).
+Drivers: 'I wait N seconds'. The block steps ('within N seconds:', 'for N seconds:', 'within N
+seconds, for M seconds in a row:') count the verifications and actions of their last attempt's
+steps (every check inside goes through harness.expect).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from harness.errors import HarnessError, VerificationFailed
 from harness.http import STEP_TYPES, RequestFailed
 from harness.waiting import eventually
 
+HOLD_INTERVAL = 0.1  # seconds between the attempts of 'for N seconds:' and '... in a row:'
+
 use_step_matcher("parse")
 register_type(**STEP_TYPES)
 
@@ -33,11 +36,65 @@ def within(context: Any, seconds: float) -> None:
                  Then the response JSON at "workers" has 4 items
                  \"\"\"
     """
-    if context.text is None:
-        raise HarnessError("'within N seconds:' needs the steps to retry in a doc string",
-                           hint='put one step per line between """ lines below it')
-    block, counts = str(context.text), (expect.LEDGER.verifications, expect.LEDGER.actions)
+    block, counts = _block(context, "within N seconds:"), (expect.LEDGER.verifications, expect.LEDGER.actions)
     eventually(lambda: _attempt(context, block, counts), within=seconds)
+
+
+@step("for {seconds:Number} seconds:")
+def throughout(context: Any, seconds: float) -> None:
+    """Run the steps in the doc string again and again for N seconds; fail at the first attempt that fails.
+
+    Example: Then for 5 seconds:
+                 \"\"\"
+                 When I send a GET request to "/health" on "queen"
+                 Then the response status is 200
+                 \"\"\"
+    """
+    block, counts = _block(context, "for N seconds:"), (expect.LEDGER.verifications, expect.LEDGER.actions)
+    started = time.monotonic()
+    while True:
+        try:
+            _attempt(context, block, counts)
+        except VerificationFailed as exc:
+            raise VerificationFailed(f"held for {time.monotonic() - started:.1f} s of {seconds:g} s, "
+                                     f"then: {exc}") from exc
+        if time.monotonic() - started >= seconds:
+            return
+        time.sleep(HOLD_INTERVAL)
+
+
+@step("within {seconds:Number} seconds, for {hold:Number} seconds in a row:")
+def settles(context: Any, seconds: float, hold: float) -> None:
+    """Wait up to N seconds until the steps in the doc string pass on every attempt for M seconds in a row.
+
+    A steady state before a fault: a stack still settling after an earlier scenario passes a
+    single check by chance (stale state) but not M seconds of them.
+
+    Example: Given within 15 seconds, for 2 seconds in a row:
+                 \"\"\"
+                 When I send a GET request to "/v1/workers" on "hive-1"
+                 Then the response JSON at "workers" has 2 items matching {"status": "ready"}
+                 \"\"\"
+    """
+    block = _block(context, "within N seconds, for M seconds in a row:")
+    counts = (expect.LEDGER.verifications, expect.LEDGER.actions)
+    deadline = time.monotonic() + seconds
+    streak: float | None = None
+    longest, last = 0.0, "never tried"
+    while True:
+        now = time.monotonic()
+        try:
+            _attempt(context, block, counts)
+            streak = now if streak is None else streak
+            longest = max(longest, now - streak)
+            if now - streak >= hold:
+                return
+        except VerificationFailed as exc:
+            streak, last = None, str(exc)
+        if now >= deadline:
+            raise VerificationFailed(f"did not pass for {hold:g} s in a row within {seconds:g} s (longest run of "
+                                     f"passes {longest:.1f} s); last failure: {last}")
+        time.sleep(HOLD_INTERVAL)
 
 
 @step("I wait {seconds:Number} seconds")
@@ -48,6 +105,13 @@ def wait(context: Any, seconds: float) -> None:
     """
     expect.drove(f"wait {seconds:g} s")
     time.sleep(seconds)
+
+
+def _block(context: Any, phrase: str) -> str:
+    if context.text is None:
+        raise HarnessError(f"'{phrase}' needs the steps to retry in a doc string",
+                           hint='put one step per line between """ lines below it')
+    return str(context.text)
 
 
 def _attempt(context: Any, block: str, counts: tuple[int, int]) -> None:

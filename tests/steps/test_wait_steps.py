@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -71,3 +72,69 @@ def test_wait_is_a_driver(context: Any) -> None:
     started = time.monotonic()
     assert run(context, "When I wait 0.1 seconds") == (0, 1)
     assert time.monotonic() - started >= 0.1
+
+
+def test_for_n_seconds_keeps_checking_and_counts_the_last_attempt(context: Any) -> None:
+    started = time.monotonic()
+    counts = run(context, 'Then for 0.4 seconds:\n"""\nWhen I send a GET request to "/counter/e" on "web"\n'
+                          'Then the response status is 200\n"""')
+    assert time.monotonic() - started >= 0.4 and counts == (1, 1)
+    assert context.harness.extension("http", lambda: None).last.json()["count"] >= 3  # several attempts
+
+
+def test_for_n_seconds_fails_at_the_first_attempt_that_fails(context: Any) -> None:
+    started = time.monotonic()
+    with pytest.raises(VerificationFailed) as caught:
+        run(context, 'Then for 5 seconds:\n"""\nWhen I send a GET request to "/counter/f" on "web"\n'
+                     'Then the response body contains ""count": 1}"\n"""')
+    assert time.monotonic() - started < 2
+    message = str(caught.value)
+    assert message.startswith("held for ") and " s of 5 s, then: Then the response body contains" in message, message
+    assert '{"count": 2}' in message  # the second attempt failed
+
+
+def _flip(env: Any, good: str, every: float, times: int) -> threading.Thread:
+    """Point ``env`` at nothing (port 9) and back every ``every`` seconds, ``times`` times, ending on ``good``."""
+    def flip() -> None:
+        for n in range(times):
+            time.sleep(every)
+            env.base_url = good if n % 2 == 0 else "http://127.0.0.1:9"
+        env.base_url = good
+    thread = threading.Thread(target=flip, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_in_a_row_waits_for_a_streak_of_passes(context: Any, env: Any) -> None:
+    good, env.base_url = env.base_url, "http://127.0.0.1:9"  # nothing answers at first
+    flipper = _flip(env, good, 0.15, 3)  # answers, stops answering, answers for good from 0.45 s
+    started = time.monotonic()
+    counts = run(context, '''
+        Given within 5 seconds, for 0.4 seconds in a row:
+          """
+          When I send a GET request to "/counter/g" on "web"
+          Then the response status is 200
+          """
+        ''')
+    flipper.join()
+    assert time.monotonic() - started >= 0.85  # 0.45 s until it settles, then 0.4 s of passes
+    assert counts == (1, 1)  # the last attempt's request and its check
+
+
+def test_in_a_row_fails_when_passes_never_last_long_enough(context: Any, env: Any) -> None:
+    good, env.base_url = env.base_url, "http://127.0.0.1:9"
+    flipper = _flip(env, good, 0.2, 12)  # answers for 0.2 s at a time
+    with pytest.raises(VerificationFailed) as caught:
+        run(context, '''
+            Given within 2 seconds, for 1 seconds in a row:
+              """
+              When I send a GET request to "/counter/h" on "web"
+              Then the response status is 200
+              """
+            ''')
+    flipper.join()
+    message = str(caught.value)
+    assert message.startswith("did not pass for 1 s in a row within 2 s (longest run of passes 0."), message
+    assert "; last failure: When I send a GET request to \"/counter/h\" on \"web\": GET http://127.0.0.1:9" in message
+    with pytest.raises(HarnessError, match="'for N seconds:' needs the steps to retry in a doc string"):
+        run(context, "Then for 1 seconds:")
