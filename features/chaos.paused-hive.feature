@@ -7,6 +7,12 @@ Feature: a paused hive
     Given the default service is "queen"
 
   Scenario: a paused hive degrades the queen gracefully and recovers after unpause
+    # steady state first: both hives ready with their workers (the shared stack may still be settling)
+    Given within 20 seconds, for 1 seconds in a row:
+      """
+      When I send a GET request to "/v1/hives" as tenant "frozen"
+      Then the response JSON at "hives" has 2 items matching {"state": "ready", "workers": 2}
+      """
     When hive-1 is paused
     Then within 10 seconds:
       """

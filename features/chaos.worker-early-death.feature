@@ -6,6 +6,12 @@ Feature: a worker dies before its first token
 
   Scenario: a worker that dies before its first token is replaced by another worker of the same hive
     Given the default service is "queen"
+    # steady state first: every worker ready, so the crashed one's hive has another to retry on
+    And within 20 seconds, for 1 seconds in a row:
+      """
+      When I send a GET request to "/v1/workers" as tenant "early"
+      Then the response JSON at "workers" has 4 items matching {"state": "ready"}
+      """
     When I send a POST request to "/v1/inference" as tenant "early" with JSON:
       """
       {"model": "tinyllama", "prompt": "die early __crash_early__", "max_tokens": 4}
