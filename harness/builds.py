@@ -5,6 +5,9 @@ Built by harness/images.py's mechanism, once per content hash (context honouring
 tagged ``harness-build/<project>-<service>:<hash>`` — a name that does not change per run, so a
 second run builds nothing and no image is left per run. The decorated compose file then names
 that tag as the service's ``image:`` and loses its ``build:``, so `up --no-build` just runs it.
+When a build makes a new tag, the older tags of that repository beyond the newest
+``KEEP_BUILDS`` are removed (one in use by a container stays): edits to a Dockerfile do not
+pile up images, and switching back to a recent version still builds nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from harness.images import BuildResult, ImageBackend, ImageRecipe, ensure_image,
 logger = logging.getLogger(__name__)
 
 Report = Callable[[str], None]
+KEEP_BUILDS = 3  # tags kept per built repository: the current one and the two before it
 
 
 @dataclass(frozen=True)
@@ -99,5 +103,16 @@ def build_images(builds: list[ServiceBuild], backend: ImageBackend, report: Repo
         seconds = time.monotonic() - started
         report(f"build {build.service}: {'built' if result.built else 'up to date'} in {seconds:.1f} s "
                f"({result.tag})")
+        if result.built:
+            removed = prune_builds(result.tag, backend)
+            if removed:
+                report(f"build {build.service}: removed {len(removed)} older image(s): {', '.join(removed)}")
         results.append(result)
     return results
+
+
+def prune_builds(current: str, backend: ImageBackend, keep: int = KEEP_BUILDS) -> list[str]:
+    """Remove the tags of ``current``'s repository older than the newest ``keep`` (``:latest`` stays)."""
+    repository = current.rpartition(":")[0]
+    older = [ref for ref in backend.tags(repository) if ref not in {current, f"{repository}:latest"}]
+    return [ref for ref in older[keep - 1:] if backend.remove(ref)]

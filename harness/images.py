@@ -225,7 +225,7 @@ class ImageBackend(Protocol):
         """Give an existing image another tag."""
 
     def tags(self, repository: str) -> list[str]:
-        """Every local ``repository:tag`` of one repository."""
+        """Every local ``repository:tag`` of one repository, newest first."""
 
     def remove(self, ref: str) -> bool:
         """Untag/remove an image; False when Docker refuses (for example, a container uses it)."""
@@ -293,7 +293,7 @@ class DockerCLI:
         self._run(["tag", source, target])
 
     def tags(self, repository: str) -> list[str]:
-        """Every local ``repository:tag`` of one repository."""
+        """Every local ``repository:tag`` of one repository, newest first (docker's order)."""
         proc = self._run(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository])
         return [line for line in proc.stdout.split() if not line.endswith(":<none>")]
 

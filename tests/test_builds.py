@@ -104,3 +104,19 @@ def test_build_args_from_a_list_mapping_or_our_environment(team: Path, monkeypat
 def test_project_slug() -> None:
     assert project_slug(Path("/x/My Team_Project")) == "my-team-project"
     assert project_slug(Path("/x/___")) == "project"
+
+
+def test_a_new_build_keeps_the_newest_three_tags_of_its_repository(team: Path) -> None:
+    docker = FakeDocker()
+    docker.images["harness-build/shop-api:busy"] = "sha256:in-use"  # oldest, but a container uses it
+    lines: list[str] = []
+    made = []
+    for version in range(5):
+        (team / "api" / "main.py").write_text(f"print({version})\n")
+        [api, _] = build_images(plan_builds(doc(), team, "shop", docker), docker, lines.append)
+        made.append(api.tag)
+    kept = docker.tags("harness-build/shop-api")
+    assert kept == [made[4], made[3], made[2], "harness-build/shop-api:busy"]
+    assert f"build api: removed 1 older image(s): {made[0]}" in lines
+    assert f"build api: removed 1 older image(s): {made[1]}" in lines
+    assert len(docker.tags("harness-build/shop-worker")) == 3  # its context is the whole folder: rebuilt 5 times

@@ -41,8 +41,8 @@ class FakeDocker:
         self.tagged.append((source, target))
         self.images[target] = self.images[source]
 
-    def tags(self, repository: str) -> list[str]:
-        return sorted(ref for ref in self.images if ref.startswith(f"{repository}:"))
+    def tags(self, repository: str) -> list[str]:  # newest first, as docker lists them
+        return [ref for ref in reversed(self.images) if ref.startswith(f"{repository}:")]
 
     def remove(self, ref: str) -> bool:
         if ref.endswith(":busy"):
