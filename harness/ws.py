@@ -260,14 +260,19 @@ class Channels:
             self._edges[service] = proxy
         return self._edges[service]
 
-    def edge_fault(self, service: str, kind: str, attributes: dict[str, float],
-                   streams: tuple[str, ...] = ("downstream",)) -> list[Toxic]:
-        """Put a toxic (latency, reset_peer, timeout, ...) on the client's edge to SERVICE, live connections too."""
+    def edge(self, service: str) -> Proxy:
+        """The fault proxy on the client's edge to SERVICE; ChannelError saying how to route when there is none."""
         proxy = self._edges.get(service)
         if proxy is None:
             raise ChannelError(f"the client's connections to {service!r} do not go through a fault proxy", name="",
                                hint=f'start the scenario with: Given WebSockets to "{service}" go through a fault '
                                     "proxy (before opening them)")
+        return proxy
+
+    def edge_fault(self, service: str, kind: str, attributes: dict[str, float],
+                   streams: tuple[str, ...] = ("downstream",)) -> list[Toxic]:
+        """Put a toxic (latency, reset_peer, timeout, ...) on the client's edge to SERVICE, live connections too."""
+        proxy = self.edge(service)
         try:
             toxics = [Toxic.from_json({"type": kind, "attributes": attributes, "stream": stream})
                       for stream in streams]
@@ -283,14 +288,15 @@ class Channels:
         self._call(apply())
         return toxics
 
-    def heal(self, service: str) -> None:
-        """Remove every toxic from the client's edge to SERVICE."""
+    def heal(self, service: str, toxics: list[Toxic] | None = None) -> None:
+        """Remove ``toxics`` (default: every toxic) from the client's edge to SERVICE."""
         proxy = self._edges.get(service)
         if proxy is None:
             return
 
         async def clear() -> None:
-            proxy.toxics.clear()
+            for name in [t.name for t in toxics] if toxics is not None else list(proxy.toxics):
+                proxy.toxics.pop(name, None)
             proxy.changed()
 
         self._call(clear())
@@ -441,6 +447,40 @@ def _ws_url(url: str) -> str:
 
 def _http_url(url: str) -> str:
     return re.sub(r"^ws", "http", url)
+
+
+@dataclass
+class ClientEdgeFault:
+    """A fault on the client's own edge to a service (the scenario's loopback proxy), as a Fault.
+
+    Injected through the scenario's FaultStack, so it is undone at the scenario's end and shows on
+    the fault timeline the analyzer sets failures against, like the faults between services.
+    """
+
+    channels: Channels
+    service: str
+    kind: str
+    attributes: dict[str, float]
+    what: str
+    streams: tuple[str, ...] = ("downstream",)
+    toxics: list[Toxic] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        """The edge: the test client to SERVICE."""
+        return f"client -> {self.service}"
+
+    def inject(self) -> None:
+        """Put the toxic on the edge (live connections too)."""
+        self.toxics = self.channels.edge_fault(self.service, self.kind, self.attributes, self.streams)
+
+    def revert(self) -> None:
+        """Remove this fault's toxics (not the others on the same edge)."""
+        self.channels.heal(self.service, self.toxics)
+
+    def describe(self) -> str:
+        """For the timeline."""
+        return f"{self.what} on the client's link to {self.service}"
 
 
 def channels(session: Session) -> Channels:

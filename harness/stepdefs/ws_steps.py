@@ -170,7 +170,7 @@ def edge_latency(context: Any, service: str, ms: float) -> None:
     Example: When the client's link to "queen" has 300 ms of latency
     """
     expect.drove(f"latency on the client's link to {service}")
-    ws.channels(context.harness).edge_fault(service, "latency", {"latency": ms})
+    _edge(context, service, "latency", {"latency": ms}, f"{ms:g} ms latency")
 
 
 @step('the client\'s link to "{service:Quoted}" is reset')
@@ -180,7 +180,7 @@ def edge_reset(context: Any, service: str) -> None:
     Example: When the client's link to "queen" is reset
     """
     expect.drove(f"reset the client's link to {service}")
-    ws.channels(context.harness).edge_fault(service, "reset_peer", {"timeout": 0})
+    _edge(context, service, "reset_peer", {"timeout": 0}, "reset")
 
 
 @step('the client\'s link to "{service:Quoted}" holds all data')
@@ -190,7 +190,7 @@ def edge_blackhole(context: Any, service: str) -> None:
     Example: When the client's link to "queen" holds all data
     """
     expect.drove(f"partition the client's link to {service}")
-    ws.channels(context.harness).edge_fault(service, "timeout", {"timeout": 0}, ("downstream", "upstream"))
+    _edge(context, service, "timeout", {"timeout": 0}, "partition (all data held)", ("downstream", "upstream"))
 
 
 @step('the client\'s link to "{service:Quoted}" heals')
@@ -200,7 +200,18 @@ def edge_heal(context: Any, service: str) -> None:
     Example: When the client's link to "queen" heals
     """
     expect.drove(f"heal the client's link to {service}")
+    stack = context.harness.faults
+    for fault in [f for f in reversed(stack.active) if isinstance(f, ws.ClientEdgeFault) and f.service == service]:
+        stack.revert(fault)
     ws.channels(context.harness).heal(service)
+
+
+def _edge(context: Any, service: str, kind: str, attributes: dict[str, float], what: str,
+          streams: tuple[str, ...] = ("downstream",)) -> None:
+    """A fault on the client's edge to SERVICE, through the scenario's fault stack (undone at its end)."""
+    ws.channels(context.harness).edge(service)  # no proxy: say how to route, before anything is registered
+    context.harness.faults.inject(ws.ClientEdgeFault(ws.channels(context.harness), service, kind, attributes,
+                                                     what, streams))
 
 
 # -- handshake and connection state --------------------------------------------------------------

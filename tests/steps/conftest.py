@@ -27,9 +27,9 @@ def base_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def env(base_url: str) -> FakeEnv:
+def env(base_url: str, tmp_path: Path) -> FakeEnv:
     """A fake environment whose every service is the local server."""
-    return FakeEnv(base_url)
+    return FakeEnv(base_url, run_dir=tmp_path / "run" / "fake")
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ class FakeEnv:
     secrets: list[str] = field(default_factory=list)
     failure_labels: list[str] = field(default_factory=list)
     project: str = "fake-project"
+    run_dir: Path = Path("/nonexistent")  # the fault timeline goes here (conftest gives a tmp folder)
     spec: Any = field(
         default_factory=lambda: SimpleNamespace(timeouts=Timeouts(probe_interval=0.02, log_tail=5)))
 
@@ -48,6 +49,9 @@ class FakeEnv:
 
     def problems(self) -> list[str]:
         return list(self.problem_list)
+
+    def settle(self, within: float) -> list[str]:
+        return []
 
     def save_failure_logs(self, label: str, tail: int = 500) -> Path:
         self.failure_labels.append(label)

@@ -276,6 +276,30 @@ def test_faults_on_the_clients_own_edge_behave_as_they_say(context: Any) -> None
     assert channels.get("reset").state == "dropped"
 
 
+def test_faults_on_the_clients_edge_are_on_the_fault_stack_and_undone_with_it(context: Any) -> None:
+    run(context, '''
+        Given WebSockets to "web" go through a fault proxy
+        When the client's link to "web" has 300 ms of latency
+        And the client's link to "web" holds all data
+        And the client's link to "web" heals
+        And the client's link to "web" is reset
+        ''')
+    stack = context.harness.faults
+    proxy = context.harness.extension("ws", lambda: None)._edges["web"]
+    assert [f.describe() for f in stack.active] == ["reset on the client's link to web"]
+    assert [t.type for t in proxy.toxics.values()] == ["reset_peer"]
+    stack.revert_all()  # what the end of the scenario does
+    assert proxy.toxics == {}
+    assert [(e.action, e.what, e.target) for e in stack.timeline.events] == [
+        ("inject", "300 ms latency on the client's link to web", "client -> web"),
+        ("inject", "partition (all data held) on the client's link to web", "client -> web"),
+        ("revert", "partition (all data held) on the client's link to web", "client -> web"),
+        ("revert", "300 ms latency on the client's link to web", "client -> web"),
+        ("inject", "reset on the client's link to web", "client -> web"),
+        ("revert", "reset on the client's link to web", "client -> web"),
+    ]
+
+
 def test_an_edge_fault_without_a_proxy_says_how_to_route(context: Any) -> None:
     with pytest.raises(ChannelError, match="do not go through a fault proxy"):
         run(context, 'When the client\'s link to "web" is reset')
