@@ -288,15 +288,15 @@ class Channels:
         self._call(apply())
         return toxics
 
-    def heal(self, service: str, toxics: list[Toxic] | None = None) -> None:
-        """Remove ``toxics`` (default: every toxic) from the client's edge to SERVICE."""
+    def heal(self, service: str, toxics: list[Toxic]) -> None:
+        """Remove ``toxics`` from the client's edge to SERVICE."""
         proxy = self._edges.get(service)
         if proxy is None:
             return
 
         async def clear() -> None:
-            for name in [t.name for t in toxics] if toxics is not None else list(proxy.toxics):
-                proxy.toxics.pop(name, None)
+            for toxic in toxics:
+                proxy.toxics.pop(toxic.name, None)
             proxy.changed()
 
         self._call(clear())

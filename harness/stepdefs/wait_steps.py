@@ -36,7 +36,7 @@ def within(context: Any, seconds: float) -> None:
                  Then the response JSON at "workers" has 4 items
                  \"\"\"
     """
-    block, counts = _block(context, "within N seconds:"), (expect.LEDGER.verifications, expect.LEDGER.actions)
+    block, counts = _block(context, "within N seconds:")
     eventually(lambda: _attempt(context, block, counts), within=seconds)
 
 
@@ -50,7 +50,7 @@ def throughout(context: Any, seconds: float) -> None:
                  Then the response status is 200
                  \"\"\"
     """
-    block, counts = _block(context, "for N seconds:"), (expect.LEDGER.verifications, expect.LEDGER.actions)
+    block, counts = _block(context, "for N seconds:")
     started = time.monotonic()
     while True:
         try:
@@ -76,8 +76,7 @@ def settles(context: Any, seconds: float, hold: float) -> None:
                  Then the response JSON at "workers" has 2 items matching {"status": "ready"}
                  \"\"\"
     """
-    block = _block(context, "within N seconds, for M seconds in a row:")
-    counts = (expect.LEDGER.verifications, expect.LEDGER.actions)
+    block, counts = _block(context, "within N seconds, for M seconds in a row:")
     deadline = time.monotonic() + seconds
     streak: float | None = None
     longest, last = 0.0, "never tried"
@@ -107,11 +106,12 @@ def wait(context: Any, seconds: float) -> None:
     time.sleep(seconds)
 
 
-def _block(context: Any, phrase: str) -> str:
+def _block(context: Any, phrase: str) -> tuple[str, tuple[int, int]]:
+    """The doc string's steps and the ledger's counts before them (only the last attempt counts)."""
     if context.text is None:
         raise HarnessError(f"'{phrase}' needs the steps to retry in a doc string",
                            hint='put one step per line between """ lines below it')
-    return str(context.text)
+    return str(context.text), (expect.LEDGER.verifications, expect.LEDGER.actions)
 
 
 def _attempt(context: Any, block: str, counts: tuple[int, int]) -> None:

@@ -203,7 +203,6 @@ def edge_heal(context: Any, service: str) -> None:
     stack = context.harness.faults
     for fault in [f for f in reversed(stack.active) if isinstance(f, ws.ClientEdgeFault) and f.service == service]:
         stack.revert(fault)
-    ws.channels(context.harness).heal(service)
 
 
 def _edge(context: Any, service: str, kind: str, attributes: dict[str, float], what: str,
