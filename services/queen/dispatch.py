@@ -95,6 +95,8 @@ class Dispatcher:
         self.accepting = True
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._calls: dict[asyncio.Future[Outcome], tuple[str, JobRun]] = {}  # hive calls in flight
+        self._abandoned: set[asyncio.Future[Outcome]] = set()
 
     def submit(self, job: Job, recovered: bool = False) -> JobRun:
         """Accept a job: start it now if a hive has room, else queue it (QueueFull when full)."""
@@ -130,10 +132,27 @@ class Dispatcher:
             except TimeoutError:
                 pass
             self._wakeup.clear()
-            for hive in self.hives.sweep():
-                log.warning("hive_lost", hive_id=hive.hive_id)
-            self._expire()
-            self._dispatch_pending()
+            self.tick()
+
+    def tick(self) -> None:
+        """One pass: mark silent hives lost (abandoning their calls), expire, dispatch."""
+        for hive in self.hives.sweep():
+            log.warning("hive_lost", hive_id=hive.hive_id)
+            self._abandon(hive.hive_id)
+        self._expire()
+        self._dispatch_pending()
+
+    def _abandon(self, hive_id: str) -> None:
+        """A hive just went silent: its calls that delivered no token yet are requeued now.
+
+        A frozen or cut-off hive still accepts connections (the kernel answers) and never sends a
+        byte; without this the job would wait for the event timeout on a hive known to be lost (a
+        heartbeat sent just before the freeze can even bring it back for a moment).
+        """
+        for call, (owner, run) in list(self._calls.items()):
+            if owner == hive_id and not run.job.tokens and not call.done():
+                self._abandoned.add(call)
+                call.cancel()
 
     def _expire(self) -> None:
         now = self._clock()
@@ -166,9 +185,17 @@ class Dispatcher:
         job.state, job.hive_id = "running", hive.hive_id
         self.store.save(job)
         log.info("job_dispatched", hive_id=hive.hive_id, attempt=job.attempts + 1)
+        call = asyncio.ensure_future(self._call_hive(run, hive))
+        self._calls[call] = (hive.hive_id, run)
         try:
-            outcome = await self._call_hive(run, hive)
+            outcome = await call
+        except asyncio.CancelledError:
+            if call not in self._abandoned:
+                raise
+            outcome = Outcome("requeue", f"hive {hive.hive_id} was lost before the first token", counts=True)
         finally:
+            self._calls.pop(call, None)
+            self._abandoned.discard(call)
             self.inflight[(hive.hive_id, job.model)] -= 1
             self.wake()
         self._apply(run, outcome)

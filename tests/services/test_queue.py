@@ -105,3 +105,63 @@ def test_job_store_keeps_results_across_reopen(tmp_path: Path) -> None:
     assert [j.job_id for j in reopened.unfinished()] == [waiting.job_id]
     assert {j.job_id for j in reopened.for_tenant("acme")} == {done.job_id, waiting.job_id}
     assert reopened.for_tenant("other") == []
+
+
+def test_a_call_on_a_hive_that_goes_lost_before_the_first_token_is_requeued_at_once() -> None:
+    """A frozen hive accepts the connection and never answers: once it is lost, the job moves on.
+
+    Without the abandon, the job would wait the whole event timeout (here 30 s) on the frozen hive.
+    """
+    from aiohttp import web
+
+    from services.common import sse
+
+    thaw = asyncio.Event()
+
+    async def frozen(request: web.Request) -> web.StreamResponse:
+        await thaw.wait()
+        return web.Response(status=503)
+
+    async def answering(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        response = await sse.open_stream(request)
+        await sse.send(response, "token", {"text": "hi"})
+        await sse.send(response, "job_completed", {"usage": {}, "job_id": body["job_id"]})
+        return response
+
+    async def serve(handler: object) -> tuple[web.AppRunner, str]:
+        app = web.Application()
+        app.router.add_post("/v1/execute", handler)  # type: ignore[arg-type]
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    async def scenario() -> None:
+        clock = Clock()
+        slow = DispatchConfig(queue_size=2, queue_timeout=60.0, max_attempts=3, retry_interval=0.0,
+                              connect_timeout=1.0, event_timeout=30.0)
+        a_runner, a_url = await serve(frozen)
+        b_runner, b_url = await serve(answering)
+        hives = HiveDirectory(3.0, clock)
+        hives.heartbeat({**hive_beat("a", "ready"), "url": a_url})
+        async with aiohttp.ClientSession() as session:
+            dispatcher = Dispatcher(slow, hives, JobStore(":memory:"), Metrics(), session, lambda: {"m"}, clock)
+            run = dispatcher.submit(job())
+            await asyncio.sleep(0.2)
+            assert run.job.hive_id == "a" and not run.done.is_set()
+            hives.heartbeat({**hive_beat("b", "ready"), "url": b_url})
+            clock.now += 2.0
+            hives.heartbeat({**hive_beat("b", "ready"), "url": b_url})
+            clock.now += 2.0  # a silent for 4 s > 3 s: lost on this tick
+            dispatcher.tick()
+            await asyncio.sleep(0.05)
+            dispatcher.tick()  # the requeued job goes to b
+            await asyncio.wait_for(run.done.wait(), 5.0)
+            assert run.job.state == "completed" and run.job.text == "hi", run.job.reason
+            assert run.job.attempts == 1 and run.job.hive_id == "b"
+        thaw.set()
+        await a_runner.cleanup()
+        await b_runner.cleanup()
+
+    asyncio.run(scenario())
