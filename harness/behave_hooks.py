@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from harness import record
+from harness import claims, record
 from harness.expect import LEDGER
 from harness.session import Session, env_tag, environments_from
 
@@ -27,17 +27,28 @@ def before_all(context: Any) -> None:
 
 
 def before_feature(context: Any, feature: Any) -> None:
-    """Take down environments no later feature needs; bring up the feature's ``@env.<name>`` one."""
+    """Claim the feature (split runs); take down environments no later feature needs here; bring up its own."""
     session: Session = context.harness
     features = getattr(getattr(context, "_runner", None), "features", None) or []
-    session.environments.release(environments_from(list(features), feature))  # no idle stacks left behind
+    mine = session.claims
+    foreign = mine is not None and mine.feature_is_foreign(feature)
+    elsewhere = mine.others_run if mine is not None else None
+    session.environments.release(environments_from(list(features), feature, skip=elsewhere))  # no idle stacks
+    session.feature_env = None
+    if foreign:
+        claims.mark(feature)  # another worker runs it: skipped here, before any environment comes up
+        return
     session.feature_env = env_tag(list(feature.tags))
     if session.feature_env and "fresh" not in feature.tags:
         session.environments.get(session.feature_env)
 
 
 def before_scenario(context: Any, scenario: Any) -> None:
-    """Select the scenario's environment, checked healthy (replaced if not)."""
+    """Claim a ``file:line`` item (split runs); select the scenario's environment, checked healthy."""
+    mine = context.harness.claims
+    if mine is not None and mine.scenario_is_foreign(scenario):
+        claims.mark(scenario)
+        return
     own = env_tag(list(scenario.tags))
     context.harness.begin_scenario(own, fresh="fresh" in scenario.effective_tags)
 

@@ -24,11 +24,16 @@ SKIPPED = "skipped"
 
 @dataclass(frozen=True)
 class Part:
-    """One behave process's output folder; ``only`` limits a retry to the scenarios it re-ran."""
+    """One behave process's output folder; ``only`` limits a retry to the scenarios it re-ran.
+
+    ``foreign``: the items (feature paths, ``file:line``) other workers claimed (harness.claims);
+    this part has them only as skipped copies, which are dropped.
+    """
 
     label: str
     folder: Path
     only: frozenset[str] = field(default_factory=frozenset)
+    foreign: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def retry(self) -> bool:
@@ -131,8 +136,11 @@ def _write_behave_json(path: Path, parts: Sequence[Part]) -> None:
     features: list[dict[str, Any]] = []
     for part, data in loaded:
         for feature in data:
+            if str(feature.get("location", "")).rsplit(":", 1)[0] in part.foreign:
+                continue
             elements = [e for e in feature.get("elements", [])
-                        if (not part.retry or e.get("location") in part.only) and not skips.drop(e)]
+                        if (not part.retry or e.get("location") in part.only) and e.get("location") not in part.foreign
+                        and not skips.drop(e)]
             features.append({**feature, "elements": elements})
     if features or any((p.folder / "behave.json").is_file() for p in parts):
         path.write_text(json.dumps(features, indent=1) + "\n")

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from harness.claims import CLAIMS_ENV, OWNER_ENV
+from harness.gate import GATE_ENV
 from harness.merge import Part, rerun_locations
 from harness.retry import RetryPolicy
 from harness.runfolder import RunFolder
@@ -83,6 +85,8 @@ class Pool:
     retry: RetryPolicy
     out: TextIO = field(default_factory=lambda: sys.stdout)
     popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen
+    claims: Path | None = None  # the run's claims folder (harness.claims): set for first attempts of workers
+    gate: Path | None = None  # the @serial worker starts early and waits for this file (harness.gate)
     _stopping: bool = False
 
     def run(self) -> None:
@@ -93,7 +97,9 @@ class Pool:
                 self._start(worker, worker.locations)
             self._drive(self.workers)
             if self.serial is not None:
-                self._start(self.serial, self.serial.locations)
+                if not self.serial.parts:
+                    self._start(self.serial, self.serial.locations)
+                self._open_gate(self.serial)
                 self._drive([self.serial])
         except KeyboardInterrupt:
             self.stop()
@@ -105,18 +111,37 @@ class Pool:
         while any(w.proc is not None for w in workers):
             for worker in workers:
                 self._poll(worker)
+            self._prewarm(workers)
             time.sleep(POLL_SECONDS)
         for worker in workers:
             self._progress(worker)
 
+    def _prewarm(self, workers: Sequence[Worker]) -> None:
+        """Once a worker is done, start the @serial one: it brings its environment up, then waits at the gate."""
+        lone = self.serial
+        if (self.gate is not None and lone is not None and not lone.parts and lone not in workers
+                and any(w.done for w in workers) and not self._stopping):
+            self._start(lone, lone.locations)
+
+    def _open_gate(self, worker: Worker) -> None:
+        """Every other worker has exited: let the @serial worker run (its wall time counts from now)."""
+        if self.gate is not None:
+            self.gate.touch()
+            worker._started = time.monotonic()
+
     def _start(self, worker: Worker, locations: list[str], only: frozenset[str] = frozenset()) -> None:
-        name = "attempt-1" if not worker.parts else f"attempt-{worker.attempt + 1}"
+        first = not worker.parts
+        name = "attempt-1" if first else f"attempt-{worker.attempt + 1}"
         part = Part(worker.label, worker.folder / name, only)
         part.folder.mkdir(parents=True, exist_ok=True)
         worker.parts.append(part)
         worker.locations, worker._seen, worker._started = locations, 0, time.monotonic()
         with (part.folder / "behave.log").open("wb") as log:
-            env = {**self.env, "HARNESS_RUN_ID": worker.run_id}
+            env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV)}, OWNER_ENV: worker.run_id}
+            if self.claims is not None and first and worker is not self.serial:
+                env[CLAIMS_ENV] = str(self.claims)
+            if self.gate is not None and worker is self.serial:
+                env[GATE_ENV] = str(self.gate)
             worker.proc = self.popen(self.command(worker), cwd=self.cwd, env=env,
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -150,7 +175,8 @@ class Pool:
                 path = str(data.get("location", "")).rsplit(":", 1)[0]
                 mark = MARKS.get(str(data.get("status")), "?")
                 again = f" (attempt {worker.attempt})" if worker.attempt > 1 else ""
-                self._line(worker, f"{path} {mark} {float(data.get('duration') or 0):.1f} s{again}")
+                taken = "" if any(p.split(":")[0] == path for p in worker.planned) else " (taken over)"
+                self._line(worker, f"{path} {mark} {float(data.get('duration') or 0):.1f} s{again}{taken}")
         worker._seen = len(lines)
 
     def _line(self, worker: Worker, text: str) -> None:

@@ -46,6 +46,7 @@ from behave.formatter.base import Formatter, StreamOpener
 from behave.model import Rule, Scenario, ScenarioOutline
 
 from harness.analysis.redact import SECRET_KEY, Redactor
+from harness.claims import is_foreign
 
 RECORD_FORMAT = "harness-record/1"
 _PENDING_HOOK_ERRORS: list[dict[str, Any]] = []
@@ -183,7 +184,7 @@ class RecordFormatter(Formatter):  # type: ignore[misc]
 
     def eof(self) -> None:
         """Write the finished feature with its rules, scenarios and steps."""
-        if self._feature is not None:
+        if self._feature is not None and not is_foreign(self._feature):  # another worker's: not in this record
             self.redactor.add(*_SECRETS)  # the hooks may have registered secrets since the last feature
             for line in self._feature_lines(self._feature):
                 self._write(line)
@@ -217,6 +218,8 @@ class RecordFormatter(Formatter):  # type: ignore[misc]
                 yield from self._scenario_lines(item, rule)
 
     def _scenario_lines(self, scenario: Any, rule: str) -> Iterator[dict[str, Any]]:
+        if is_foreign(scenario):
+            return
         yield {"kind": "scenario", **self._statement(scenario), "rule": rule,
                "tags": sorted(str(t) for t in scenario.effective_tags),
                "duration": scenario.duration, "captured": self._captured(scenario),

@@ -19,9 +19,11 @@ from time import monotonic as _monotonic
 from time import time as _wall
 from typing import Any
 
+from harness.claims import Claims
 from harness.config import Settings, check_userdata, load_environment, resolve_parameters
 from harness.errors import FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
+from harness.gate import Gate
 from harness.lifecycle import Environment, docker_client, forward_signals_as_interrupt, new_run_id
 from harness.runfolder import EnvFolder
 
@@ -36,11 +38,13 @@ def env_tag(tags: list[str]) -> str | None:
     return names[-1] if names else None
 
 
-def environments_from(features: list[Any], current: Any) -> set[str]:
-    """The environments the features from ``current`` on name by tag (feature or scenario)."""
+def environments_from(features: list[Any], current: Any, skip: Callable[[Any], bool] | None = None) -> set[str]:
+    """The environments the features from ``current`` on name by tag (feature or scenario), but those ``skip``s."""
     later = features[next((n for n, f in enumerate(features) if f is current), 0):]
     names: set[str] = set()
     for feature in later:
+        if skip is not None and skip(feature):
+            continue
         tags = [str(t) for t in feature.tags]
         scenario_tags = [[str(t) for t in s.tags] for s in feature.walk_scenarios()]
         names.update(n for n in [env_tag(tags), *(env_tag(t) for t in scenario_tags)] if n)
@@ -182,6 +186,8 @@ class Session:
     values: dict[str, Any] = field(default_factory=dict)
     cleanups: list[Cleanup] = field(default_factory=list)
     feature_env: str | None = None
+    claims: Claims | None = None  # a split worker's first attempt: items run where claimed first
+    gate: Gate | None = None  # an @serial worker started early: waits before its first scenario
     _env: Environment | None = None
     _fresh: list[Environment] = field(default_factory=list)
     _extensions: dict[str, Any] = field(default_factory=dict)
@@ -197,7 +203,8 @@ class Session:
         settings = Settings.build(userdata)
         check_userdata(userdata, settings.env_dir)
         run_id = userdata.get("run_id") or new_run_id()
-        session = cls(settings, Environments(settings, run_id, userdata), dict(userdata))
+        session = cls(settings, Environments(settings, run_id, userdata), dict(userdata),
+                      claims=Claims.from_environ(), gate=Gate.from_environ())
         forward_signals_as_interrupt()
         atexit.register(session.close)
         session.sweep()
@@ -245,7 +252,9 @@ class Session:
         return self._env
 
     def begin_scenario(self, env_name: str | None, fresh: bool) -> None:
-        """Reset per-scenario state and select the scenario's environment."""
+        """Reset per-scenario state and select the scenario's environment (after the gate, if any)."""
+        if self.gate is not None:
+            self.gate.wait()
         self.values.clear()
         self._extensions.clear()
         self.cleanups.clear()

@@ -6,6 +6,7 @@
     setups(run_dir)            -> the last run's bring-up seconds per environment
     balance(items, n, setup)   -> n buckets, longest first onto the lightest bucket (deterministic),
                                   a bucket paying an environment's bring-up the first time it needs it
+    run_order(bucket)          -> a worker's order: longest first
     pick(items, Shard(i, n))   -> bucket i of n: a CI matrix job's share
 """
 
@@ -72,7 +73,7 @@ def collect(paths: Sequence[str], root: Path) -> list[Item]:
             continue
         tags = {str(t) for t in feature.tags}
         env = env_tag([str(t) for t in feature.tags]) or ""
-        tops = list(_top_scenarios(feature))
+        tops = list(top_scenarios(feature))
         if SCENARIOS_TAG in tags and SERIAL_TAG not in tags:
             items.extend(Item(f"{path}:{s.line}", path, 1, SERIAL_TAG in {str(t) for t in s.tags}, env=env)
                          for s in tops)
@@ -96,11 +97,11 @@ def feature_files(paths: Sequence[str], root: Path) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _top_scenarios(container: Any) -> Iterable[Any]:
+def top_scenarios(container: Any) -> Iterable[Any]:
     """Scenarios and scenario outlines (not their rows), rules included, in file order."""
     for item in getattr(container, "run_items", []) or []:
         if type(item).__name__ == "Rule":
-            yield from _top_scenarios(item)
+            yield from top_scenarios(item)
         elif type(item).__name__ in ("Scenario", "ScenarioOutline"):
             yield item
 
@@ -185,6 +186,16 @@ def balance(items: Sequence[Item], n: int, setup: float = SETUP_SECONDS,
         envs[best].add(item.env)
         buckets[best].append(item)
     return buckets
+
+
+def run_order(bucket: Sequence[Item]) -> list[Item]:
+    """The order a worker runs its share in: longest first (ties by location).
+
+    The short items come last: a worker that runs out of work takes from the others' tails
+    (harness.claims), and short tails even out the finish. An environment stays up until the
+    worker's last item that needs it, so the order costs no extra bring-up.
+    """
+    return sorted(bucket, key=lambda i: (-i.weight, i.location))
 
 
 def pick(items: Sequence[Item], shard: Shard) -> list[Item]:

@@ -18,13 +18,14 @@ import shutil
 import sys
 import time
 from contextlib import chdir
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness import shard
+from harness import claims, shard
 from harness.config import Settings
 from harness.errors import ConfigError, HarnessError
-from harness.merge import merge_folder, rerun_locations, write_junit
+from harness.merge import Part, merge_folder, rerun_locations, write_junit
 from harness.parallel import Pool, Worker, make_workers
 from harness.retry import RetryPolicy
 from harness.runfolder import RunFolder
@@ -40,16 +41,16 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
                           hint="write --workers 2 (or more) to run features in parallel")
     paths, rest = behave_paths(behave_args, settings.root)
     items = plan_items(paths, options, settings)
-    order = {item.location: n for n, item in enumerate(items)}  # each worker runs its share in file order
     source = _durations_source(options, settings)
     measured = shard.setups(source) if source is not None else {}
-    buckets = [sorted(b, key=lambda i: order[i.location])
-               for b in shard.balance([i for i in items if not i.serial], options.workers, measured=measured)]
+    shared = [i for i in items if not i.serial]
+    buckets = [shard.run_order(b) for b in shard.balance(shared, options.workers, measured=measured)]
     workers, lone = make_workers(buckets, [i for i in items if i.serial], run_id, run_dir)
+    stealing = _claims_folder(run_dir, workers, buckets, measured)
     print(f"harness run {run_id}: {len(items)} items over {len(workers)} worker(s)"
           + (f" + {len(lone.locations)} @serial" if lone else "") + f"; outputs in {run_dir}", flush=True)
     pool = Pool(workers, lone, lambda w: worker_command(w, rest), settings.root, dict(os.environ),
-                RetryPolicy(options.retries))
+                RetryPolicy(options.retries), claims=stealing, gate=run_dir / "serial.gate" if workers else None)
     started, interrupted = time.monotonic(), False
     try:
         pool.run()
@@ -60,12 +61,33 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
         _collect_environments(settings.runs_dir, run_dir, everyone)
         remove_leftovers(run_id)
     failures = [loc for w in everyone for loc in rerun_locations(w.current.folder)]
-    merge_folder(run_dir, pool.parts, run_id, failures)
+    merge_folder(run_dir, _with_foreign(pool.parts, everyone, stealing), run_id, failures)
     _write_summary(run_dir / "workers.json", options, everyone, time.monotonic() - started)
     if interrupted:
         print("harness run: interrupted; every worker stopped and its environments removed", file=sys.stderr)
         return 130
     return _finish(run_dir, everyone)
+
+
+def _claims_folder(run_dir: Path, workers: list[Worker], buckets: list[list[shard.Item]],
+                   setups: dict[str, float]) -> Path | None:
+    """With 2+ workers: each also gets the others' items to take when it runs out (harness.claims)."""
+    if len(workers) < 2:
+        return None
+    shares = [b for b in buckets if b]
+    for worker, steals in zip(workers, claims.with_steals(shares, setups), strict=True):
+        worker.locations = [i.location for i in steals]
+    return claims.Claims.create(run_dir / "claims", [i.location for b in shares for i in b])
+
+
+def _with_foreign(parts: list[Part], workers: list[Worker], folder: Path | None) -> list[Part]:
+    """Each worker's parts knowing which items other workers ran (their skipped copies are dropped)."""
+    if folder is None:
+        return parts
+    owners = claims.owners(folder)
+    run_ids = {w.label: w.run_id for w in workers}
+    return [replace(p, foreign=frozenset(loc for loc, owner in owners.items() if owner != run_ids.get(p.label)))
+            for p in parts]
 
 
 def plan_items(paths: list[str], options: argparse.Namespace, settings: Settings) -> list[shard.Item]:
