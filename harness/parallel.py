@@ -176,6 +176,8 @@ class Pool:
                 mark = MARKS.get(str(data.get("status")), "?")
                 again = f" (attempt {worker.attempt})" if worker.attempt > 1 else ""
                 taken = "" if any(p.split(":")[0] == path for p in worker.planned) else " (taken over)"
+                if taken and data.get("status") == "skipped":
+                    continue  # another share's feature that is skipped everywhere (by tags): its owner says so
                 self._line(worker, f"{path} {mark} {float(data.get('duration') or 0):.1f} s{again}{taken}")
         worker._seen = len(lines)
 

@@ -62,7 +62,8 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
         remove_leftovers(run_id)
     failures = [loc for w in everyone for loc in rerun_locations(w.current.folder)]
     merge_folder(run_dir, _with_foreign(pool.parts, everyone, stealing), run_id, failures)
-    _write_summary(run_dir / "workers.json", options, everyone, time.monotonic() - started)
+    _write_summary(run_dir / "workers.json", options, everyone, time.monotonic() - started,
+                   claims.owners(stealing) if stealing is not None else {})
     if interrupted:
         print("harness run: interrupted; every worker stopped and its environments removed", file=sys.stderr)
         return 130
@@ -182,14 +183,25 @@ def remove_leftovers(run_id: str) -> list[str]:
     return removed
 
 
-def _write_summary(path: Path, options: argparse.Namespace, workers: list[Worker], wall: float) -> None:
+def _write_summary(path: Path, options: argparse.Namespace, workers: list[Worker], wall: float,
+                   owners: dict[str, str]) -> None:
+    """``items``: each worker's planned share; ``ran``: what it ran (its share less and plus what was taken over)."""
     data: dict[str, Any] = {
         "workers": options.workers, "shard": options.shard, "retries": options.retries,
         "wall_s": round(wall, 3),
-        "by_worker": [{"label": w.label, "run_id": w.run_id, "items": w.planned, "exit_codes": w.codes,
+        "by_worker": [{"label": w.label, "run_id": w.run_id, "items": w.planned,
+                       "ran": _ran(w, owners),
+                       "exit_codes": w.codes,
                        "wall_s": w.walls, "attempts": w.attempt, "peak_rss_mb": round(w.peak_rss_kb / 1024, 1)}
                       for w in workers if w.parts]}
     path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def _ran(worker: Worker, owners: dict[str, str]) -> list[str]:
+    """The items a worker ran: those it claimed; its plan when its items were not claimable (@serial, 1 worker)."""
+    if not any(loc in owners for loc in worker.planned):
+        return worker.planned
+    return [loc for loc, owner in owners.items() if owner == worker.run_id]
 
 
 def _finish(run_dir: Path, workers: list[Worker]) -> int:
