@@ -1,10 +1,12 @@
-"""The @serial worker's start gate: its environments come up while the other workers finish; it runs alone.
+"""The @serial worker's gates: its environment comes up while the other workers finish; it runs alone.
 
-`harness run --workers N` starts the @serial worker as soon as one other worker is done, with
-``HARNESS_GATE`` naming a file that does not exist yet. The worker brings up its first feature's
-environment, then waits before its first scenario until the file exists: the pool creates it when
-every other worker has exited. So the serial items still run alone, and their bring-up is off the
-critical path. If the harness run that started it is gone, the worker stops instead of waiting.
+`harness run --workers N` starts the @serial worker with the others, idle: before it brings up an
+environment it waits for the file ``HARNESS_WARM`` names, which the pool creates when the end is
+near (what is left unclaimed would take each worker less than the serial environment's bring-up,
+or a worker is done). Before its first scenario it waits for ``HARNESS_GATE``, created when every
+other worker has exited. So the serial items still run alone, and their process start and
+bring-up are off the critical path. If the harness run that started it is gone, the worker stops
+instead of waiting.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 
-GATE_ENV = "HARNESS_GATE"
+GATE_ENV = "HARNESS_GATE"  # run the first scenario once this file exists
+WARM_ENV = "HARNESS_WARM"  # bring up environments once this file exists
 POLL_SECONDS = 0.05
 
 
@@ -30,9 +33,9 @@ class Gate:
     opened: bool = False
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Gate | None:
-        """The gate of this behave process, when it is a @serial worker started early."""
-        path = environ.get(GATE_ENV, "")
+    def from_environ(cls, key: str, environ: Mapping[str, str] = os.environ) -> Gate | None:
+        """The gate named by ``key`` (GATE_ENV, WARM_ENV) of this behave process, when it is a @serial worker."""
+        path = environ.get(key, "")
         return cls(Path(path), os.getppid()) if path else None
 
     def wait(self) -> float:

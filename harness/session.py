@@ -23,7 +23,7 @@ from harness.claims import Claims
 from harness.config import Settings, check_userdata, load_environment, resolve_parameters
 from harness.errors import FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
-from harness.gate import Gate
+from harness.gate import GATE_ENV, WARM_ENV, Gate
 from harness.lifecycle import Environment, docker_client, forward_signals_as_interrupt, new_run_id
 from harness.runfolder import EnvFolder
 
@@ -188,6 +188,7 @@ class Session:
     feature_env: str | None = None
     claims: Claims | None = None  # a split worker's first attempt: items run where claimed first
     gate: Gate | None = None  # an @serial worker started early: waits before its first scenario
+    warm: Gate | None = None  # ... and before it brings up an environment
     _env: Environment | None = None
     _fresh: list[Environment] = field(default_factory=list)
     _extensions: dict[str, Any] = field(default_factory=dict)
@@ -204,7 +205,8 @@ class Session:
         check_userdata(userdata, settings.env_dir)
         run_id = userdata.get("run_id") or new_run_id()
         session = cls(settings, Environments(settings, run_id, userdata), dict(userdata),
-                      claims=Claims.from_environ(), gate=Gate.from_environ())
+                      claims=Claims.from_environ(), gate=Gate.from_environ(GATE_ENV),
+                      warm=Gate.from_environ(WARM_ENV))
         forward_signals_as_interrupt()
         atexit.register(session.close)
         session.sweep()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.analysis.inputs import load
-from harness.claims import Claims, owners, with_steals
+from harness.claims import Claims, owners, unclaimed, with_steals
 from harness.errors import HarnessError
 from harness.gate import Gate
 from harness.merge import Part, merge_folder
@@ -31,7 +31,9 @@ def test_the_first_worker_to_claim_an_item_runs_it_and_the_others_see_it_as_else
     one = Claims.from_environ({"HARNESS_CLAIMS": str(folder), "HARNESS_RUN_ID": "r-w1"})
     two = Claims.from_environ({"HARNESS_CLAIMS": str(folder), "HARNESS_RUN_ID": "r-w2"})
     assert one is not None and two is not None
+    assert unclaimed(folder) == ["features/a.feature", "features/b.feature:7"]
     assert one.claim("features/a.feature") and not two.claim("features/a.feature")
+    assert unclaimed(folder) == ["features/b.feature:7"]
     assert one.claim("features/a.feature")  # claimed earlier by itself: still its own
     assert two.elsewhere("features/a.feature") and not one.elsewhere("features/a.feature")
     assert not one.elsewhere("features/b.feature:7") and two.claim("features/b.feature:7")
