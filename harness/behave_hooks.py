@@ -39,8 +39,6 @@ def before_feature(context: Any, feature: Any) -> None:
         claims.mark(feature)  # another worker runs it: skipped here, before any environment comes up
         return
     session.feature_env = env_tag(list(feature.tags))
-    if session.warm is not None:
-        session.warm.wait()  # an @serial worker idles until the others near their end
     if session.feature_env and "fresh" not in feature.tags:
         session.environments.get(session.feature_env)
 

@@ -113,15 +113,6 @@ def owners(folder: Path) -> dict[str, str]:
     return found
 
 
-def unclaimed(folder: Path) -> list[str]:
-    """The claimable locations no worker has claimed yet."""
-    try:
-        locations = [line.strip() for line in (folder / ITEMS).read_text().splitlines() if line.strip()]
-    except OSError:
-        return []
-    return [loc for loc in locations if not (folder / _name(loc)).exists()]
-
-
 def mark(statement: Any) -> None:
     """Skip a foreign feature or scenario and mark it for the record (which leaves it out)."""
     setattr(statement, FOREIGN, True)

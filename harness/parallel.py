@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.claims import CLAIMS_ENV, OWNER_ENV
-from harness.gate import GATE_ENV, WARM_ENV
 from harness.merge import Part, rerun_locations
 from harness.retry import RetryPolicy
 from harness.runfolder import RunFolder
@@ -86,9 +85,6 @@ class Pool:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen
     claims: Path | None = None  # the run's claims folder (harness.claims): set for first attempts of workers
-    gate: Path | None = None  # the @serial worker runs its first scenario once this file exists (harness.gate)
-    warm: Path | None = None  # ... and brings up its environment once this one exists
-    near_end: Callable[[], bool] = lambda: False  # time to create ``warm`` (else: once a worker is done)
     _stopping: bool = False
 
     def run(self) -> None:
@@ -97,13 +93,9 @@ class Pool:
         try:
             for worker in self.workers:
                 self._start(worker, worker.locations)
-            if self.serial is not None and self.gate is not None:
-                self._start(self.serial, self.serial.locations)  # idle at its gates (harness.gate)
             self._drive(self.workers)
             if self.serial is not None:
-                if not self.serial.parts:
-                    self._start(self.serial, self.serial.locations)
-                self._open_gates(self.serial)
+                self._start(self.serial, self.serial.locations)
                 self._drive([self.serial])
         except KeyboardInterrupt:
             self.stop()
@@ -115,24 +107,9 @@ class Pool:
         while any(w.proc is not None for w in workers):
             for worker in workers:
                 self._poll(worker)
-            self._warm_up(workers)
             time.sleep(POLL_SECONDS)
         for worker in workers:
             self._progress(worker)
-
-    def _warm_up(self, workers: Sequence[Worker]) -> None:
-        """Near the end (or once a worker is done) let the @serial worker bring its environment up."""
-        if (self.warm is not None and not self.warm.exists() and self.serial not in workers
-                and (self.near_end() or any(w.done for w in workers))):
-            self.warm.touch()
-
-    def _open_gates(self, worker: Worker) -> None:
-        """Every other worker has exited: let the @serial worker run (its wall time counts from now)."""
-        for gate in (self.warm, self.gate):
-            if gate is not None:
-                gate.touch()
-        if self.gate is not None:
-            worker._started = time.monotonic()
 
     def _start(self, worker: Worker, locations: list[str], only: frozenset[str] = frozenset()) -> None:
         first = not worker.parts
@@ -142,14 +119,9 @@ class Pool:
         worker.parts.append(part)
         worker.locations, worker._seen, worker._started = locations, 0, time.monotonic()
         with (part.folder / "behave.log").open("wb") as log:
-            env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV, WARM_ENV)},
-                   OWNER_ENV: worker.run_id}
+            env = {**{k: v for k, v in self.env.items() if k != CLAIMS_ENV}, OWNER_ENV: worker.run_id}
             if self.claims is not None and first and worker is not self.serial:
                 env[CLAIMS_ENV] = str(self.claims)
-            if self.gate is not None and worker is self.serial:
-                env[GATE_ENV] = str(self.gate)
-            if self.warm is not None and worker is self.serial:
-                env[WARM_ENV] = str(self.warm)
             worker.proc = self.popen(self.command(worker), cwd=self.cwd, env=env,
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -23,7 +23,6 @@ from harness.claims import Claims
 from harness.config import Settings, check_userdata, load_environment, resolve_parameters
 from harness.errors import FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
-from harness.gate import GATE_ENV, WARM_ENV, Gate
 from harness.lifecycle import Environment, docker_client, forward_signals_as_interrupt, new_run_id
 from harness.runfolder import EnvFolder
 
@@ -187,8 +186,6 @@ class Session:
     cleanups: list[Cleanup] = field(default_factory=list)
     feature_env: str | None = None
     claims: Claims | None = None  # a split worker's first attempt: items run where claimed first
-    gate: Gate | None = None  # an @serial worker started early: waits before its first scenario
-    warm: Gate | None = None  # ... and before it brings up an environment
     _env: Environment | None = None
     _fresh: list[Environment] = field(default_factory=list)
     _extensions: dict[str, Any] = field(default_factory=dict)
@@ -205,8 +202,7 @@ class Session:
         check_userdata(userdata, settings.env_dir)
         run_id = userdata.get("run_id") or new_run_id()
         session = cls(settings, Environments(settings, run_id, userdata), dict(userdata),
-                      claims=Claims.from_environ(), gate=Gate.from_environ(GATE_ENV),
-                      warm=Gate.from_environ(WARM_ENV))
+                      claims=Claims.from_environ())
         forward_signals_as_interrupt()
         atexit.register(session.close)
         session.sweep()
@@ -254,9 +250,7 @@ class Session:
         return self._env
 
     def begin_scenario(self, env_name: str | None, fresh: bool) -> None:
-        """Reset per-scenario state and select the scenario's environment (after the gate, if any)."""
-        if self.gate is not None:
-            self.gate.wait()
+        """Reset per-scenario state and select the scenario's environment."""
         self.values.clear()
         self._extensions.clear()
         self.cleanups.clear()

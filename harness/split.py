@@ -17,7 +17,6 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from contextlib import chdir
 from dataclasses import replace
 from pathlib import Path
@@ -52,10 +51,6 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
           + (f" + {len(lone.locations)} @serial" if lone else "") + f"; outputs in {run_dir}", flush=True)
     pool = Pool(workers, lone, lambda w: worker_command(w, rest), settings.root, dict(os.environ),
                 RetryPolicy(options.retries), claims=stealing)
-    if lone is not None and workers:
-        pool.gate, pool.warm = run_dir / "serial.gate", run_dir / "serial.warm"
-        pool.near_end = _near_end(stealing, shared, len(workers),
-                                  lead=max(measured.get(i.env, shard.SETUP_SECONDS) for i in items if i.serial))
     started, interrupted = time.monotonic(), False
     try:
         pool.run()
@@ -84,17 +79,6 @@ def _claims_folder(run_dir: Path, workers: list[Worker], buckets: list[list[shar
     for worker, steals in zip(workers, claims.with_steals(shares, setups), strict=True):
         worker.locations = [i.location for i in steals]
     return claims.Claims.create(run_dir / "claims", [i.location for b in shares for i in b])
-
-
-def _near_end(folder: Path | None, items: list[shard.Item], workers: int, lead: float) -> Callable[[], bool]:
-    """True once what is left unclaimed would take each worker less than ``lead`` s (+2 s to start behave)."""
-    weights = {i.location: i.weight for i in items}
-
-    def near() -> bool:
-        left = claims.unclaimed(folder) if folder is not None else []
-        return sum(weights.get(loc, 0.0) for loc in left) / max(1, workers) <= lead + 2.0
-
-    return near if folder is not None else (lambda: False)
 
 
 def _with_foreign(parts: list[Part], workers: list[Worker], folder: Path | None) -> list[Part]:

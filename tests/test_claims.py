@@ -1,4 +1,4 @@
-"""Work stealing between split workers (harness.claims) and the @serial worker's gate (harness.gate).
+"""Work stealing between split workers (harness.claims).
 
 The claim mechanics are checked on a folder; the behaviour on real behave processes of the
 parallel fixture project (no containers): a worker that lags behind has its remaining items
@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from harness.analysis.inputs import load
-from harness.claims import Claims, owners, unclaimed, with_steals
-from harness.errors import HarnessError
-from harness.gate import Gate
+from harness.claims import Claims, owners, with_steals
 from harness.merge import Part, merge_folder
 from harness.shard import Item, run_order
 from tests.test_parallel import NOT_FLAKY, counts, harness, project, run_folder  # noqa: F401 - fixture
@@ -31,9 +26,7 @@ def test_the_first_worker_to_claim_an_item_runs_it_and_the_others_see_it_as_else
     one = Claims.from_environ({"HARNESS_CLAIMS": str(folder), "HARNESS_RUN_ID": "r-w1"})
     two = Claims.from_environ({"HARNESS_CLAIMS": str(folder), "HARNESS_RUN_ID": "r-w2"})
     assert one is not None and two is not None
-    assert unclaimed(folder) == ["features/a.feature", "features/b.feature:7"]
     assert one.claim("features/a.feature") and not two.claim("features/a.feature")
-    assert unclaimed(folder) == ["features/b.feature:7"]
     assert one.claim("features/a.feature")  # claimed earlier by itself: still its own
     assert two.elsewhere("features/a.feature") and not one.elsewhere("features/a.feature")
     assert not one.elsewhere("features/b.feature:7") and two.claim("features/b.feature:7")
@@ -93,15 +86,6 @@ def test_merge_drops_the_features_another_worker_ran(tmp_path: Path) -> None:
     merge_folder(tmp_path / "run", parts, "r", [])
     merged = json.loads((tmp_path / "run" / "behave.json").read_text())
     assert [(f["location"], f["status"]) for f in merged] == [("a.feature:1", "passed"), ("b.feature:1", "failed")]
-
-
-def test_the_gate_waits_for_its_file_and_gives_up_when_the_run_is_gone(tmp_path: Path) -> None:
-    gate = Gate(tmp_path / "serial.gate", os.getppid())
-    threading.Timer(0.3, (tmp_path / "serial.gate").touch).start()
-    assert gate.wait() >= 0.25 and gate.wait() == pytest.approx(0.0, abs=0.01)
-    orphan = Gate(tmp_path / "never", parent=-1)
-    with pytest.raises(HarnessError, match="is gone"):
-        orphan.wait()
 
 
 def test_a_lagging_workers_items_are_taken_over_and_every_scenario_runs_once(project: Path) -> None:  # noqa: F811
