@@ -1,4 +1,4 @@
-@integration @websocket @p1 @env.full-stack @queen
+@integration @websocket @p1 @env.full-stack @queen @serial
 Feature: many subscribers on the event channel while the queen is under load
   Fifty tenants each hold a WebSocket on /v1/events while each sends inference requests. Every
   accepted job's final event must reach its own tenant's subscriber, and quickly: latency runs
