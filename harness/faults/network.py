@@ -129,10 +129,14 @@ class IptablesFault:
                                          hint="start it before injecting a network fault")
                     continue
                 wanted = self.rules(container)
-                if self._applied.get(str(container.id)) == (pid, wanted):
+                applied = self._applied.get(str(container.id))
+                if applied == (pid, wanted):
                     continue
-                self._remove_own(container)
-                self._add(container, wanted)
+                if applied is not None and applied[0] == pid:
+                    self._change(container, applied[1], wanted)  # a peer came or went: no gap in the fault
+                else:
+                    self._remove_own(container)
+                    self._add(container, wanted)
                 self._applied[str(container.id)] = (pid, wanted)
 
     def revert(self) -> None:
@@ -158,6 +162,17 @@ class IptablesFault:
                     for rule in wanted]
         self.runner.run(container, setup_script(self.table, self.chain, self.hooks) + " && "
                         + iptables_script(commands))
+
+    def _change(self, container: Container, old: list[Rule], wanted: list[Rule]) -> None:
+        """Add the new rules first, then delete the stale ones: the fault holds throughout."""
+        added = [rule for rule in wanted if rule not in old]
+        if added:
+            self._add(container, added)
+        gone = [["-t", self.table, "-D", self.chain, *rule, "-m", "comment", "--comment", self.token]
+                for rule in old if rule not in wanted]
+        if gone:
+            teardown = teardown_if_empty(self.table, self.chain, self.hooks)
+            self.runner.run(container, f"{iptables_script(gone)} && ({teardown} 2>/dev/null || true)")
 
     def _remove_own(self, container: Container) -> None:
         rules = harness_rules(self.runner, container, table=self.table, chain=self.chain)

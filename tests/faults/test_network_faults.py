@@ -120,3 +120,29 @@ def test_isolate_revert_restores_the_published_port(trio: Trio) -> None:
         assert trio.probe(trio.b, "a") in {"gaierror", "TimeoutError"}
     assert trio.probe(trio.b, "a") == "ok"
     assert host_echo(trio) == b"host"
+
+
+def test_a_peer_change_swaps_the_rules_without_a_gap(trio: Trio) -> None:
+    """The watcher re-applies a fault when the peers change (a fault proxy joins the network): the new
+    rules go in before the stale ones come out, so the chain is never empty while the fault holds."""
+    inner = NsenterRunner()
+    seen: list[tuple[str, int]] = []
+
+    class Watching:
+        def run(self, container: Container, script: str) -> str:
+            output = inner.run(container, script)
+            seen.append((script, len(harness_rules(inner, trio.b))))
+            return output
+
+    runner = Watching()
+    fault = PacketLoss(trio.b, 100, peers=[trio.a, trio.c], runner=runner, watch_interval=None)  # type: ignore[arg-type]
+    with FaultStack() as stack:
+        stack.inject(fault)
+        assert len(harness_rules(inner, trio.b)) == 4
+        seen.clear()
+        fault.peers = [trio.a]
+        fault.refresh()
+        assert seen and all(count >= 2 for _, count in seen), seen  # never fewer than the wanted rules
+        assert len(harness_rules(inner, trio.b)) == 2
+        assert trio.probe(trio.a, trio.b) == "TimeoutError" and trio.probe(trio.c, trio.b) == "ok"
+    assert harness_rules(inner, trio.b) == []
