@@ -52,11 +52,10 @@ class Claims:
         if not folder:
             return None
         path = Path(folder)
-        try:
-            items = frozenset(line.strip() for line in (path / ITEMS).read_text().splitlines() if line.strip())
-        except OSError:
+        items = _locations(path)
+        if items is None:
             return None  # no list: every item is this worker's own
-        return cls(path, environ.get(OWNER_ENV, str(os.getpid())), items)
+        return cls(path, environ.get(OWNER_ENV, str(os.getpid())), frozenset(items))
 
     def claim(self, location: str) -> bool:
         """True when this worker runs ``location``: it claimed it now or earlier."""
@@ -101,11 +100,7 @@ class Claims:
 def owners(folder: Path) -> dict[str, str]:
     """Every claimed location of a run and the run id of the worker that ran it."""
     found: dict[str, str] = {}
-    try:
-        locations = [line.strip() for line in (folder / ITEMS).read_text().splitlines() if line.strip()]
-    except OSError:
-        return found
-    for location in locations:
+    for location in _locations(folder) or []:
         try:
             found[location] = (folder / _name(location)).read_text()
         except OSError:
@@ -141,6 +136,14 @@ def with_steals(buckets: Sequence[Sequence[Item]], setups: Mapping[str, float] |
         far = [i for i in taken if i.env not in envs and i.weight > costs.get(i.env, SETUP_SECONDS)]
         lists.append([*own, *near, *far])
     return lists
+
+
+def _locations(folder: Path) -> list[str] | None:
+    """The claimable locations listed in a claims folder (None without a list)."""
+    try:
+        return [line.strip() for line in (folder / ITEMS).read_text().splitlines() if line.strip()]
+    except OSError:
+        return None
 
 
 def _top_locations(feature: Any) -> list[str]:

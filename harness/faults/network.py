@@ -157,9 +157,12 @@ class IptablesFault:
             raise FaultError(f"could not remove the rules of {self.describe()}: " + "; ".join(errors),
                              hint=f"inspect with `nsenter -t <pid> -n iptables -t {self.table} -S {self.chain}`")
 
+    def _command(self, action: str, rule: Rule) -> list[str]:
+        """``-A`` or ``-D`` of one of this fault's rules (its comment token marks it as this fault's)."""
+        return ["-t", self.table, action, self.chain, *rule, "-m", "comment", "--comment", self.token]
+
     def _add(self, container: Container, wanted: list[Rule]) -> None:
-        commands = [["-t", self.table, "-A", self.chain, *rule, "-m", "comment", "--comment", self.token]
-                    for rule in wanted]
+        commands = [self._command("-A", rule) for rule in wanted]
         self.runner.run(container, setup_script(self.table, self.chain, self.hooks) + " && "
                         + iptables_script(commands))
 
@@ -168,8 +171,7 @@ class IptablesFault:
         added = [rule for rule in wanted if rule not in old]
         if added:
             self._add(container, added)
-        gone = [["-t", self.table, "-D", self.chain, *rule, "-m", "comment", "--comment", self.token]
-                for rule in old if rule not in wanted]
+        gone = [self._command("-D", rule) for rule in old if rule not in wanted]
         if gone:
             teardown = teardown_if_empty(self.table, self.chain, self.hooks)
             self.runner.run(container, f"{iptables_script(gone)} && ({teardown} 2>/dev/null || true)")
