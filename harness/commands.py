@@ -19,8 +19,9 @@ from harness.config import (
     resolve_parameters,
 )
 from harness.discover import compose_environment
+from harness.engine import current_engine
 from harness.errors import ConfigError, HarnessError
-from harness.lifecycle import DETACHED, Environment, docker_client, forward_signals_as_interrupt, new_run_id
+from harness.lifecycle import DETACHED, Environment, forward_signals_as_interrupt, new_run_id
 from harness.runfolder import RunFolder
 
 
@@ -41,7 +42,7 @@ def up(argv: list[str]) -> int:
     spec = _up_spec(args, settings)
     params = resolve_parameters(spec, parse_assignments(args.define), strict=True)
     forward_signals_as_interrupt()
-    janitor.sweep(docker_client())
+    janitor.sweep(current_engine().reads())
     env = Environment(spec, params, settings, run_id=new_run_id(), owner=DETACHED)
     try:
         env.start()
@@ -78,7 +79,7 @@ def _up_spec(args: argparse.Namespace, settings: Settings) -> EnvironmentSpec:
 def status(argv: list[str]) -> int:
     """List the harness's projects: run, environment, owner, containers running."""
     argparse.ArgumentParser(prog="harness status").parse_args(argv)
-    found = janitor.projects(docker_client())
+    found = janitor.projects(current_engine().reads())
     if not found:
         print("no harness projects")
     for p in found:
@@ -88,7 +89,7 @@ def status(argv: list[str]) -> int:
 
 
 def _pick(run: str | None) -> list[janitor.Project]:
-    found = janitor.projects(docker_client())
+    found = janitor.projects(current_engine().reads())
     chosen = [p for p in found if run in (None, p.run_id, p.name)]
     if run and not chosen:
         raise ConfigError(f"no harness project for run {run!r}", hint="`harness status` lists the runs")
@@ -128,7 +129,7 @@ def gc(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="harness gc")
     parser.add_argument("--all", action="store_true", help="also detached and foreign-owned projects")
     args = parser.parse_args(argv)
-    removed = janitor.sweep(docker_client(), everything=args.all)
+    removed = janitor.sweep(current_engine().reads(), everything=args.all)
     print("removed: " + (", ".join(removed) if removed else "nothing"))
     return 0
 

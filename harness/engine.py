@@ -7,6 +7,7 @@
     Engine.publish_ip                 the host IP to publish on: 127.0.0.1 when local (nothing else on
                                       the network sees the stack); 0.0.0.0 when remote (the client is
                                       elsewhere, so loopback on the engine's host would be unreachable)
+    Engine.reads()                    container lists and inspects without the SDK (engine_api)
     Engine.client()                   a docker SDK client for it (docker-py honours DOCKER_HOST but not
                                       contexts, so a context's endpoint and TLS files are passed explicitly)
     Engine.environ()                  the variables that pin this engine for a child process (watchdog,
@@ -28,10 +29,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from harness.errors import DockerUnavailable
+
+if TYPE_CHECKING:
+    from harness.engine_api import EngineReads
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +106,22 @@ class Engine:
             return {"DOCKER_HOST": self.endpoint}
         return {}
 
+    @property
+    def speaks_plain_http(self) -> bool:
+        """A unix socket, or tcp without TLS (no context TLS files, no DOCKER_TLS_VERIFY / DOCKER_CERT_PATH)."""
+        if self.scheme == "unix":
+            return True
+        if self.scheme != "tcp" or (self.tls_dir and Path(self.tls_dir).is_dir()):
+            return False
+        return self.source != "DOCKER_HOST" or not (os.environ.get("DOCKER_TLS_VERIFY")
+                                                     or os.environ.get("DOCKER_CERT_PATH"))
+
+    def reads(self) -> EngineReads:
+        """The engine reads a run makes before its first step, without loading the SDK where it can."""
+        from harness.engine_api import reads_for
+
+        return reads_for(self)
+
     def client(self, timeout: int = CLIENT_TIMEOUT) -> Any:
         """A connected docker SDK client for this engine, or DockerUnavailable with a hint."""
         import docker
@@ -120,7 +140,7 @@ class Engine:
             return client
         except docker.errors.DockerException as exc:
             raise DockerUnavailable(f"no Docker engine answers at {self.describe()}: {exc}",
-                                    hint=self._hint()) from exc
+                                    hint=self.hint()) from exc
 
     def _tls(self) -> Any:
         """The context's TLS configuration for the SDK (False when it has no TLS files)."""
@@ -133,7 +153,8 @@ class Engine:
         return TLSConfig(client_cert=(str(cert), str(key)) if cert.is_file() and key.is_file() else None,
                          ca_cert=str(ca) if ca.is_file() else None, verify=self.tls_verify and ca.is_file())
 
-    def _hint(self) -> str:
+    def hint(self) -> str:
+        """What to check when this engine does not answer."""
         if self.source == "context":
             return f"is the engine of context {self.context!r} up? `docker --context {self.context} info` shows it"
         if self.source != "DOCKER_HOST":

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.compose import ComposeRunner
+from harness.engine_api import EngineReads
 from harness.errors import HarnessError
 from harness.watchdog import owner_alive
 
@@ -34,18 +35,19 @@ class Project:
         return self.owner == 0
 
 
-def projects(docker: Any) -> list[Project]:
+def projects(reads: EngineReads) -> list[Project]:
     """Every compose project with harness labels, from containers, networks and volumes."""
     found: dict[str, dict[str, Any]] = {}
-    for summary in docker.api.containers(all=True, filters={"label": "harness.run"}):
+    for summary in reads.containers(all=True, filters={"label": "harness.run"}):
         labels = summary.get("Labels") or {}
         entry = found.setdefault(labels.get("com.docker.compose.project", "?"), {"labels": labels, "n": 0, "up": 0})
         entry["n"] += 1
         entry["up"] += summary.get("State") == "running"
-    for kind in ("networks", "volumes"):
-        for item in getattr(docker, kind).list(filters={"label": "harness.run"}):
-            labels = item.attrs.get("Labels") or {}
-            found.setdefault(labels.get("com.docker.compose.project", "?"), {"labels": labels, "n": 0, "up": 0})
+    networks = reads.networks(filters={"label": "harness.run"})
+    volumes = reads.volumes(filters={"label": "harness.run"}).get("Volumes") or []
+    for item in (*networks, *volumes):
+        labels = item.get("Labels") or {}
+        found.setdefault(labels.get("com.docker.compose.project", "?"), {"labels": labels, "n": 0, "up": 0})
     return sorted((_project(name, e) for name, e in found.items()), key=lambda p: p.created)
 
 
@@ -67,10 +69,10 @@ def remove(project: str, timeout: float = 10) -> None:
     ComposeRunner(project).down(timeout)
 
 
-def sweep(docker: Any, *, everything: bool = False) -> list[str]:
+def sweep(reads: EngineReads, *, everything: bool = False) -> list[str]:
     """Remove orphaned projects (or every harness project with ``everything``); return their names."""
     removed = []
-    for project in projects(docker):
+    for project in projects(reads):
         if everything or orphaned(project):
             try:
                 remove(project.name)

@@ -38,6 +38,7 @@ from harness.compose import ComposeRunner
 from harness.config import EnvironmentSpec, ProbeSpec, ServiceSpec, Settings
 from harness.discover import default_service_spec
 from harness.engine import Engine, current_engine
+from harness.engine_api import EngineReads
 from harness.errors import ConfigError, HarnessError, StartupError
 from harness.images import BuildResult, DockerCLI, ImageBackend, from_images
 from harness.probes import Observed, make_probe
@@ -96,7 +97,7 @@ class Environment:
 
     def __init__(self, spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings, *,
                  run_id: str, instance: int = 0, owner: int | None = None,
-                 docker: Any = None, progress: Progress | None = None,
+                 docker: Any = None, reads: EngineReads | None = None, progress: Progress | None = None,
                  compose: ComposeRunner | None = None, images: ImageBackend | None = None,
                  engine: Engine | None = None) -> None:
         self.spec = spec
@@ -117,6 +118,7 @@ class Environment:
         self.secrets = [str(params[n]) for n in spec.secret_names() if params.get(n)]
         self._redact = Redactor(self.secrets).text
         self._docker = docker
+        self._reads = reads if reads is not None else (docker.api if docker is not None else None)
         self._image_backend: ImageBackend = images or DockerCLI()
         self._progress = progress or Progress(spec.name)
         self._watchdog: subprocess.Popen[bytes] | None = None
@@ -136,6 +138,13 @@ class Environment:
         if self._docker is None:
             self._docker = docker_client(self.engine)
         return self._docker
+
+    @property
+    def reads(self) -> EngineReads:
+        """Container lists and inspects: the SDK's when a client was given, else without loading the SDK."""
+        if self._reads is None:
+            self._reads = self.engine.reads()
+        return self._reads
 
     @property
     def ready_at(self) -> dict[str, float]:
@@ -352,7 +361,7 @@ class Environment:
         self._watchdog = None
 
     def _observe(self) -> list[Observed]:
-        summaries = self.docker.api.containers(
+        summaries = self.reads.containers(
             all=True, filters={"label": f"com.docker.compose.project={self.project}"})
         return [Observed.from_summary(s, host=self.engine.host) for s in summaries]
 
@@ -377,7 +386,7 @@ class Environment:
         if not svc or not svc.replicas:
             return {}
         try:
-            state = self.docker.api.inspect_container(svc.replicas[0].id)["State"]
+            state = self.reads.inspect_container(svc.replicas[0].id)["State"]
         except Exception:  # noqa: BLE001 - best effort while reporting another error
             return {}
         logs = (state.get("Health") or {}).get("Log") or []

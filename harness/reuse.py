@@ -1,7 +1,7 @@
 """Reuse of a kept environment: `harness up ENV` leaves it running; `-D reuse=ENV` (or `reuse=1`) attaches.
 
-    find_kept(docker, name)  -> the newest detached project of that environment, with its labels
-    attach(spec, params, settings, docker)
+    find_kept(reads, name)   -> the newest detached project of that environment, with its labels
+    attach(spec, params, settings, reads)
         the rendered configuration's hash must equal the kept project's `harness.config` label
         (else ConfigError naming the lines that differ); every probe must pass (else StartupError);
         the handle is never taken down (Environment.attach: `up` stays False)
@@ -21,6 +21,7 @@ from harness.config import EnvironmentSpec, Settings
 from harness.errors import ConfigError, StartupError
 
 if TYPE_CHECKING:
+    from harness.engine_api import EngineReads
     from harness.lifecycle import Environment
 
 logger = logging.getLogger(__name__)
@@ -50,10 +51,10 @@ def wanted(setting: str, name: str) -> bool:
     return setting.lower() in (ALL, "true", "yes") or setting == name
 
 
-def find_kept(docker: Any, name: str) -> Kept | None:
+def find_kept(reads: EngineReads, name: str) -> Kept | None:
     """The newest detached project of environment ``name`` on the engine, or None."""
     found: dict[str, Kept] = {}
-    for summary in docker.api.containers(filters={"label": [f"harness.env={name}", "harness.owner=0"]}):
+    for summary in reads.containers(filters={"label": [f"harness.env={name}", "harness.owner=0"]}):
         labels = summary.get("Labels") or {}
         project = labels.get("com.docker.compose.project", "")
         found[project] = Kept(project, labels.get("harness.run", ""), name, labels.get("harness.config", ""),
@@ -61,15 +62,15 @@ def find_kept(docker: Any, name: str) -> Kept | None:
     return max(found.values(), key=lambda k: k.created) if found else None
 
 
-def attach(spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings, docker: Any) -> Environment:
+def attach(spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings, reads: EngineReads) -> Environment:
     """The kept environment ``spec.name``, checked identical and healthy; never started or taken down."""
     from harness.lifecycle import DETACHED, Environment
 
-    kept = find_kept(docker, spec.name)
+    kept = find_kept(reads, spec.name)
     if kept is None:
         raise ConfigError(f"no kept environment {spec.name!r} is running", key="reuse",
                           hint=f"start one with `harness up {spec.name} --keep`, or drop -D reuse / --reuse")
-    env = Environment(spec, params, settings, run_id=kept.run_id, owner=DETACHED, docker=docker)
+    env = Environment(spec, params, settings, run_id=kept.run_id, owner=DETACHED, reads=reads)
     text = env.rendered()
     if config_hash(text, env.params) != kept.config:
         raise ConfigError(f"the kept project {kept.project} was made from a different configuration: "

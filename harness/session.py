@@ -21,9 +21,11 @@ from typing import Any
 
 from harness.claims import Claims
 from harness.config import Settings, check_userdata, load_environment, resolve_parameters
+from harness.engine import current_engine
+from harness.engine_api import EngineReads
 from harness.errors import FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
-from harness.lifecycle import Environment, docker_client, forward_signals_as_interrupt, new_run_id
+from harness.lifecycle import Environment, forward_signals_as_interrupt, new_run_id
 from harness.runfolder import EnvFolder
 
 logger = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ class Environments:
         self.live: list[Environment] = []
         self._instances = 0
         self._downs: list[threading.Thread] = []
-        self._client: Any = None
+        self._client: EngineReads | None = None
         self._errors: list[str] = []
 
     def get(self, name: str, *, fresh: bool = False) -> Environment:
@@ -100,20 +102,20 @@ class Environments:
         setting = self.overrides.get("reuse", "")
         if not setting or not reuse.wanted(setting, name):
             return False
-        return setting == name or reuse.find_kept(self._docker(), name) is not None
+        return setting == name or reuse.find_kept(self._reads(), name) is not None
 
     def _attach(self, spec: Any, params: Mapping[str, Any]) -> Environment:
         """The kept environment, checked identical and healthy; `stop` leaves it up (it never started it)."""
         from harness import reuse
 
-        env = reuse.attach(spec, params, self.settings, self._docker())
+        env = reuse.attach(spec, params, self.settings, self._reads())
         self.live.append(env)
         return env
 
-    def _docker(self) -> Any:
-        """One SDK client for the reuse look-ups of this run (connecting costs a ping each time)."""
+    def _reads(self) -> EngineReads:
+        """One engine reader for the reuse look-ups of this run."""
         if self._client is None:
-            self._client = docker_client()
+            self._client = current_engine().reads()
         return self._client
 
     def release(self, needed: set[str]) -> None:
@@ -219,7 +221,7 @@ class Session:
         from harness import janitor
 
         try:
-            removed = janitor.sweep(docker_client())
+            removed = janitor.sweep(current_engine().reads())
         except HarnessError as exc:
             logger.info("janitor skipped: %s", exc)
             return

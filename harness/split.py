@@ -166,10 +166,10 @@ def _gather(run_dir: Path, workers: list[Worker]) -> None:
 def remove_leftovers(run_id: str) -> list[str]:
     """Remove every compose project of this run's workers still on the engine (killed workers)."""
     from harness import janitor
-    from harness.lifecycle import docker_client
+    from harness.engine import current_engine
 
     try:
-        found = janitor.projects(docker_client())
+        found = janitor.projects(current_engine().reads())
     except HarnessError as exc:
         logger.info("leftover check skipped: %s", exc)
         return []

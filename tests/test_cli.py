@@ -88,8 +88,7 @@ class FakeEnvironment:
 def fake_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Any]:
     """`harness up` with no Docker: a fake Environment, no janitor, no signal handlers; run from tmp_path."""
     monkeypatch.setattr(commands, "Environment", FakeEnvironment)
-    monkeypatch.setattr(commands, "docker_client", lambda: None)
-    monkeypatch.setattr(commands.janitor, "sweep", lambda client: [])
+    monkeypatch.setattr(commands.janitor, "sweep", lambda reads: [])
     monkeypatch.setattr(commands, "forward_signals_as_interrupt", lambda: None)
     monkeypatch.chdir(tmp_path)
     FakeEnvironment.started = []

@@ -40,11 +40,6 @@ class FakeApi:
         return self.found
 
 
-class FakeDocker:
-    def __init__(self, containers: list[dict[str, Any]]) -> None:
-        self.api = FakeApi(containers)
-
-
 def labels(project: str, created: str, config: str = "h1") -> dict[str, Any]:
     return {"Labels": {"com.docker.compose.project": project, "harness.run": project + "-run",
                        "harness.env": "tiny", "harness.owner": "0", "harness.config": config,
@@ -52,12 +47,12 @@ def labels(project: str, created: str, config: str = "h1") -> dict[str, Any]:
 
 
 def test_find_kept_asks_for_detached_projects_of_that_environment_and_takes_the_newest() -> None:
-    docker = FakeDocker([labels("old", "2026-01-01T00:00:00"), labels("new", "2026-02-01T00:00:00"),
-                         labels("new", "2026-02-01T00:00:00")])
-    kept = reuse.find_kept(docker, "tiny")
+    api = FakeApi([labels("old", "2026-01-01T00:00:00"), labels("new", "2026-02-01T00:00:00"),
+                   labels("new", "2026-02-01T00:00:00")])
+    kept = reuse.find_kept(api, "tiny")  # type: ignore[arg-type]
     assert kept == Kept("new", "new-run", "tiny", "h1", "2026-02-01T00:00:00")
-    assert docker.api.filters == [{"label": ["harness.env=tiny", "harness.owner=0"]}]
-    assert reuse.find_kept(FakeDocker([]), "tiny") is None
+    assert api.filters == [{"label": ["harness.env=tiny", "harness.owner=0"]}]
+    assert reuse.find_kept(FakeApi([]), "tiny") is None  # type: ignore[arg-type]
 
 
 def test_the_difference_names_the_changed_compose_lines(tmp_path: Path) -> None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import docker.errors
-from docker.models.containers import Container
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import FaultError
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 
 @contextmanager
 def translate(what: str, hint: str = "") -> Iterator[None]:
     """Turn docker SDK errors raised inside the block into one FaultError."""
+    import docker.errors
     try:
         yield
     except docker.errors.DockerException as exc:

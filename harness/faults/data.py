@@ -17,13 +17,15 @@ import posixpath
 import shlex
 import tarfile
 import time
-
-from docker.models.containers import Container
+from typing import TYPE_CHECKING
 
 from harness.errors import FaultError
 from harness.faults._docker import exec_sh, translate
 from harness.faults.process import _ContainerFault, stop_grace
 from harness.waiting import poll
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 GARBAGE = b"harness: this file was corrupted on purpose \x00\xff\xfe" * 256
 

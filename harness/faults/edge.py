@@ -25,8 +25,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-
-from docker.models.containers import Container
+from typing import TYPE_CHECKING
 
 from harness.errors import FaultError
 from harness.faults._docker import fresh, networks
@@ -35,6 +34,9 @@ from harness.faults.netns import NetnsRunner
 from harness.faults.network import IptablesFault, Rule
 from harness.faults.proxy_client import ProxyClient
 from harness.faults.proxy_container import ProxyContainer
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 logger = logging.getLogger(__name__)
 

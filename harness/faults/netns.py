@@ -16,15 +16,15 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
-from typing import Protocol
-
-import docker.errors
-from docker.models.containers import Container
+from typing import TYPE_CHECKING, Protocol
 
 from harness.engine import Engine, current_engine
 from harness.errors import FaultError, HarnessError
 from harness.faults._docker import state
 from harness.remote_images import ensure_images
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class HelperRunner:
 
     def run(self, container: Container, script: str) -> str:
         """Run ``script`` in a helper container sharing the target's network namespace."""
+        import docker.errors
         logger.debug("netns helper %s: %s", container.name, script)
         if self.engine is not None and not self.engine.local:
             try:

@@ -16,13 +16,14 @@ import shlex
 import threading
 import uuid
 from collections.abc import Sequence
-from typing import Any
-
-from docker.models.containers import Container
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import FaultError
 from harness.faults._docker import fresh, ips, names, networks, translate
 from harness.faults.netns import NetnsRunner, default_runner, iptables_script
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ Rule = tuple[str, ...]
 
 
 def _group(members: Container | Sequence[Container]) -> list[Container]:
-    return [members] if isinstance(members, Container) else list(members)
+    return list(members) if isinstance(members, Sequence) else [members]
 
 
 def network_peer_ips(container: Container) -> list[str]:

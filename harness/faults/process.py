@@ -13,13 +13,14 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-
-import docker.errors
-from docker.models.containers import Container
+from typing import TYPE_CHECKING
 
 from harness.errors import FaultError
 from harness.faults._docker import ensure_running, exec_sh, names, state, translate
 from harness.waiting import poll
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +218,7 @@ class Pause(_ContainerFault):
     verb = "pause"
 
     def _act(self) -> None:
+        import docker.errors
         for attempt in range(1, FREEZE_ATTEMPTS + 1):
             try:
                 self.container.pause()

@@ -17,16 +17,16 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
-
-import docker.errors
-from docker.models.containers import Container
+from typing import TYPE_CHECKING, Any
 
 from harness.engine import Engine, current_engine
 from harness.errors import FaultError, HarnessError
 from harness.faults._docker import networks, translate
 from harness.faults.proxy_client import ProxyClient
 from harness.waiting import poll
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +150,7 @@ class ProxyContainer:
 
     def remove(self) -> None:
         """Remove the container (already gone is fine)."""
+        import docker.errors
         try:
             self.container.remove(force=True)
         except docker.errors.NotFound:
@@ -172,6 +173,7 @@ def _host_port(container: Container) -> int:
 
 def _remove_stale(docker_client: Any, name: str) -> None:
     """A proxy left by an earlier scenario of the same project whose revert failed."""
+    import docker.errors
     try:
         stale = docker_client.containers.get(name)
     except docker.errors.NotFound:

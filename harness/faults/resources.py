@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import shlex
 import time
-
-from docker.models.containers import Container
+from typing import TYPE_CHECKING
 
 from harness.errors import FaultError
 from harness.faults._docker import exec_sh, fresh, translate
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 UNLIMITED_MEMORY = 9223372036854771712  # cgroup v1 memory.limit_in_bytes for "no limit" (4 KiB pages)
 DEFAULT_CPU_PERIOD = 100_000

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-import docker.errors
-
 from harness.errors import DockerError
 
 logger = logging.getLogger(__name__)
@@ -43,6 +41,7 @@ def used_bytes(stats: Mapping[str, Any]) -> int:
 
 def container_bytes(container: Any) -> int:
     """One container's memory in use now (one-shot stats, no waiting for a CPU sample)."""
+    import docker.errors
     try:
         stats = container.stats(stream=False, one_shot=True)
     except docker.errors.DockerException as exc:
