@@ -5,14 +5,15 @@ sequential first (its durations then plan the split runs). Prints wall time, sce
 counts (they must be equal every time, else exit 1), peak memory of the largest behave process
 (`workers.json`; for the sequential run the largest child process), and then
 ``reuse_first_step_s=<y>``: seconds from launching behave with ``-D reuse=tiny`` (the `tiny`
-environment of tests/fixtures/parallel kept up by `harness up`) to its first step, median of 5,
+environment of tests/fixtures/parallel kept up by `harness up`) to its first step, median of 5, beside
+its floor (bare behave, no hooks, to the same marker step; the two alternate),
 and as the last line ``speedup_w3=<x>``: sequential wall time / wall time with 3 workers, after
 the floor beside it: ``floor_w3_s`` = the @serial worker's time (it runs alone) + the rest of the
 sequential run at the best of: spread perfectly over 3 workers (Amdahl), or its CPU seconds
 (measured in the sequential run) on every core; ``ceiling_w3`` = sequential / floor. Each run
 also records the machine's CPU use (``cpu_busy``). Goals: x >= 1.8, y <= 0.3.
 Results also go to bench/results/parallel.json.
-Run: .venv/bin/python bench/parallel.py [--workers 2,3,4] [--tags ...]
+Run: .venv/bin/python bench/parallel.py [--workers 2,3,4] [--tags ...] [--reuse-only]
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "parallel"
+RESULTS = REPO / "bench" / "results" / "parallel.json"
 DEFAULT_TAGS = ["--tags", "@integration", "--tags", "not @slow"]
 
 
@@ -106,31 +108,44 @@ def _peak_mb(folder: Path, children_before: int) -> float:
     return round(after / 1024, 1) if after > children_before else float("nan")
 
 
-def reuse_first_step(repeats: int = 5) -> float:
-    """Median seconds from launching behave (-D reuse=tiny) to its first step, on a kept `tiny`."""
+def reuse_first_step(repeats: int = 5) -> tuple[float, float]:
+    """Median seconds from launching behave (-D reuse=tiny) to its first step, on a kept `tiny`; and the floor:
+    the same for bare behave (no hooks, one step module writing the same marker), alternating round by round."""
     with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp) / "parallel"
+        project, bare = Path(tmp) / "parallel", Path(tmp) / "bare"
         shutil.copytree(FIXTURE, project)
+        (bare / "steps").mkdir(parents=True)
+        (bare / "bare.feature").write_text("Feature: bare\n  Scenario: first step\n    Given a marker\n")
+        (bare / "steps" / "bare_steps.py").write_text(
+            "import os, pathlib\nfrom behave import given\n\n\n@given('a marker')\ndef step(context):\n"
+            "    folder = pathlib.Path('.harness/started')\n    folder.mkdir(parents=True, exist_ok=True)\n"
+            "    (folder / str(os.getpid())).write_text('')\n")
         up = subprocess.run([sys.executable, "-m", "harness.cli", "up", "tiny", "--keep"], cwd=project,
                             env=_env(), capture_output=True, text=True)
         if up.returncode != 0:
             raise SystemExit(f"harness up tiny failed:\n{up.stdout}\n{up.stderr}")
         run_id = up.stdout.split()[1]
+        reused: list[float] = []
+        floor: list[float] = []
         try:
-            return statistics.median(_first_step(project) for _ in range(repeats))
+            for n in range(repeats):
+                order = [(reused, project, ["-D", "reuse=tiny", "envfeatures/web_a.feature"]), (floor, bare, [])]
+                for into, folder, args in order if n % 2 == 0 else order[::-1]:
+                    into.append(_first_step(folder, args))
+            return statistics.median(reused), statistics.median(floor)
         finally:
             subprocess.run([sys.executable, "-m", "harness.cli", "down", run_id], cwd=project, env=_env(),
                            capture_output=True)
 
 
-def _first_step(project: Path) -> float:
+def _first_step(project: Path, args: list[str]) -> float:
     started = project / ".harness" / "started"
     shutil.rmtree(started, ignore_errors=True)
     launched = time.time()
-    proc = subprocess.run([sys.executable, "-m", "behave", "-D", "reuse=tiny", "envfeatures/web_a.feature"],
-                          cwd=project, env=_env(), capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "behave", *args], cwd=project, env=_env(), capture_output=True,
+                          text=True)
     if proc.returncode != 0:
-        raise SystemExit(f"reused run failed:\n{proc.stdout[-2000:]}")
+        raise SystemExit(f"behave {' '.join(args)} failed:\n{proc.stdout[-2000:]}")
     return next(started.iterdir()).stat().st_mtime - launched
 
 
@@ -138,7 +153,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--workers", default="2,3,4", help="worker counts to run after the sequential run")
     parser.add_argument("--tags", action="append", help="behave tag expressions (default: @integration, not @slow)")
+    parser.add_argument("--reuse-only", action="store_true", help="only reuse_first_step_s (no suite runs)")
     args = parser.parse_args()
+    if args.reuse_only:
+        reuse_s, bare_s = reuse_first_step()
+        print(f"reuse_first_step_s={reuse_s:.3f} (floor: bare behave to its first step {bare_s:.3f} s)")
+        saved = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+        saved.update(reuse_first_step_s=round(reuse_s, 3), reuse_floor_s=round(bare_s, 3),
+                     reuse_when=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
+        return 0
     tags = [x for t in args.tags for x in ("--tags", t)] if args.tags else DEFAULT_TAGS
     results = [run_suite(1, tags)]
     for n in (int(x) for x in args.workers.split(",")):
@@ -154,7 +178,7 @@ def main() -> int:
         for r in results[1:]:
             for key, (a, b) in _status_changes(results[0]["folder"], r["folder"]).items():
                 print(f"  sequential {a} → workers={r['workers']} {b}: {key}")
-    reuse_s = reuse_first_step()
+    reuse_s, bare_s = reuse_first_step()
     w3 = next((r for r in results if r["workers"] == 3), results[-1])
     speedup = results[0]["wall_s"] / w3["wall_s"]
     # the floor: the @serial part runs alone; the rest can go no faster than spread perfectly over 3
@@ -165,13 +189,13 @@ def main() -> int:
     cpu_rest = results[0]["cpu_busy"] * cores * sequential * (rest / sequential if sequential else 0.0)
     floor = serial + max(rest / 3, cpu_rest / cores)
     ceiling = sequential / floor if floor else 0.0
-    out = REPO / "bench" / "results" / "parallel.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"runs": results, "same_counts": same, "reuse_first_step_s": round(reuse_s, 3),
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({"runs": results, "same_counts": same, "reuse_first_step_s": round(reuse_s, 3),
+                               "reuse_floor_s": round(bare_s, 3),
                                "speedup_w3": round(speedup, 2), "floor_w3_s": round(floor, 1),
                                "ceiling_w3": round(ceiling, 2), "cpus": os.cpu_count(),
                                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=1) + "\n")
-    print(f"reuse_first_step_s={reuse_s:.3f}")
+    print(f"reuse_first_step_s={reuse_s:.3f} (floor: bare behave to its first step {bare_s:.3f} s)")
     print(f"floor_w3_s={floor:.1f} (serial {serial:.1f} s alone + the rest: max({rest:.1f} s / 3 workers, "
           f"{cpu_rest:.1f} CPU-s / {cores} cores)) ceiling_w3={ceiling:.2f}")
     print(f"speedup_w3={speedup:.2f}")
