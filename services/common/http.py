@@ -43,13 +43,16 @@ def json_error(
 
 
 def client_session(timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
-    """A client session that resolves host names on every new connection.
+    """A client session that resolves host names and connects anew for every request.
 
-    aiohttp caches DNS answers for 10 s by default; a restarted container may come back with
-    another container's old address, and a cached answer then sends heartbeats and jobs to the
-    wrong service (a worker registered with another hive).
+    A restarted container may come back with another container's old address. aiohttp caches
+    DNS answers for 10 s by default, and a cached answer sent heartbeats and jobs to the wrong
+    service (a worker registered with another hive). A kept-alive connection does the same for as
+    long as it lives: a worker whose heartbeat once reached the wrong hive (its connect to a
+    stopped hive's address was answered by the hive that took the address) kept beating there.
     """
-    return aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(use_dns_cache=False))
+    return aiohttp.ClientSession(timeout=timeout,
+                                 connector=aiohttp.TCPConnector(use_dns_cache=False, force_close=True))
 
 
 def route_name(request: web.Request) -> str:

@@ -375,22 +375,29 @@ class Hive:
         return response
 
     async def sweep_loop(self) -> None:
-        """Remove workers that missed ``lost_after`` heartbeats (unless the failure switch is on)."""
-        max_age = self.config.lost_after * self.config.heartbeat_interval
-        if self.config.keep_partitioned:
-            max_age *= 60  # mutation switch HIVE_KEEP_PARTITIONED: LOST_AFTER read as minutes
+        """Remove workers that missed ``lost_after`` heartbeats, every quarter interval."""
         while True:
             await asyncio.sleep(self.config.heartbeat_interval / 4)
-            if self.config.never_remove_lost:
-                continue
             try:
-                lost = self.registry.expire(max_age)
+                self.sweep()
             except sqlite3.Error as exc:
                 self.registry_failed(exc)
                 await asyncio.sleep(self.config.heartbeat_interval)
-                continue
-            for worker in lost:
-                log.warning("worker_lost", worker_id=worker.worker_id, missed_heartbeats=self.config.lost_after)
+
+    def sweep(self) -> None:
+        """Remove the workers that missed ``lost_after`` heartbeats (unless the failure switch is on).
+
+        Also run once at start, before the first heartbeat: the registry file of a hive that was down
+        for a while lists workers that have not beaten since, and a first heartbeat counting them as
+        ready sent jobs to a hive with no worker (answered 503, queued) until the next one.
+        """
+        max_age = self.config.lost_after * self.config.heartbeat_interval
+        if self.config.keep_partitioned:
+            max_age *= 60  # mutation switch HIVE_KEEP_PARTITIONED: LOST_AFTER read as minutes
+        if self.config.never_remove_lost:
+            return
+        for worker in self.registry.expire(max_age):
+            log.warning("worker_lost", worker_id=worker.worker_id, missed_heartbeats=self.config.lost_after)
 
     async def queen_loop(self) -> None:
         """Register with the queen and heartbeat (with the workers' summary)."""
@@ -451,6 +458,8 @@ async def run(lifecycle: Lifecycle) -> None:
     timeout = aiohttp.ClientTimeout(total=max(2.0, config.heartbeat_interval))
     async with client_session(timeout=timeout) as session:
         hive = Hive(config, lifecycle, registry, session)
+        with contextlib.suppress(sqlite3.Error):  # an unusable registry is reported by the loops
+            hive.sweep()
         loops = [asyncio.ensure_future(hive.sweep_loop()), asyncio.ensure_future(hive.queen_loop())]
         log.info("starting", hive_id=config.hive_id, queen_url=config.queen_url, data_dir=str(config.data_dir))
         await serve(hive.app(), "0.0.0.0", config.port, lifecycle, lambda: hive.drain(loops))
