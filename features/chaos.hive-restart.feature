@@ -35,8 +35,8 @@ Feature: a hive restarts or dies while its workers are active
       When I send a GET request to "/v1/hives" as tenant "hives"
       Then the response JSON at "hives" contains {"hive_id": "hive-1", "state": "ready", "workers": 2}
       """
-    # the restarted hive first lists the workers of its registry file, then drops the silent ones and
-    # takes their next heartbeats: the workers are back only when that holds for a while
+    # the restarted hive lists the workers of its registry file as unconfirmed until they beat again
+    # (a silent one is dropped): the workers are back only when that holds for a while
     And within 20 seconds, for 2 seconds in a row:
       """
       When I send a GET request to "/v1/workers" on "hive-1"

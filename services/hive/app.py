@@ -384,13 +384,22 @@ class Hive:
                 self.registry_failed(exc)
                 await asyncio.sleep(self.config.heartbeat_interval)
 
-    def sweep(self) -> None:
-        """Remove the workers that missed ``lost_after`` heartbeats (unless the failure switch is on).
+    def unconfirm_workers(self) -> None:
+        """At start, before the first heartbeat: the workers of the registry file are unconfirmed.
 
-        Also run once at start, before the first heartbeat: the registry file of a hive that was down
-        for a while lists workers that have not beaten since, and a first heartbeat counting them as
-        ready sent jobs to a hive with no worker (answered 503, queued) until the next one.
+        They have not beaten since the hive went down; a first heartbeat counting them as ready sent
+        jobs to a hive that then expired them (answered 503, the job queued) before they beat again.
         """
+        try:
+            listed = self.registry.unconfirm()
+        except sqlite3.Error as exc:
+            self.registry_failed(exc)
+            return
+        if listed:
+            log.info("workers_unconfirmed", workers=[w.worker_id for w in listed])
+
+    def sweep(self) -> None:
+        """Remove the workers that missed ``lost_after`` heartbeats (unless the failure switch is on)."""
         max_age = self.config.lost_after * self.config.heartbeat_interval
         if self.config.keep_partitioned:
             max_age *= 60  # mutation switch HIVE_KEEP_PARTITIONED: LOST_AFTER read as minutes
@@ -458,8 +467,7 @@ async def run(lifecycle: Lifecycle) -> None:
     timeout = aiohttp.ClientTimeout(total=max(2.0, config.heartbeat_interval))
     async with client_session(timeout=timeout) as session:
         hive = Hive(config, lifecycle, registry, session)
-        with contextlib.suppress(sqlite3.Error):  # an unusable registry is reported by the loops
-            hive.sweep()
+        hive.unconfirm_workers()
         loops = [asyncio.ensure_future(hive.sweep_loop()), asyncio.ensure_future(hive.queen_loop())]
         log.info("starting", hive_id=config.hive_id, queen_url=config.queen_url, data_dir=str(config.data_dir))
         await serve(hive.app(), "0.0.0.0", config.port, lifecycle, lambda: hive.drain(loops))

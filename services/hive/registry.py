@@ -19,6 +19,9 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS workers (
 COLUMNS = "worker_id, url, model, status, active, slots, last_seen"
 # A locked database must not stall the event loop for sqlite's default 5 s per call.
 BUSY_TIMEOUT = 0.05
+# A worker listed in the registry file when the hive starts, not heard from since: never scheduled,
+# not counted as ready, expired like any silent worker unless its next heartbeat confirms it.
+UNCONFIRMED = "unconfirmed"
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ class WorkerRegistry:
         """One worker, or None."""
         row = self._conn.execute(f"SELECT {COLUMNS} FROM workers WHERE worker_id = ?", (worker_id,)).fetchone()
         return WorkerRecord(*row) if row else None
+
+    def unconfirm(self) -> list[WorkerRecord]:
+        """At the hive's start: every listed worker is unconfirmed until it beats, its expiry clock from now."""
+        self._conn.execute("UPDATE workers SET status = ?, active = 0, last_seen = ?", (UNCONFIRMED, self._clock()))
+        self._conn.commit()
+        return self.all()
 
     def remove(self, worker_id: str) -> bool:
         """Forget a worker; True when it was registered."""

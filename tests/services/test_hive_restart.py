@@ -1,9 +1,10 @@
-"""Regression: a hive started again after a while told the queen its old workers were ready.
+"""Regression: a restarted hive told the queen its old workers were ready before they had beaten.
 
-Its registry file still listed the workers it had before it stopped; the first heartbeat went out
-before the first expiry sweep, so the queen dispatched to a hive with no live worker (HTTP 503, the
-job queued) until the next heartbeat. features/inference.complete_flow.feature:35 saw the queued
-event after health.propagation had stopped and restarted both hives.
+Its registry file still listed the workers it had before it stopped. Its first heartbeat counted them
+as ready; then its sweep expired them (their beats had failed while it was down) until they beat
+again, and the queen's job in between got HTTP 503 and queued. features/inference.complete_flow
+.feature:35 saw the queued event after health.propagation had stopped and restarted both hives.
+A worker of the file is unconfirmed until it beats, and expired if it stays silent.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -50,9 +52,11 @@ def queen() -> Iterator[str]:
     server.server_close()
 
 
-def test_a_hive_started_with_silent_workers_in_its_registry_never_reports_them(tmp_path: Path, queen: str) -> None:
+@pytest.mark.parametrize("silent_for", [1.0, 3600.0], ids=["just-before-the-restart", "long-ago"])
+def test_a_restarted_hive_reports_no_worker_of_its_file_ready_and_expires_the_silent(
+        tmp_path: Path, queen: str, silent_for: float) -> None:
     data = tmp_path / "hive"
-    registry = open_registry(data, clock=lambda: 1_000.0)  # heard from long ago
+    registry = open_registry(data, clock=lambda: time.time() - silent_for)
     assert isinstance(registry, WorkerRegistry)
     registry.upsert({"worker_id": "w-old", "url": "http://127.0.0.1:9/", "model": "tinyllama", "status": "ready"})
     port = free_port()
@@ -62,10 +66,12 @@ def test_a_hive_started_with_silent_workers_in_its_registry_never_reports_them(t
     hive = subprocess.Popen([sys.executable, "-m", "services.hive"], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: len(_Queen.beats) >= 2, what="two heartbeats at the queen")
+        wait_for(lambda: _Queen.beats and not _Queen.beats[-1]["workers"], what="a heartbeat without w-old")
     finally:
         hive.kill()
         hive.wait(timeout=5)
         log.close()
-    assert [[w["worker_id"] for w in beat["workers"]] for beat in _Queen.beats[:2]] == [[], []]
+    statuses = [[w["status"] for w in beat["workers"]] for beat in _Queen.beats]
+    assert statuses[0] == ["unconfirmed"], statuses
+    assert not any(s in ("ready", "busy") for beat in statuses for s in beat), statuses
     assert '"worker_lost", "worker_id": "w-old"' in (tmp_path / "hive.log").read_text()
