@@ -7,9 +7,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.compose import ComposeRunner
+from harness.engine_api import EngineReads
 from harness.probes import Observed
 from harness.runfolder import EnvFolder
 
@@ -22,7 +22,7 @@ class Artifacts:
 
     run_dir: Path
     compose: ComposeRunner
-    docker: Callable[[], Any]  # the docker SDK client, made on first use
+    reads: Callable[[], EngineReads]  # the engine's container reads, made on first use
     observe: Callable[[], list[Observed]]
     redact: Callable[[str], str]
 
@@ -43,7 +43,7 @@ class Artifacts:
             inspect_dir = EnvFolder(self.run_dir).inspect_dir
             inspect_dir.mkdir(exist_ok=True)
             for obs in self.observe():
-                data = self.docker().api.inspect_container(obs.id)
+                data = self.reads().inspect_container(obs.id)
                 (inspect_dir / f"{obs.name}.json").write_text(self.redact(json.dumps(data, indent=2)))
         except Exception as exc:  # noqa: BLE001 - never hide the original failure
             logger.error("could not save failure artifacts of %s: %s", self.compose.project, exc)

@@ -127,7 +127,7 @@ class Environment:
         self.built: list[BuildResult] = []  # what the last start built (or found up to date)
         self.readiness = Readiness(self.services, self._observe, timeouts=spec.timeouts,
                                    explain=self._startup_error, progress=self._progress)
-        self.artifacts = Artifacts(self.run_dir, self.compose, lambda: self.docker, self._observe, self._redact)
+        self.artifacts = Artifacts(self.run_dir, self.compose, lambda: self.reads, self._observe, self._redact)
         self.up = False
 
     # -- public handle ------------------------------------------------------------------

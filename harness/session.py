@@ -63,7 +63,7 @@ class Environments:
         self.live: list[Environment] = []
         self._instances = 0
         self._downs: list[threading.Thread] = []
-        self._client: EngineReads | None = None
+        self._engine_reads: EngineReads | None = None
         self._errors: list[str] = []
 
     def get(self, name: str, *, fresh: bool = False) -> Environment:
@@ -114,9 +114,9 @@ class Environments:
 
     def _reads(self) -> EngineReads:
         """One engine reader for the reuse look-ups of this run."""
-        if self._client is None:
-            self._client = current_engine().reads()
-        return self._client
+        if self._engine_reads is None:
+            self._engine_reads = current_engine().reads()
+        return self._engine_reads
 
     def release(self, needed: set[str]) -> None:
         """Take down shared environments that no later feature needs (no idle stacks eating CPU).
