@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from harness import claims, record
+from harness import claims, gate, record
 from harness.expect import LEDGER
 from harness.session import Session, env_tag, environments_from
 
@@ -30,6 +30,10 @@ def before_feature(context: Any, feature: Any) -> None:
     """Claim the feature (split runs); take down environments no later feature needs here; bring up its own."""
     session: Session = context.harness
     features = getattr(getattr(context, "_runner", None), "features", None) or []
+    if session.gate is not None:  # a split run's serial worker: bring up while the others finish, then wait
+        path, session.gate = session.gate, None
+        ahead = gate.environments_ahead(list(features), gate.selector(context.config), lambda f: env_tag(list(f.tags)))
+        gate.prepare(path, ahead, session.environments.get)
     mine = session.claims
     foreign = mine is not None and mine.feature_is_foreign(feature)
     elsewhere = mine.others_run if mine is not None else None

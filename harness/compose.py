@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import IO
 from harness.errors import ComposeError, DockerUnavailable
 
 logger = logging.getLogger(__name__)
+ENDPOINT_RACE = "has active endpoints"
+DOWN_ATTEMPTS = 3
 
 Run = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -37,6 +40,7 @@ class ComposeRunner:
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     run: Run = field(default=subprocess.run, repr=False)
     popen: Callable[..., subprocess.Popen[bytes]] = field(default=subprocess.Popen, repr=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
     def argv(self, *args: str) -> list[str]:
         """The full command line for ``args``."""
@@ -90,8 +94,20 @@ class ComposeRunner:
         return Started(cmd, process, handle, log)
 
     def down(self, timeout: float) -> None:
-        """Stop and remove containers, networks and volumes of the project."""
-        self("down", "-v", "--remove-orphans", "-t", str(int(timeout)), timeout=timeout + 60)
+        """Stop and remove containers, networks and volumes of the project.
+
+        A busy engine may refuse to remove a network whose containers it has just removed ("has active
+        endpoints": its endpoint count lags): `down` is tried again, up to DOWN_ATTEMPTS times.
+        """
+        for attempt in range(1, DOWN_ATTEMPTS + 1):
+            try:
+                self("down", "-v", "--remove-orphans", "-t", str(int(timeout)), timeout=timeout + 60)
+                return
+            except ComposeError as exc:
+                if ENDPOINT_RACE not in str(exc) or attempt == DOWN_ATTEMPTS:
+                    raise
+                logger.warning("compose down %s: a network still had endpoints; trying again", self.project)
+                self.sleep(attempt * 0.5)
 
     def logs(self, *services: str, tail: int | None = None, timestamps: bool = True) -> str:
         """The logs of ``services`` (all when none is given)."""

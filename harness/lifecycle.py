@@ -223,7 +223,7 @@ class Environment:
             raise
         EnvFolder(self.run_dir).startup.write_text(json.dumps(
             {"environment": self.spec.name, "seconds": round(time.monotonic() - began, 3),
-             "services": len(self.services)}) + "\n")
+             "services": len(self.services), "ready_at": round(time.time(), 3)}) + "\n")
         return self
 
     def down(self) -> None:

@@ -4,7 +4,9 @@
     Pool.run(): every worker starts its behave (own run id -> own compose projects); the loop
                 polls them, prints `[w2] features/x.feature ✓ 12.3 s` as each feature ends,
                 starts a worker's retry (harness.retry) when it exits with failures left,
-                and starts the serial worker once the others are done
+                starts the serial worker when the first worker is done (it brings its
+                environments up, then waits at its gate: harness.gate) and opens the gate
+                once the others are all done
     on SIGINT/SIGTERM: SIGTERM to every worker (each takes its environments down), SIGKILL after
                 a grace period, then every project of the run's worker ids is removed
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.claims import CLAIMS_ENV, OWNER_ENV
+from harness.gate import GATE_ENV, open_gate
 from harness.merge import Part, rerun_locations
 from harness.retry import RetryPolicy
 from harness.runfolder import RunFolder
@@ -85,17 +88,21 @@ class Pool:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen
     claims: Path | None = None  # the run's claims folder (harness.claims): set for first attempts of workers
+    gate: Path | None = None  # the serial worker's gate file (harness.gate); None: it starts after the others
     _stopping: bool = False
 
     def run(self) -> None:
-        """Run every worker (then the serial one) to its end; KeyboardInterrupt after stopping all."""
+        """Run every worker, the serial one gated behind them; KeyboardInterrupt after stopping all."""
         previous = _install_stop_handlers()
         try:
             for worker in self.workers:
                 self._start(worker, worker.locations)
             self._drive(self.workers)
             if self.serial is not None:
-                self._start(self.serial, self.serial.locations)
+                if not self.serial.parts:
+                    self._start(self.serial, self.serial.locations)
+                if self.gate is not None:
+                    open_gate(self.gate)
                 self._drive([self.serial])
         except KeyboardInterrupt:
             self.stop()
@@ -107,9 +114,18 @@ class Pool:
         while any(w.proc is not None for w in workers):
             for worker in workers:
                 self._poll(worker)
+            self._early_serial(workers)
             time.sleep(POLL_SECONDS)
         for worker in workers:
             self._progress(worker)
+
+    def _early_serial(self, workers: Sequence[Worker]) -> None:
+        """With a gate: start the serial worker once a worker is done (it brings up while the others finish)."""
+        serial = self.serial
+        if (self.gate is not None and serial is not None and not serial.parts and serial not in workers
+                and any(w.done for w in workers) and not self._stopping):
+            self._line(serial, "starting: bringing up its environments while the others finish")
+            self._start(serial, serial.locations)
 
     def _start(self, worker: Worker, locations: list[str], only: frozenset[str] = frozenset()) -> None:
         first = not worker.parts
@@ -122,6 +138,8 @@ class Pool:
             env = {**{k: v for k, v in self.env.items() if k != CLAIMS_ENV}, OWNER_ENV: worker.run_id}
             if self.claims is not None and first and worker is not self.serial:
                 env[CLAIMS_ENV] = str(self.claims)
+            if self.gate is not None and worker is self.serial:
+                env[GATE_ENV] = str(self.gate)
             worker.proc = self.popen(self.command(worker), cwd=self.cwd, env=env,
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -19,6 +19,7 @@ from time import monotonic as _monotonic
 from time import time as _wall
 from typing import Any
 
+from harness import gate as serial_gate
 from harness.claims import Claims
 from harness.config import Settings, check_userdata, load_environment, resolve_parameters
 from harness.engine import current_engine
@@ -188,6 +189,7 @@ class Session:
     cleanups: list[Cleanup] = field(default_factory=list)
     feature_env: str | None = None
     claims: Claims | None = None  # a split worker's first attempt: items run where claimed first
+    gate: Path | None = None  # the serial worker of a split run: bring up, then wait here (harness.gate)
     _env: Environment | None = None
     _fresh: list[Environment] = field(default_factory=list)
     _extensions: dict[str, Any] = field(default_factory=dict)
@@ -204,7 +206,7 @@ class Session:
         check_userdata(userdata, settings.env_dir)
         run_id = userdata.get("run_id") or new_run_id()
         session = cls(settings, Environments(settings, run_id, userdata), dict(userdata),
-                      claims=Claims.from_environ())
+                      claims=Claims.from_environ(), gate=serial_gate.from_environ())
         forward_signals_as_interrupt()
         atexit.register(session.close)
         session.sweep()

@@ -2,7 +2,8 @@
 
     <run>/w1/attempt-1/   a worker's behave outputs (attempt-2/... for its retries)
     <run>/w1/<env>/       the environments that worker started (compose files, logs, timelines, load)
-    <run>/serial/         the @serial items, run after the others, alone
+    <run>/serial/         the @serial items, run after the others, alone (their bring-ups overlap the
+                          others' last minutes: harness.gate; <run>/serial.gate opens when they are done)
     <run>/<env>/          every worker's fault timelines (timeline.ndjson) and load results (load/wN-*.json),
                           where a sequential run has them
     <run>/workers.json    the plan, exit codes, wall time and peak memory of every worker
@@ -50,7 +51,8 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
     print(f"harness run {run_id}: {len(items)} items over {len(workers)} worker(s)"
           + (f" + {len(lone.locations)} @serial" if lone else "") + f"; outputs in {run_dir}", flush=True)
     pool = Pool(workers, lone, lambda w: worker_command(w, rest), settings.root, dict(os.environ),
-                RetryPolicy(options.retries), claims=stealing)
+                RetryPolicy(options.retries), claims=stealing,
+                gate=run_dir / "serial.gate" if lone is not None and workers else None)
     started, interrupted = time.monotonic(), False
     try:
         pool.run()
@@ -176,7 +178,12 @@ def remove_leftovers(run_id: str) -> list[str]:
     removed = []
     for project in found:
         if project.run_id.startswith(f"{run_id}-") and not project.detached:
-            janitor.remove(project.name)
+            try:
+                janitor.remove(project.name)
+            except HarnessError as exc:  # never lose the run's results over it: the next run's janitor retries
+                logger.error("could not remove %s, which a worker left (the next run's janitor will): %s",
+                             project.name, exc)
+                continue
             removed.append(project.name)
     if removed:
         logger.warning("removed projects a stopped worker left: %s", ", ".join(removed))

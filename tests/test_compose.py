@@ -80,3 +80,37 @@ def test_timeout_is_a_compose_error() -> None:
 
 def test_logs_never_raise() -> None:
     assert ComposeRunner("p1", run=FakeRun(code=1, stdout="partial")).logs("web", tail=5) == "partial"
+
+
+RACE = ("failed to remove network p1_default: Error response from daemon: error while removing network: "
+        "network p1_default id 00d5 has active endpoints")
+
+
+class Results(FakeRun):
+    """A runner answering with one (code, stderr) per call."""
+
+    def __init__(self, *results: tuple[int, str]) -> None:
+        super().__init__()
+        self.results = list(results)
+
+    def __call__(self, argv: list[str], **_kw: Any) -> subprocess.CompletedProcess[str]:
+        self.calls.append(argv)
+        code, err = self.results.pop(0)
+        return subprocess.CompletedProcess(argv, code, "", err)
+
+
+def test_down_tries_again_when_the_engine_still_counts_endpoints_on_the_network() -> None:
+    fake, slept = Results((1, RACE), (1, RACE), (0, "")), []
+    ComposeRunner("p1", run=fake, sleep=slept.append).down(5)
+    assert len(fake.calls) == 3 and slept == [0.5, 1.0]
+
+
+def test_down_gives_up_after_three_attempts_and_other_errors_at_once() -> None:
+    fake = Results((1, RACE), (1, RACE), (1, RACE))
+    with pytest.raises(ComposeError, match="active endpoints"):
+        ComposeRunner("p1", run=fake, sleep=lambda _s: None).down(5)
+    assert len(fake.calls) == 3
+    other = Results((1, "Error response from daemon: permission denied"))
+    with pytest.raises(ComposeError, match="permission denied"):
+        ComposeRunner("p1", run=other, sleep=lambda _s: None).down(5)
+    assert len(other.calls) == 1

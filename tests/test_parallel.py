@@ -227,3 +227,31 @@ def test_environment_folders_move_into_the_run_and_timelines_gather_per_environm
     assert [(e["worker"], e["what"]) for e in events] == [("w1", "pause 1"), ("w2", "pause 2")]
     assert sorted(p.name for p in (run_dir / "tiny" / "load").iterdir()) == ["w1-001-open.json", "w2-001-open.json"]
 
+
+
+def test_a_leftover_the_engine_will_not_remove_is_logged_and_the_run_goes_on(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The merge and the report come after this: a refusal must never lose the run's results."""
+    import logging
+
+    from harness import engine, janitor, split
+    from harness.errors import ComposeError
+
+    def project(name: str, run_id: str) -> janitor.Project:
+        return janitor.Project(name, run_id, "storm", 4242, "here", "2026-12-01", 1, 0)
+
+    found = [project("hr-w1-storm", "r-w1"), project("hr-w2-full", "r-w2"), project("hother-full", "other-w1")]
+    removed: list[str] = []
+
+    def remove(name: str) -> None:
+        if name == "hr-w1-storm":
+            raise ComposeError(["docker", "compose", "down"], 1, "network hr-w1-storm_default has active endpoints")
+        removed.append(name)
+
+    monkeypatch.setattr(engine, "current_engine", lambda: type("E", (), {"reads": lambda self: None})())
+    monkeypatch.setattr(janitor, "projects", lambda reads: found)
+    monkeypatch.setattr(janitor, "remove", remove)
+    with caplog.at_level(logging.ERROR):
+        assert split.remove_leftovers("r") == ["hr-w2-full"]
+    assert removed == ["hr-w2-full"]
+    assert any("hr-w1-storm" in r.getMessage() and "next run's janitor" in r.getMessage() for r in caplog.records)

@@ -51,8 +51,8 @@ def nothing_left(run_id: str, within: float = 30.0) -> list[str]:
     return found
 
 
-def start(project: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env=_env(),
+def start(project: Path, *args: str, **extra: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env={**_env(), **extra},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
     assert proc.stdout is not None
     first = proc.stdout.readline()
@@ -87,6 +87,25 @@ def test_two_workers_each_use_their_own_environment_and_leave_nothing(project: P
     assert len(env_folders) == 2 and all((f / "compose.yaml").is_file() for f in env_folders)
     timeline = [json.loads(line) for line in (folder / "tiny" / "timeline.ndjson").read_text().splitlines()]
     assert [e["action"] for e in timeline] == ["inject", "revert"] and timeline[0]["worker"] in ("w1", "w2")
+
+
+def test_the_serial_worker_comes_up_while_the_others_finish_then_runs_alone(project: Path) -> None:
+    """w2 lags 4 s behind w1: the @serial feature's environment is up before w2 is done (the gate saves a
+    bring-up of wall time), and its scenario starts only after every other scenario has ended."""
+    proc, run_id = start(project, "--workers", "2", "envfeatures/web_a.feature", "envfeatures/web_b.feature",
+                         "envfeatures/web_serial.feature", FIXTURE_SLOW_WORKER="w2")
+    out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, out
+    assert "[serial] starting: bringing up its environments while the others finish" in out
+    folder = project / ".harness" / "runs" / run_id
+    scenarios = [json.loads(line) for line in (folder / "record.ndjson").read_text().splitlines()
+                 if json.loads(line).get("kind") == "scenario"]
+    alone = next(s for s in scenarios if s["location"].startswith("envfeatures/web_serial.feature"))
+    others_end = max(s["started"] + s["duration"] for s in scenarios if s is not alone)
+    assert alone["status"] == "passed" and alone["started"] >= others_end
+    ready_at = json.loads((folder / "serial" / "tiny" / "startup.json").read_text())["ready_at"]
+    assert ready_at < others_end, f"the serial environment came up {ready_at - others_end:.1f} s after the others ended"
+    assert nothing_left(run_id) == []
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

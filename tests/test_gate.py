@@ -1,0 +1,151 @@
+"""The @serial worker's gate (harness.gate) and the pool's use of it (harness.parallel)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from harness import gate
+from harness.errors import HarnessError
+from harness.parallel import Pool, Worker
+from harness.retry import RetryPolicy
+
+
+def test_wait_returns_once_the_gate_file_exists(tmp_path: Path) -> None:
+    path = tmp_path / "serial.gate"
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 3:
+            gate.open_gate(path)
+
+    gate.wait(path, parent=7, getppid=lambda: 7, sleep=sleep)
+    assert len(sleeps) == 3 and path.exists()
+
+
+def test_wait_gives_up_when_the_run_that_started_the_worker_is_gone(tmp_path: Path) -> None:
+    parents = iter([7, 7, 1])  # re-parented to init: the `harness run` was killed
+    with pytest.raises(HarnessError, match="the run that started this worker is gone"):
+        gate.wait(tmp_path / "serial.gate", parent=7, getppid=lambda: next(parents), sleep=lambda _s: None)
+
+
+def test_prepare_brings_up_in_order_then_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    monkeypatch.setattr(gate, "wait", lambda path: events.append("wait") or 0.0)
+    gate.prepare(tmp_path / "g", ["load", "full-stack"], lambda name: events.append(name))
+    assert events == ["load", "full-stack", "wait"]
+
+
+def test_a_failed_bring_up_still_waits_for_the_gate_then_fails(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its feature fails as it would have, but only once the others are done (never beside them)."""
+    events: list[str] = []
+    monkeypatch.setattr(gate, "wait", lambda path: events.append("wait") or 0.0)
+
+    def start(name: str) -> None:
+        raise HarnessError(f"{name} never got healthy")
+
+    with pytest.raises(HarnessError, match="load never got healthy"):
+        gate.prepare(tmp_path / "g", ["load", "full-stack"], start)
+    assert events == ["wait"]
+
+
+def test_an_interrupt_during_bring_up_does_not_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gate, "wait", lambda path: pytest.fail("waited after an interrupt"))
+
+    def start(name: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        gate.prepare(tmp_path / "g", ["load"], start)
+
+
+def feature(env: str | None, *tags: str, runs: bool = True) -> Any:
+    return SimpleNamespace(tags=[*tags, *([f"env.{env}"] if env else [])], runs=runs)
+
+
+def test_environments_ahead_are_the_selected_shared_ones_in_order_of_first_use() -> None:
+    features = [feature("load"), feature("load"), feature("chaos", runs=False), feature("oom", "fresh"),
+                feature(None), feature("full-stack"), feature("load")]
+    names = gate.environments_ahead(features, lambda f: f.runs,
+                                    lambda f: next((t[4:] for t in f.tags if t.startswith("env.")), None))
+    assert names == ["load", "full-stack"]
+
+
+def test_selector_follows_behaves_tag_expression() -> None:
+    class Feature:
+        def __init__(self, ok: bool) -> None:
+            self.ok = ok
+
+        def should_run_with_tags(self, expression: object) -> bool:
+            return self.ok
+
+    pick = gate.selector(SimpleNamespace(tag_expression=object()))
+    assert pick(Feature(True)) and not pick(Feature(False))
+    assert gate.selector(SimpleNamespace())(Feature(False))  # no expression: everything runs
+
+
+# -- the pool: the serial worker starts when the first worker is done; the gate opens after the last ----
+
+class Proc:
+    """A behave process that ends when its ``until`` says so (checked on each poll)."""
+
+    def __init__(self, folder: Path, until: Any) -> None:
+        self.folder, self.until, self.returncode, self.pid = folder, until, None, 2**22 + 54321
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self.until():
+            (self.folder / "record.ndjson").write_text(json.dumps({"kind": "run", "event": "end"}) + "\n")
+            (self.folder / "rerun.txt").write_text("")
+            self.returncode = 0
+        return self.returncode
+
+
+def test_the_pool_starts_the_serial_worker_early_and_opens_its_gate_after_the_others(tmp_path: Path) -> None:
+    gate_file = tmp_path / "serial.gate"
+    polls = {"w2": 0}
+    log: list[str] = []
+
+    def slow() -> bool:
+        polls["w2"] += 1
+        return polls["w2"] > 5
+
+    def popen(cmd: list[str], **kwargs: Any) -> Proc:
+        label, env = cmd[0], kwargs["env"]
+        running = [w.label for w in workers if w.proc is not None]
+        log.append(f"start {label} gate={env.get(gate.GATE_ENV, '-')} open={gate_file.exists()} running={running}")
+        until = {"w1": lambda: True, "w2": slow, "serial": gate_file.exists}[label]
+        return Proc(Path(cmd[1]), until)
+
+    workers = [Worker("w1", "r-w1", tmp_path / "w1", ["a.feature"]),
+               Worker("w2", "r-w2", tmp_path / "w2", ["b.feature"])]
+    serial = Worker("serial", "r-s", tmp_path / "serial", ["c.feature"])
+    pool = Pool(workers, serial, lambda w: [w.label, str(w.current.folder)], tmp_path, {}, RetryPolicy(0),
+                out=io.StringIO(), popen=popen, gate=gate_file)  # type: ignore[arg-type]
+    pool.run()
+    assert log == ["start w1 gate=- open=False running=[]", "start w2 gate=- open=False running=['w1']",
+                   f"start serial gate={gate_file} open=False running=['w2']"]  # w1 done, w2 still running
+    assert serial.codes == [0] and workers[1].codes == [0] and gate_file.exists()
+    assert "[serial] starting: bringing up its environments while the others finish" in pool.out.getvalue()  # type: ignore[attr-defined]
+
+
+def test_without_a_gate_the_serial_worker_starts_after_the_others(tmp_path: Path) -> None:
+    started: list[str] = []
+
+    def popen(cmd: list[str], **kwargs: Any) -> Proc:
+        started.append(cmd[0])
+        others_done = all(w.done for w in workers)
+        assert cmd[0] != "serial" or others_done
+        return Proc(Path(cmd[1]), lambda: True)
+
+    workers = [Worker("w1", "r-w1", tmp_path / "w1", ["a.feature"])]
+    serial = Worker("serial", "r-s", tmp_path / "serial", ["c.feature"])
+    Pool(workers, serial, lambda w: [w.label, str(w.current.folder)], tmp_path, {}, RetryPolicy(0),
+         out=io.StringIO(), popen=popen).run()  # type: ignore[arg-type]
+    assert started == ["w1", "serial"]
