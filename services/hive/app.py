@@ -375,9 +375,21 @@ class Hive:
         return response
 
     async def sweep_loop(self) -> None:
-        """Remove workers that missed ``lost_after`` heartbeats, every quarter interval."""
+        """Remove workers that missed ``lost_after`` heartbeats, every quarter interval.
+
+        A sweep that comes a heartbeat interval late (the hive itself stalled: CPU starved, frozen) waits
+        one interval first: the beats its workers sent meanwhile sit unread in its sockets, and a sweep
+        before they are read calls those workers silent (they re-registered at once, counted twice).
+        """
+        period = self.config.heartbeat_interval / 4
+        loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self.config.heartbeat_interval / 4)
+            due = loop.time() + period
+            await asyncio.sleep(period)
+            late = loop.time() - due
+            if late >= self.config.heartbeat_interval:
+                log.info("sweep_deferred", late_s=round(late, 3))
+                await asyncio.sleep(self.config.heartbeat_interval)
             try:
                 self.sweep()
             except sqlite3.Error as exc:
