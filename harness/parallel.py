@@ -143,7 +143,7 @@ class Pool:
         worker.parts.append(part)
         worker.locations, worker._seen, worker._started = locations, 0, time.monotonic()
         with (part.folder / "behave.log").open("wb") as log:
-            env = {**{k: v for k, v in self.env.items() if k != CLAIMS_ENV}, OWNER_ENV: worker.run_id}
+            env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV)}, OWNER_ENV: worker.run_id}
             if self.claims is not None and first and worker is not self.serial:
                 env[CLAIMS_ENV] = str(self.claims)
             if self.gate is not None and worker is self.serial:

@@ -126,7 +126,8 @@ def test_the_pool_starts_the_serial_worker_early_and_opens_its_gate_after_the_ot
     workers = [Worker("w1", "r-w1", tmp_path / "w1", ["a.feature"]),
                Worker("w2", "r-w2", tmp_path / "w2", ["b.feature"])]
     serial = Worker("serial", "r-s", tmp_path / "serial", ["c.feature"])
-    pool = Pool(workers, serial, lambda w: [w.label, str(w.current.folder)], tmp_path, {}, RetryPolicy(0),
+    stale = {gate.GATE_ENV: "/left/in/the/shell"}  # never reaches the other workers
+    pool = Pool(workers, serial, lambda w: [w.label, str(w.current.folder)], tmp_path, stale, RetryPolicy(0),
                 out=io.StringIO(), popen=popen, gate=gate_file)  # type: ignore[arg-type]
     pool.run()
     assert log == ["start w1 gate=- open=False running=[]", "start w2 gate=- open=False running=['w1']",
