@@ -8,7 +8,7 @@ counts (they must be equal every time, else exit 1), peak memory of the largest 
 environment of tests/fixtures/parallel kept up by `harness up`) to its first step, median of 5, beside
 its floor (bare behave, no hooks, to the same marker step; the two alternate),
 and as the last line ``speedup_w3=<x>``: sequential wall time / wall time with 3 workers, after
-the floor beside it: ``floor_w3_s`` = the @serial worker's time (it runs alone) + the rest of the
+the floor beside it: ``floor_w3_s`` = the time the @serial worker runs alone + the rest of the
 sequential run at the best of: spread perfectly over 3 workers (Amdahl), or its CPU seconds
 (measured in the sequential run) on every core; ``ceiling_w3`` = sequential / floor. Each run
 also records the machine's CPU use (``cpu_busy``). Goals: x >= 1.8, y <= 0.3.
@@ -74,11 +74,16 @@ def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
 
 
 def _serial_wall(folder: Path) -> float:
-    """Seconds the @serial worker ran (0 for a sequential run)."""
+    """Seconds the @serial worker ran alone (0 for a sequential run): from the moment the other workers were
+    all done (its gate opened; it may have started earlier to bring its environments up) to the run's end."""
     summary = folder / "workers.json"
     if not summary.is_file():
         return 0.0
-    return float(sum(sum(w["wall_s"]) for w in json.loads(summary.read_text())["by_worker"] if w["label"] == "serial"))
+    data = json.loads(summary.read_text())
+    others = [sum(w["wall_s"]) for w in data["by_worker"] if w["label"] != "serial"]
+    if not any(w["label"] == "serial" for w in data["by_worker"]):
+        return 0.0
+    return round(float(data["wall_s"]) - max(others, default=0.0), 2)
 
 
 def _counts(folder: Path) -> dict[str, dict[str, int]]:

@@ -97,11 +97,6 @@ class Claims:
         return bool(mine) and all(self.elsewhere(loc) for loc in mine)
 
 
-def claimable(folder: Path) -> list[str]:
-    """The claimable locations of a run (its items list; empty when there is none)."""
-    return _locations(folder) or []
-
-
 def owners(folder: Path) -> dict[str, str]:
     """Every claimed location of a run and the run id of the worker that ran it."""
     found: dict[str, str] = {}

@@ -1,9 +1,9 @@
 """The @serial worker's gate: its environments come up while the other workers finish; its scenarios run alone.
 
 `harness run --workers N` runs the @serial items after the others, alone. Only their scenarios need
-to be alone, not their bring-ups: the pool starts the serial worker as soon as another worker is
-done or every claimable item has its worker (the run's last items are running), with
-``HARNESS_GATE`` naming a file that does not exist yet. Before its first
+to be alone, not their bring-ups: the pool starts the serial worker in the first slot another
+worker frees (so no more than N behave processes run at once), with ``HARNESS_GATE`` naming a
+file that does not exist yet. Before its first
 feature the serial worker brings up every shared environment its selected features name, then
 waits until the pool creates the file (when the last other worker is done). A sequential run has
 these environments up at that point too: it never waits for a bring-up that could have happened

@@ -4,9 +4,9 @@
     Pool.run(): every worker starts its behave (own run id -> own compose projects); the loop
                 polls them, prints `[w2] features/x.feature ✓ 12.3 s` as each feature ends,
                 starts a worker's retry (harness.retry) when it exits with failures left,
-                starts the serial worker when the first worker is done or every item is
-                claimed (it brings its environments up, then waits at its gate: harness.gate)
-                and opens the gate once the others are all done
+                starts the serial worker in the first slot a worker frees (it brings its
+                environments up, then waits at its gate: harness.gate) and opens the gate
+                once the others are all done
     on SIGINT/SIGTERM: SIGTERM to every worker (each takes its environments down), SIGKILL after
                 a grace period, then every project of the run's worker ids is removed
 """
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.claims import CLAIMS_ENV, OWNER_ENV, claimable, owners
+from harness.claims import CLAIMS_ENV, OWNER_ENV
 from harness.gate import GATE_ENV, open_gate
 from harness.merge import Part, rerun_locations
 from harness.retry import RetryPolicy
@@ -120,20 +120,13 @@ class Pool:
             self._progress(worker)
 
     def _early_serial(self, workers: Sequence[Worker]) -> None:
-        """With a gate: start the serial worker once a worker is done or every item has its worker (the run's
-        last items are running), so it brings its environments up while the others finish."""
+        """With a gate: the serial worker takes the first slot a worker frees (never more than N processes at
+        once), and brings its environments up there while the others finish."""
         serial = self.serial
         if (self.gate is not None and serial is not None and not serial.parts and serial not in workers
-                and not self._stopping and (any(w.done for w in workers) or self._all_claimed())):
+                and not self._stopping and any(w.done for w in workers)):
             self._line(serial, "starting: bringing up its environments while the others finish")
             self._start(serial, serial.locations)
-
-    def _all_claimed(self) -> bool:
-        """Every claimable item of the run has been claimed by a worker (harness.claims)."""
-        if self.claims is None:
-            return False
-        items = claimable(self.claims)
-        return bool(items) and len(owners(self.claims)) >= len(items)
 
     def _start(self, worker: Worker, locations: list[str], only: frozenset[str] = frozenset()) -> None:
         first = not worker.parts

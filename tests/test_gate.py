@@ -151,33 +151,3 @@ def test_without_a_gate_the_serial_worker_starts_after_the_others(tmp_path: Path
          out=io.StringIO(), popen=popen).run()  # type: ignore[arg-type]
     assert started == ["w1", "serial"]
 
-
-def test_the_serial_worker_starts_once_every_item_is_claimed(tmp_path: Path) -> None:
-    """No worker is done yet, but the run's last items are running: the serial worker comes up now."""
-    from harness import claims
-
-    folder = claims.Claims.create(tmp_path / "claims", ["a.feature", "b.feature"])
-    gate_file, started = tmp_path / "serial.gate", []
-    mine = {"w1": claims.Claims(folder, "r-w1", frozenset({"a.feature", "b.feature"})),
-            "w2": claims.Claims(folder, "r-w2", frozenset({"a.feature", "b.feature"}))}
-    polls = {"n": 0}
-
-    def tick() -> bool:
-        polls["n"] += 1
-        if polls["n"] == 3:
-            mine["w1"].claim("a.feature")
-        if polls["n"] == 6:
-            mine["w2"].claim("b.feature")
-        return polls["n"] > 30
-
-    def popen(cmd: list[str], **kwargs: Any) -> Proc:
-        started.append((cmd[0], polls["n"]))
-        return Proc(Path(cmd[1]), {"w1": tick, "w2": lambda: polls["n"] > 30, "serial": gate_file.exists}[cmd[0]])
-
-    workers = [Worker("w1", "r-w1", tmp_path / "w1", ["a.feature"]),
-               Worker("w2", "r-w2", tmp_path / "w2", ["b.feature"])]
-    serial = Worker("serial", "r-s", tmp_path / "serial", ["c.feature"])
-    Pool(workers, serial, lambda w: [w.label, str(w.current.folder)], tmp_path, {}, RetryPolicy(0),
-         out=io.StringIO(), popen=popen, claims=folder, gate=gate_file).run()  # type: ignore[arg-type]
-    assert started[:2] == [("w1", 0), ("w2", 0)]
-    assert started[2][0] == "serial" and 6 <= started[2][1] < 30  # after the last claim, before any worker is done
