@@ -164,6 +164,10 @@ def _hint(stderr: str) -> str:
         return (f"image {image or '(see above)'} is not on this machine and no registry answers: build it "
                 "(give its service a `build:` section and the harness builds it) or `docker load` it, "
                 "then run again")
+    if ENDPOINT_RACE in text:
+        return ("the engine still counts endpoints on a network none of its containers uses (a Docker engine bug, "
+                "moby#42119, when it persists): the network is harmless; restarting the Docker engine drops the "
+                "stale count, then `harness gc` removes it")
     if "port is already allocated" in text:
         return "a fixed host port collides; let the harness publish ephemeral ports instead"
     return "read compose's message above; the rendered file is in the run folder"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ GATE_ENV = "HARNESS_GATE"
 POLL_SECONDS = 0.05
 
 
-def from_environ(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path | None:
+def from_environ(environ: Mapping[str, str] = os.environ) -> Path | None:
     """The gate file of this behave process (a split run's serial worker), or None."""
     value = environ.get(GATE_ENV, "")
     return Path(value) if value else None

@@ -107,8 +107,9 @@ def test_down_tries_again_when_the_engine_still_counts_endpoints_on_the_network(
 
 def test_down_gives_up_after_three_attempts_and_other_errors_at_once() -> None:
     fake = Results((1, RACE), (1, RACE), (1, RACE))
-    with pytest.raises(ComposeError, match="active endpoints"):
+    with pytest.raises(ComposeError, match="active endpoints") as failed:
         ComposeRunner("p1", run=fake, sleep=lambda _s: None).down(5)
+    assert "restarting the Docker engine" in str(failed.value.hint)
     assert len(fake.calls) == 3
     other = Results((1, "Error response from daemon: permission denied"))
     with pytest.raises(ComposeError, match="permission denied"):
