@@ -12,6 +12,7 @@ import pytest
 from harness.config import Settings, load_environment, resolve_parameters
 from harness.lifecycle import Environment, new_run_id
 from harness.tokens import TokenSpec, mint
+from harness.waiting import poll
 
 pytestmark = pytest.mark.docker
 REPO = Path(__file__).resolve().parents[2]
@@ -47,9 +48,17 @@ def test_workers_drop_the_last_token(regressed: tuple[Environment, httpx.Client]
     assert response.status_code == 200 and response.json()["tokens"] == 4
 
 
+def _listed(client: httpx.Client, worker_id: str) -> list[dict[str, object]]:
+    workers: list[dict[str, object]] = client.get("/v1/workers").json()["workers"]
+    assert any(w["worker_id"] == worker_id for w in workers), workers
+    return workers
+
+
 def test_lost_workers_are_never_removed(regressed: tuple[Environment, httpx.Client]) -> None:
     env, client = regressed
+    # A worker answers /health before its first heartbeat reaches the queen: on a loaded machine the
+    # environment is ready before worker-2-2 is listed. Killing it unlisted would test nothing.
+    poll(lambda: _listed(client, "worker-2-2"), timeout=30, interval=0.5, retry_on=(AssertionError,))
     env.container("worker-2-2").kill()
     time.sleep(3.0)  # 6 heartbeats of 0.5 s: twice what a healthy hive waits before removing
-    workers = client.get("/v1/workers").json()["workers"]
-    assert any(w["worker_id"] == "worker-2-2" for w in workers), workers
+    _listed(client, "worker-2-2")
