@@ -13,7 +13,9 @@ sequential run at the best of: spread perfectly over 3 workers (Amdahl), or its 
 (measured in the sequential run) on every core; ``ceiling_w3`` = sequential / floor. Each run
 also records the machine's CPU use (``cpu_busy``). Goals: x >= 1.8, y <= 0.3.
 Results also go to bench/results/parallel.json.
-Run: .venv/bin/python bench/parallel.py [--workers 2,3,4] [--tags ...] [--reuse-only]
+With ``--rounds R`` every configuration runs R times, the order reversed every other round
+(1,2,3,4 then 4,3,2,1 ...), and each is reported by its median run (every wall time beside it).
+Run: .venv/bin/python bench/parallel.py [--workers 2,3,4] [--rounds 2] [--tags ...] [--reuse-only]
 """
 
 from __future__ import annotations
@@ -74,16 +76,12 @@ def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
 
 
 def _serial_wall(folder: Path) -> float:
-    """Seconds the @serial worker ran alone (0 for a sequential run): from the moment the other workers were
-    all done (its gate opened; it may have started earlier to bring its environments up) to the run's end."""
+    """Seconds the @serial items ran alone (0 for a sequential run): from the moment the other workers were
+    all done (the gate opened; their environments may have come up earlier) to the run's end."""
     summary = folder / "workers.json"
     if not summary.is_file():
         return 0.0
-    data = json.loads(summary.read_text())
-    others = [sum(w["wall_s"]) for w in data["by_worker"] if w["label"] != "serial"]
-    if not any(w["label"] == "serial" for w in data["by_worker"]):
-        return 0.0
-    return round(float(data["wall_s"]) - max(others, default=0.0), 2)
+    return round(float(json.loads(summary.read_text()).get("alone_s", 0.0)), 2)
 
 
 def _counts(folder: Path) -> dict[str, dict[str, int]]:
@@ -154,11 +152,23 @@ def _first_step(project: Path, args: list[str]) -> float:
     return next(started.iterdir()).stat().st_mtime - launched
 
 
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One configuration's rounds: the median wall time (and serial time), the rest from the run nearest to
+    it, every round's wall time beside it."""
+    walls = [r["wall_s"] for r in runs]
+    middle = statistics.median(walls)
+    nearest = min(runs, key=lambda r: abs(r["wall_s"] - middle))
+    return {**nearest, "wall_s": round(middle, 1), "serial_s": round(statistics.median(r["serial_s"] for r in runs), 2),
+            "walls_s": walls}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--workers", default="2,3,4", help="worker counts to run after the sequential run")
     parser.add_argument("--tags", action="append", help="behave tag expressions (default: @integration, not @slow)")
     parser.add_argument("--reuse-only", action="store_true", help="only reuse_first_step_s (no suite runs)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds of every configuration, the order reversed every other round (medians)")
     args = parser.parse_args()
     if args.reuse_only:
         reuse_s, bare_s = reuse_first_step()
@@ -169,15 +179,15 @@ def main() -> int:
         RESULTS.write_text(json.dumps(saved, indent=1) + "\n")
         return 0
     tags = [x for t in args.tags for x in ("--tags", t)] if args.tags else DEFAULT_TAGS
-    results = [run_suite(1, tags)]
-    for n in (int(x) for x in args.workers.split(",")):
-        results.append(run_suite(n, tags))
+    order = [1, *(int(x) for x in args.workers.split(","))]
+    runs = [run_suite(n, tags) for k in range(max(1, args.rounds)) for n in (order if k % 2 == 0 else order[::-1])]
+    results = [_median_run([r for r in runs if r["workers"] == n]) for n in order]
     print(f"{'workers':>7} {'wall s':>7} {'exit':>4} {'peak MB':>8} {'CPU busy':>8} {'serial s':>8}  scenarios / steps")
     for r in results:
         sc, st = r["counts"]["scenarios"], r["counts"]["steps"]
         print(f"{r['workers']:>7} {r['wall_s']:>7} {r['exit']:>4} {r['peak_mb']:>8} {r['cpu_busy']:>8.0%} "
               f"{r['serial_s']:>8.1f}  {sc['passed']}/{sc['total']} passed, {st['passed']}/{st['total']} steps passed")
-    same = all(r["counts"] == results[0]["counts"] and r["exit"] == results[0]["exit"] for r in results)
+    same = all(r["counts"] == results[0]["counts"] and r["exit"] == results[0]["exit"] for r in runs)
     print("counts and exit codes: " + ("the same in every run" if same else "DIFFERENT"))
     if not same:
         for r in results[1:]:
@@ -195,7 +205,8 @@ def main() -> int:
     floor = serial + max(rest / 3, cpu_rest / cores)
     ceiling = sequential / floor if floor else 0.0
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"runs": results, "same_counts": same, "reuse_first_step_s": round(reuse_s, 3),
+    RESULTS.write_text(json.dumps({"runs": results, "every_run": runs, "rounds": max(1, args.rounds),
+                                   "same_counts": same, "reuse_first_step_s": round(reuse_s, 3),
                                "reuse_floor_s": round(bare_s, 3),
                                "speedup_w3": round(speedup, 2), "floor_w3_s": round(floor, 1),
                                "ceiling_w3": round(ceiling, 2), "cpus": os.cpu_count(),

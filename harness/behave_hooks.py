@@ -29,19 +29,17 @@ def before_all(context: Any) -> None:
 def before_feature(context: Any, feature: Any) -> None:
     """Claim the feature (split runs); take down environments no later feature needs here; bring up its own."""
     session: Session = context.harness
-    features = getattr(getattr(context, "_runner", None), "features", None) or []
-    if session.gate is not None:  # a split run's serial worker: bring up while the others finish, then wait
-        path, session.gate = session.gate, None
-        ahead = gate.environments_ahead(list(features), gate.selector(context.config), lambda f: env_tag(list(f.tags)))
-        gate.prepare(path, ahead, session.environments.get)
+    features = _features(context)
     mine = session.claims
     foreign = mine is not None and mine.feature_is_foreign(feature)
     elsewhere = mine.others_run if mine is not None else None
-    session.environments.release(environments_from(list(features), feature, skip=elsewhere))  # no idle stacks
+    session.environments.release(environments_from(features, feature, skip=elsewhere))  # no idle stacks
     session.feature_env = None
     if foreign:
         claims.mark(feature)  # another worker runs it: skipped here, before any environment comes up
         return
+    if mine is None or mine.runs_alone(str(feature.filename)):
+        _alone_from_here(context, features, feature)
     session.feature_env = env_tag(list(feature.tags))
     if session.feature_env and "fresh" not in feature.tags:
         session.environments.get(session.feature_env)
@@ -53,8 +51,28 @@ def before_scenario(context: Any, scenario: Any) -> None:
     if mine is not None and mine.scenario_is_foreign(scenario):
         claims.mark(scenario)
         return
+    if mine is not None and mine.runs_alone(claims.item_of(scenario)):
+        _alone_from_here(context, _features(context), scenario.feature)
     own = env_tag(list(scenario.tags))
     context.harness.begin_scenario(own, fresh="fresh" in scenario.effective_tags)
+
+
+def _features(context: Any) -> list[Any]:
+    return list(getattr(getattr(context, "_runner", None), "features", None) or [])
+
+
+def _alone_from_here(context: Any, features: list[Any], feature: Any) -> None:
+    """The @serial items of a split run (harness.gate): bring up what they need, then wait until the other
+    workers are done. Once per process; nothing to do without a gate."""
+    session: Session = context.harness
+    if session.gate is None:
+        return
+    path, session.gate = session.gate, None
+    mine = session.claims
+    later = features[next((n for n, f in enumerate(features) if f is feature), 0):]
+    together = [f for f in later if mine is None or mine.is_serial(f)]
+    ahead = gate.environments_ahead(together, gate.selector(context.config), lambda f: env_tag(list(f.tags)))
+    gate.prepare(path, ahead, session.environments.get)
 
 
 def before_step(context: Any, step: Any) -> None:

@@ -11,6 +11,15 @@ skipped copies, so the merged run has each item exactly once, as a sequential ru
 
     <run>/claims/items.txt        the claimable locations, one per line
     <run>/claims/<location>       created by the worker that runs it; holds its run id
+
+The @serial items come last in every worker's list and are claimed as one group: the first worker to
+run out of other work claims ``@serial`` and, with it, every @serial item. It brings their
+environments up (its own are often among them) and waits at the run's gate (harness.gate) until the
+others are done; then it runs them alone. No process is started for them and no environment is
+brought up twice.
+
+    <run>/claims/serial.txt       the @serial locations (also in items.txt)
+    <run>/claims/@serial          created by the worker that runs them all; holds its run id
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from harness.shard import SETUP_SECONDS, Item, top_scenarios
 CLAIMS_ENV = "HARNESS_CLAIMS"  # the claims folder of the run; set for the first attempt of split workers
 OWNER_ENV = "HARNESS_RUN_ID"  # the worker's own run id is its name on a claim
 ITEMS = "items.txt"
+SERIAL_ITEMS = "serial.txt"
+SERIAL_GROUP = "@serial"  # the claim of every @serial item at once
 FOREIGN = "harness_foreign"  # set on a behave feature or scenario another worker runs
 
 
@@ -37,12 +48,15 @@ class Claims:
     folder: Path
     owner: str
     items: frozenset[str]
+    serial: frozenset[str] = frozenset()
 
     @classmethod
-    def create(cls, folder: Path, locations: Iterable[str]) -> Path:
-        """Make the claims folder of a run, listing the claimable item locations."""
+    def create(cls, folder: Path, locations: Iterable[str], serial: Iterable[str] = ()) -> Path:
+        """Make the claims folder of a run, listing the claimable item locations (``serial``: claimed as a group)."""
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / ITEMS).write_text("".join(f"{loc}\n" for loc in locations))
+        together = list(serial)
+        (folder / ITEMS).write_text("".join(f"{loc}\n" for loc in [*locations, *together]))
+        (folder / SERIAL_ITEMS).write_text("".join(f"{loc}\n" for loc in together))
         return folder
 
     @classmethod
@@ -55,7 +69,8 @@ class Claims:
         items = _locations(path)
         if items is None:
             return None  # no list: every item is this worker's own
-        return cls(path, environ.get(OWNER_ENV, str(os.getpid())), frozenset(items))
+        return cls(path, environ.get(OWNER_ENV, str(os.getpid())), frozenset(items),
+                   frozenset(_locations(path, SERIAL_ITEMS) or []))
 
     def claim(self, location: str) -> bool:
         """True when this worker runs ``location``: it claimed it now or earlier."""
@@ -69,8 +84,8 @@ class Claims:
         return True
 
     def elsewhere(self, location: str) -> bool:
-        """Claimed by another worker (so this one will not run it)."""
-        owner = self.owner_of(location)
+        """Claimed by another worker (so this one will not run it); a @serial item: its group."""
+        owner = self.owner_of(SERIAL_GROUP if location in self.serial else location)
         return owner is not None and owner != self.owner
 
     def owner_of(self, location: str) -> str | None:
@@ -80,21 +95,44 @@ class Claims:
         except OSError:
             return None
 
+    def take(self, location: str) -> bool:
+        """Claim an item; a @serial one only with the whole @serial group. True when this worker runs it."""
+        if location in self.serial and not self.claim(SERIAL_GROUP):
+            return False
+        return self.claim(location)
+
     def feature_is_foreign(self, feature: Any) -> bool:
         """Claim a feature item for this worker; True when another worker runs it (or all its scenario items)."""
         path = str(feature.filename)
-        return not self.claim(path) if path in self.items else self.others_run(feature)
+        return not self.take(path) if path in self.items else self.others_run(feature)
 
     def scenario_is_foreign(self, scenario: Any) -> bool:
         """Claim the ``file:line`` item of a scenario (an outline's row: the outline's); True when another runs it."""
-        location = _item_of(scenario)
-        return location in self.items and not self.claim(location)
+        location = item_of(scenario)
+        return location in self.items and not self.take(location)
+
+    def runs_alone(self, location: str) -> bool:
+        """A @serial item this worker runs (it holds the @serial group)."""
+        return location in self.serial and self.owner_of(SERIAL_GROUP) == self.owner
+
+    def is_serial(self, feature: Any) -> bool:
+        """The feature is a @serial item or holds one."""
+        path = str(feature.filename)
+        return path in self.serial or any(loc in self.serial for loc in _top_locations(feature))
 
     def others_run(self, feature: Any) -> bool:
         """True when other workers have claimed the feature, or every scenario item of it."""
         path = str(feature.filename)
         mine = [path] if path in self.items else [loc for loc in _top_locations(feature) if loc in self.items]
         return bool(mine) and all(self.elsewhere(loc) for loc in mine)
+
+
+def serial_owner(folder: Path) -> str | None:
+    """The run id of the worker that claimed the @serial items (None: nobody yet)."""
+    try:
+        return (folder / SERIAL_GROUP).read_text() or None
+    except OSError:
+        return None
 
 
 def owners(folder: Path) -> dict[str, str]:
@@ -138,10 +176,10 @@ def with_steals(buckets: Sequence[Sequence[Item]], setups: Mapping[str, float] |
     return lists
 
 
-def _locations(folder: Path) -> list[str] | None:
+def _locations(folder: Path, name: str = ITEMS) -> list[str] | None:
     """The claimable locations listed in a claims folder (None without a list)."""
     try:
-        return [line.strip() for line in (folder / ITEMS).read_text().splitlines() if line.strip()]
+        return [line.strip() for line in (folder / name).read_text().splitlines() if line.strip()]
     except OSError:
         return None
 
@@ -150,7 +188,7 @@ def _top_locations(feature: Any) -> list[str]:
     return [f"{feature.filename}:{top.line}" for top in top_scenarios(feature)]
 
 
-def _item_of(scenario: Any) -> str:
+def item_of(scenario: Any) -> str:
     """``file:line`` of the scenario, or of the outline it is a row of (items are top-level scenarios)."""
     feature = scenario.feature
     for top in top_scenarios(feature):

@@ -1,12 +1,13 @@
 """`harness run --workers N`: the run's items spread over N behave processes, merged into one run folder.
 
-    plan: buckets of items (harness.shard.balance), then the @serial items alone
+    plan: buckets of items (harness.shard.balance); the @serial items at the end of every list
     Pool.run(): every worker starts its behave (own run id -> own compose projects); the loop
                 polls them, prints `[w2] features/x.feature ✓ 12.3 s` as each feature ends,
-                starts a worker's retry (harness.retry) when it exits with failures left,
-                starts the serial worker in the first slot a worker frees (it brings its
-                environments up, then waits at its gate: harness.gate) and opens the gate
-                once the others are all done
+                starts a worker's retry (harness.retry) when it exits with failures left, and
+                opens the gate (harness.gate) for the worker that claimed the @serial items
+                (the first to run out of other work: it brings their environments up, then
+                waits) once the others are all done. Without claims (one worker), or when no
+                worker claimed them, a worker of their own runs them, also gated
     on SIGINT/SIGTERM: SIGTERM to every worker (each takes its environments down), SIGKILL after
                 a grace period, then every project of the run's worker ids is removed
 """
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.claims import CLAIMS_ENV, OWNER_ENV
+from harness.claims import CLAIMS_ENV, OWNER_ENV, serial_owner
 from harness.gate import GATE_ENV, open_gate
 from harness.merge import Part, rerun_locations
 from harness.retry import RetryPolicy
@@ -88,8 +89,11 @@ class Pool:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen
     claims: Path | None = None  # the run's claims folder (harness.claims): set for first attempts of workers
-    gate: Path | None = None  # the serial worker's gate file (harness.gate); None: it starts after the others
+    gate: Path | None = None  # the @serial items' gate file (harness.gate); None: they start after the others
+    serial_paths: frozenset[str] = frozenset()  # the feature files of the @serial items (for progress lines)
+    gate_opened: float | None = None  # time.monotonic() when the gate opened
     _stopping: bool = False
+    _holder: str | None = None  # run id of the worker that claimed the @serial items
 
     def run(self) -> None:
         """Run every worker, the serial one gated behind them; KeyboardInterrupt after stopping all."""
@@ -98,12 +102,12 @@ class Pool:
             for worker in self.workers:
                 self._start(worker, worker.locations)
             self._drive(self.workers)
-            if self.serial is not None:
+            if self.serial is not None and self._holder is None:  # nobody claimed them (or no claims)
                 if not self.serial.parts:
                     self._start(self.serial, self.serial.locations)
-                if self.gate is not None:
-                    open_gate(self.gate)
+                self._open_gate()
                 self._drive([self.serial])
+            self._open_gate()
         except KeyboardInterrupt:
             self.stop()
             raise
@@ -115,18 +119,39 @@ class Pool:
             for worker in workers:
                 self._poll(worker)
             self._early_serial(workers)
+            self._gate_for_holder(workers)
             time.sleep(POLL_SECONDS)
         for worker in workers:
             self._progress(worker)
 
     def _early_serial(self, workers: Sequence[Worker]) -> None:
-        """With a gate: the serial worker takes the first slot a worker frees (never more than N processes at
+        """Without claims: the serial worker takes the first slot a worker frees (never more than N processes at
         once), and brings its environments up there while the others finish."""
         serial = self.serial
-        if (self.gate is not None and serial is not None and not serial.parts and serial not in workers
-                and not self._stopping and any(w.done for w in workers)):
+        if (self.gate is not None and self.claims is None and serial is not None and not serial.parts
+                and serial not in workers and not self._stopping and any(w.done for w in workers)):
             self._line(serial, "starting: bringing up its environments while the others finish")
             self._start(serial, serial.locations)
+
+    def _gate_for_holder(self, workers: Sequence[Worker]) -> None:
+        """With claims: the worker that claimed the @serial items runs them once every other worker is done."""
+        if self.claims is None or self.gate is None or self.gate_opened is not None:
+            return
+        holder = next((w for w in workers if w.run_id == self._holder), None)
+        if holder is None:
+            self._holder = serial_owner(self.claims)
+            holder = next((w for w in workers if w.run_id == self._holder), None)
+            if holder is None:
+                return
+            self._line(holder, "takes the @serial items: brings their environments up while the others finish")
+        if all(w.done for w in workers if w is not holder):
+            self._line(holder, "the others are done: the @serial items run alone")
+            self._open_gate()
+
+    def _open_gate(self) -> None:
+        if self.gate is not None and self.gate_opened is None:
+            open_gate(self.gate)
+            self.gate_opened = time.monotonic()
 
     def _start(self, worker: Worker, locations: list[str], only: frozenset[str] = frozenset()) -> None:
         first = not worker.parts
@@ -139,8 +164,9 @@ class Pool:
             env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV)}, OWNER_ENV: worker.run_id}
             if self.claims is not None and first and worker is not self.serial:
                 env[CLAIMS_ENV] = str(self.claims)
-            if self.gate is not None and worker is self.serial:
-                env[GATE_ENV] = str(self.gate)
+            gated = worker is self.serial or (self.claims is not None and (first or worker.run_id == self._holder))
+            if self.gate is not None and self.gate_opened is None and gated:
+                env[GATE_ENV] = str(self.gate)  # waited on by whoever claims the @serial items (harness.gate)
             worker.proc = self.popen(self.command(worker), cwd=self.cwd, env=env,
                                      stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -174,7 +200,8 @@ class Pool:
                 path = str(data.get("location", "")).rsplit(":", 1)[0]
                 mark = MARKS.get(str(data.get("status")), "?")
                 again = f" (attempt {worker.attempt})" if worker.attempt > 1 else ""
-                taken = "" if any(p.split(":")[0] == path for p in worker.planned) else " (taken over)"
+                taken = ("" if any(p.split(":")[0] == path for p in worker.planned)
+                         else " (@serial, alone)" if path in self.serial_paths else " (taken over)")
                 if taken and data.get("status") == "skipped":
                     continue  # another share's feature that is skipped everywhere (by tags): its owner says so
                 self._line(worker, f"{path} {mark} {float(data.get('duration') or 0):.1f} s{again}{taken}")

@@ -46,13 +46,16 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
     measured = shard.setups(source) if source is not None else {}
     shared = [i for i in items if not i.serial]
     buckets = [shard.run_order(b) for b in shard.balance(shared, options.workers, measured=measured)]
-    workers, lone = make_workers(buckets, [i for i in items if i.serial], run_id, run_dir)
-    stealing = _claims_folder(run_dir, workers, buckets, measured)
+    serial = [i for i in items if i.serial]
+    workers, lone = make_workers(buckets, serial, run_id, run_dir)
+    stealing = _claims_folder(run_dir, workers, buckets, measured, serial)
     print(f"harness run {run_id}: {len(items)} items over {len(workers)} worker(s)"
-          + (f" + {len(lone.locations)} @serial" if lone else "") + f"; outputs in {run_dir}", flush=True)
+          + (f" + {len(lone.locations)} @serial (alone, at the end)" if lone else "") + f"; outputs in {run_dir}",
+          flush=True)
     pool = Pool(workers, lone, lambda w: worker_command(w, rest), settings.root, dict(os.environ),
                 RetryPolicy(options.retries), claims=stealing,
-                gate=run_dir / "serial.gate" if lone is not None and workers else None)
+                gate=run_dir / "serial.gate" if lone is not None and workers else None,
+                serial_paths=frozenset(i.feature for i in serial))
     started, interrupted = time.monotonic(), False
     try:
         pool.run()
@@ -62,10 +65,12 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
         everyone = [*workers, *([lone] if lone else [])]
         _collect_environments(settings.runs_dir, run_dir, everyone)
         remove_leftovers(run_id)
+    everyone = [w for w in everyone if w.parts]  # the @serial items' own worker starts only when nobody took them
     failures = [loc for w in everyone for loc in rerun_locations(w.current.folder)]
     merge_folder(run_dir, _with_foreign(pool.parts, everyone, stealing), run_id, failures)
     _write_summary(run_dir / "workers.json", options, everyone, time.monotonic() - started,
-                   claims.owners(stealing) if stealing is not None else {})
+                   claims.owners(stealing) if stealing is not None else {},
+                   None if pool.gate_opened is None else pool.gate_opened - started)
     if interrupted:
         print("harness run: interrupted; every worker stopped and its environments removed", file=sys.stderr)
         return 130
@@ -73,14 +78,16 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
 
 
 def _claims_folder(run_dir: Path, workers: list[Worker], buckets: list[list[shard.Item]],
-                   setups: dict[str, float]) -> Path | None:
-    """With 2+ workers: each also gets the others' items to take when it runs out (harness.claims)."""
+                   setups: dict[str, float], serial: list[shard.Item]) -> Path | None:
+    """With 2+ workers: each also gets the others' items to take when it runs out, then the @serial items
+    (the first worker to reach them takes them all: harness.claims)."""
     if len(workers) < 2:
         return None
     shares = [b for b in buckets if b]
     for worker, steals in zip(workers, claims.with_steals(shares, setups), strict=True):
-        worker.locations = [i.location for i in steals]
-    return claims.Claims.create(run_dir / "claims", [i.location for b in shares for i in b])
+        worker.locations = [i.location for i in [*steals, *serial]]
+    return claims.Claims.create(run_dir / "claims", [i.location for b in shares for i in b],
+                                [i.location for i in serial])
 
 
 def _with_foreign(parts: list[Part], workers: list[Worker], folder: Path | None) -> list[Part]:
@@ -191,11 +198,13 @@ def remove_leftovers(run_id: str) -> list[str]:
 
 
 def _write_summary(path: Path, options: argparse.Namespace, workers: list[Worker], wall: float,
-                   owners: dict[str, str]) -> None:
-    """``items``: each worker's planned share; ``ran``: what it ran (its share less and plus what was taken over)."""
+                   owners: dict[str, str], gate_opened: float | None) -> None:
+    """``items``: each worker's planned share; ``ran``: what it ran (its share less and plus what was taken over);
+    ``alone_s``: the seconds the @serial items' worker ran alone (from its gate's opening), when it had one."""
     data: dict[str, Any] = {
         "workers": options.workers, "shard": options.shard, "retries": options.retries,
         "wall_s": round(wall, 3),
+        **({} if gate_opened is None else {"alone_s": round(wall - gate_opened, 3)}),
         "by_worker": [{"label": w.label, "run_id": w.run_id, "items": w.planned,
                        "ran": _ran(w, owners),
                        "exit_codes": w.codes,

@@ -112,5 +112,8 @@ def test_a_lagging_workers_items_are_taken_over_and_every_scenario_runs_once(pro
     assert "features/gamma.feature:6" in by_worker["w2"]["items"]  # w2's share, but w2 lagged behind:
     assert "features/gamma.feature:6" in by_worker["w1"]["ran"]
     assert "features/gamma.feature:6" not in by_worker["w2"]["ran"]
-    assert by_worker["serial"]["ran"] == ["features/delta.feature"]
+    assert "serial" not in by_worker  # no process of their own: the first worker out of work took the @serial item
+    assert "features/delta.feature" in by_worker["w1"]["ran"] and "features/delta.feature" not in by_worker["w2"]["ran"]
+    assert "[w1] takes the @serial items" in parallel.stdout
+    assert "[w1] features/delta.feature ✓" in parallel.stdout and "(@serial, alone)" in parallel.stdout
     assert wall < 30, parallel.stdout

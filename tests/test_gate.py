@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from harness import gate
+from harness.claims import CLAIMS_ENV, OWNER_ENV, Claims, owners, serial_owner
 from harness.errors import HarnessError
 from harness.parallel import Pool, Worker
 from harness.retry import RetryPolicy
@@ -91,7 +92,7 @@ def test_selector_follows_behaves_tag_expression() -> None:
     assert gate.selector(SimpleNamespace())(Feature(False))  # no expression: everything runs
 
 
-# -- the pool: the serial worker starts when the first worker is done; the gate opens after the last ----
+# -- the pool without claims (one worker): the serial worker starts in the first slot freed; the gate opens after --
 
 class Proc:
     """A behave process that ends when its ``until`` says so (checked on each poll)."""
@@ -151,3 +152,70 @@ def test_without_a_gate_the_serial_worker_starts_after_the_others(tmp_path: Path
          out=io.StringIO(), popen=popen).run()  # type: ignore[arg-type]
     assert started == ["w1", "serial"]
 
+
+
+# -- with claims: the first worker out of work takes the @serial items; the gate opens when the others are done --
+
+def test_the_serial_items_are_claimed_as_one_group(tmp_path: Path) -> None:
+    folder = Claims.create(tmp_path / "claims", ["a.feature"], ["s1.feature", "s2.feature"])
+    one = Claims.from_environ({CLAIMS_ENV: str(folder), OWNER_ENV: "r-w1"})
+    two = Claims.from_environ({CLAIMS_ENV: str(folder), OWNER_ENV: "r-w2"})
+    assert one is not None and two is not None and one.serial == {"s1.feature", "s2.feature"}
+    assert serial_owner(folder) is None and not two.elsewhere("s2.feature")
+    assert one.take("s1.feature") and serial_owner(folder) == "r-w1"
+    assert not two.take("s2.feature") and two.elsewhere("s2.feature")  # s2 is w1's before w1 reaches it
+    assert one.take("s2.feature") and one.runs_alone("s2.feature")
+    assert not two.runs_alone("s1.feature") and not one.runs_alone("a.feature")
+    assert two.take("a.feature") and owners(folder) == {"a.feature": "r-w2", "s1.feature": "r-w1",
+                                                        "s2.feature": "r-w1"}
+
+
+def test_the_pool_opens_the_gate_for_the_worker_holding_the_serial_items_once_the_others_are_done(
+        tmp_path: Path) -> None:
+    folder = Claims.create(tmp_path / "claims", ["a.feature", "b.feature"], ["c.feature"])
+    gate_file = tmp_path / "serial.gate"
+    polls = {"w2": 0}
+    log: list[str] = []
+
+    def slow() -> bool:
+        polls["w2"] += 1
+        return polls["w2"] > 5
+
+    def holder() -> bool:  # w1: claims the @serial group at once, then waits at the gate
+        Claims(folder, "r-w1", frozenset(), frozenset({"c.feature"})).take("c.feature")
+        if gate_file.exists():
+            log.append(f"w1 passes the gate; w2 done: {workers[1].done}")
+            return True
+        return False
+
+    def popen(cmd: list[str], **kwargs: Any) -> Proc:
+        log.append(f"start {cmd[0]} gate={kwargs['env'].get(gate.GATE_ENV, '-')}")
+        return Proc(Path(cmd[1]), {"w1": holder, "w2": slow}[cmd[0]])
+
+    workers = [Worker("w1", "r-w1", tmp_path / "w1", ["a.feature", "c.feature"]),
+               Worker("w2", "r-w2", tmp_path / "w2", ["b.feature", "c.feature"])]
+    lone = Worker("serial", "r-s", tmp_path / "serial", ["c.feature"])
+    pool = Pool(workers, lone, lambda w: [w.label, str(w.current.folder)], tmp_path, {}, RetryPolicy(0),
+                out=io.StringIO(), popen=popen, claims=folder, gate=gate_file)  # type: ignore[arg-type]
+    pool.run()
+    assert log == [f"start w1 gate={gate_file}", f"start w2 gate={gate_file}", "w1 passes the gate; w2 done: True"]
+    assert not lone.parts and pool.gate_opened is not None  # no process of their own
+    out = pool.out.getvalue()  # type: ignore[attr-defined]
+    assert "[w1] takes the @serial items" in out and "[w1] the others are done: the @serial items run alone" in out
+
+
+def test_when_no_worker_claims_the_serial_items_their_own_worker_runs_them_after_the_others(tmp_path: Path) -> None:
+    folder = Claims.create(tmp_path / "claims", ["a.feature", "b.feature"], ["c.feature"])
+    started: list[str] = []
+
+    def popen(cmd: list[str], **kwargs: Any) -> Proc:
+        started.append(cmd[0])
+        assert cmd[0] != "serial" or all(w.done for w in workers)
+        return Proc(Path(cmd[1]), lambda: True)
+
+    workers = [Worker("w1", "r-w1", tmp_path / "w1", ["a.feature"]),
+               Worker("w2", "r-w2", tmp_path / "w2", ["b.feature"])]
+    lone = Worker("serial", "r-s", tmp_path / "serial", ["c.feature"])
+    Pool(workers, lone, lambda w: [w.label, str(w.current.folder)], tmp_path, {}, RetryPolicy(0), out=io.StringIO(),
+         popen=popen, claims=folder, gate=tmp_path / "serial.gate").run()  # type: ignore[arg-type]
+    assert started == ["w1", "w2", "serial"] and lone.codes == [0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,11 +61,11 @@ def test_three_workers_give_the_counts_of_one_sequential_run(project: Path) -> N
     assert counts(many) == counts(one)
     assert counts(many)["scenarios"]["passed"] == 8 and counts(many)["scenarios"]["skipped"] == 4
     assert "[w1] features/" in parallel.stdout and " ✓ " in parallel.stdout
-    assert "[serial] features/delta.feature ✓" in parallel.stdout
+    assert re.search(r"\[w\d\] features/delta\.feature ✓ .*\(@serial, alone\)", parallel.stdout), parallel.stdout
     folder = run_folder(project, parallel.stdout)
     assert {p.name for p in folder.iterdir()} >= {"record.ndjson", "behave.json", "rerun.txt", "junit", "workers.json"}
     summary = json.loads((folder / "workers.json").read_text())
-    assert len(summary["by_worker"]) == 4 and all(w["peak_rss_mb"] > 0 for w in summary["by_worker"])
+    assert len(summary["by_worker"]) == 3 and all(w["peak_rss_mb"] > 0 for w in summary["by_worker"])
     assert not [p for p in (project / ".harness" / "runs").iterdir() if "-w" in p.name]  # env folders moved in
     steps = [json.loads(line) for line in (folder / "record.ndjson").read_text().splitlines()]
     steps = [r for r in steps if r.get("kind") == "step" and "started" in r]

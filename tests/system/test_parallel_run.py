@@ -89,22 +89,25 @@ def test_two_workers_each_use_their_own_environment_and_leave_nothing(project: P
     assert [e["action"] for e in timeline] == ["inject", "revert"] and timeline[0]["worker"] in ("w1", "w2")
 
 
-def test_the_serial_worker_comes_up_while_the_others_finish_then_runs_alone(project: Path) -> None:
-    """w2 lags 4 s behind w1: the @serial feature's environment is up before w2 is done (the gate saves a
-    bring-up of wall time), and its scenario starts only after every other scenario has ended."""
+def test_the_first_worker_out_of_work_runs_the_serial_feature_alone_in_its_own_environment(project: Path) -> None:
+    """w2 lags 4 s behind w1: w1 takes the @serial feature, keeps its environment for it (no third
+    bring-up, no third process) and starts its scenario only after every other scenario has ended."""
     proc, run_id = start(project, "--workers", "2", "envfeatures/web_a.feature", "envfeatures/web_b.feature",
                          "envfeatures/web_serial.feature", FIXTURE_SLOW_WORKER="w2")
     out, _ = proc.communicate(timeout=240)
     assert proc.returncode == 0, out
-    assert "[serial] starting: bringing up its environments while the others finish" in out
+    assert "[w1] takes the @serial items" in out and "[w1] the others are done" in out, out
     folder = project / ".harness" / "runs" / run_id
     scenarios = [json.loads(line) for line in (folder / "record.ndjson").read_text().splitlines()
                  if json.loads(line).get("kind") == "scenario"]
     alone = next(s for s in scenarios if s["location"].startswith("envfeatures/web_serial.feature"))
     others_end = max(s["started"] + s["duration"] for s in scenarios if s is not alone)
     assert alone["status"] == "passed" and alone["started"] >= others_end
-    ready_at = json.loads((folder / "serial" / "tiny" / "startup.json").read_text())["ready_at"]
-    assert ready_at < others_end, f"the serial environment came up {ready_at - others_end:.1f} s after the others ended"
+    summary = json.loads((folder / "workers.json").read_text())
+    assert [w["label"] for w in summary["by_worker"]] == ["w1", "w2"]
+    assert "envfeatures/web_serial.feature" in summary["by_worker"][0]["ran"]
+    assert 0 < summary["alone_s"] < summary["wall_s"]
+    assert sorted(p.parent.parent.name for p in folder.glob("*/tiny*/startup.json")) == ["w1", "w2"]
     assert nothing_left(run_id) == []
 
 
