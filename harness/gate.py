@@ -1,13 +1,13 @@
-"""The @serial worker's gate: its environments come up while the other workers finish; its scenarios run alone.
+"""The @serial items' gate: their environments come up while the other workers finish; their scenarios run alone.
 
 `harness run --workers N` runs the @serial items after the others, alone. Only their scenarios need
-to be alone, not their bring-ups: the pool starts the serial worker in the first slot another
-worker frees (so no more than N behave processes run at once), with ``HARNESS_GATE`` naming a
-file that does not exist yet. Before its first
-feature the serial worker brings up every shared environment its selected features name, then
-waits until the pool creates the file (when the last other worker is done). A sequential run has
-these environments up at that point too: it never waits for a bring-up that could have happened
-earlier, and neither does the split run now.
+to be alone, not their bring-ups. The first worker to run out of other work claims them all
+(harness.claims); before the first of them it brings up every shared environment they name (those
+it has up already are reused) and waits until the pool creates the gate file ``HARNESS_GATE``
+names (when every other worker is done). With one worker, or when nobody claimed them, a worker of
+their own runs them: the pool starts it in the first slot another worker frees and it waits the
+same way. A sequential run has these environments up at that point too: a split run never waits
+for a bring-up that could have happened earlier.
 
 The wait ends with a HarnessError when the process that started the worker is gone (a killed
 `harness run`): the worker then fails its features and takes its environments down as usual.
