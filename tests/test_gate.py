@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -108,14 +109,16 @@ class Proc:
         return self.returncode
 
 
+def ends_after(polls: int) -> Callable[[], bool]:
+    """An ``until`` for Proc: the process ends on the poll after ``polls`` polls."""
+    seen = iter(range(polls))
+    return lambda: next(seen, None) is None
+
+
 def test_the_pool_starts_the_serial_worker_early_and_opens_its_gate_after_the_others(tmp_path: Path) -> None:
     gate_file = tmp_path / "serial.gate"
-    polls = {"w2": 0}
+    slow = ends_after(polls=5)
     log: list[str] = []
-
-    def slow() -> bool:
-        polls["w2"] += 1
-        return polls["w2"] > 5
 
     def popen(cmd: list[str], **kwargs: Any) -> Proc:
         label, env = cmd[0], kwargs["env"]
@@ -174,12 +177,8 @@ def test_the_pool_opens_the_gate_for_the_worker_holding_the_serial_items_once_th
         tmp_path: Path) -> None:
     folder = Claims.create(tmp_path / "claims", ["a.feature", "b.feature"], ["c.feature"])
     gate_file = tmp_path / "serial.gate"
-    polls = {"w2": 0}
+    slow = ends_after(polls=5)
     log: list[str] = []
-
-    def slow() -> bool:
-        polls["w2"] += 1
-        return polls["w2"] > 5
 
     def holder() -> bool:  # w1: claims the @serial group at once, then waits at the gate
         Claims(folder, "r-w1", frozenset(), frozenset({"c.feature"})).take("c.feature")
