@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -46,20 +45,25 @@ def _env() -> dict[str, str]:
 def run_suite(workers: int, tags: list[str]) -> dict[str, Any]:
     """One `harness run`: wall time, exit code, counts and peak memory."""
     args = ["--workers", str(workers)] if workers > 1 else []
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     cpu_before = _cpu_times()
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "run", *args, *tags], cwd=REPO, env=_env(),
-                          capture_output=True, text=True)
-    wall = time.monotonic() - started
-    folder = next((Path(line.rsplit("outputs in ", 1)[1].strip()) for line in proc.stdout.splitlines()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args, *tags], cwd=REPO, env=_env(),
+                                stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this run's own peak: its largest process, its children included
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    folder = next((Path(line.rsplit("outputs in ", 1)[1].strip()) for line in stdout.splitlines()
                    if line.startswith("harness run ") and "outputs in" in line), None)
     if folder is None:
-        raise SystemExit(f"harness run printed no run folder:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"harness run printed no run folder:\n{stdout[-3000:]}\n{stderr[-3000:]}")
     return {"workers": workers, "wall_s": round(wall, 1), "exit": proc.returncode, "folder": str(folder),
             "load_average_1m_after": round(os.getloadavg()[0], 1),  # other work on the 2 cores skews the times
             "cpu_busy": _busy(cpu_before, _cpu_times()), "serial_s": _serial_wall(folder),
-            "counts": _counts(folder), "peak_mb": _peak_mb(folder, before)}
+            "counts": _counts(folder), "peak_mb": _peak_mb(folder, usage.ru_maxrss)}
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -103,12 +107,12 @@ def _status_changes(first: str, other: str) -> dict[str, tuple[str, str]]:
             if before.get(k) != after.get(k)}
 
 
-def _peak_mb(folder: Path, children_before: int) -> float:
+def _peak_mb(folder: Path, run_maxrss_kb: int) -> float:
+    """The largest behave process: from workers.json for a split run, else the run's own peak (kB from wait4)."""
     summary = folder / "workers.json"
     if summary.is_file():
         return float(max(w["peak_rss_mb"] for w in json.loads(summary.read_text())["by_worker"]))
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(after / 1024, 1) if after > children_before else float("nan")
+    return round(run_maxrss_kb / 1024, 1)
 
 
 def reuse_first_step(repeats: int = 5) -> tuple[float, float]:
