@@ -5,8 +5,9 @@
     weigh(items, durations)    -> the last run's durations (wall time) where known, else scenario counts
     setups(run_dir)            -> the last run's bring-up seconds per environment
     balance(items, n, setup)   -> n buckets, longest first onto the lightest bucket (deterministic),
-                                  a bucket paying an environment's bring-up the first time it needs it
-    run_order(bucket)          -> a worker's order: longest first
+                                  a bucket paying an environment's bring-up the first time it needs it;
+                                  "longest" counts each item's share of its environment's bring-up
+    run_order(bucket)          -> a worker's order: longest first (the same way)
     pick(items, Shard(i, n))   -> bucket i of n: a CI matrix job's share
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -173,6 +175,7 @@ def balance(items: Sequence[Item], n: int, setup: float = SETUP_SECONDS,
     is deterministic.
     """
     costs = measured or {}
+    total = with_bring_ups(items, costs, setup)
     buckets: list[list[Item]] = [[] for _ in range(max(1, n))]
     loads = [0.0] * len(buckets)
     envs: list[set[str]] = [set() for _ in buckets]
@@ -180,7 +183,7 @@ def balance(items: Sequence[Item], n: int, setup: float = SETUP_SECONDS,
     def cost(b: int, item: Item) -> float:
         return loads[b] + (costs.get(item.env, setup) if item.env and item.env not in envs[b] else 0.0)
 
-    for item in sorted(items, key=lambda i: (-i.weight, i.location)):
+    for item in sorted(items, key=lambda i: (-total[i.location], i.location)):
         best = min(range(len(buckets)), key=lambda b: (cost(b, item), b))
         loads[best] = cost(best, item) + item.weight
         envs[best].add(item.env)
@@ -188,14 +191,26 @@ def balance(items: Sequence[Item], n: int, setup: float = SETUP_SECONDS,
     return buckets
 
 
-def run_order(bucket: Sequence[Item]) -> list[Item]:
-    """The order a worker runs its share in: longest first (ties by location).
+def run_order(bucket: Sequence[Item], measured: Mapping[str, float] | None = None,
+              setup: float = SETUP_SECONDS) -> list[Item]:
+    """The order a worker runs its share in: longest first (ties by location), counting bring-ups.
 
     The short items come last: a worker that runs out of work takes from the others' tails
     (harness.claims), and short tails even out the finish. An environment stays up until the
-    worker's last item that needs it, so the order costs no extra bring-up.
+    worker's last item that needs it, so the order costs no extra bring-up; but a short item that
+    needs an environment of its own is long (nobody else takes it over, see claims.with_steals) and
+    goes early.
     """
-    return sorted(bucket, key=lambda i: (-i.weight, i.location))
+    total = with_bring_ups(bucket, measured or {}, setup)
+    return sorted(bucket, key=lambda i: (-total[i.location], i.location))
+
+
+def with_bring_ups(items: Sequence[Item], measured: Mapping[str, float],
+                   setup: float = SETUP_SECONDS) -> dict[str, float]:
+    """Each item's expected seconds with its share of its environment's bring-up (``measured[env]``, else
+    ``setup``), split evenly among the items that need that environment."""
+    users = Counter(i.env for i in items if i.env)
+    return {i.location: i.weight + (measured.get(i.env, setup) / users[i.env] if i.env else 0.0) for i in items}
 
 
 def pick(items: Sequence[Item], shard: Shard) -> list[Item]:

@@ -45,7 +45,7 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
     source = _durations_source(options, settings)
     measured = shard.setups(source) if source is not None else {}
     shared = [i for i in items if not i.serial]
-    buckets = [shard.run_order(b) for b in shard.balance(shared, options.workers, measured=measured)]
+    buckets = [shard.run_order(b, measured) for b in shard.balance(shared, options.workers, measured=measured)]
     serial = [i for i in items if i.serial]
     workers, lone = make_workers(buckets, serial, run_id, run_dir)
     stealing = _claims_folder(run_dir, workers, buckets, measured, serial)

@@ -45,12 +45,24 @@ def test_balance_puts_the_longest_first_on_the_lightest_bucket() -> None:
 def test_balance_keeps_an_environment_together_unless_splitting_pays() -> None:
     items = [Item("A", "A", weight=10.0, env="a"), Item("B", "B", weight=10.0, env="b"),
              Item("a1", "a1", weight=1.0, env="a"), Item("a2", "a2", weight=1.0, env="a")]
-    together = shard.balance(items, 2, setup=5.0)
-    assert [[i.location for i in b] for b in together] == [["A", "a1", "a2"], ["B"]]
+    together = shard.balance(items, 2, setup=5.0)  # B first: 10 s plus a bring-up of its own
+    assert [[i.location for i in b] for b in together] == [["B"], ["A", "a1", "a2"]]
     spread = shard.balance(items, 2, setup=0.0)  # bring-up free: the small ones go where there is room
     assert [[i.location for i in b] for b in spread] == [["A", "a1"], ["B", "a2"]]
     same = [Item(f"f{n}", f"f{n}", weight=20.0, env="stack") for n in range(4)]
     assert [len(b) for b in shard.balance(same, 2, setup=5.0)] == [2, 2]  # long ones: a second bring-up pays
+
+
+def test_a_short_item_with_an_environment_of_its_own_goes_early() -> None:
+    """Nobody takes it over (its bring-up is longer than it), so it must not be a worker's last item."""
+    storm = Item("storm", "storm", weight=2.5, env="storm")
+    stack = [Item(f"s{n}", f"s{n}", weight=w, env="stack") for n, w in enumerate((8.0, 5.0, 4.0, 3.0))]
+    costs = {"storm": 9.0, "stack": 4.0}
+    assert [i.location for i in shard.run_order([*stack, storm], costs)] == ["storm", "s0", "s1", "s2", "s3"]
+    assert [i.location for i in shard.run_order([*stack, storm], {"storm": 0.0, "stack": 0.0})][-1] == "storm"
+    assert shard.with_bring_ups([*stack, storm], costs)["s0"] == 9.0  # 8 s + a quarter of the stack's 4 s
+    buckets = shard.balance([*stack, storm], 2, measured=costs)
+    assert [i.location for i in buckets[0]][0] == "storm"  # placed first, not left for the end
 
 
 def test_weigh_uses_the_last_run_and_scenario_counts_otherwise(tmp_path: Path) -> None:
@@ -95,7 +107,7 @@ def test_measured_bring_up_times_steer_the_balance(tmp_path: Path) -> None:
     items = [Item("A", "A", weight=10.0, env="a"), Item("B", "B", weight=10.0, env="b"),
              Item("a1", "a1", weight=1.0, env="a"), Item("a2", "a2", weight=1.0, env="a")]
     # with the default 5 s a second bring-up of "a" does not pay; measured at 0 s (fast) it does
-    assert [[i.location for i in b] for b in shard.balance(items, 2)] == [["A", "a1", "a2"], ["B"]]
+    assert [[i.location for i in b] for b in shard.balance(items, 2)] == [["B"], ["A", "a1", "a2"]]
     spread = shard.balance(items, 2, measured={"a": 0.0, "b": 0.0})
     assert [[i.location for i in b] for b in spread] == [["A", "a1"], ["B", "a2"]]
     assert shard.setups(tmp_path / "missing") == {}
