@@ -125,6 +125,27 @@ def test_a_signal_stops_every_worker_and_leaves_nothing(project: Path, sig: sign
         assert not Path(f"/proc/{marker.name}").exists()  # the worker's behave is gone too
 
 
+def test_sigterm_while_a_worker_waits_at_the_serial_gate_stops_everyone_and_leaves_nothing(project: Path) -> None:
+    """One worker runs a 60 s scenario; the other, out of work, holds the @serial feature with its environment
+    up and waits at the gate. SIGTERM then: exit 130, no project of the run left, no behave left."""
+    proc, run_id = start(project, "--workers", "2", "envfeatures/web_long.feature", "envfeatures/web_a.feature",
+                         "envfeatures/web_serial.feature")
+    assert proc.stdout is not None
+    seen = ""
+    while "takes the @serial items" not in seen:
+        line = proc.stdout.readline()
+        assert line, f"the run ended before a worker took the @serial items:\n{seen}"
+        seen += line
+    time.sleep(1.0)  # the holder is at the gate now (its environment was up before its last feature)
+    assert not (project / ".harness" / "runs" / run_id / "serial.gate").exists()
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, seen + out
+    assert nothing_left(run_id) == []
+    for marker in (project / ".harness" / "started").iterdir():
+        assert not Path(f"/proc/{marker.name}").exists()
+
+
 def test_a_killed_worker_leaves_nothing_and_the_run_is_an_error(project: Path) -> None:
     proc, run_id = start(project, "--workers", "2", "envfeatures/web_long.feature", "envfeatures/web_a.feature")
     deadline = time.monotonic() + 90
