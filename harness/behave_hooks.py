@@ -51,7 +51,7 @@ def before_scenario(context: Any, scenario: Any) -> None:
     if mine is not None and mine.scenario_is_foreign(scenario):
         claims.mark(scenario)
         return
-    if mine is not None and mine.runs_alone(claims.item_of(scenario)):
+    if mine is not None and mine.serial and mine.runs_alone(claims.item_of(scenario)):
         _alone_from_here(context, _features(context), scenario.feature)
     own = env_tag(list(scenario.tags))
     context.harness.begin_scenario(own, fresh="fresh" in scenario.effective_tags)

@@ -90,10 +90,9 @@ class Pool:
     popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen
     claims: Path | None = None  # the run's claims folder (harness.claims): set for first attempts of workers
     gate: Path | None = None  # the @serial items' gate file (harness.gate); None: they start after the others
-    serial_paths: frozenset[str] = frozenset()  # the feature files of the @serial items (for progress lines)
     gate_opened: float | None = None  # time.monotonic() when the gate opened
     _stopping: bool = False
-    _holder: str | None = None  # run id of the worker that claimed the @serial items
+    _holder: Worker | None = None  # the worker that claimed the @serial items
 
     def run(self) -> None:
         """Run every worker, the serial one gated behind them; KeyboardInterrupt after stopping all."""
@@ -137,15 +136,14 @@ class Pool:
         """With claims: the worker that claimed the @serial items runs them once every other worker is done."""
         if self.claims is None or self.gate is None or self.gate_opened is not None:
             return
-        holder = next((w for w in workers if w.run_id == self._holder), None)
-        if holder is None:
-            self._holder = serial_owner(self.claims)
-            holder = next((w for w in workers if w.run_id == self._holder), None)
-            if holder is None:
+        if self._holder is None:
+            owner = serial_owner(self.claims)
+            self._holder = next((w for w in workers if w.run_id == owner), None)
+            if self._holder is None:
                 return
-            self._line(holder, "takes the @serial items: brings their environments up while the others finish")
-        if all(w.done for w in workers if w is not holder):
-            self._line(holder, "the others are done: the @serial items run alone")
+            self._line(self._holder, "takes the @serial items: brings their environments up while the others finish")
+        if all(w.done for w in workers if w is not self._holder):
+            self._line(self._holder, "the others are done: the @serial items run alone")
             self._open_gate()
 
     def _open_gate(self) -> None:
@@ -164,7 +162,7 @@ class Pool:
             env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV)}, OWNER_ENV: worker.run_id}
             if self.claims is not None and first and worker is not self.serial:
                 env[CLAIMS_ENV] = str(self.claims)
-            gated = worker is self.serial or (self.claims is not None and (first or worker.run_id == self._holder))
+            gated = worker is self.serial or (self.claims is not None and (first or worker is self._holder))
             if self.gate is not None and self.gate_opened is None and gated:
                 env[GATE_ENV] = str(self.gate)  # waited on by whoever claims the @serial items (harness.gate)
             worker.proc = self.popen(self.command(worker), cwd=self.cwd, env=env,
@@ -201,11 +199,14 @@ class Pool:
                 mark = MARKS.get(str(data.get("status")), "?")
                 again = f" (attempt {worker.attempt})" if worker.attempt > 1 else ""
                 taken = ("" if any(p.split(":")[0] == path for p in worker.planned)
-                         else " (@serial, alone)" if path in self.serial_paths else " (taken over)")
+                         else " (@serial, alone)" if self._is_serial(path) else " (taken over)")
                 if taken and data.get("status") == "skipped":
                     continue  # another share's feature that is skipped everywhere (by tags): its owner says so
                 self._line(worker, f"{path} {mark} {float(data.get('duration') or 0):.1f} s{again}{taken}")
         worker._seen = len(lines)
+
+    def _is_serial(self, path: str) -> bool:
+        return self.serial is not None and any(loc.split(":")[0] == path for loc in self.serial.locations)
 
     def _line(self, worker: Worker, text: str) -> None:
         self.out.write(f"[{worker.label}] {text}\n")

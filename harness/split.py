@@ -54,8 +54,7 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
           flush=True)
     pool = Pool(workers, lone, lambda w: worker_command(w, rest), settings.root, dict(os.environ),
                 RetryPolicy(options.retries), claims=stealing,
-                gate=run_dir / "serial.gate" if lone is not None and workers else None,
-                serial_paths=frozenset(i.feature for i in serial))
+                gate=run_dir / "serial.gate" if lone is not None and workers else None)
     started, interrupted = time.monotonic(), False
     try:
         pool.run()
