@@ -57,6 +57,11 @@ def before_scenario(context: Any, scenario: Any) -> None:
     context.harness.begin_scenario(own, fresh="fresh" in scenario.effective_tags)
 
 
+def _failed(feature: Any) -> bool:
+    """A feature (hook error) or one of its scenarios failed: the pool may retry this worker."""
+    return any(getattr(s.status, "name", "") in FAILED for s in [feature, *feature.walk_scenarios()])
+
+
 def _features(context: Any) -> list[Any]:
     return list(getattr(getattr(context, "_runner", None), "features", None) or [])
 
@@ -100,8 +105,9 @@ def after_scenario(context: Any, scenario: Any) -> None:
 
 
 def after_all(context: Any) -> None:
-    """Take every environment down."""
+    """Tell a split run's pool that the scenarios are over (harness.gate); take every environment down."""
     session: Session | None = getattr(context, "harness", None)
+    gate.scenarios_over(not any(_failed(f) for f in _features(context)))
     if session is not None:
         try:
             session.close()

@@ -4,7 +4,10 @@
 to be alone, not their bring-ups. The first worker to run out of other work claims them all
 (harness.claims); before the first of them it brings up every shared environment they name (those
 it has up already are reused) and waits until the pool creates the gate file ``HARNESS_GATE``
-names (when every other worker is done). With one worker, or when nobody claimed them, a worker of
+names: when every other worker's scenarios are over. A worker says so from after_all, before its
+environments go down (``HARNESS_SCENARIOS_OVER``): "alone" is about scenarios, and a teardown of a
+few seconds need not hold the @serial items back. A worker with failed scenarios that it may retry
+counts once it has exited. With one worker, or when nobody claimed them, a worker of
 their own runs them: the pool starts it in the first slot another worker frees and it waits the
 same way. A sequential run has these environments up at that point too: a split run never waits
 for a bring-up that could have happened earlier.
@@ -27,6 +30,8 @@ from harness.errors import HarnessError
 logger = logging.getLogger(__name__)
 
 GATE_ENV = "HARNESS_GATE"
+OVER_ENV = "HARNESS_SCENARIOS_OVER"  # a worker attempt's marker file: its scenarios are over (written in after_all)
+CLEAN, FAILED = "clean", "failed"
 POLL_SECONDS = 0.05
 
 
@@ -40,6 +45,22 @@ def open_gate(path: Path) -> None:
     """Let the waiting worker go on (the pool calls this when the other workers are done)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
+
+
+def scenarios_over(clean: bool, environ: Mapping[str, str] = os.environ) -> None:
+    """Tell the pool that this behave process ran its last scenario (before its environments go down):
+    ``clean`` when none failed, so no retry follows. Nothing to do outside a split run."""
+    value = environ.get(OVER_ENV, "")
+    if value:
+        Path(value).write_text(f"{CLEAN if clean else FAILED}\n")
+
+
+def over(path: Path) -> str | None:
+    """What a worker attempt's marker says (CLEAN or FAILED), or None while its scenarios run."""
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
 
 
 def wait(path: Path, *, parent: int | None = None, getppid: Callable[[], int] = os.getppid,

@@ -6,8 +6,8 @@
                 starts a worker's retry (harness.retry) when it exits with failures left, and
                 opens the gate (harness.gate) for the worker that claimed the @serial items
                 (the first to run out of other work: it brings their environments up, then
-                waits) once the others are all done. Without claims (one worker), or when no
-                worker claimed them, a worker of their own runs them, also gated
+                waits) once the others' scenarios are all over (their teardowns may go on).
+                Without claims (one worker), or when no worker claimed them, a worker of their own runs them, also gated
     on SIGINT/SIGTERM: SIGTERM to every worker (each takes its environments down), SIGKILL after
                 a grace period, then every project of the run's worker ids is removed
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.claims import CLAIMS_ENV, OWNER_ENV, serial_owner
-from harness.gate import GATE_ENV, open_gate
+from harness.gate import CLEAN, GATE_ENV, OVER_ENV, open_gate, over
 from harness.merge import Part, rerun_locations
 from harness.retry import RetryPolicy
 from harness.runfolder import RunFolder
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 MARKS = {"passed": "✓", "failed": "✗", "error": "✗", "hook_error": "✗", "skipped": "-", "untested": "-"}
 POLL_SECONDS = 0.2
+OVER_FILE = "scenarios.over"  # an attempt's marker: its last scenario has ended (harness.gate.scenarios_over)
 STOP_GRACE_SECONDS = 60.0  # a worker's environments need `compose down` after SIGTERM
 
 
@@ -142,9 +143,17 @@ class Pool:
             if self._holder is None:
                 return
             self._line(self._holder, "takes the @serial items: brings their environments up while the others finish")
-        if all(w.done for w in workers if w is not self._holder):
+        if all(self._over(w) for w in workers if w is not self._holder):
             self._line(self._holder, "the others are done: the @serial items run alone")
             self._open_gate()
+
+    def _over(self, worker: Worker) -> bool:
+        """The worker runs no more scenarios: exited, or its last scenario has ended and no retry can follow
+        (its environments may still be going down)."""
+        if worker.done:
+            return True
+        said = over(worker.current.folder / OVER_FILE) if worker.parts else None
+        return said == CLEAN or (said is not None and not self.retry.again(worker.attempt))
 
     def _open_gate(self) -> None:
         if self.gate is not None and self.gate_opened is None:
@@ -159,7 +168,8 @@ class Pool:
         worker.parts.append(part)
         worker.locations, worker._seen, worker._started = locations, 0, time.monotonic()
         with (part.folder / "behave.log").open("wb") as log:
-            env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV)}, OWNER_ENV: worker.run_id}
+            env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV)},
+                   OWNER_ENV: worker.run_id, OVER_ENV: str(part.folder / OVER_FILE)}
             if self.claims is not None and first and worker is not self.serial:
                 env[CLAIMS_ENV] = str(self.claims)
             gated = worker is self.serial or (self.claims is not None and (first or worker is self._holder))

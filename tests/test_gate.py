@@ -218,3 +218,58 @@ def test_when_no_worker_claims_the_serial_items_their_own_worker_runs_them_after
     Pool(workers, lone, lambda w: [w.label, str(w.current.folder)], tmp_path, {}, RetryPolicy(0), out=io.StringIO(),
          popen=popen, claims=folder, gate=tmp_path / "serial.gate").run()  # type: ignore[arg-type]
     assert started == ["w1", "w2", "serial"] and lone.codes == [0]
+
+
+@pytest.mark.parametrize(("said", "retries", "gate_while_w2_tears_down"),
+                         [("clean", 1, True), ("failed", 0, True), ("failed", 1, False)])
+def test_the_gate_opens_when_the_others_scenarios_are_over_not_when_their_teardowns_end(
+        tmp_path: Path, said: str, retries: int, gate_while_w2_tears_down: bool) -> None:
+    folder = Claims.create(tmp_path / "claims", ["a.feature", "b.feature"], ["c.feature"])
+    gate_file = tmp_path / "serial.gate"
+    polls, log = iter(range(1000)), []
+
+    def holder() -> bool:  # w1: claims the @serial group at once, then waits at the gate
+        Claims(folder, "r-w1", frozenset(), frozenset({"c.feature"})).take("c.feature")
+        if gate_file.exists():
+            log.append(f"w1 passes the gate; w2 running: {workers[1].proc is not None}")
+            return True
+        return False
+
+    def popen(cmd: list[str], **kwargs: Any) -> Proc:
+        marker = Path(kwargs["env"][gate.OVER_ENV])
+
+        def tearing_down() -> bool:  # w2: its last scenario ends at poll 3; its teardown takes 10 polls more
+            n = next(polls)
+            if n == 3:
+                gate.scenarios_over(said == "clean", {gate.OVER_ENV: str(marker)})
+            return n >= 13
+
+        return Proc(Path(cmd[1]), {"w1": holder, "w2": tearing_down}[cmd[0]])
+
+    workers = [Worker("w1", "r-w1", tmp_path / "w1", ["a.feature", "c.feature"]),
+               Worker("w2", "r-w2", tmp_path / "w2", ["b.feature", "c.feature"])]
+    pool = Pool(workers, None, lambda w: [w.label, str(w.current.folder)], tmp_path, {}, RetryPolicy(retries),
+                out=io.StringIO(), popen=popen, claims=folder, gate=gate_file)  # type: ignore[arg-type]
+    pool.run()
+    assert log == [f"w1 passes the gate; w2 running: {gate_while_w2_tears_down}"]
+    assert gate.over(workers[1].current.folder / "scenarios.over") == said
+
+
+def test_a_behave_process_outside_a_split_run_writes_no_marker(tmp_path: Path) -> None:
+    gate.scenarios_over(True, {})
+    assert list(tmp_path.iterdir()) == [] and gate.over(tmp_path / "scenarios.over") is None
+
+
+@pytest.mark.parametrize(("statuses", "said"), [(["passed", "skipped"], "clean"), (["passed", "failed"], "failed"),
+                                                (["passed", "hook_error"], "failed")])
+def test_after_all_says_the_scenarios_are_over_before_the_environments_go_down(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statuses: list[str], said: str) -> None:
+    from harness import behave_hooks
+    marker = tmp_path / "scenarios.over"
+    monkeypatch.setenv(gate.OVER_ENV, str(marker))
+    seen: list[str | None] = []
+    scenarios = [SimpleNamespace(status=SimpleNamespace(name=s)) for s in statuses]
+    feature = SimpleNamespace(status=SimpleNamespace(name="passed"), walk_scenarios=lambda: scenarios)
+    session = SimpleNamespace(close=lambda: seen.append(gate.over(marker)))
+    behave_hooks.after_all(SimpleNamespace(harness=session, _runner=SimpleNamespace(features=[feature])))
+    assert seen == [said]  # written before the teardown starts
