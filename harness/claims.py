@@ -13,7 +13,9 @@ skipped copies, so the merged run has each item exactly once, as a sequential ru
     <run>/claims/<location>       created by the worker that runs it; holds its run id
 
 The @serial items come last in every worker's list and are claimed as one group: the first worker to
-run out of other work claims ``@serial`` and, with it, every @serial item. It brings their
+run out of other work claims ``@serial`` and, with it, every @serial item. When they need an environment
+no other item does, the plan keeps the first worker's share lighter by its bring-up, and that worker
+goes to them straight after its share (no steals): their environment comes up while the others finish. It brings their
 environments up (its own are often among them) and waits at the run's gate (harness.gate) until the
 others are done; then it runs them alone. No process is started for them and no environment is
 brought up twice.
@@ -174,6 +176,17 @@ def with_steals(buckets: Sequence[Sequence[Item]], setups: Mapping[str, float] |
         far = [i for i in taken if i.env not in envs and i.weight > costs.get(i.env, SETUP_SECONDS)]
         lists.append([*own, *near, *far])
     return lists
+
+
+def worker_lists(shares: Sequence[Sequence[Item]], serial: Sequence[Item], setups: Mapping[str, float] | None = None,
+                 first_early: bool = False) -> list[list[Item]]:
+    """What each worker runs, in order: its share, what it may take from the others (``with_steals``), then the
+    @serial items. ``first_early``: the first share was kept lighter by the @serial items' bring-ups
+    (shard.serial_bring_up), so the first worker goes to them straight after its share and takes nothing."""
+    lists = with_steals(shares, setups)
+    if first_early and lists:
+        lists[0] = list(shares[0])
+    return [[*items, *serial] for items in lists]
 
 
 def _locations(folder: Path, name: str = ITEMS) -> list[str] | None:

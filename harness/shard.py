@@ -166,18 +166,19 @@ def weigh(items: Sequence[Item], known: dict[str, float]) -> list[Item]:
 
 
 def balance(items: Sequence[Item], n: int, setup: float = SETUP_SECONDS,
-            measured: Mapping[str, float] | None = None) -> list[list[Item]]:
+            measured: Mapping[str, float] | None = None, reserve: float = 0.0) -> list[list[Item]]:
     """``n`` buckets: longest item first onto the bucket that would finish it first.
 
     A bucket that has not started the item's environment yet pays its bring-up: ``measured[env]``
     (the last run's, see ``setups``) or ``setup`` seconds, so features of one environment stay
-    together unless splitting them pays. Ties go by bucket number and items by location: the split
-    is deterministic.
+    together unless splitting them pays. The first bucket starts ``reserve`` seconds late (the
+    @serial items' bring-ups: ``serial_bring_up``). Ties go by bucket number and items by location:
+    the split is deterministic.
     """
     costs = measured or {}
     total = with_bring_ups(items, costs, setup)
     buckets: list[list[Item]] = [[] for _ in range(max(1, n))]
-    loads = [0.0] * len(buckets)
+    loads = [reserve] + [0.0] * (len(buckets) - 1)
     envs: list[set[str]] = [set() for _ in buckets]
 
     def cost(b: int, item: Item) -> float:
@@ -189,6 +190,15 @@ def balance(items: Sequence[Item], n: int, setup: float = SETUP_SECONDS,
         envs[best].add(item.env)
         buckets[best].append(item)
     return buckets
+
+
+def serial_bring_up(serial: Sequence[Item], shared: Sequence[Item], measured: Mapping[str, float],
+                    setup: float = SETUP_SECONDS) -> float:
+    """Seconds the worker that runs the @serial items spends bringing up their environments that no other
+    item needs (``measured[env]``, else ``setup``): the others it may have up already."""
+    others = {i.env for i in shared}
+    own = dict.fromkeys(i.env for i in serial if i.env and i.env not in others)
+    return sum(measured.get(env, setup) for env in own)
 
 
 def run_order(bucket: Sequence[Item], measured: Mapping[str, float] | None = None,

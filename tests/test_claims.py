@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from harness.analysis.inputs import load
-from harness.claims import Claims, owners, with_steals
+from harness.claims import Claims, owners, with_steals, worker_lists
 from harness.merge import Part, merge_folder
 from harness.shard import Item, run_order
 from tests.test_parallel import NOT_FLAKY, counts, harness, project, run_folder  # noqa: F401 - fixture
@@ -117,3 +117,12 @@ def test_a_lagging_workers_items_are_taken_over_and_every_scenario_runs_once(pro
     assert "[w1] takes the @serial items" in parallel.stdout
     assert "[w1] features/delta.feature ✓" in parallel.stdout and "(@serial, alone)" in parallel.stdout
     assert wall < 30, parallel.stdout
+
+
+def test_the_first_worker_goes_to_the_serial_items_after_its_share_when_it_was_kept_light_for_them() -> None:
+    a, b, c = (Item(x, x, weight=3.0, env="stack") for x in "abc")
+    s = Item("s", "s", serial=True, env="load")
+    lists = worker_lists([[a], [b, c]], [s], first_early=True)
+    assert [[i.location for i in items] for items in lists] == [["a", "s"], ["b", "c", "a", "s"]]
+    usual = worker_lists([[a], [b, c]], [s])
+    assert [[i.location for i in items] for items in usual] == [["a", "c", "b", "s"], ["b", "c", "a", "s"]]

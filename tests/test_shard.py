@@ -65,6 +65,22 @@ def test_a_short_item_with_an_environment_of_its_own_goes_early() -> None:
     assert [i.location for i in buckets[0]][0] == "storm"  # placed first, not left for the end
 
 
+def test_the_first_bucket_is_kept_lighter_by_the_serial_items_own_bring_ups() -> None:
+    """The worker that will run the @serial items ends its share early enough to bring their environment up
+    while the others finish, instead of after them."""
+    shared = [Item(f"s{n}", f"s{n}", weight=10.0, env="stack") for n in range(6)]
+    serial = [Item("load1", "load1", serial=True, weight=10.0, env="load"),
+              Item("load2", "load2", serial=True, weight=5.0, env="load"),
+              Item("ws", "ws", serial=True, weight=2.0, env="stack")]
+    assert shard.serial_bring_up(serial, shared, {"load": 4.0, "stack": 3.0}) == 4.0  # "stack" is up already
+    assert shard.serial_bring_up(serial, shared, {}) == shard.SETUP_SECONDS
+    assert shard.serial_bring_up(serial[2:], shared, {}) == 0.0
+    even = shard.balance(shared, 3, measured={"stack": 3.0})
+    assert [len(b) for b in even] == [2, 2, 2]
+    kept = shard.balance(shared, 3, measured={"stack": 3.0}, reserve=12.0)
+    assert [len(b) for b in kept] == [1, 3, 2]  # 12 s + 3 s + 10 s against 3 + 30 and 3 + 20
+
+
 def test_weigh_uses_the_last_run_and_scenario_counts_otherwise(tmp_path: Path) -> None:
     record = tmp_path / "record.ndjson"
     record.write_text("\n".join(json.dumps(line) for line in (
