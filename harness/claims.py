@@ -14,8 +14,9 @@ skipped copies, so the merged run has each item exactly once, as a sequential ru
 
 The @serial items come last in every worker's list and are claimed as one group: the first worker to
 run out of other work claims ``@serial`` and, with it, every @serial item. When they need an environment
-no other item does, the plan keeps the first worker's share lighter by its bring-up, and that worker
-goes to them straight after its share (no steals): their environment comes up while the others finish. It brings their
+no other item does, they come right after each worker's own share instead, before the others' items:
+the first worker done with its share takes them (and nothing else), and their environment comes up
+while the others finish; the plan keeps the first share lighter by that bring-up (shard.balance). It brings their
 environments up (its own are often among them) and waits at the run's gate (harness.gate) until the
 others are done; then it runs them alone. No process is started for them and no environment is
 brought up twice.
@@ -86,8 +87,12 @@ class Claims:
         return True
 
     def elsewhere(self, location: str) -> bool:
-        """Claimed by another worker (so this one will not run it); a @serial item: its group."""
-        owner = self.owner_of(SERIAL_GROUP if location in self.serial else location)
+        """Claimed by another worker (so this one will not run it); a @serial item: its group. Once this worker
+        holds the @serial group, every other item is elsewhere: the others run them all before the gate opens."""
+        group = self.owner_of(SERIAL_GROUP)
+        if location not in self.serial and group == self.owner:
+            return True
+        owner = group if location in self.serial else self.owner_of(location)
         return owner is not None and owner != self.owner
 
     def owner_of(self, location: str) -> str | None:
@@ -179,14 +184,13 @@ def with_steals(buckets: Sequence[Sequence[Item]], setups: Mapping[str, float] |
 
 
 def worker_lists(shares: Sequence[Sequence[Item]], serial: Sequence[Item], setups: Mapping[str, float] | None = None,
-                 first_early: bool = False) -> list[list[Item]]:
+                 serial_first: bool = False) -> list[list[Item]]:
     """What each worker runs, in order: its share, what it may take from the others (``with_steals``), then the
-    @serial items. ``first_early``: the first share was kept lighter by the @serial items' bring-ups
-    (shard.serial_bring_up), so the first worker goes to them straight after its share and takes nothing."""
-    lists = with_steals(shares, setups)
-    if first_early and lists:
-        lists[0] = list(shares[0])
-    return [[*items, *serial] for items in lists]
+    @serial items. ``serial_first`` (they need an environment of their own, see shard.serial_bring_up): the
+    @serial items come before the others' items, so the first worker done with its share takes them and
+    brings that environment up while the others finish (the one that takes them takes nothing else)."""
+    return [[*own, *serial, *steals[len(own):]] if serial_first else [*steals, *serial]
+            for own, steals in zip(shares, with_steals(shares, setups), strict=True)]
 
 
 def _locations(folder: Path, name: str = ITEMS) -> list[str] | None:

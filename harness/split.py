@@ -50,7 +50,7 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
     buckets = [shard.run_order(b, measured)
                for b in shard.balance(shared, options.workers, measured=measured, reserve=reserve)]
     workers, lone = make_workers(buckets, serial, run_id, run_dir)
-    stealing = _claims_folder(run_dir, workers, buckets, measured, serial, reserve > 0 and bool(buckets[0]))
+    stealing = _claims_folder(run_dir, workers, buckets, measured, serial, reserve > 0)
     print(f"harness run {run_id}: {len(items)} items over {len(workers)} worker(s)"
           + (f" + {len(lone.locations)} @serial (alone, at the end)" if lone else "") + f"; outputs in {run_dir}",
           flush=True)
@@ -79,14 +79,13 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
 
 
 def _claims_folder(run_dir: Path, workers: list[Worker], buckets: list[list[shard.Item]],
-                   setups: dict[str, float], serial: list[shard.Item], first_early: bool) -> Path | None:
-    """With 2+ workers: each also gets the others' items to take when it runs out, then the @serial items
-    (the first worker to reach them takes them all: harness.claims). ``first_early``: the first worker's
-    share was kept lighter by the @serial items' bring-ups; it goes to them straight after its share."""
+                   setups: dict[str, float], serial: list[shard.Item], serial_first: bool) -> Path | None:
+    """With 2+ workers: each also gets the others' items to take when it runs out and the @serial items
+    (the first worker to reach them takes them all: harness.claims.worker_lists)."""
     if len(workers) < 2:
         return None
     shares = [b for b in buckets if b]
-    for worker, items in zip(workers, claims.worker_lists(shares, serial, setups, first_early), strict=True):
+    for worker, items in zip(workers, claims.worker_lists(shares, serial, setups, serial_first), strict=True):
         worker.locations = [i.location for i in items]
     return claims.Claims.create(run_dir / "claims", [i.location for b in shares for i in b],
                                 [i.location for i in serial])

@@ -119,10 +119,16 @@ def test_a_lagging_workers_items_are_taken_over_and_every_scenario_runs_once(pro
     assert wall < 30, parallel.stdout
 
 
-def test_the_first_worker_goes_to_the_serial_items_after_its_share_when_it_was_kept_light_for_them() -> None:
+def test_the_serial_items_come_right_after_each_share_when_they_need_an_environment_of_their_own(
+        tmp_path: Path) -> None:
     a, b, c = (Item(x, x, weight=3.0, env="stack") for x in "abc")
     s = Item("s", "s", serial=True, env="load")
-    lists = worker_lists([[a], [b, c]], [s], first_early=True)
-    assert [[i.location for i in items] for items in lists] == [["a", "s"], ["b", "c", "a", "s"]]
+    early = worker_lists([[a], [b, c]], [s], serial_first=True)
+    assert [[i.location for i in items] for items in early] == [["a", "s", "c", "b"], ["b", "c", "s", "a"]]
     usual = worker_lists([[a], [b, c]], [s])
     assert [[i.location for i in items] for items in usual] == [["a", "c", "b", "s"], ["b", "c", "a", "s"]]
+    folder = Claims.create(tmp_path / "claims", ["a", "b", "c"], ["s"])
+    one, two = (Claims(folder, f"r-w{n}", frozenset({"a", "b", "c", "s"}), frozenset({"s"})) for n in (1, 2))
+    assert one.take("a") and not one.elsewhere("c")  # unclaimed: w1 may take it
+    assert one.take("s") and one.elsewhere("c") and one.elsewhere("b")  # w1 holds the @serial items: the rest is
+    assert not two.elsewhere("c") and two.elsewhere("s")  # the others' (its environments need not stay up for them)
