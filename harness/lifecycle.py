@@ -56,6 +56,7 @@ from harness.render import (
 )
 from harness.reuse import config_hash
 from harness.runfolder import EnvFolder, RunFolder
+from harness.turns import Turn
 
 logger = logging.getLogger(__name__)
 
@@ -367,12 +368,19 @@ class Environment:
 
     def _start_and_await(self) -> None:
         """`compose up -d` in the background while probing: readiness overlaps container start."""
-        started = self.compose.spawn_up(EnvFolder(self.run_dir).compose_up_log, pull=self._pull_policy())
+        turn = Turn.take()  # a split run's workers start containers one compose up at a time (harness.turns)
         try:
-            self.readiness.await_ready(started.result, source=str(self.spec.file))
+            started = self.compose.spawn_up(EnvFolder(self.run_dir).compose_up_log, pull=self._pull_policy())
+        except BaseException:
+            turn.end()
+            raise
+        try:
+            self.readiness.await_ready(turn.until_done(started.result), source=str(self.spec.file))
         except BaseException:
             started.stop()
             raise
+        finally:
+            turn.end()
 
     def _startup_error(self, cls: type[StartupError], service: str, message: str, hint: str) -> StartupError:
         info = self._inspect_service(service)

@@ -32,6 +32,7 @@ from harness.merge import Part, rerun_locations
 from harness.retry import RetryPolicy
 from harness.runfolder import RunFolder
 from harness.shard import Item
+from harness.turns import TURNS_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class Pool:
     claims: Path | None = None  # the run's claims folder (harness.claims): set for first attempts of workers
     gate: Path | None = None  # the @serial items' gate file (harness.gate); None: they start after the others
     gate_opened: float | None = None  # time.monotonic() when the gate opened
+    turns: Path | None = None  # the run's lock file: one worker's `compose up` at a time (harness.turns)
     _stopping: bool = False
     _holder: Worker | None = None  # the worker that claimed the @serial items
 
@@ -168,8 +170,10 @@ class Pool:
         worker.parts.append(part)
         worker.locations, worker._seen, worker._started = locations, 0, time.monotonic()
         with (part.folder / "behave.log").open("wb") as log:
-            env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV)},
+            env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV, TURNS_ENV)},
                    OWNER_ENV: worker.run_id, OVER_ENV: str(part.folder / OVER_FILE)}
+            if self.turns is not None:
+                env[TURNS_ENV] = str(self.turns)
             if self.claims is not None and first and worker is not self.serial:
                 env[CLAIMS_ENV] = str(self.claims)
             gated = worker is self.serial or (self.claims is not None and (first or worker is self._holder))

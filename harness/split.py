@@ -56,7 +56,7 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
           flush=True)
     pool = Pool(workers, lone, lambda w: worker_command(w, rest), settings.root, dict(os.environ),
                 RetryPolicy(options.retries), claims=stealing,
-                gate=run_dir / "serial.gate" if lone is not None and workers else None)
+                gate=run_dir / "serial.gate" if lone is not None and workers else None, turns=run_dir / "turns.lock")
     started, interrupted = time.monotonic(), False
     try:
         pool.run()
