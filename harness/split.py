@@ -3,7 +3,9 @@
     <run>/w1/attempt-1/   a worker's behave outputs (attempt-2/... for its retries)
     <run>/w1/<env>/       the environments that worker started (compose files, logs, timelines, load)
     <run>/serial/         the @serial items, run after the others, alone (their bring-ups overlap the
-                          others' last minutes: harness.gate; <run>/serial.gate opens when they are done)
+                          others' last minutes: harness.gate; <run>/serial.gate opens when their last
+                          scenarios have ended)
+    <run>/turns.lock      the workers take turns at `compose up` (harness.turns)
     <run>/<env>/          every worker's fault timelines (timeline.ndjson) and load results (load/wN-*.json),
                           where a sequential run has them
     <run>/workers.json    the plan, exit codes, wall time and peak memory of every worker
