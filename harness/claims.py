@@ -13,13 +13,13 @@ skipped copies, so the merged run has each item exactly once, as a sequential ru
     <run>/claims/<location>       created by the worker that runs it; holds its run id
 
 The @serial items come last in every worker's list and are claimed as one group: the first worker to
-run out of other work claims ``@serial`` and, with it, every @serial item. When they need an environment
-no other item does, they come right after each worker's own share instead, before the others' items:
-the first worker done with its share takes them (and nothing else), and their environment comes up
-while the others finish; the plan keeps the first share lighter by that bring-up (shard.balance). It brings their
+run out of other work claims ``@serial`` and, with it, every @serial item. It brings their
 environments up (its own are often among them) and waits at the run's gate (harness.gate) until the
 others are done; then it runs them alone. No process is started for them and no environment is
-brought up twice.
+brought up twice. When they need an environment no other item does, they come right after each
+worker's own share instead, before the others' items: the first worker done with its share takes
+them (and nothing else), so that bring-up overlaps the others' last items; the plan keeps the first
+share lighter by it (shard.balance ``reserve``).
 
     <run>/claims/serial.txt       the @serial locations (also in items.txt)
     <run>/claims/@serial          created by the worker that runs them all; holds its run id
