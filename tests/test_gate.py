@@ -173,6 +173,17 @@ def test_the_serial_items_are_claimed_as_one_group(tmp_path: Path) -> None:
                                                         "s2.feature": "r-w1"}
 
 
+def holding_the_serial_items(folder: Path, gate_file: Path, passes: Callable[[], None]) -> Callable[[], bool]:
+    """An ``until`` for w1's Proc: it claims the @serial group at once, then waits at the gate."""
+    def holder() -> bool:
+        Claims(folder, "r-w1", frozenset(), frozenset({"c.feature"})).take("c.feature")
+        if gate_file.exists():
+            passes()
+            return True
+        return False
+    return holder
+
+
 def test_the_pool_opens_the_gate_for_the_worker_holding_the_serial_items_once_the_others_are_done(
         tmp_path: Path) -> None:
     folder = Claims.create(tmp_path / "claims", ["a.feature", "b.feature"], ["c.feature"])
@@ -180,12 +191,8 @@ def test_the_pool_opens_the_gate_for_the_worker_holding_the_serial_items_once_th
     slow = ends_after(polls=5)
     log: list[str] = []
 
-    def holder() -> bool:  # w1: claims the @serial group at once, then waits at the gate
-        Claims(folder, "r-w1", frozenset(), frozenset({"c.feature"})).take("c.feature")
-        if gate_file.exists():
-            log.append(f"w1 passes the gate; w2 done: {workers[1].done}")
-            return True
-        return False
+    holder = holding_the_serial_items(
+        folder, gate_file, lambda: log.append(f"w1 passes the gate; w2 done: {workers[1].done}"))
 
     def popen(cmd: list[str], **kwargs: Any) -> Proc:
         log.append(f"start {cmd[0]} gate={kwargs['env'].get(gate.GATE_ENV, '-')}")
@@ -228,12 +235,8 @@ def test_the_gate_opens_when_the_others_scenarios_are_over_not_when_their_teardo
     gate_file = tmp_path / "serial.gate"
     polls, log = iter(range(1000)), []
 
-    def holder() -> bool:  # w1: claims the @serial group at once, then waits at the gate
-        Claims(folder, "r-w1", frozenset(), frozenset({"c.feature"})).take("c.feature")
-        if gate_file.exists():
-            log.append(f"w1 passes the gate; w2 running: {workers[1].proc is not None}")
-            return True
-        return False
+    holder = holding_the_serial_items(
+        folder, gate_file, lambda: log.append(f"w1 passes the gate; w2 running: {workers[1].proc is not None}"))
 
     def popen(cmd: list[str], **kwargs: Any) -> Proc:
         marker = Path(kwargs["env"][gate.OVER_ENV])
