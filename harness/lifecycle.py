@@ -123,6 +123,7 @@ class Environment:
         self._image_backend: ImageBackend = images or DockerCLI()
         self._progress = progress or Progress(spec.name)
         self._watchdog: subprocess.Popen[bytes] | None = None
+        self._turn: Turn | None = None  # its last turn at compose up (harness.turns), for startup.json
         self._images: list[str] = []
         self._builds: list[ServiceBuild] = []
         self.built: list[BuildResult] = []  # what the last start built (or found up to date)
@@ -222,9 +223,11 @@ class Environment:
         except BaseException as exc:
             self._on_failure(exc)
             raise
+        turn = self._turn.summary() if self._turn is not None else None
         EnvFolder(self.run_dir).startup.write_text(json.dumps(
             {"environment": self.spec.name, "seconds": round(time.monotonic() - began, 3),
-             "services": len(self.services), "ready_at": round(time.time(), 3)}) + "\n")
+             "services": len(self.services), "ready_at": round(time.time(), 3),
+             **({"compose_up_turn": turn} if turn else {})}) + "\n")
         return self
 
     def down(self) -> None:
@@ -368,7 +371,7 @@ class Environment:
 
     def _start_and_await(self) -> None:
         """`compose up -d` in the background while probing: readiness overlaps container start."""
-        turn = Turn.take()  # a split run's workers start containers one compose up at a time (harness.turns)
+        turn = self._turn = Turn.take()  # a split run's workers start containers one compose up at a time
         try:
             started = self.compose.spawn_up(EnvFolder(self.run_dir).compose_up_log, pull=self._pull_policy())
         except BaseException:

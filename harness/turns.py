@@ -29,8 +29,18 @@ T = TypeVar("T")
 class Turn:
     """One worker's turn at `compose up`: taken by ``take``, given back by ``end`` (idempotent)."""
 
-    def __init__(self, handle: IO[bytes] | None) -> None:
+    def __init__(self, handle: IO[bytes] | None, waited: float = 0.0) -> None:
         self._handle = handle
+        self.waited = waited  # seconds spent waiting for other workers' turns
+        self.began = time.time() if handle is not None else None  # wall clock: the turn's start and end
+        self.ended: float | None = None
+
+    def summary(self) -> dict[str, float] | None:
+        """The turn for the environment's startup.json (None outside a split run)."""
+        if self.began is None:
+            return None
+        return {"waited_s": round(self.waited, 3), "from": round(self.began, 3),
+                "to": round(self.ended if self.ended is not None else time.time(), 3)}
 
     @classmethod
     def take(cls, environ: Mapping[str, str] = os.environ) -> Turn:
@@ -44,11 +54,12 @@ class Turn:
         waited = time.monotonic() - began
         if waited > 0.05:
             logger.info("bring-up: waited %.1f s for another worker's compose up", waited)
-        return cls(handle)
+        return cls(handle, waited)
 
     def end(self) -> None:
         """Let the next worker start its containers."""
         if self._handle is not None:
+            self.ended = time.time()
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None

@@ -87,6 +87,9 @@ def test_two_workers_each_use_their_own_environment_and_leave_nothing(project: P
     assert len(env_folders) == 2 and all((f / "compose.yaml").is_file() for f in env_folders)
     timeline = [json.loads(line) for line in (folder / "tiny" / "timeline.ndjson").read_text().splitlines()]
     assert [e["action"] for e in timeline] == ["inject", "revert"] and timeline[0]["worker"] in ("w1", "w2")
+    first, second = sorted((json.loads((f / "startup.json").read_text())["compose_up_turn"] for f in env_folders),
+                           key=lambda turn: turn["from"])  # both started at once, but took turns at compose up:
+    assert first["to"] <= second["from"] and second["waited_s"] > 0, (first, second)
 
 
 def test_the_first_worker_out_of_work_runs_the_serial_feature_alone_in_its_own_environment(project: Path) -> None:
