@@ -32,7 +32,7 @@ def before_feature(context: Any, feature: Any) -> None:
     features = _features(context)
     mine = session.claims
     foreign = mine is not None and mine.feature_is_foreign(feature)
-    elsewhere = mine.others_run if mine is not None else None
+    elsewhere = mine.not_needed_here if mine is not None else None
     session.environments.release(environments_from(features, feature, skip=elsewhere))  # no idle stacks
     session.feature_env = None
     if foreign:

@@ -87,12 +87,8 @@ class Claims:
         return True
 
     def elsewhere(self, location: str) -> bool:
-        """Claimed by another worker (so this one will not run it); a @serial item: its group. Once this worker
-        holds the @serial group, every other item is elsewhere: the others run them all before the gate opens."""
-        group = self.owner_of(SERIAL_GROUP)
-        if location not in self.serial and group == self.owner:
-            return True
-        owner = group if location in self.serial else self.owner_of(location)
+        """Claimed by another worker (so this one will not run it); a @serial item: its group."""
+        owner = self.owner_of(SERIAL_GROUP if location in self.serial else location)
         return owner is not None and owner != self.owner
 
     def owner_of(self, location: str) -> str | None:
@@ -126,6 +122,14 @@ class Claims:
         """The feature is a @serial item or holds one."""
         path = str(feature.filename)
         return path in self.serial or any(loc in self.serial for loc in _top_locations(feature))
+
+    def not_needed_here(self, feature: Any) -> bool:
+        """Whether a later feature needs no environment kept up here: others run it, or this worker holds the
+        @serial items and it is not one (the others run every other item before those start; one they leave
+        unclaimed still runs here, after a bring-up)."""
+        if not self.is_serial(feature) and self.owner_of(SERIAL_GROUP) == self.owner:
+            return True
+        return self.others_run(feature)
 
     def others_run(self, feature: Any) -> bool:
         """True when other workers have claimed the feature, or every scenario item of it."""

@@ -11,6 +11,7 @@ import json
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from harness.analysis.inputs import load
 from harness.claims import Claims, owners, with_steals, worker_lists
@@ -129,6 +130,8 @@ def test_the_serial_items_come_right_after_each_share_when_they_need_an_environm
     assert [[i.location for i in items] for items in usual] == [["a", "c", "b", "s"], ["b", "c", "a", "s"]]
     folder = Claims.create(tmp_path / "claims", ["a", "b", "c"], ["s"])
     one, two = (Claims(folder, f"r-w{n}", frozenset({"a", "b", "c", "s"}), frozenset({"s"})) for n in (1, 2))
-    assert one.take("a") and not one.elsewhere("c")  # unclaimed: w1 may take it
-    assert one.take("s") and one.elsewhere("c") and one.elsewhere("b")  # w1 holds the @serial items: the rest is
-    assert not two.elsewhere("c") and two.elsewhere("s")  # the others' (its environments need not stay up for them)
+    feature = {x: SimpleNamespace(filename=x, scenarios=[]) for x in "abcs"}
+    assert one.take("a") and not one.not_needed_here(feature["c"])  # unclaimed: w1 may take it
+    assert one.take("s") and one.not_needed_here(feature["c"])  # w1 holds the @serial items: the others run the
+    assert not one.not_needed_here(feature["s"]) and not one.elsewhere("c")  # rest, but if left, c still runs here
+    assert not two.not_needed_here(feature["c"]) and two.not_needed_here(feature["s"])
