@@ -151,13 +151,12 @@ def test_sigterm_while_a_worker_waits_at_the_serial_gate_stops_everyone_and_leav
 
 def test_a_killed_worker_leaves_nothing_and_the_run_is_an_error(project: Path) -> None:
     proc, run_id = start(project, "--workers", "2", "envfeatures/web_long.feature", "envfeatures/web_a.feature")
+    markers = wait_started(project, 2)  # both scenarios started (each worker lists both features: stealing)
     deadline = time.monotonic() + 90
-    marker = None
-    while marker is None and time.monotonic() < deadline:
-        marker = next((p for p in wait_started(project, 1) if "web_long" in _command_of(p)), None)
-        time.sleep(0.2)
-    assert marker is not None, "the long scenario did not start"
-    os.kill(int(marker.name), signal.SIGKILL)
+    while len(alive := [m for m in markers if _command_of(m)]) > 1 and time.monotonic() < deadline:
+        time.sleep(0.2)  # web_a's worker ends after 1 s; the one left runs the 60 s scenario
+    assert len(alive) == 1, "the long scenario's worker could not be told apart"
+    os.kill(int(alive[0].name), signal.SIGKILL)
     out, _ = proc.communicate(timeout=180)
     assert proc.returncode == 2, out
     assert "exit -9" in out
