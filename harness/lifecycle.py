@@ -374,14 +374,11 @@ class Environment:
         turn = self._turn = Turn.take()  # a split run's workers start containers one compose up at a time
         try:
             started = self.compose.spawn_up(EnvFolder(self.run_dir).compose_up_log, pull=self._pull_policy())
-        except BaseException:
-            turn.end()
-            raise
-        try:
-            self.readiness.await_ready(turn.until_done(started.result), source=str(self.spec.file))
-        except BaseException:
-            started.stop()
-            raise
+            try:
+                self.readiness.await_ready(turn.until_done(started.result), source=str(self.spec.file))
+            except BaseException:
+                started.stop()
+                raise
         finally:
             turn.end()
 
