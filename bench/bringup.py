@@ -31,10 +31,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.config import ServiceSpec, Settings, load_environment, resolve_parameters  # noqa: E402
-from harness.lifecycle import Environment, new_run_id  # noqa: E402
-from harness.progress import Progress  # noqa: E402
-from harness.render import secret_environment  # noqa: E402
+from harness.env.config import Settings, load_environment, resolve_parameters  # noqa: E402
+from harness.env.lifecycle import Environment, new_run_id  # noqa: E402
+from harness.env.progress import Progress  # noqa: E402
+from harness.env.render import secret_environment  # noqa: E402
+from harness.env.spec import ServiceSpec  # noqa: E402
 
 
 class Quiet(Progress):

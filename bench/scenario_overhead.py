@@ -5,7 +5,7 @@ steps, tagged ``@env.tiny`` (one container: ``python3 -m http.server`` on the ba
 HTTP probe). Runs, each in a fresh process:
 
   plain    behave, the same steps, no environment.py (no hooks), no tag handling;
-  hooks    behave with the harness hooks (environment.py star-imports harness.behave_hooks):
+  hooks    behave with the harness hooks (environment.py star-imports harness.run.behave_hooks):
            the session, the environment selected and checked healthy before every scenario,
            per-step verification counting, cleanups;
   harness  ``harness run``: the hooks plus the run record, behave JSON, JUnit and rerun file.
@@ -90,7 +90,7 @@ def make_project(base: Path, scenarios: int, hooks: bool) -> Path:
     (project / "features" / "overhead.feature").write_text(feature(scenarios))
     (project / "steps" / "trivial.py").write_text(STEPS)
     if hooks:
-        (project / "environment.py").write_text("from harness.behave_hooks import *  # noqa: F403\n")
+        (project / "environment.py").write_text("from harness.run.behave_hooks import *  # noqa: F403\n")
         (project / "environments").mkdir()
         (project / "environments" / "tiny.yaml").write_text(ENV_YAML)
         (project / "compose").mkdir()

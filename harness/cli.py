@@ -22,12 +22,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "down": ("harness.commands:down", "take a run's environment down (default: every one of yours)"),
     "gc": ("harness.commands:gc", "remove projects whose owner process is gone"),
     "run": ("harness.commands:run", "run behave with the harness's outputs in the run folder"),
-    "watchdog": ("harness.watchdog:main", "(internal) take a project down when its owner dies"),
+    "watchdog": ("harness.env.watchdog:main", "(internal) take a project down when its owner dies"),
     "steps": ("harness.catalog:main", "print the step vocabulary; --hollow finds hollow steps"),
     "analyze": ("harness.analysis.cli:analyze_main", "analyze behave/JUnit/Cucumber results"),
     "report": ("harness.analysis.cli:report_main", "write a team's handoff report"),
-    "token": ("harness.tokens:main", "print a bearer token for the reference stack"),
-    "images": ("harness.images:main", "build the service images (tagged by content hash)"),
+    "token": ("harness.clients.tokens:main", "print a bearer token for the reference stack"),
+    "images": ("harness.env.images:main", "build the service images (tagged by content hash)"),
     "init": ("harness.scaffold:main", "scaffold a new project (steps, environment, one feature) in DIR"),
 }
 

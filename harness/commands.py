@@ -9,19 +9,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness import janitor
-from harness.config import (
-    EnvironmentSpec,
+from harness.engine.api import reads_for
+from harness.engine.endpoint import current_engine
+from harness.env import janitor
+from harness.env.config import (
     Settings,
     list_environments,
     load_environment,
     parse_assignments,
     resolve_parameters,
 )
-from harness.discover import compose_environment
-from harness.engine import current_engine
+from harness.env.discover import compose_environment
+from harness.env.lifecycle import DETACHED, Environment, forward_signals_as_interrupt, new_run_id
+from harness.env.spec import EnvironmentSpec
 from harness.errors import ConfigError, HarnessError
-from harness.lifecycle import DETACHED, Environment, forward_signals_as_interrupt, new_run_id
 from harness.runfolder import RunFolder
 
 
@@ -42,7 +43,7 @@ def up(argv: list[str]) -> int:
     spec = _up_spec(args, settings)
     params = resolve_parameters(spec, parse_assignments(args.define), strict=True)
     forward_signals_as_interrupt()
-    janitor.sweep(current_engine().reads())
+    janitor.sweep(reads_for(current_engine()))
     env = Environment(spec, params, settings, run_id=new_run_id(), owner=DETACHED)
     try:
         env.start()
@@ -79,7 +80,7 @@ def _up_spec(args: argparse.Namespace, settings: Settings) -> EnvironmentSpec:
 def status(argv: list[str]) -> int:
     """List the harness's projects: run, environment, owner, containers running."""
     argparse.ArgumentParser(prog="harness status").parse_args(argv)
-    found = janitor.projects(current_engine().reads())
+    found = janitor.projects(reads_for(current_engine()))
     if not found:
         print("no harness projects")
     for p in found:
@@ -89,7 +90,7 @@ def status(argv: list[str]) -> int:
 
 
 def _pick(run: str | None) -> list[janitor.Project]:
-    found = janitor.projects(current_engine().reads())
+    found = janitor.projects(reads_for(current_engine()))
     chosen = [p for p in found if run in (None, p.run_id, p.name)]
     if run and not chosen:
         raise ConfigError(f"no harness project for run {run!r}", hint="`harness status` lists the runs")
@@ -106,7 +107,7 @@ def logs(argv: list[str]) -> int:
     chosen = _pick(args.run)
     if not chosen:
         raise ConfigError("no harness project is running", hint="`harness up ENV` starts one")
-    from harness.compose import ComposeRunner
+    from harness.engine.compose import ComposeRunner
 
     tail = ["--tail", str(args.tail)] if args.tail else []
     print(ComposeRunner(chosen[-1].name)("logs", "--no-color", "--timestamps", *tail, args.service), end="")
@@ -129,7 +130,7 @@ def gc(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="harness gc")
     parser.add_argument("--all", action="store_true", help="also detached and foreign-owned projects")
     args = parser.parse_args(argv)
-    removed = janitor.sweep(current_engine().reads(), everything=args.all)
+    removed = janitor.sweep(reads_for(current_engine()), everything=args.all)
     print("removed: " + (", ".join(removed) if removed else "nothing"))
     return 0
 
@@ -140,8 +141,8 @@ def run(argv: list[str]) -> int:
     Afterwards the run is checked: a run in which nothing ran (a tag expression that selected
     nothing, a before_all error, an AmbiguousStep abort) is an error (exit 2), never green.
     ``--workers N``, ``--shard i/n`` and ``--retries K`` split the run over behave processes
-    (harness.parallel) and merge their outputs into the one run folder; ``--reuse [ENV]``
-    attaches to an environment kept up by `harness up` (harness.reuse).
+    (harness.parallel.pool) and merge their outputs into the one run folder; ``--reuse [ENV]``
+    attaches to an environment kept up by `harness up` (harness.env.reuse).
     """
     options, behave_args = run_parser().parse_known_args(argv)
     settings = Settings.build()
@@ -150,7 +151,7 @@ def run(argv: list[str]) -> int:
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     if options.workers > 1 or options.shard or options.retries:
-        from harness.split import run_split
+        from harness.parallel.split import run_split
 
         code = run_split(options, behave_args, settings, run_id, run_dir)
         _latest_link(settings.runs_dir, run_dir)

@@ -3,7 +3,7 @@
     HarnessError                      root: everything the harness raises on purpose
     ├── ConfigError                   a YAML file, key, parameter or CLI option is wrong (file, key)
     │   └── TemplateError             a compose template does not render (template, line, name)
-    ├── RequestFailed                 an HTTP request got no answer (harness.http)
+    ├── RequestFailed                 an HTTP request got no answer (harness.clients.http)
     ├── DockerError                   the engine or the Compose CLI failed
     │   ├── DockerUnavailable         no engine answers
     │   ├── ComposeError              `docker compose ...` exited non-zero (argv, exit_code, stderr)
@@ -20,7 +20,7 @@
     ├── AnalysisError                 an input to `harness analyze` is unreadable or suspicious
     └── VerificationFailed            a step's check failed (also an AssertionError, so behave
         │                             reports the step as `failed`, not `error`)
-        └── PathNotFound              a JSON path is missing from a document (harness.jsonpath)
+        └── PathNotFound              a JSON path is missing from a document (harness.clients.jsonpath)
 
 Every error carries its context as attributes and a message that says what failed, what was
 observed and, after ``Hint:``, what to do next. Foreign errors (subprocess, docker, httpx) are

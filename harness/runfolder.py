@@ -164,7 +164,7 @@ class RunFolder:
     def behave_outputs(self) -> list[str]:
         """behave arguments writing JSON, the run record, rerun and JUnit into this folder."""
         return ["-f", "json", "-o", str(self.behave_json),
-                "-f", "harness.record:RecordFormatter", "-o", str(self.record),
+                "-f", "harness.run.record:RecordFormatter", "-o", str(self.record),
                 "-f", "rerun", "-o", str(self.rerun),
                 "--junit", "--junit-directory", str(self.junit_dir)]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.env.images import base_image_from_env
 from harness.errors import ConfigError
-from harness.images import base_image_from_env
 
 PLACEHOLDER = "__BASE_IMAGE__"
 _RENAMED = {"gitignore": ".gitignore"}  # dot files stay visible in the package data

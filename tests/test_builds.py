@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.builds import build_images, plan_builds, project_slug, use_built_images
+from harness.env.builds import build_images, plan_builds, project_slug, use_built_images
 from harness.errors import ConfigError
 from tests.test_images import BASE, FakeDocker
 

@@ -1,4 +1,4 @@
-"""Work stealing between split workers (harness.claims).
+"""Work stealing between split workers (harness.parallel.claims).
 
 The claim mechanics are checked on a folder; the behaviour on real behave processes of the
 parallel fixture project (no containers): a worker that lags behind has its remaining items
@@ -14,9 +14,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from harness.analysis.inputs import load
-from harness.claims import Claims, owners, with_steals, worker_lists
-from harness.merge import Part, merge_folder
-from harness.shard import Item, run_order
+from harness.parallel.claims import Claims, owners, with_steals, worker_lists
+from harness.parallel.merge import Part, merge_folder
+from harness.parallel.shard import Item, run_order
 from tests.test_parallel import NOT_FLAKY, counts, harness, project, run_folder  # noqa: F401 - fixture
 
 __all__ = ["project"]

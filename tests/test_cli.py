@@ -13,8 +13,8 @@ import pytest
 
 from harness import commands
 from harness.cli import main
+from harness.env.lifecycle import docker_client
 from harness.errors import DockerUnavailable
-from harness.lifecycle import docker_client
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.compose import ComposeRunner
+from harness.engine.compose import ComposeRunner
 from harness.errors import ComposeError, DockerUnavailable
 
 

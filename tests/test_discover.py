@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.config import ProbeSpec, ServiceSpec
-from harness.discover import (
+from harness.env.discover import (
     compose_environment,
     compose_services,
     container_ports,
@@ -17,6 +16,7 @@ from harness.discover import (
     default_service_specs,
     slug,
 )
+from harness.env.spec import ProbeSpec, ServiceSpec
 from harness.errors import ConfigError
 
 

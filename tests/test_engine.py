@@ -1,4 +1,4 @@
-"""harness.engine: which engine, local or not, where its published ports answer. No Docker needed."""
+"""harness.engine.endpoint: which engine, local or not, where its published ports answer. No Docker needed."""
 
 from __future__ import annotations
 
@@ -8,14 +8,22 @@ from typing import Any
 
 import pytest
 
-from harness.compose import ComposeRunner
-from harness.config import EnvironmentSpec, Settings
-from harness.engine import DEFAULT_ENDPOINT, Engine, context_engine, current_engine, is_loopback, selected_context
+from harness.engine.compose import ComposeRunner
+from harness.engine.endpoint import (
+    DEFAULT_ENDPOINT,
+    Engine,
+    context_engine,
+    current_engine,
+    is_loopback,
+    selected_context,
+)
+from harness.env.config import Settings
+from harness.env.lifecycle import DETACHED, Environment
+from harness.env.probes import HttpOk, Observed
+from harness.env.render import RunLabels, decorate
+from harness.env.spec import EnvironmentSpec
 from harness.errors import DockerUnavailable
 from harness.faults.netns import HelperRunner, NsenterRunner, default_runner
-from harness.lifecycle import DETACHED, Environment
-from harness.probes import HttpOk, Observed
-from harness.render import RunLabels, decorate
 from tests.test_environment import FakeCompose, FakeDocker
 
 
@@ -171,7 +179,7 @@ def test_probes_connect_to_the_host_the_container_was_observed_on(monkeypatch: p
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr("harness.probes.http.client.HTTPConnection", Connection)
+    monkeypatch.setattr("harness.env.probes.http.client.HTTPConnection", Connection)
     summary = {"Id": "c1", "Names": ["/p-web-1"], "State": "running", "Status": "Up",
                "Labels": {"com.docker.compose.service": "web"},
                "Ports": [{"PrivatePort": 80, "PublicPort": 40000, "IP": "0.0.0.0"}]}

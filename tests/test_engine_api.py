@@ -1,4 +1,4 @@
-"""harness.engine_api: the engine reads without the docker SDK, against a fake engine on a unix socket and
+"""harness.engine.api: the engine reads without the docker SDK, against a fake engine on a unix socket and
 against the real engine (the same answers as the SDK's low-level client)."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from harness.engine import Engine
-from harness.engine_api import EngineAPI, encode_filters, reads_for
+from harness.engine.api import EngineAPI, encode_filters, reads_for
+from harness.engine.endpoint import Engine
 from harness.errors import DockerError, DockerUnavailable
 
 
@@ -113,7 +113,7 @@ def test_plain_endpoints_get_the_light_client_and_tls_or_ssh_the_sdk(tmp_path: P
 
 def test_loading_the_hooks_and_every_generic_step_does_not_load_the_docker_sdk() -> None:
     """A reused run attaches with container lists alone; the SDK (and requests) cost ~85 ms to import."""
-    code = ("import sys; import harness.behave_hooks; from harness.steplib import use_generic_steps; "
+    code = ("import sys; import harness.run.behave_hooks; from harness.steplib import use_generic_steps; "
             "use_generic_steps(); print(sorted(m for m in ('docker', 'requests') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -6,9 +6,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from harness.compose import ComposeRunner
-from harness.config import EnvironmentSpec, Parameter, Settings
-from harness.lifecycle import DETACHED, Environment
+from harness.engine.compose import ComposeRunner
+from harness.env.config import Settings
+from harness.env.lifecycle import DETACHED, Environment
+from harness.env.spec import EnvironmentSpec, Parameter
 
 
 class FakeCompose:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.images import base_image_from_env
-from harness.lifecycle import new_run_id
+from harness.env.images import base_image_from_env
+from harness.env.lifecycle import new_run_id
 
 PROJECT = Path(__file__).parent / "example_project"
 REPO = PROJECT.parent.parent

@@ -1,4 +1,4 @@
-"""The @serial worker's gate (harness.gate) and the pool's use of it (harness.parallel)."""
+"""The @serial worker's gate (harness.parallel.gate) and the pool's use of it (harness.parallel.pool)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from harness import gate
-from harness.claims import CLAIMS_ENV, OWNER_ENV, Claims, owners, serial_owner
 from harness.errors import HarnessError
-from harness.parallel import Pool, Worker
-from harness.retry import RetryPolicy
+from harness.parallel import gate
+from harness.parallel.claims import CLAIMS_ENV, OWNER_ENV, Claims, owners, serial_owner
+from harness.parallel.pool import Pool, Worker
+from harness.parallel.retry import RetryPolicy
 
 
 def test_wait_returns_once_the_gate_file_exists(tmp_path: Path) -> None:
@@ -267,7 +267,7 @@ def test_a_behave_process_outside_a_split_run_writes_no_marker(tmp_path: Path) -
                                                 (["passed", "hook_error"], "failed")])
 def test_after_all_says_the_scenarios_are_over_before_the_environments_go_down(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statuses: list[str], said: str) -> None:
-    from harness import behave_hooks
+    from harness.run import behave_hooks
     marker = tmp_path / "scenarios.over"
     monkeypatch.setenv(gate.OVER_ENV, str(marker))
     seen: list[str | None] = []

@@ -1,4 +1,4 @@
-"""Unit tests for harness.images: content hash, registry, build-once logic (no Docker needed)."""
+"""Unit tests for harness.env.images: content hash, registry, build-once logic (no Docker needed)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import images
+from harness.env import images
+from harness.env.images import BuildResult, ImageRecipe
 from harness.errors import BuildError, ConfigError, DockerError, DockerUnavailable
-from harness.images import BuildResult, ImageRecipe
 
 BASE = "harness-base:bookworm-1"
 
@@ -360,7 +360,7 @@ def test_a_compose_service_recipe_hashes_every_from_image_and_has_no_latest(tmp_
 
 
 def test_the_build_lock_is_exclusive_across_processes(tmp_path: Path) -> None:
-    script = ("import sys, time; from harness.images import build_lock\n"
+    script = ("import sys, time; from harness.env.images import build_lock\n"
               "with build_lock('harness-build/locktest:1'):\n"
               "    open(sys.argv[1], 'a').write('in\\n'); time.sleep(0.3); open(sys.argv[1], 'a').write('out\\n')\n")
     log = tmp_path / "log"

@@ -1,4 +1,4 @@
-"""Prometheus text parsing, selectors and sums (harness.metrics); no network, no Docker."""
+"""Prometheus text parsing, selectors and sums (harness.clients.metrics); no network, no Docker."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import httpx
 import pytest
 
-from harness import metrics
+from harness.clients import metrics
+from harness.clients.http import RequestFailed
 from harness.errors import HarnessError, VerificationFailed
-from harness.http import RequestFailed
 
 PAGE = """\
 # HELP queen_http_requests_total HTTP requests by route, method and status.

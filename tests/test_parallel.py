@@ -19,9 +19,9 @@ import pytest
 
 from harness.analysis.inputs import load
 from harness.analysis.model import Counts, Run
-from harness.merge import Part, merge_folder
-from harness.parallel import Pool, Worker
-from harness.retry import RetryPolicy
+from harness.parallel.merge import Part, merge_folder
+from harness.parallel.pool import Pool, Worker
+from harness.parallel.retry import RetryPolicy
 from tests.conftest import FIXTURES
 
 NOT_FLAKY = ["--tags", "not @failing", "--tags", "not @flaky"]
@@ -211,7 +211,7 @@ def test_merge_drops_skipped_copies_of_scenarios_that_ran_elsewhere(tmp_path: Pa
 
 
 def test_environment_folders_move_into_the_run_and_timelines_gather_per_environment(tmp_path: Path) -> None:
-    from harness.split import _collect_environments
+    from harness.parallel.split import _collect_environments
 
     runs = tmp_path / "runs"
     run_dir = runs / "r"
@@ -235,8 +235,10 @@ def test_a_leftover_the_engine_will_not_remove_is_logged_and_the_run_goes_on(
     """The merge and the report come after this: a refusal must never lose the run's results."""
     import logging
 
-    from harness import engine, janitor, split
+    from harness.engine import endpoint as engine
+    from harness.env import janitor
     from harness.errors import ComposeError
+    from harness.parallel import split
 
     def project(name: str, run_id: str) -> janitor.Project:
         return janitor.Project(name, run_id, "storm", 4242, "here", "2026-12-01", 1, 0)

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.env.probes import Healthcheck, HttpOk, Observed, PortOpen, Running
 from harness.errors import VerificationFailed
-from harness.probes import Healthcheck, HttpOk, Observed, PortOpen, Running
 from harness.waiting import eventually, poll
 
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from harness.config import ProbeSpec, Timeouts
+from harness.env.probes import Observed, Probe, make_probe
+from harness.env.readiness import Readiness, Service
+from harness.env.spec import ProbeSpec, Timeouts
 from harness.errors import ReadinessTimeout, ServiceExited, ServiceUnhealthy
-from harness.probes import Observed, Probe, make_probe
-from harness.readiness import Readiness, Service
 
 FAST = Timeouts(ready=1.5, probe_interval=0.05)
 

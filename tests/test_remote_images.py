@@ -1,4 +1,4 @@
-"""harness.remote_images: what a remote engine lacks is copied from the local one. Fake clients, no Docker."""
+"""harness.env.remote_images: what a remote engine lacks is copied from the local one. Fake clients, no Docker."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import docker.errors
 import pytest
 
-from harness.engine import Engine
+from harness.engine.endpoint import Engine
+from harness.env.remote_images import ensure_images
 from harness.errors import ImageMissing
-from harness.remote_images import ensure_images
 
 REMOTE = Engine("tcp://10.0.0.9:2375", source="DOCKER_HOST")
 

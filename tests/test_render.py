@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import EnvironmentSpec, Parameter
-from harness.errors import TemplateError
-from harness.render import (
+from harness.env.render import (
     RunLabels,
     decorate,
     render_template,
@@ -17,6 +15,8 @@ from harness.render import (
     template_variables,
     write_compose,
 )
+from harness.env.spec import EnvironmentSpec, Parameter
+from harness.errors import TemplateError
 
 LABELS = RunLabels(run_id="r1", env="e", owner=42, host="h", created="now")
 

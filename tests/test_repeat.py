@@ -1,4 +1,4 @@
-"""Requests sent N times and what their answers share (harness.repeat); a mock transport, no network."""
+"""Requests sent N times and what their answers share (harness.clients.repeat); a mock transport, no network."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import threading
 import httpx
 import pytest
 
-from harness import repeat
+from harness.clients import repeat
+from harness.clients.http import HttpClient, Request
 from harness.errors import HarnessError
-from harness.http import HttpClient, Request
 
 STREAM = ('event: download_started\ndata: {{"download_id": "{id}", "shared": {shared}}}\n\n'
           'event: download_completed\ndata: {{"percent": 100}}\n\n')

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness import reuse
-from harness.config import Settings
-from harness.render import RunLabels
-from harness.reuse import Kept
+from harness.env import reuse
+from harness.env.config import Settings
+from harness.env.render import RunLabels
+from harness.env.reuse import Kept
 
 
 def test_the_hash_changes_with_the_text_or_a_parameter_and_only_then() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from harness.commands import _reuse_args, run_parser
-from harness.config import Settings
+from harness.env.config import Settings
 from harness.errors import ConfigError
-from harness.split import behave_paths
+from harness.parallel.split import behave_paths
 from tests.conftest import FIXTURES
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
+from harness.env.lifecycle import new_run_id
 from harness.errors import ConfigError
-from harness.lifecycle import new_run_id
 from harness.scaffold import PLACEHOLDER, init_project, scaffold_files
 from tests.conftest import harness_containers, harness_networks
 
@@ -25,7 +25,7 @@ def test_init_writes_every_scaffold_file_with_the_base_image(tmp_path: Path) -> 
     env = (tmp_path / "new" / "environments" / "stub.yaml").read_text()
     assert "default: team/base:7" in env and PLACEHOLDER not in env
     assert "use_generic_steps()" in (tmp_path / "new" / "steps" / "use_harness.py").read_text()
-    assert "from harness.behave_hooks import" in (tmp_path / "new" / "environment.py").read_text()
+    assert "from harness.run.behave_hooks import" in (tmp_path / "new" / "environment.py").read_text()
 
 
 def test_init_refuses_to_overwrite_and_names_every_existing_file(tmp_path: Path) -> None:

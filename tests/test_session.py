@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import Settings
+from harness.env.config import Settings
+from harness.env.lifecycle import project_name
 from harness.errors import ConfigError, FaultError, HarnessError
-from harness.lifecycle import project_name
-from harness.session import Environments, Session, env_tag
+from harness.run.session import Environments, Session, env_tag
 
 
 def make_session(tmp_path: Path) -> Session:
@@ -72,8 +72,8 @@ def test_start_accepts_settings_and_any_environment_parameter(tmp_path: Path, mo
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "e.yaml").write_text("description: x\ntemplate: t.j2\nparameters: {hives: 2}\n")
     monkeypatch.setattr(Session, "sweep", lambda self: None)
-    monkeypatch.setattr("harness.session.forward_signals_as_interrupt", lambda: None)
-    monkeypatch.setattr("harness.session.atexit.register", lambda fn: fn)
+    monkeypatch.setattr("harness.run.session.forward_signals_as_interrupt", lambda: None)
+    monkeypatch.setattr("harness.run.session.atexit.register", lambda fn: fn)
     session = Session.start({"root": str(tmp_path), "hives": "3", "run_id": "r1", "http_timeout": "5"})
     assert session.environments.run_id == "r1" and session.userdata["hives"] == "3"
 
@@ -97,7 +97,7 @@ class _Env:
 
 
 def test_an_environment_no_later_feature_needs_is_taken_down(tmp_path: Path) -> None:
-    from harness.session import Environments, environments_from
+    from harness.run.session import Environments, environments_from
 
     features = [_Feature(["env.a"]), _Feature(["env.b"]), _Feature([], [["env.c"]]), _Feature([])]
     assert environments_from(features, features[1]) == {"b", "c"}
@@ -115,7 +115,7 @@ def test_close_takes_every_environment_down_at_once_and_reports_every_error(tmp_
     import threading
 
     from harness.errors import HarnessError
-    from harness.session import Environments
+    from harness.run.session import Environments
 
     both_down = threading.Barrier(2, timeout=5)  # each down waits for the other: they must run at once
 

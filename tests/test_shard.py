@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import shard
 from harness.errors import ConfigError
-from harness.shard import Item, Shard
+from harness.parallel import shard
+from harness.parallel.shard import Item, Shard
 from tests.conftest import FIXTURES
 
 PROJECT = FIXTURES / "parallel"

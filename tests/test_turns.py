@@ -1,4 +1,4 @@
-"""Bring-up turns (harness.turns): one `compose up` at a time among the workers of a split run."""
+"""Bring-up turns (harness.env.turns): one `compose up` at a time among the workers of a split run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.turns import TURNS_ENV, Turn
+from harness.env.turns import TURNS_ENV, Turn
 
 
 def test_a_second_worker_waits_until_the_first_ones_compose_up_is_done(tmp_path: Path) -> None:
@@ -74,8 +74,8 @@ def test_the_pool_gives_every_worker_the_runs_lock_and_no_inherited_one(tmp_path
     import io
     from typing import Any
 
-    from harness.parallel import Pool, Worker
-    from harness.retry import RetryPolicy
+    from harness.parallel.pool import Pool, Worker
+    from harness.parallel.retry import RetryPolicy
     from tests.test_gate import Proc
 
     seen: list[str | None] = []

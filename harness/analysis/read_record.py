@@ -1,4 +1,4 @@
-"""Reader for the harness's run record (NDJSON written by harness.record.RecordFormatter)."""
+"""Reader for the harness's run record (NDJSON written by harness.run.record.RecordFormatter)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import fnmatch
 import re
 from typing import Any, TypeVar
 
+from harness.env.lifecycle import Environment
 from harness.errors import FaultError
 from harness.faults.edge import EdgeFault, Hop, ToxicFactory
 from harness.faults.link import Latency
@@ -18,7 +19,6 @@ from harness.faults.network import Isolate, OneWayCut, PacketLoss, Partition, Re
 from harness.faults.ports import directions
 from harness.faults.process import Churn
 from harness.faults.stack import Fault, FaultStack
-from harness.lifecycle import Environment
 
 NETWORK_FAULTS = (Partition, OneWayCut, Refuse, PacketLoss, Isolate)
 A = TypeVar("A")

@@ -18,10 +18,10 @@ import subprocess
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from harness.engine import Engine, current_engine
+from harness.engine.endpoint import Engine, current_engine
+from harness.env.remote_images import ensure_images
 from harness.errors import FaultError, HarnessError
 from harness.faults._docker import state
-from harness.remote_images import ensure_images
 
 if TYPE_CHECKING:
     from docker.models.containers import Container

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 class PortSource(Protocol):
-    """What port discovery reads from a running environment (``harness.lifecycle.Environment`` fits).
+    """What port discovery reads from a running environment (``harness.env.lifecycle.Environment`` fits).
 
     A ``compose_file`` attribute (the run's decorated compose file), when present, is read too.
     """

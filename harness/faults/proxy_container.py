@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.engine import Engine, current_engine
+from harness.engine.endpoint import Engine, current_engine
 from harness.errors import FaultError, HarnessError
 from harness.faults._docker import networks, translate
 from harness.faults.proxy_client import ProxyClient
@@ -48,8 +48,8 @@ def proxy_image(base: str | None = None, backend: Any = None, *, engine: Engine 
 
     On a remote ``engine`` (with its ``docker_client``) the base image is copied there first when missing.
     """
-    from harness.images import DockerCLI, ImageRecipe, base_image_from_env, ensure_image
-    from harness.remote_images import ensure_images
+    from harness.env.images import DockerCLI, ImageRecipe, base_image_from_env, ensure_image
+    from harness.env.remote_images import ensure_images
 
     base = base or base_image_from_env()
     engine = engine or current_engine()

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness import tokens
-from harness.config import seconds_settings
+from harness.clients import tokens
+from harness.env.config import seconds_settings
 from harness.errors import HarnessError, LoadError
 from harness.load.background import BackgroundLoad
 from harness.load.driver import open_loop, run_closed, run_open
@@ -35,7 +35,7 @@ from harness.load.ws import WsLoad, WsSpec, run_ws
 from harness.runfolder import EnvFolder
 
 if TYPE_CHECKING:
-    from harness.session import Session
+    from harness.run.session import Session
 
 logger = logging.getLogger(__name__)
 

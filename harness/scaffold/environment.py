@@ -1,6 +1,6 @@
 """behave's hooks file: the harness brings environments up and down, records and cleans up."""
 
-from harness.behave_hooks import (
+from harness.run.behave_hooks import (
     after_all,
     after_scenario,
     after_step,

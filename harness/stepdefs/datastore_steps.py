@@ -17,10 +17,11 @@ from typing import Any
 
 from behave import register_type, step, use_step_matcher
 
-from harness import expect, jsonpath, queries
-from harness.datastores import SQL_DEFAULT, Target, databases
+from harness import expect
+from harness.clients import jsonpath, queries
+from harness.clients.datastores import SQL_DEFAULT, Target, databases
+from harness.clients.http import STEP_TYPES
 from harness.errors import HarnessError
-from harness.http import STEP_TYPES
 
 use_step_matcher("parse")
 

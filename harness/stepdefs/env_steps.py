@@ -18,8 +18,8 @@ from typing import Any
 from behave import register_type, step, use_step_matcher
 
 from harness import expect
-from harness.http import STEP_TYPES
-from harness.record import scenario_started
+from harness.clients.http import STEP_TYPES
+from harness.run.record import scenario_started
 from harness.waiting import eventually
 
 use_step_matcher("parse")

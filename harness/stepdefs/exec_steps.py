@@ -17,9 +17,10 @@ from typing import Any
 
 from behave import register_type, step, use_step_matcher
 
-from harness import execs, expect, jsonpath, queries
+from harness import expect
+from harness.clients import execs, jsonpath, queries
+from harness.clients.http import STEP_TYPES
 from harness.errors import HarnessError
-from harness.http import STEP_TYPES
 
 use_step_matcher("parse")
 

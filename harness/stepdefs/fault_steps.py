@@ -31,6 +31,7 @@ from behave import register_type, step, use_step_matcher
 from parse import with_pattern
 
 from harness import expect
+from harness.clients.http import STEP_TYPES
 from harness.faults import (
     Bandwidth,
     Blackhole,
@@ -58,8 +59,7 @@ from harness.faults import (
     binding,
 )
 from harness.faults.resources import oom_killed
-from harness.http import STEP_TYPES
-from harness.record import scenario_started
+from harness.run.record import scenario_started
 from harness.waiting import poll
 
 use_step_matcher("parse")

@@ -18,9 +18,10 @@ from typing import Any
 
 from behave import register_type, step, use_step_matcher
 
-from harness import expect, http, jsonpath
+from harness import expect
+from harness.clients import http, jsonpath
+from harness.clients.http import STEP_TYPES, RequestOptions
 from harness.errors import HarnessError
-from harness.http import STEP_TYPES, RequestOptions
 
 use_step_matcher("parse")
 register_type(**STEP_TYPES)

@@ -24,7 +24,7 @@ from behave import register_type, step, use_step_matcher
 from parse import with_pattern
 
 from harness import expect
-from harness.http import STEP_TYPES
+from harness.clients.http import STEP_TYPES
 from harness.load import checks, memory
 from harness.load.scenario import load_state
 from harness.load.target import ClientAuth, JobLookup, inference_target

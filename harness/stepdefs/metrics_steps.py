@@ -2,7 +2,7 @@
 
 A selector is a sample name with optional label matchers (=, !=, =~, !~), quotes inside escaped
 or single: "queen_jobs_total{outcome=\"completed\"}" or "queen_jobs_total{outcome='completed'}".
-Its value is the sum of the samples it matches (harness.metrics); a labelled series not yet on the
+Its value is the sum of the samples it matches (harness.clients.metrics); a labelled series not yet on the
 page counts 0, an unknown metric name fails. The page is GET <service>/metrics (-D metrics_path=…).
 
     When I read the metric "queen_jobs_total{outcome='completed'}" on "queen" as "before"
@@ -20,8 +20,9 @@ from typing import Any
 from behave import register_type, step, use_step_matcher
 from parse import with_pattern
 
-from harness import expect, metrics
-from harness.http import STEP_TYPES, HttpSettings
+from harness import expect
+from harness.clients import metrics
+from harness.clients.http import STEP_TYPES, HttpSettings
 
 use_step_matcher("parse")
 

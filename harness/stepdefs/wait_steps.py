@@ -16,8 +16,8 @@ from behave.parser import parse_steps
 from behave.step_registry import registry
 
 from harness import expect
+from harness.clients.http import STEP_TYPES, RequestFailed
 from harness.errors import HarnessError, VerificationFailed
-from harness.http import STEP_TYPES, RequestFailed
 from harness.waiting import eventually
 
 HOLD_INTERVAL = 0.1  # seconds between the attempts of 'for N seconds:' and '... in a row:'

@@ -29,10 +29,11 @@ from typing import Any
 
 from behave import register_type, step, use_step_matcher
 
-from harness import expect, frames, http, jsonpath, ws
+from harness import expect
+from harness.clients import frames, http, jsonpath, ws
+from harness.clients.frames import Frame, Selection
+from harness.clients.http import STEP_TYPES, RequestOptions
 from harness.errors import HarnessError
-from harness.frames import Frame, Selection
-from harness.http import STEP_TYPES, RequestOptions
 
 use_step_matcher("parse")
 

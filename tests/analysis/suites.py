@@ -59,7 +59,7 @@ def _(c, code):
 '''
 
 ENVIRONMENT = '''
-from harness.record import record_hook_error
+from harness.run.record import record_hook_error
 
 def after_step(context, step):
     from harness.expect import LEDGER
@@ -188,7 +188,7 @@ def run_behave(root: Path, *args: str, run_id: str = "r1") -> BehaveRun:
     run_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "behave",
            "-f", "json", "-o", str(run_dir / "behave.json"),
-           "-f", "harness.record:RecordFormatter", "-o", str(run_dir / "record.ndjson"),
+           "-f", "harness.run.record:RecordFormatter", "-o", str(run_dir / "record.ndjson"),
            "-f", "rerun", "-o", str(run_dir / "rerun.txt"),
            "--junit", "--junit-directory", str(run_dir / "junit"), "-f", "plain", *args, "features"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "HARNESS_RUN_ID": run_id, "HARNESS_COMMIT": "c0ffee"}

@@ -1,6 +1,6 @@
 """behave's hooks file of the example project: the harness's hooks, unchanged."""
 
-from harness.behave_hooks import (
+from harness.run.behave_hooks import (
     after_all,
     after_scenario,
     after_step,

@@ -14,7 +14,7 @@ from typing import Any
 import docker
 import pytest
 
-from harness.images import base_image_from_env
+from harness.env.images import base_image_from_env
 
 COMPOSE = """
 services:

@@ -8,7 +8,7 @@ from pathlib import Path
 import docker
 from docker.models.containers import Container
 
-from harness.images import base_image_from_env
+from harness.env.images import base_image_from_env
 
 BASE_IMAGE = base_image_from_env()  # the tag set-up builds: $HARNESS_BASE_IMAGE or the default
 FAULTS_DIR = Path(__file__).resolve().parents[2] / "harness" / "faults"

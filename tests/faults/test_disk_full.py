@@ -9,9 +9,9 @@ import pytest
 from docker.models.containers import Container
 from edgekit import docker_or_fail
 
+from harness.env.images import base_image_from_env
 from harness.errors import FaultError
 from harness.faults import DiskFull, FaultStack
-from harness.images import base_image_from_env
 
 pytestmark = pytest.mark.docker
 MiB = 2**20

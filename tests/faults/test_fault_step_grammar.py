@@ -5,7 +5,7 @@ from __future__ import annotations
 import parse
 import pytest
 
-from harness.http import STEP_TYPES
+from harness.clients.http import STEP_TYPES
 from harness.stepdefs import fault_steps
 
 TYPES = {**STEP_TYPES, "Services": fault_steps._services, "Path": fault_steps._path, "Peer": fault_steps._peer,

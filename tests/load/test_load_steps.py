@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from behave.step_registry import registry
 
-from harness.config import Settings
+from harness.env.config import Settings
 from harness.errors import HarnessError, LoadError, VerificationFailed
 from harness.load import scenario as load_scenario
 from harness.load.scenario import load_state
-from harness.session import Environments, Session
+from harness.run.session import Environments, Session
 from tests.load.fake_queen import FakeQueen, serving
 from tests.steps.kit import REPO, FakeContext, FakeEnv, run
 

@@ -163,8 +163,8 @@ def test_the_load_steps_run_senders_and_check_delivery(tmp_path: Any) -> None:
 
     from behave.step_registry import registry
 
-    from harness.config import Settings
-    from harness.session import Environments, Session
+    from harness.env.config import Settings
+    from harness.run.session import Environments, Session
     from tests.steps.kit import REPO, STEP_MODULES, FakeContext, FakeEnv, run
 
     async def open_echo(request: web.Request) -> web.StreamResponse:

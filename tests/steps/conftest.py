@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from harness.config import Settings
+from harness.env.config import Settings
 from harness.expect import LEDGER
-from harness.session import Environments, Session
+from harness.run.session import Environments, Session
 from tests.steps.kit import FakeContext, FakeEnv, load_generic_steps
 from tests.steps.server import serving
 

@@ -13,10 +13,10 @@ from typing import Any
 from behave.parser import parse_steps
 from behave.step_registry import registry
 
-from harness.config import Timeouts
+from harness.env.probes import Observed
+from harness.env.spec import Timeouts
 from harness.errors import HarnessError
 from harness.expect import LEDGER
-from harness.probes import Observed
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
@@ -25,7 +25,7 @@ STEP_MODULES = ("env_steps", "http_steps", "stream_steps", "wait_steps")
 
 @dataclass
 class FakeEnv:
-    """Just enough of harness.lifecycle.Environment for the generic steps."""
+    """Just enough of harness.env.lifecycle.Environment for the generic steps."""
 
     base_url: str
     name: str = "fake"

@@ -15,9 +15,9 @@ from pathlib import Path
 from tests.steps.kit import REPO
 
 ENVIRONMENT = '''
-from harness import behave_hooks
-from harness.config import Settings
-from harness.session import Environments, Session
+from harness.run import behave_hooks
+from harness.env.config import Settings
+from harness.run.session import Environments, Session
 from tests.steps.kit import FakeEnv
 from tests.steps.server import serving
 
@@ -117,7 +117,7 @@ def strict_project(tmp_path: Path, ini: str = "") -> Path:
     """A project with the harness's own hooks, one environment declaring ``hives`` and no Docker use."""
     for folder in ("steps", "features", "environments"):
         (tmp_path / folder).mkdir()
-    (tmp_path / "environment.py").write_text("from harness.behave_hooks import *  # noqa: F403\n")
+    (tmp_path / "environment.py").write_text("from harness.run.behave_hooks import *  # noqa: F403\n")
     (tmp_path / "steps" / "s.py").write_text("from behave import given\n\n\n@given('nothing happens')\n"
                                               "def _(context):\n    pass\n")
     (tmp_path / "features" / "u.feature").write_text(STRICT_FEATURE)

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from behave.step_registry import registry
 
-from harness.config import Settings
-from harness.datastores import Databases
+from harness.clients.datastores import Databases
+from harness.clients.execs import QueryFailed
+from harness.env.config import Settings
 from harness.errors import HarnessError, VerificationFailed
-from harness.execs import QueryFailed
 from harness.expect import LEDGER
-from harness.session import Environments, Session
+from harness.run.session import Environments, Session
 from tests.steps.kit import REPO, STEP_MODULES, FakeContext, FakeEnv, run
 
 PASSWORD = "s3cret-db-password"

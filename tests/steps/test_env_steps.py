@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from harness.env.probes import Observed
 from harness.errors import VerificationFailed
-from harness.probes import Observed
 from tests.steps.kit import FakeEnv, run
 
 

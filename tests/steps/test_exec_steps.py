@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from behave.step_registry import registry
 
-from harness.config import Settings
+from harness.clients.execs import ExecFailed, QueryFailed
+from harness.env.config import Settings
 from harness.errors import HarnessError, VerificationFailed
-from harness.execs import ExecFailed, QueryFailed
 from harness.expect import LEDGER
-from harness.session import Environments, Session
+from harness.run.session import Environments, Session
 from tests.steps.kit import REPO, STEP_MODULES, FakeContext, FakeEnv, run
 
 

@@ -9,10 +9,18 @@ import httpx
 import jwt
 import pytest
 
+from harness.clients.http import (
+    Credentials,
+    HttpClient,
+    HttpSettings,
+    Request,
+    RequestFailed,
+    RequestOptions,
+    status_matches,
+)
+from harness.clients.tokens import Hs256Tokens, TokenSpec
 from harness.errors import HarnessError, VerificationFailed
 from harness.expect import LEDGER
-from harness.http import Credentials, HttpClient, HttpSettings, Request, RequestFailed, RequestOptions, status_matches
-from harness.tokens import Hs256Tokens, TokenSpec
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import jsonpath
+from harness.clients import jsonpath
 from harness.errors import HarnessError, VerificationFailed
 from harness.expect import LEDGER
 

@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from harness import sse
-from harness.http import HttpClient, HttpSettings, Request
+from harness.clients import sse
+from harness.clients.http import HttpClient, HttpSettings, Request
 
 
 def events(*kinds: str) -> list[sse.Event]:

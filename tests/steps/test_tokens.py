@@ -7,9 +7,9 @@ import time
 import jwt
 import pytest
 
-from harness import tokens
+from harness.clients import tokens
+from harness.clients.tokens import Hs256Tokens, TokenSpec
 from harness.errors import ConfigError, HarnessError
-from harness.tokens import Hs256Tokens, TokenSpec
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 
@@ -73,4 +73,4 @@ def test_cli_prints_a_token(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_is_registered_as_harness_token() -> None:
     from harness.cli import COMMANDS
 
-    assert COMMANDS["token"][0] == "harness.tokens:main"
+    assert COMMANDS["token"][0] == "harness.clients.tokens:main"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import frames
+from harness.clients import frames
+from harness.clients.frames import Frame, Selection
 from harness.errors import VerificationFailed
-from harness.frames import Frame, Selection
 
 
 def frame(raw: str, index: int = 1, event: str | None = None) -> Frame:

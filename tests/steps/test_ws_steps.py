@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from harness.config import Settings
+from harness.clients.ws import ChannelError, ConnectionRefused
+from harness.env.config import Settings
 from harness.errors import HarnessError, VerificationFailed
 from harness.expect import LEDGER
-from harness.session import Environments, Session
-from harness.ws import ChannelError, ConnectionRefused
+from harness.run.session import Environments, Session
 from tests.steps.kit import REPO, STEP_MODULES, FakeContext, FakeEnv, run
 
 JOB = [{"type": "job_queued"}, {"type": "job_started"}, {"type": "token", "index": 0},

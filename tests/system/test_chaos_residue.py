@@ -23,10 +23,10 @@ import docker
 import pytest
 from docker.models.containers import Container
 
+from harness.env.lifecycle import new_run_id
 from harness.faults import CHAIN
 from harness.faults.edge import LINK_CHAIN
 from harness.faults.resources import cpu_quota, memory_limit
-from harness.lifecycle import new_run_id
 from tests.conftest import default_sigint, harness_containers, harness_networks
 
 pytestmark = pytest.mark.docker

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.compose import ComposeRunner
-from harness.config import Settings, load_environment, resolve_parameters
+from harness.engine.compose import ComposeRunner
+from harness.env.config import Settings, load_environment, resolve_parameters
+from harness.env.lifecycle import Environment, new_run_id
 from harness.errors import BuildError, ReadinessTimeout, ServiceExited, ServiceUnhealthy, TemplateError
-from harness.lifecycle import Environment, new_run_id
 from tests.conftest import FIXTURES, default_sigint, harness_containers, harness_networks
 
 pytestmark = pytest.mark.docker
@@ -152,7 +152,7 @@ def test_sigkill_of_runner_and_watchdog_is_cleaned_by_gc(fixture_project: Path) 
     run_id = new_run_id()
     proc = behave_run(fixture_project, "sleepy.feature", run_id)
     assert wait_for(lambda: (fixture_project / "scenario-started").exists())
-    watchdogs = subprocess.run(["pgrep", "-f", f"harness.watchdog --owner {proc.pid} "],
+    watchdogs = subprocess.run(["pgrep", "-f", f"harness.env.watchdog --owner {proc.pid} "],
                                capture_output=True, text=True).stdout.split()
     assert watchdogs, "a watchdog runs beside the runner"
     for pid in watchdogs:

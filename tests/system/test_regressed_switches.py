@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.config import Settings, load_environment, resolve_parameters
-from harness.lifecycle import Environment, new_run_id
-from harness.tokens import TokenSpec, mint
+from harness.clients.tokens import TokenSpec, mint
+from harness.env.config import Settings, load_environment, resolve_parameters
+from harness.env.lifecycle import Environment, new_run_id
 from harness.waiting import poll
 
 pytestmark = pytest.mark.docker

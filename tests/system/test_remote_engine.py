@@ -33,11 +33,11 @@ import docker.errors
 import pytest
 from docker.models.containers import Container
 
-from harness.config import Settings, load_environment, resolve_parameters
-from harness.engine import DEFAULT_ENDPOINT, Engine, current_engine
+from harness.engine.endpoint import DEFAULT_ENDPOINT, Engine, current_engine
+from harness.env.config import Settings, load_environment, resolve_parameters
+from harness.env.images import base_image_from_env
+from harness.env.lifecycle import Environment, new_run_id
 from harness.faults import FaultStack, HelperRunner, Kill, Partition, binding
-from harness.images import base_image_from_env
-from harness.lifecycle import Environment, new_run_id
 from harness.waiting import poll
 
 pytestmark = pytest.mark.docker

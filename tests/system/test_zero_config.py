@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import Settings, load_environment, resolve_parameters
-from harness.images import base_image_from_env
-from harness.lifecycle import Environment, new_run_id
+from harness.env.config import Settings, load_environment, resolve_parameters
+from harness.env.images import base_image_from_env
+from harness.env.lifecycle import Environment, new_run_id
 from tests.conftest import REPO, harness_containers, harness_networks
 
 pytestmark = pytest.mark.docker

@@ -1,0 +1,49 @@
+"""What an environment leaves in its run folder when something fails: logs and `docker inspect`, redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.engine.api import EngineReads
+from harness.engine.compose import ComposeRunner
+from harness.env.probes import Observed
+from harness.runfolder import EnvFolder
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Artifacts:
+    """Saves a project's logs and container state under ``run_dir``, every text through ``redact``."""
+
+    run_dir: Path
+    compose: ComposeRunner
+    reads: Callable[[], EngineReads]  # the engine's container reads, made on first use
+    observe: Callable[[], list[Observed]]
+    redact: Callable[[str], str]
+
+    def save_failure_logs(self, label: str, tail: int = 500) -> Path:
+        """Save every service's last log lines when a step fails; return the file."""
+        env = EnvFolder(self.run_dir)
+        env.failures_dir.mkdir(parents=True, exist_ok=True)
+        path = env.failure_log(label)
+        path.write_text(self.redact(self.compose.logs(tail=tail)))
+        return path
+
+    def save_startup_failure(self) -> None:
+        """Save compose logs and `docker inspect` of every container before any teardown; never raises."""
+        try:
+            logs_dir = EnvFolder(self.run_dir).logs_dir
+            logs_dir.mkdir(parents=True, exist_ok=True)
+            (logs_dir / "compose.log").write_text(self.redact(self.compose.logs()))
+            inspect_dir = EnvFolder(self.run_dir).inspect_dir
+            inspect_dir.mkdir(exist_ok=True)
+            for obs in self.observe():
+                data = self.reads().inspect_container(obs.id)
+                (inspect_dir / f"{obs.name}.json").write_text(self.redact(json.dumps(data, indent=2)))
+        except Exception as exc:  # noqa: BLE001 - never hide the original failure
+            logger.error("could not save failure artifacts of %s: %s", self.compose.project, exc)

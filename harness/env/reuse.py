@@ -1,0 +1,95 @@
+"""Reuse of a kept environment: `harness up ENV` leaves it running; `-D reuse=ENV` (or `reuse=1`) attaches.
+
+    find_kept(reads, name)   -> the newest detached project of that environment, with its labels
+    attach(spec, params, settings, reads)
+        the rendered configuration's hash must equal the kept project's `harness.config` label
+        (else ConfigError naming the lines that differ); every probe must pass (else StartupError);
+        the handle is never taken down (Environment.attach: `up` stays False)
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from harness.env.config import Settings
+from harness.env.lifecycle import DETACHED, Environment
+from harness.env.render import config_hash
+from harness.env.spec import EnvironmentSpec
+from harness.errors import ConfigError, StartupError
+
+if TYPE_CHECKING:
+    from harness.engine.api import EngineReads
+
+logger = logging.getLogger(__name__)
+
+ALL = "1"  # -D reuse=1: every environment that has a kept project
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A detached project (made by `harness up`), as its containers' labels describe it."""
+
+    project: str
+    run_id: str
+    env: str
+    config: str
+    created: str
+
+
+def wanted(setting: str, name: str) -> bool:
+    """Whether ``-D reuse=<setting>`` asks to reuse the environment ``name``."""
+    return setting.lower() in (ALL, "true", "yes") or setting == name
+
+
+def find_kept(reads: EngineReads, name: str) -> Kept | None:
+    """The newest detached project of environment ``name`` on the engine, or None."""
+    found: dict[str, Kept] = {}
+    for summary in reads.containers(filters={"label": [f"harness.env={name}", "harness.owner=0"]}):
+        labels = summary.get("Labels") or {}
+        project = labels.get("com.docker.compose.project", "")
+        found[project] = Kept(project, labels.get("harness.run", ""), name, labels.get("harness.config", ""),
+                              labels.get("harness.created", ""))
+    return max(found.values(), key=lambda k: k.created) if found else None
+
+
+def attach(spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings, reads: EngineReads) -> Environment:
+    """The kept environment ``spec.name``, checked identical and healthy; never started or taken down."""
+    kept = find_kept(reads, spec.name)
+    if kept is None:
+        raise ConfigError(f"no kept environment {spec.name!r} is running", key="reuse",
+                          hint=f"start one with `harness up {spec.name} --keep`, or drop -D reuse / --reuse")
+    env = Environment(spec, params, settings, run_id=kept.run_id, owner=DETACHED, reads=reads)
+    text = env.rendered()
+    if config_hash(text, env.params) != kept.config:
+        raise ConfigError(f"the kept project {kept.project} was made from a different configuration: "
+                          + difference(settings, kept, text, env.params), key="reuse",
+                          hint=f"`harness down {kept.run_id}` then `harness up {spec.name} --keep` with the "
+                               "same parameters, or run without --reuse")
+    env.attach()
+    problems = env.settle(within=spec.timeouts.settle)
+    if problems:
+        raise StartupError(f"the kept project {kept.project} is not healthy: {'; '.join(problems)}",
+                           service="", project=kept.project,
+                           hint=f"`harness logs SERVICE --run {kept.run_id}`, or `harness down {kept.run_id}` "
+                                f"and `harness up {spec.name} --keep` again")
+    logger.info("reusing the kept project %s (configuration %s)", kept.project, kept.config)
+    return env
+
+
+def difference(settings: Settings, kept: Kept, text: str, params: Mapping[str, Any]) -> str:
+    """What differs from the kept project: parameters, else the first changed compose lines."""
+    before = settings.runs_dir / kept.run_id / kept.env / "compose.rendered.yaml"
+    if not kept.config:
+        return "it carries no configuration hash (made by an older harness)"
+    if not before.is_file():
+        return f"its rendered file {before} is gone, so only the hashes differ ({kept.config})"
+    changed = [line for line in difflib.unified_diff(before.read_text().splitlines(), text.splitlines(),
+                                                      "kept", "now", n=0, lineterm="")
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    if not changed:
+        return "the parameters differ (" + ", ".join(sorted(str(k) for k in params)) + ")"
+    return "compose lines kept → now: " + " | ".join(changed[:6])

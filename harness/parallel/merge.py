@@ -1,0 +1,182 @@
+"""Merge the run folders of workers (and their retry attempts) into one run folder.
+
+    <run>/record.ndjson   one start line, every attempt's features in order, one end line
+    <run>/behave.json     every attempt's features (a repeated scenario is a retry to the analyzer)
+    <run>/rerun.txt       the scenarios still failing after the last attempt
+    <run>/junit/          one JUnit file made from the merged run (a flaky scenario says so)
+    <run>/behave.log      every attempt's output under a header
+
+A worker given ``file:line`` items (a retry, a feature tagged @parallel.scenarios) gets the
+feature's other scenarios reported as skipped: a skipped scenario that ran somewhere else is
+dropped, and of a scenario skipped everywhere one copy is kept, so the counts equal one run's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One behave process's output folder; ``only`` limits a retry to the scenarios it re-ran.
+
+    ``foreign``: the items (feature paths, ``file:line``) other workers claimed (harness.parallel.claims);
+    this part has them only as skipped copies, which are dropped.
+    """
+
+    label: str
+    folder: Path
+    only: frozenset[str] = field(default_factory=frozenset)
+    foreign: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def retry(self) -> bool:
+        """A retry attempt (it keeps only the scenarios it re-ran)."""
+        return bool(self.only)
+
+
+def merge_folder(run_dir: Path, parts: Sequence[Part], run_id: str, final_failures: Sequence[str]) -> None:
+    """Write the merged record, behave JSON, rerun file and log of ``parts`` into ``run_dir``."""
+    _write_record(run_dir / "record.ndjson", parts, run_id)
+    _write_behave_json(run_dir / "behave.json", parts)
+    _write_rerun(run_dir / "rerun.txt", final_failures)
+    _write_log(run_dir / "behave.log", parts)
+
+
+def rerun_locations(folder: Path) -> list[str]:
+    """The ``file:line`` locations behave's rerun formatter wrote (empty when none failed)."""
+    path = folder / "rerun.txt"
+    if not path.is_file():
+        return []
+    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _record_lines(part: Part) -> Iterator[dict[str, Any]]:
+    path = part.folder / "record.ndjson"
+    if not path.is_file():
+        return
+    keep = True
+    for line in path.read_text().splitlines():
+        try:
+            data: dict[str, Any] = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a killed worker
+        if data.get("kind") == "scenario":
+            keep = not part.retry or str(data.get("location")) in part.only
+        elif data.get("kind") in ("feature", "rule", "run", "hook_error"):
+            keep = True
+        if keep:
+            yield data
+
+
+def _scenario_key(data: dict[str, Any]) -> str:
+    return f"{data.get('location')}::{data.get('name')}"
+
+
+class _Skips:
+    """Which skipped scenario copies to drop: those that ran elsewhere, and repeats."""
+
+    def __init__(self, scenarios: Iterator[dict[str, Any]]) -> None:
+        self.ran: set[str] = set()
+        for data in scenarios:
+            if data.get("status") != SKIPPED:
+                self.ran.add(_scenario_key(data))
+        self.kept: set[str] = set()
+
+    def drop(self, data: dict[str, Any]) -> bool:
+        """True for a skipped copy of a scenario that ran elsewhere or was already kept."""
+        if data.get("status") != SKIPPED:
+            return False
+        key = _scenario_key(data)
+        if key in self.ran or key in self.kept:
+            return True
+        self.kept.add(key)
+        return False
+
+
+def _without_skipped_copies(parts: Sequence[Part]) -> Iterator[dict[str, Any]]:
+    skips = _Skips(d for p in parts for d in _record_lines(p) if d.get("kind") == "scenario")
+    keep = True
+    for part in parts:
+        for data in _record_lines(part):
+            if data.get("kind") == "scenario":
+                keep = not skips.drop(data)
+            elif data.get("kind") != "step":
+                keep = True
+            if keep:
+                yield data
+
+
+def _write_record(path: Path, parts: Sequence[Part], run_id: str) -> None:
+    start: dict[str, Any] | None = None
+    ends, body = 0, []
+    for data in _without_skipped_copies(parts):
+        if data.get("kind") != "run":
+            body.append(data)
+        elif data.get("event") == "start":
+            start = start or {**data, "run_id": run_id}
+        elif data.get("event") == "end":
+            ends += 1
+            end = data
+    if start is None:
+        return  # no worker got as far as behave's formatters: nothing ran
+    lines = [start, *body] + ([end] if ends == len(parts) and parts else [])
+    path.write_text("".join(json.dumps(line, default=str) + "\n" for line in lines))
+
+
+def _write_behave_json(path: Path, parts: Sequence[Part]) -> None:
+    loaded = [(part, _behave_json(part.folder / "behave.json")) for part in parts]
+    skips = _Skips(e for _, data in loaded for f in data for e in f.get("elements", []))
+    features: list[dict[str, Any]] = []
+    for part, data in loaded:
+        for feature in data:
+            if str(feature.get("location", "")).rsplit(":", 1)[0] in part.foreign:
+                continue
+            elements = [e for e in feature.get("elements", [])
+                        if (not part.retry or e.get("location") in part.only) and e.get("location") not in part.foreign
+                        and not skips.drop(e)]
+            features.append({**feature, "elements": elements})
+    if features or any((p.folder / "behave.json").is_file() for p in parts):
+        path.write_text(json.dumps(features, indent=1) + "\n")
+
+
+def _behave_json(source: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(source.read_text()) if source.is_file() else []
+    except json.JSONDecodeError:
+        return []  # a worker killed while writing; the record says what it knew
+    return [f for f in data if isinstance(f, dict)] if isinstance(data, list) else []
+
+
+def _write_rerun(path: Path, failures: Sequence[str]) -> None:
+    if failures:
+        path.write_text(f"# -- RERUN: {len(failures)} failing scenarios during last test run.\n"
+                        + "".join(f"{loc}\n" for loc in failures))
+    else:
+        path.write_text("")
+
+
+def _write_log(path: Path, parts: Sequence[Part]) -> None:
+    with path.open("w") as out:
+        for part in parts:
+            log = part.folder / "behave.log"
+            out.write(f"===== {part.label} ({part.folder.name}) =====\n")
+            if log.is_file():
+                out.write(log.read_text(errors="replace"))
+
+
+def write_junit(run_dir: Path, run: Any) -> Path:
+    """The merged run as one JUnit file (hook errors are errors, flaky scenarios say so)."""
+    from harness.analysis.exports import junit
+
+    folder = run_dir / "junit"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "TESTS-harness-run.xml"
+    path.write_text(junit(run))
+    return path

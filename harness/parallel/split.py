@@ -1,0 +1,254 @@
+"""A run split over behave processes: plan (parallel.shard) -> Pool (parallel.pool) -> merge (parallel.merge).
+
+    <run>/w1/attempt-1/   a worker's behave outputs (attempt-2/... for its retries)
+    <run>/w1/<env>/       the environments that worker started (compose files, logs, timelines, load)
+    <run>/serial/         the @serial items, run after the others, alone (their bring-ups overlap the
+                          others' last minutes: harness.parallel.gate; <run>/serial.gate opens when their last
+                          scenarios have ended)
+    <run>/turns.lock      the workers take turns at `compose up` (harness.env.turns)
+    <run>/<env>/          every worker's fault timelines (timeline.ndjson) and load results (load/wN-*.json),
+                          where a sequential run has them
+    <run>/workers.json    the plan, exit codes, wall time and peak memory of every worker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from contextlib import chdir
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from harness.engine.api import reads_for
+from harness.engine.endpoint import current_engine
+from harness.env import janitor
+from harness.env.config import Settings
+from harness.errors import ConfigError, HarnessError
+from harness.parallel import claims, shard
+from harness.parallel.merge import Part, merge_folder, rerun_locations, write_junit
+from harness.parallel.pool import Pool, Worker, make_workers
+from harness.parallel.retry import RetryPolicy
+from harness.runfolder import RunFolder
+
+logger = logging.getLogger(__name__)
+
+
+def run_split(options: argparse.Namespace, behave_args: list[str], settings: Settings, run_id: str,
+              run_dir: Path) -> int:
+    """Run the selected items over the workers; merge; return behave's exit code rule (0, 1) or 130."""
+    if options.workers < 1:
+        raise ConfigError(f"--workers {options.workers} is not a positive number", key="--workers",
+                          hint="write --workers 2 (or more) to run features in parallel")
+    paths, rest = behave_paths(behave_args, settings.root)
+    items = plan_items(paths, options, settings)
+    source = _durations_source(options, settings)
+    measured = shard.setups(source) if source is not None else {}
+    shared = [i for i in items if not i.serial]
+    serial = [i for i in items if i.serial]
+    reserve = shard.serial_bring_up(serial, shared, measured) if options.workers > 1 else 0.0
+    buckets = [shard.run_order(b, measured)
+               for b in shard.balance(shared, options.workers, measured=measured, reserve=reserve)]
+    workers, lone = make_workers(buckets, serial, run_id, run_dir)
+    stealing = _claims_folder(run_dir, workers, buckets, measured, serial, reserve > 0)
+    print(f"harness run {run_id}: {len(items)} items over {len(workers)} worker(s)"
+          + (f" + {len(lone.locations)} @serial (alone, at the end)" if lone else "") + f"; outputs in {run_dir}",
+          flush=True)
+    pool = Pool(workers, lone, lambda w: worker_command(w, rest), settings.root, dict(os.environ),
+                RetryPolicy(options.retries), claims=stealing,
+                gate=run_dir / "serial.gate" if lone is not None and workers else None, turns=run_dir / "turns.lock")
+    started, interrupted = time.monotonic(), False
+    try:
+        pool.run()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        everyone = [*workers, *([lone] if lone else [])]
+        _collect_environments(settings.runs_dir, run_dir, everyone)
+        remove_leftovers(run_id)
+    everyone = [w for w in everyone if w.parts]  # the @serial items' own worker starts only when nobody took them
+    failures = [loc for w in everyone for loc in rerun_locations(w.current.folder)]
+    merge_folder(run_dir, _with_foreign(pool.parts, everyone, stealing), run_id, failures)
+    _write_summary(run_dir / "workers.json", options, everyone, time.monotonic() - started,
+                   claims.owners(stealing) if stealing is not None else {},
+                   None if pool.gate_opened is None else pool.gate_opened - started)
+    if interrupted:
+        print("harness run: interrupted; every worker stopped and its environments removed", file=sys.stderr)
+        return 130
+    return _finish(run_dir, everyone)
+
+
+def _claims_folder(run_dir: Path, workers: list[Worker], buckets: list[list[shard.Item]],
+                   setups: dict[str, float], serial: list[shard.Item], serial_first: bool) -> Path | None:
+    """With 2+ workers: each also gets the others' items to take when it runs out and the @serial items
+    (the first worker to reach them takes them all: harness.parallel.claims.worker_lists)."""
+    if len(workers) < 2:
+        return None
+    shares = [b for b in buckets if b]
+    for worker, items in zip(workers, claims.worker_lists(shares, serial, setups, serial_first), strict=True):
+        worker.locations = [i.location for i in items]
+    return claims.Claims.create(run_dir / "claims", [i.location for b in shares for i in b],
+                                [i.location for i in serial])
+
+
+def _with_foreign(parts: list[Part], workers: list[Worker], folder: Path | None) -> list[Part]:
+    """Each worker's parts knowing which items other workers ran (their skipped copies are dropped)."""
+    if folder is None:
+        return parts
+    owners = claims.owners(folder)
+    run_ids = {w.label: w.run_id for w in workers}
+    return [replace(p, foreign=frozenset(loc for loc, owner in owners.items() if owner != run_ids.get(p.label)))
+            for p in parts]
+
+
+def plan_items(paths: list[str], options: argparse.Namespace, settings: Settings) -> list[shard.Item]:
+    """The items of this run (of this shard), weighed by the durations of a previous run."""
+    items = shard.weigh(shard.collect(paths, settings.root), _durations(options, settings))
+    if options.shard:
+        items = shard.pick(items, shard.Shard.parse(options.shard))
+    if not items:
+        raise ConfigError(f"nothing to run: no feature under {', '.join(paths)}"
+                          + (f" in shard {options.shard}" if options.shard else ""), key="paths",
+                          hint="fewer shards than feature files, or check the paths")
+    return items
+
+
+def _durations_source(options: argparse.Namespace, settings: Settings) -> Path | None:
+    """--durations RUN, else (not for shards: every CI job must plan alike) the latest run."""
+    source: Path | None = options.durations or (None if options.shard else settings.runs_dir / "latest")
+    return source
+
+
+def _durations(options: argparse.Namespace, settings: Settings) -> dict[str, float]:
+    """The durations of --durations RUN or the latest run (see _durations_source)."""
+    source = _durations_source(options, settings)
+    if source is None:
+        return {}
+    record = source / "record.ndjson" if source.is_dir() else source
+    return shard.durations(record)
+
+
+def behave_paths(args: list[str], root: Path) -> tuple[list[str], list[str]]:
+    """(feature paths, the other behave arguments): behave's own parser and config files decide."""
+    from behave.configuration import Configuration
+
+    with chdir(root):
+        config = Configuration(command_args=list(args), load_config=True)
+    paths = [str(p) for p in config.paths] or ["features"]
+    return paths, [a for a in args if a not in paths]
+
+
+def worker_command(worker: Worker, behave_args: list[str]) -> list[str]:
+    """The behave command of a worker's current attempt: the harness's outputs in its folder."""
+    folder = worker.current.folder
+    return [sys.executable, "-m", "behave", *RunFolder(folder).behave_outputs(), "-f", "plain", "--no-color",
+            "-D", f"run_id={worker.run_id}", *behave_args, *worker.locations]
+
+
+def _collect_environments(runs_dir: Path, run_dir: Path, workers: list[Worker]) -> None:
+    """Move each worker's environment folders (runs/<run>-wN/<env>) into its folder of the run."""
+    for worker in workers:
+        source = runs_dir / worker.run_id
+        if not source.is_dir():
+            continue
+        worker.folder.mkdir(parents=True, exist_ok=True)
+        for child in source.iterdir():
+            shutil.move(str(child), str(worker.folder / child.name))
+        shutil.rmtree(source, ignore_errors=True)
+    _gather(run_dir, workers)
+
+
+def _gather(run_dir: Path, workers: list[Worker]) -> None:
+    """Timelines and load results where a sequential run has them: <run>/<env>/ (the worker in names)."""
+    for worker in workers:
+        for timeline in sorted(worker.folder.glob("*/timeline.ndjson")):
+            target = run_dir / timeline.parent.name / "timeline.ndjson"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("a") as out:
+                for line in timeline.read_text().splitlines():
+                    out.write(json.dumps({**json.loads(line), "worker": worker.label}) + "\n")
+        for result in sorted(worker.folder.glob("*/load/*.json")):
+            target = run_dir / result.parent.parent.name / "load" / f"{worker.label}-{result.name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(result, target)
+
+
+def remove_leftovers(run_id: str) -> list[str]:
+    """Remove every compose project of this run's workers still on the engine (killed workers)."""
+    try:
+        found = janitor.projects(reads_for(current_engine()))
+    except HarnessError as exc:
+        logger.info("leftover check skipped: %s", exc)
+        return []
+    removed = []
+    for project in found:
+        if project.run_id.startswith(f"{run_id}-") and not project.detached:
+            try:
+                janitor.remove(project.name)
+            except HarnessError as exc:  # never lose the run's results over it: the next run's janitor retries
+                logger.error("could not remove %s, which a worker left (the next run's janitor will): %s",
+                             project.name, exc)
+                continue
+            removed.append(project.name)
+    if removed:
+        logger.warning("removed projects a stopped worker left: %s", ", ".join(removed))
+    return removed
+
+
+def _write_summary(path: Path, options: argparse.Namespace, workers: list[Worker], wall: float,
+                   owners: dict[str, str], gate_opened: float | None) -> None:
+    """``items``: each worker's planned share; ``ran``: what it ran (its share less and plus what was taken over);
+    ``alone_s``: the seconds the @serial items' worker ran alone (from its gate's opening), when it had one."""
+    data: dict[str, Any] = {
+        "workers": options.workers, "shard": options.shard, "retries": options.retries,
+        "wall_s": round(wall, 3),
+        **({} if gate_opened is None else {"alone_s": round(wall - gate_opened, 3)}),
+        "by_worker": [{"label": w.label, "run_id": w.run_id, "items": w.planned,
+                       "ran": _ran(w, owners),
+                       "exit_codes": w.codes,
+                       "wall_s": w.walls, "attempts": w.attempt, "peak_rss_mb": round(w.peak_rss_kb / 1024, 1)}
+                      for w in workers if w.parts]}
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def _ran(worker: Worker, owners: dict[str, str]) -> list[str]:
+    """The items a worker ran: those it claimed; its plan when its items were not claimable (@serial, 1 worker)."""
+    if not any(loc in owners for loc in worker.planned):
+        return worker.planned
+    return [loc for loc, owner in owners.items() if owner == worker.run_id]
+
+
+def _finish(run_dir: Path, workers: list[Worker]) -> int:
+    """Check every worker exited as behave does (0, 1); write the merged JUnit; 1 if anything failed."""
+    odd = [f"{w.label}: exit {c}" for w in workers for c in w.codes if c not in (0, 1)]
+    if odd:
+        raise HarnessError(f"behave exited abnormally ({', '.join(odd)})",
+                           hint=f"read the worker logs under {run_dir} (w*/attempt-*/behave.log)")
+    from harness.analysis.analyze import hook_failed
+    from harness.analysis.inputs import load
+    from harness.analysis.model import PROBLEMS
+
+    run = load([str(run_dir)])
+    write_junit(run_dir, run)
+    failed = hook_failed(run) or any(s.status in PROBLEMS for s in run.scenarios())
+    for scenario in [s for s in run.scenarios() if s.status in PROBLEMS][:20]:
+        error = scenario.error.message.splitlines()[0] if scenario.error and scenario.error.message else ""
+        print(f"  ✗ {scenario.location} {scenario.name}: {scenario.status} {error}"[:300], flush=True)
+    print("harness run: " + summary(run), flush=True)
+    return 1 if failed else 0
+
+
+def summary(run: Any) -> str:
+    """``12 scenarios: 10 passed, 1 flaky, 1 failed``: a scenario passed only on a retry is flaky."""
+    counts: dict[str, int] = {}
+    for scenario in run.scenarios():
+        flaky = scenario.status == "passed" and any(a != "passed" for a in scenario.attempts)
+        status = "flaky" if flaky else scenario.status
+        counts[status] = counts.get(status, 0) + 1
+    order = ["passed", "flaky", *sorted(set(counts) - {"passed", "flaky"})]
+    return f"{sum(counts.values())} scenarios: " + ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
