@@ -56,9 +56,10 @@ report: setup ## run the core full-stack suites and the @p0 chaos features again
 	  echo "report: harness run exited $$status; writing the report"
 	$(HARNESS) report --team $(TEAM) --next-team $(NEXT_TEAM) --out reports
 
-lint: venv ## ruff and mypy (strict on harness/)
+lint: venv ## ruff, mypy (strict on harness/) and the package layers (lint-imports: no circle, no arrow up)
 	$(VENV)/ruff check .
 	$(VENV)/mypy
+	$(VENV)/lint-imports --no-cache
 
 gc: venv ## remove harness projects whose owner process is gone, and outdated image tags
 	@scripts/setup.sh engine compose

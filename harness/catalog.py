@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ConfigError
+from harness.steplib import steps_dir as generic_dir
 
 STEP_DECORATORS = frozenset({"given", "when", "then", "step", "Given", "When", "Then", "Step"})
 LOG_NAMES = frozenset({"logger", "log", "logging", "LOG", "LOGGER", "_log", "_logger"})
@@ -50,6 +51,7 @@ class Hollow:
 
 def vocabulary(steps_dir: Path) -> list[StepDef]:
     """Every step definition in ``steps_dir``, loaded through behave's step registry."""
+    # lazy: behave loads only where .feature files are parsed (analysis of result files never needs it)
     from behave import step_registry
     from behave.runner_util import load_step_modules
 
@@ -76,7 +78,6 @@ def static_hollow(steps_dir: Path) -> list[Hollow]:
     found: list[Hollow] = []
     files = sorted(steps_dir.rglob("*.py"))
     if any("use_generic_steps" in path.read_text() for path in files):  # the generic library is loaded too
-        from harness.steplib import steps_dir as generic_dir
 
         files += sorted(generic_dir().glob("*.py"))
     for path in files:

@@ -13,6 +13,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from harness.errors import HarnessError
+
 # name -> ("module:function", one-line help). Each function takes argv and returns an exit code.
 COMMANDS: dict[str, tuple[str, str]] = {
     "envs": ("harness.commands:envs", "list the environments and what they are for"),
@@ -55,7 +57,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"harness: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    from harness.errors import HarnessError
 
     try:
         return _resolve(COMMANDS[name][0])(rest)

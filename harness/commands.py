@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.inputs import load
 from harness.engine.api import reads_for
+from harness.engine.compose import ComposeRunner
 from harness.engine.endpoint import current_engine
 from harness.env import janitor
 from harness.env.config import (
@@ -23,6 +25,7 @@ from harness.env.discover import compose_environment
 from harness.env.lifecycle import DETACHED, Environment, forward_signals_as_interrupt, new_run_id
 from harness.env.spec import EnvironmentSpec
 from harness.errors import ConfigError, HarnessError
+from harness.parallel.split import run_split
 from harness.runfolder import RunFolder
 
 
@@ -107,7 +110,6 @@ def logs(argv: list[str]) -> int:
     chosen = _pick(args.run)
     if not chosen:
         raise ConfigError("no harness project is running", hint="`harness up ENV` starts one")
-    from harness.engine.compose import ComposeRunner
 
     tail = ["--tail", str(args.tail)] if args.tail else []
     print(ComposeRunner(chosen[-1].name)("logs", "--no-color", "--timestamps", *tail, args.service), end="")
@@ -151,7 +153,6 @@ def run(argv: list[str]) -> int:
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     if options.workers > 1 or options.shard or options.retries:
-        from harness.parallel.split import run_split
 
         code = run_split(options, behave_args, settings, run_id, run_dir)
         _latest_link(settings.runs_dir, run_dir)
@@ -201,7 +202,6 @@ def _reuse_args(options: argparse.Namespace, behave_args: list[str], settings: S
 
 def check_run(run_dir: Path, code: int) -> int:
     """Exit code of a finished run: 2 when nothing ran or an environment failed, else ``code``."""
-    from harness.analysis.inputs import load
 
     run_ = load([str(run_dir)])  # raises AnalysisError (exit 2) when nothing ran or the run was aborted
     broken = environment_errors(run_)

@@ -57,6 +57,7 @@ def _gate(path: Path | None) -> GateRules:
 def _history(folder: Path | None, current: Sequence[str]) -> list[tuple[Run, Evidence]]:
     if folder is None:
         return []
+    # lazy: only with --history (reads past run folders)
     from harness.analysis.history import history_runs
 
     skip = {Path(c).resolve() for c in current}
@@ -123,6 +124,7 @@ def _analyze(args: argparse.Namespace, history_default: Path | None) -> tuple[An
 
 
 def _exports(result: Analysis, args: argparse.Namespace) -> None:
+    # lazy: only when an export is asked for (keeps `harness analyze` start-up small)
     from harness.analysis import exports
 
     if args.junit:
@@ -140,10 +142,12 @@ def analyze_main(argv: list[str]) -> int:
     parser.add_argument("--json", type=Path, help="write the analysis model as JSON")
     args = parser.parse_args(argv)
     result, _ = _run(args)
+    # lazy: only when the summary is printed
     from harness.analysis.terminal import render
 
     print(render(result))
     if args.json:
+        # lazy: only with --json
         from harness.analysis.report_json import write
 
         write(result, args.json, full=False)
@@ -162,6 +166,7 @@ def report_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     result, folder = _run(args, RUNS_DIR if not args.inputs and RUNS_DIR.is_dir() else None)
     written = write_report(result, args.team, args.next_team, args.out, args.steps_dir, folder)
+    # lazy: only for the verdict line of a report
     from harness.analysis.report_md import verdict_line
 
     print(verdict_line(result).replace("**", ""))
@@ -172,10 +177,12 @@ def report_main(argv: list[str]) -> int:
 def write_report(result: Analysis, team: str, next_team: str, out: Path, steps_dir: Path,
                  run_folder: str = "") -> list[Path]:
     """Write Markdown, HTML, JSON and the JUnit/Cucumber exports into ``out``."""
+    # lazy: the report writers load only for `harness report`
     from harness.analysis import exports, report_html, report_json, report_md
 
     static: list[str] = []
     if steps_dir.is_dir():
+        # lazy: the step catalog parses every step module; only for reports that list hollow steps
         from harness.catalog import static_hollow
 
         static = [f"{h.location} {h.name}" for h in static_hollow(steps_dir)]

@@ -11,6 +11,7 @@ from harness.analysis.model import UNTESTED, ErrorInfo, Feature, Scenario, Step
 def untested_scenarios(path: Path, feature: Feature, error: ErrorInfo) -> tuple[Scenario, ...]:
     """Every scenario of ``path`` as untested, masked by ``error`` (uses behave's parser)."""
     try:
+        # lazy: behave loads only where .feature files are parsed (analysis of result files never needs it)
         from behave.model import ScenarioOutline
         from behave.parser import parse_file
     except ImportError:  # pragma: no cover - behave is a dependency

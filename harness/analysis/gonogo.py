@@ -82,6 +82,7 @@ def load_gate_rules(project: Path | None = None) -> GateRules:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    # lazy: PyYAML loads only when a rules file is read
     import yaml
 
     try:

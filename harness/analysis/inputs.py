@@ -96,6 +96,7 @@ def load(paths: Sequence[str], *, recover: bool = True) -> Run:
         features = [recover_masked(f, bases) for f in features]
     info = _merge_info([p[1] for p in parts], files)
     run = Run(tuple(features), info)
+    # lazy: only when a run is checked against itself
     from harness.analysis.selfcheck import check
 
     check(run)
@@ -166,6 +167,7 @@ def decode(path: Path, raw: bytes, encoding: str = "utf-8") -> str:
 def _loads(text: str) -> Any:
     """json.loads, through orjson when it is installed (same result, less time)."""
     try:
+        # lazy: optional speed-up (json is the fallback)
         import orjson
     except ImportError:  # pragma: no cover - orjson is optional
         return json.loads(text)
@@ -195,10 +197,12 @@ def _json(path: Path, text: str) -> tuple[list[Feature], RunInfo]:
                                  "passed'), a wrong features path or a tag expression that selected nothing")
     kind = _json_format(data)
     if kind == "cucumber":
+        # lazy: a reader loads only for the format found
         from harness.analysis.read_cucumber import read_cucumber
 
         return read_cucumber(data), RunInfo(formats=("cucumber",))
     if kind == "behave-json":
+        # lazy: a reader loads only for the format found
         from harness.analysis.read_behave import read_behave
 
         return read_behave(data), RunInfo(formats=("behave-json",))
@@ -207,6 +211,7 @@ def _json(path: Path, text: str) -> tuple[list[Feature], RunInfo]:
 
 
 def _json_format(data: list[Any]) -> str:
+    # lazy: a reader loads only for the format found
     from harness.analysis.read_cucumber import looks_like_cucumber
 
     first = data[0]
@@ -224,11 +229,13 @@ def _ndjson(path: Path, text: str) -> tuple[list[Feature], RunInfo]:
     except json.JSONDecodeError:
         head = None
     if isinstance(head, dict) and "kind" in head:
+        # lazy: a reader loads only for the format found
         from harness.analysis.read_record import read_record
 
         features, info = read_record(text.splitlines(), str(path))
         return features, replace(info, formats=("record",))
     if isinstance(head, dict) and head.keys() & _MESSAGE_KEYS:
+        # lazy: a reader loads only for the format found
         from harness.analysis.read_messages import read_messages
 
         return read_messages(text.splitlines(), str(path))
@@ -238,8 +245,10 @@ def _ndjson(path: Path, text: str) -> tuple[list[Feature], RunInfo]:
 
 
 def _junit(path: Path, raw: bytes) -> tuple[list[Feature], RunInfo]:
+    # lazy: the XML parser loads only for JUnit input
     import xml.etree.ElementTree as ET
 
+    # lazy: a reader loads only for the format found (it imports the XML parser)
     from harness.analysis.read_junit import read_junit
 
     try:
@@ -291,6 +300,7 @@ def _add_attempt(seen: dict[str, Scenario], scenario: Scenario) -> None:
 
 
 def _rebuild(feature: Feature, scenarios: tuple[Scenario, ...]) -> Feature:
+    # lazy: only for JUnit and Cucumber containers
     from harness.analysis.model import container_status
 
     if scenarios == feature.scenarios:
@@ -314,6 +324,7 @@ def recover_masked(feature: Feature, bases: Sequence[Path] = ()) -> Feature:
 
 
 def _parse_scenarios(path: Path, feature: Feature, error: ErrorInfo) -> tuple[Scenario, ...]:
+    # lazy: only when untested scenarios are looked for in .feature files
     from harness.analysis.gherkin import untested_scenarios
 
     return untested_scenarios(path, feature, error)

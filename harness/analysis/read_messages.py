@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.analysis.model import (
@@ -181,7 +181,6 @@ def _features(state: _State) -> list[Feature]:
 
 
 def _with_attempts(last: Scenario, tries: list[Scenario]) -> Scenario:
-    from dataclasses import replace
 
     return replace(last, attempts=tuple(t.status for t in tries))
 

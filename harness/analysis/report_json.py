@@ -160,6 +160,7 @@ def write(analysis: Analysis, path: Path, *, full: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = to_dict(analysis, full=full)
     try:
+        # lazy: optional speed-up (json is the fallback)
         import orjson
     except ImportError:  # the lean form is written compact: json's C encoder only runs without indent
         with path.open("w") as out:

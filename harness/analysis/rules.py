@@ -105,6 +105,7 @@ def load_rules(project: Path | None = None) -> RuleSet:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    # lazy: PyYAML loads only when a rules file is read
     import yaml
 
     try:

@@ -250,6 +250,7 @@ def _close(client: Any) -> None:
 
 def _psycopg_connect() -> SqlConnect:
     try:
+        # lazy: a datastore client loads only when a step uses that datastore
         import psycopg
     except ImportError as exc:
         raise HarnessError("the PostgreSQL steps need psycopg 3",
@@ -260,6 +261,7 @@ def _psycopg_connect() -> SqlConnect:
 
 def _redis_connect() -> RedisConnect:
     try:
+        # lazy: a datastore client loads only when a step uses that datastore
         import redis
     except ImportError as exc:
         raise HarnessError("the Redis steps need redis-py", hint="install it: .venv/bin/pip install redis") from exc

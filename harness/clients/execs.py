@@ -88,6 +88,7 @@ def run(env: Containers, service: str, argv: Sequence[str], *, every: bool = Fal
 
 
 def _run_one(container: Any, service: str, argv: list[str], command: str) -> ExecResult:
+    # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
     import docker.errors
 
     started = time.perf_counter()

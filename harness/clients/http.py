@@ -19,17 +19,15 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from harness import expect
 from harness.clients import jsonpath, sse, tokens
+from harness.clients.scope import Scope
 from harness.env.config import seconds_settings
 from harness.errors import HarnessError
-
-if TYPE_CHECKING:
-    from harness.run.session import Session
 
 logger = logging.getLogger(__name__)
 
@@ -239,7 +237,7 @@ def status_matches(status: int, wanted: str) -> bool:
     return str(status) == wanted if wanted.isdigit() else str(status)[:1] == wanted[:1]
 
 
-def client(session: Session) -> HttpClient:
+def client(session: Scope) -> HttpClient:
     """The scenario's HTTP client (made on first use, closed when the scenario ends)."""
     def make() -> HttpClient:
         made = HttpClient(lambda service: session.env.url(service),
@@ -288,7 +286,7 @@ class RequestOptions:
         return cls(service=part["service"], credentials=credentials, data=part["data"] or "", until=until)
 
 
-def prepare(session: Session, method: str, path: str, options: RequestOptions, text: str | None,
+def prepare(session: Scope, method: str, path: str, options: RequestOptions, text: str | None,
             rows: Sequence[Sequence[str]] | None) -> Request:
     """The request a step describes, with ``{name}`` filled in from remembered values."""
     fill = session.interpolate

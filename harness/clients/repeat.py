@@ -14,14 +14,12 @@ import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.clients import jsonpath, sse
 from harness.clients.http import HttpClient, Request, Response, status_matches
+from harness.clients.scope import Scope
 from harness.errors import HarnessError
-
-if TYPE_CHECKING:
-    from harness.run.session import Session
 
 MAX_PARALLEL = 64
 
@@ -93,7 +91,7 @@ class Batches:
         return batch
 
 
-def batches(session: Session) -> Batches:
+def batches(session: Scope) -> Batches:
     """The scenario's batches (made on first use)."""
     found: Batches = session.extension("repeat", Batches)
     return found

@@ -25,19 +25,17 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from harness.clients import http, sse, tokens
 from harness.clients.frames import Frame, decode, summary
+from harness.clients.scope import Scope
 from harness.env.config import seconds_settings
 from harness.errors import HarnessError
 from harness.faults.proxy import ApiError, Proxy, Toxic
-
-if TYPE_CHECKING:
-    from harness.run.session import Session
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -483,7 +481,7 @@ class ClientEdgeFault:
         return f"{self.what} on the client's link to {self.service}"
 
 
-def channels(session: Session) -> Channels:
+def channels(session: Scope) -> Channels:
     """The scenario's named connections (made on first use, all closed when the scenario ends)."""
     def make() -> Channels:
         made = Channels(lambda service: session.env.url(service),

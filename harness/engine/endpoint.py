@@ -114,6 +114,7 @@ class Engine:
 
     def client(self, timeout: int = CLIENT_TIMEOUT) -> Any:
         """A connected docker SDK client for this engine, or DockerUnavailable with a hint."""
+        # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
         import docker
         import docker.errors
 
@@ -134,6 +135,7 @@ class Engine:
 
     def _tls(self) -> Any:
         """The context's TLS configuration for the SDK (False when it has no TLS files)."""
+        # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
         from docker.tls import TLSConfig
 
         folder = Path(self.tls_dir) if self.tls_dir else None

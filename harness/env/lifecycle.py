@@ -340,6 +340,7 @@ class Environment:
 
     def _pull_policy(self) -> str:
         """``never`` when every image is already local (compose then skips registry checks)."""
+        # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
         import docker.errors
 
         try:

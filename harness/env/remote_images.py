@@ -58,6 +58,7 @@ def ensure_images(images: Iterable[str], engine: Engine, target: Any, *,
 def copy_image(image: str, local: Any, target: Any, engine: Engine,
                report: Callable[[str], None] | None = None) -> None:
     """Stream ``image`` from the ``local`` engine into ``target`` (the remote engine)."""
+    # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
     import docker.errors
 
     if not _has_image(local, image, engine, where="the local engine"):
@@ -81,6 +82,7 @@ def copy_image(image: str, local: Any, target: Any, engine: Engine,
 
 
 def _has_image(client: Any, image: str, engine: Engine, where: str = "") -> bool:
+    # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
     import docker.errors
 
     try:

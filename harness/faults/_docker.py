@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 @contextmanager
 def translate(what: str, hint: str = "") -> Iterator[None]:
     """Turn docker SDK errors raised inside the block into one FaultError."""
+    # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
     import docker.errors
     try:
         yield

@@ -74,6 +74,7 @@ class HelperRunner:
 
     def run(self, container: Container, script: str) -> str:
         """Run ``script`` in a helper container sharing the target's network namespace."""
+        # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
         import docker.errors
         logger.debug("netns helper %s: %s", container.name, script)
         if self.engine is not None and not self.engine.local:

@@ -218,6 +218,7 @@ class Pause(_ContainerFault):
     verb = "pause"
 
     def _act(self) -> None:
+        # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
         import docker.errors
         for attempt in range(1, FREEZE_ATTEMPTS + 1):
             try:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.engine.endpoint import Engine, current_engine
+from harness.env.images import DockerCLI, ImageRecipe, base_image_from_env, ensure_image
+from harness.env.remote_images import ensure_images
 from harness.errors import FaultError, HarnessError
 from harness.faults._docker import networks, translate
 from harness.faults.proxy_client import ProxyClient
@@ -48,8 +50,6 @@ def proxy_image(base: str | None = None, backend: Any = None, *, engine: Engine 
 
     On a remote ``engine`` (with its ``docker_client``) the base image is copied there first when missing.
     """
-    from harness.env.images import DockerCLI, ImageRecipe, base_image_from_env, ensure_image
-    from harness.env.remote_images import ensure_images
 
     base = base or base_image_from_env()
     engine = engine or current_engine()
@@ -150,6 +150,7 @@ class ProxyContainer:
 
     def remove(self) -> None:
         """Remove the container (already gone is fine)."""
+        # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
         import docker.errors
         try:
             self.container.remove(force=True)
@@ -173,6 +174,7 @@ def _host_port(container: Container) -> int:
 
 def _remove_stale(docker_client: Any, name: str) -> None:
     """A proxy left by an earlier scenario of the same project whose revert failed."""
+    # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
     import docker.errors
     try:
         stale = docker_client.containers.get(name)

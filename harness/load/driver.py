@@ -285,6 +285,7 @@ def _uvloop_factory(use_uvloop: bool | None) -> Callable[[], asyncio.AbstractEve
     if use_uvloop is False:
         return None
     try:
+        # lazy: optional: not on every platform
         import uvloop
     except ImportError:
         if use_uvloop:

@@ -41,6 +41,7 @@ def used_bytes(stats: Mapping[str, Any]) -> int:
 
 def container_bytes(container: Any) -> int:
     """One container's memory in use now (one-shot stats, no waiting for a CPU sample)."""
+    # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
     import docker.errors
     try:
         stats = container.stats(stream=False, one_shot=True)

@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.clients import tokens
+from harness.clients.scope import Scope
 from harness.env.config import seconds_settings
 from harness.errors import HarnessError, LoadError
 from harness.load.background import BackgroundLoad
@@ -33,9 +34,6 @@ from harness.load.spec import RequestSpec
 from harness.load.target import BodyTemplate, ClientAuth, JobLookup, LoadTarget, inference_target
 from harness.load.ws import WsLoad, WsSpec, run_ws
 from harness.runfolder import EnvFolder
-
-if TYPE_CHECKING:
-    from harness.run.session import Session
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +61,7 @@ class LoadSettings:
 class LoadState:
     """One scenario's load: its target, lookup, runs, background run and memory snapshots."""
 
-    session: Session
+    session: Scope
     settings: LoadSettings
     target: LoadTarget | None = None
     lookup: JobLookup = field(default_factory=JobLookup)
@@ -273,7 +271,7 @@ def in_flight(rate: float) -> int:
     return max(64, min(MAX_IN_FLIGHT, math.ceil(rate)))
 
 
-def load_state(session: Session) -> LoadState:
+def load_state(session: Scope) -> LoadState:
     """The scenario's load state (made on first use, dropped at scenario end)."""
     found: LoadState = session.extension(
         "load", lambda: LoadState(session, LoadSettings.build(session.userdata)))

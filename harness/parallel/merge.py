@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.exports import junit
+
 SKIPPED = "skipped"
 
 
@@ -173,7 +175,6 @@ def _write_log(path: Path, parts: Sequence[Part]) -> None:
 
 def write_junit(run_dir: Path, run: Any) -> Path:
     """The merged run as one JUnit file (hook errors are errors, flaky scenarios say so)."""
-    from harness.analysis.exports import junit
 
     folder = run_dir / "junit"
     folder.mkdir(parents=True, exist_ok=True)

@@ -63,6 +63,7 @@ class Shard:
 
 def collect(paths: Sequence[str], root: Path) -> list[Item]:
     """The work items of the feature files under ``paths`` (files or folders, relative to ``root``)."""
+    # lazy: behave loads only where .feature files are parsed (analysis of result files never needs it)
     from behave.parser import parse_file
 
 

@@ -25,6 +25,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.analyze import hook_failed
+from harness.analysis.inputs import load
+from harness.analysis.model import PROBLEMS
 from harness.engine.api import reads_for
 from harness.engine.endpoint import current_engine
 from harness.env import janitor
@@ -135,6 +138,7 @@ def _durations(options: argparse.Namespace, settings: Settings) -> dict[str, flo
 
 def behave_paths(args: list[str], root: Path) -> tuple[list[str], list[str]]:
     """(feature paths, the other behave arguments): behave's own parser and config files decide."""
+    # lazy: behave loads only where .feature files are parsed (analysis of result files never needs it)
     from behave.configuration import Configuration
 
     with chdir(root):
@@ -229,9 +233,6 @@ def _finish(run_dir: Path, workers: list[Worker]) -> int:
     if odd:
         raise HarnessError(f"behave exited abnormally ({', '.join(odd)})",
                            hint=f"read the worker logs under {run_dir} (w*/attempt-*/behave.log)")
-    from harness.analysis.analyze import hook_failed
-    from harness.analysis.inputs import load
-    from harness.analysis.model import PROBLEMS
 
     run = load([str(run_dir)])
     write_junit(run_dir, run)

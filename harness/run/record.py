@@ -158,6 +158,7 @@ class RecordFormatter(Formatter):  # type: ignore[misc]
 
     @staticmethod
     def _behave_version() -> str:
+        # lazy: behave loads only where .feature files are parsed (analysis of result files never needs it)
         from behave.version import VERSION
 
         return str(VERSION)

@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.engine.api import EngineReads, reads_for
 from harness.engine.endpoint import current_engine
+from harness.env import janitor, reuse
 from harness.env.config import Settings, check_userdata, load_environment, resolve_parameters
 from harness.env.lifecycle import Environment, forward_signals_as_interrupt, new_run_id
 from harness.env.tags import env_tag
@@ -90,7 +91,6 @@ class Environments:
 
     def _reuses(self, name: str) -> bool:
         """-D reuse=ENV: that one must be kept; reuse=1: any environment that has a kept project."""
-        from harness.env import reuse
 
         setting = self.overrides.get("reuse", "")
         if not setting or not reuse.wanted(setting, name):
@@ -99,7 +99,6 @@ class Environments:
 
     def _attach(self, spec: Any, params: Mapping[str, Any]) -> Environment:
         """The kept environment, checked identical and healthy; `stop` leaves it up (it never started it)."""
-        from harness.env import reuse
 
         env = reuse.attach(spec, params, self.settings, self._reads())
         self.live.append(env)
@@ -212,7 +211,6 @@ class Session:
 
     def _sweep(self) -> None:
         """The janitor's sweep (best effort: no Docker, no sweep)."""
-        from harness.env import janitor
 
         try:
             removed = janitor.sweep(reads_for(current_engine()))
