@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import steplib
 from harness.errors import ConfigError
-from harness.steplib import steps_dir as generic_dir
 
 STEP_DECORATORS = frozenset({"given", "when", "then", "step", "Given", "When", "Then", "Step"})
 LOG_NAMES = frozenset({"logger", "log", "logging", "LOG", "LOGGER", "_log", "_logger"})
@@ -78,8 +78,7 @@ def static_hollow(steps_dir: Path) -> list[Hollow]:
     found: list[Hollow] = []
     files = sorted(steps_dir.rglob("*.py"))
     if any("use_generic_steps" in path.read_text() for path in files):  # the generic library is loaded too
-
-        files += sorted(generic_dir().glob("*.py"))
+        files += sorted(steplib.steps_dir().glob("*.py"))
     for path in files:
         found.extend(hollow_in(path))
     return found
