@@ -26,7 +26,7 @@ from harness.env.lifecycle import DETACHED, Environment, forward_signals_as_inte
 from harness.env.spec import EnvironmentSpec
 from harness.errors import ConfigError, HarnessError
 from harness.parallel.split import run_split
-from harness.runfolder import RunFolder
+from harness.runfolder import RunFolder, latest_link
 
 
 def envs(argv: list[str]) -> int:
@@ -167,7 +167,7 @@ def run(argv: list[str]) -> int:
         return 130
     _latest_link(settings.runs_dir, run_dir)
     if code not in (0, 1):
-        raise HarnessError(f"behave exited {code}", hint=f"see the output above and {run_dir / 'behave.log'}")
+        raise HarnessError(f"behave exited {code}", hint=f"see the output above and {RunFolder(run_dir).behave_log}")
     return check_run(run_dir, code)
 
 
@@ -207,7 +207,7 @@ def check_run(run_dir: Path, code: int) -> int:
     broken = environment_errors(run_)
     if broken:
         print("harness run: environment or configuration errors (exit 2):\n  " + "\n  ".join(broken[:10]) +
-              f"\nHint: read {run_dir / 'behave.log'}; `harness analyze {run_dir}` sorts every failure",
+              f"\nHint: read {RunFolder(run_dir).behave_log}; `harness analyze {run_dir}` sorts every failure",
               file=sys.stderr)
         return 2
     return code
@@ -249,7 +249,7 @@ def behave_output_args(run_dir: Path) -> list[str]:
 
 
 def _latest_link(runs_dir: Path, run_dir: Path) -> None:
-    link = runs_dir / "latest"
+    link = latest_link(runs_dir)
     try:
         if link.is_symlink() or link.exists():
             link.unlink()

@@ -24,8 +24,8 @@ PROJECT_GONOGO = Path("gonogo.yaml")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="*", help="record.ndjson, behave JSON, JUnit XML, Cucumber JSON or "
-                        "run folders (shards merge); default: the newest run in .harness/runs")
+    parser.add_argument("inputs", nargs="*", help=f"{RECORD}, behave JSON, JUnit XML, Cucumber JSON or "
+                        f"run folders (shards merge); default: the newest run in {RUNS_DIR}")
     parser.add_argument("--rules", type=Path, help="project blocker rules (YAML) on top of the defaults")
     parser.add_argument("--baseline", help="run folder, run id or result file to compare with")
     parser.add_argument("--history", type=Path, help="folder of earlier runs (trend and flaky detection)")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis.redact import redact
-from harness.runfolder import EnvFolder, RunFolder, slug
+from harness.runfolder import EnvFolder, LoadRecord, LoadSecond, RunFolder, TimelineEntry, slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,17 +50,6 @@ class FaultWindow:
     def active(self, t: float) -> bool:
         """True when the fault was in place at wall-clock time ``t``."""
         return self.start is not None and self.start <= t and (self.end is None or t < self.end)
-
-
-@dataclass(frozen=True, slots=True)
-class LoadSecond:
-    """One second of a load run: requests completed, of which ok, and latency percentiles (ms)."""
-
-    second: int
-    completed: int
-    ok: int
-    p50_ms: float
-    p99_ms: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,69 +150,36 @@ _LOG_LINE = re.compile(r"^(?P<service>[\w.-]+?)(?:-\d+)?\s+\|\s+(?P<ts>\d{4}-\d\
 
 
 def read_evidence(folder: Path) -> Evidence:
-    """Read every timeline, load result and failure log of a run folder (workers' too; duplicates dropped)."""
+    """Read every timeline, load result and failure log of a run folder, each once.
+
+    A split run keeps its workers' timelines and load results gathered in its own environment folders
+    (harness.parallel.split): those are read there; failure logs and start-up artifacts stay in the
+    workers' folders and are read there.
+    """
     run = RunFolder(folder)
-    envs = run.envs()
-    return Evidence(tuple(_faults(envs)), tuple(_load_runs(envs)), tuple(_logs(envs)), str(folder),
-                    tuple(sorted(str(p.relative_to(folder)) for e in envs for p in _artifacts(e))))
+    own, every = run.envs(nested=False), run.envs()
+    return Evidence(tuple(_faults(own)), tuple(_load_runs(own)), tuple(_logs(every)), str(folder),
+                    tuple(sorted(str(p.relative_to(folder)) for e in every for p in _artifacts(e))))
 
 
 def _faults(envs: Sequence[EnvFolder]) -> list[FaultEvent]:
-    seen: dict[tuple[str, float, str, str], FaultEvent] = {}
-    for env in envs:
-        if not env.timeline.is_file():
-            continue
-        for line in env.timeline.read_text(errors="replace").splitlines():
-            data = _json_line(line)
-            if data is None:
-                continue
-            wall = data.get("wall")
-            event = FaultEvent(str(data.get("scenario", "")), float(data.get("at") or 0.0),
-                               str(data.get("action", "")), str(data.get("what", "")),
-                               str(data.get("target", "")), env.name, str(data.get("error", "")),
-                               float(wall) if isinstance(wall, int | float) else None)
-            seen.setdefault((event.scenario, event.at, event.action, event.what), event)
-    return list(seen.values())
+    return [_fault(entry, env.name) for env in envs for entry in env.read_timeline()]
 
 
-def _json_line(line: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
+def _fault(entry: TimelineEntry, env: str) -> FaultEvent:
+    return FaultEvent(entry.scenario, entry.at, entry.action, entry.what, entry.target, env, entry.error, entry.wall)
 
 
 def _load_runs(envs: Sequence[EnvFolder]) -> list[LoadRun]:
-    runs: dict[str, LoadRun] = {}
-    for env in envs:
-        for path in env.load_results():
-            try:
-                data = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
-                continue
-            if isinstance(data, dict):
-                run = _load_run(path, env.name, data)
-                key = json.dumps([data.get(k) for k in ("latency_ms", "requests", "outcomes", "elapsed_s")])
-                earlier = runs.get(key)
-                if earlier is None or (run.started or 0.0) < (earlier.started or 0.0):
-                    runs[key] = run  # a copy gathered from a worker has a later mtime: the original wins
-    return sorted(runs.values(), key=lambda r: (r.started or 0.0, r.name))
+    runs = [_load_run(path, env.name, record) for env in envs for path, record in env.read_loads()]
+    return sorted(runs, key=lambda r: (r.started or 0.0, r.name))
 
 
-def _load_run(path: Path, env: str, data: dict[str, Any]) -> LoadRun:
-    timeline = data.pop("timeline", None) or {}
-    columns = list(timeline.get("columns") or ["second", "completed", "ok", "p50_ms", "p99_ms"])
-    seconds = []
-    for row in timeline.get("rows") or ():
-        cell = dict(zip(columns, row, strict=False))
-        seconds.append(LoadSecond(int(cell.get("second", 0)), int(cell.get("completed", 0)),
-                                  int(cell.get("ok", 0)), float(cell.get("p50_ms") or 0.0),
-                                  float(cell.get("p99_ms") or 0.0)))
-    started = data.get("started_at")
-    if not isinstance(started, int | float):
-        started = path.stat().st_mtime - float(data.get("elapsed_s") or 0.0)
-    return LoadRun(path.stem, env, data, tuple(seconds), float(started))
+def _load_run(path: Path, env: str, record: LoadRecord) -> LoadRun:
+    started = record.started_at
+    if started is None:  # written before load results carried it
+        return LoadRun(path.stem, env, dict(record.summary), record.seconds, path.stat().st_mtime - record.elapsed)
+    return LoadRun(path.stem, env, {**record.summary, "started_at": started}, record.seconds, started)
 
 
 STARTUP = "startup"  # the key of an environment's start-up failure log (<env>/logs/compose.log)
@@ -235,7 +191,7 @@ def _logs(envs: Sequence[EnvFolder]) -> list[FailureLog]:
         for path in env.failure_logs():
             key = path.stem.split("-", 1)[1] if "-" in path.stem else path.stem
             logs.append(FailureLog(path, env.name, key, tuple(parse_log(path.read_text(errors="replace")))))
-        startup = env.logs_dir / "compose.log"
+        startup = env.startup_log
         if startup.is_file():
             logs.append(FailureLog(startup, env.name, STARTUP, tuple(parse_log(startup.read_text(errors="replace")))))
     return logs

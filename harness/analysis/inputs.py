@@ -10,14 +10,14 @@ from typing import Any
 
 from harness.analysis.model import HOOK_ERROR, PASSED, ErrorInfo, Feature, Run, RunInfo, Scenario
 from harness.errors import AnalysisError
-from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR, RunFolder
+from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR, RunFolder, latest_link, names
 
 _RUN_FILES = (RECORD, BEHAVE_JSON)
 
 
 def newest_run(root: Path = RUNS_DIR) -> Path:
     """The most recent run folder under ``root``."""
-    latest = root / "latest"
+    latest = latest_link(root)
     if latest.is_symlink() and latest.is_dir():
         return latest.resolve()
     runs = [p for p in root.glob("*") if p.is_dir() and not p.is_symlink()] if root.is_dir() else []
@@ -46,7 +46,7 @@ def run_files(folder: Path) -> list[Path]:
     junit = sorted(RunFolder(folder).junit_dir.glob("*.xml")) + sorted(folder.glob("TESTS-*.xml"))
     if junit:
         return junit
-    raise AnalysisError(f"{folder}: no record.ndjson, behave.json or junit/*.xml"
+    raise AnalysisError(f"{folder}: no {RECORD}, {BEHAVE_JSON} or {names.JUNIT}/*.xml"
                         + _aborted_hint(folder),
                         hint="behave aborted before running (AmbiguousStep or a step module that does "
                              "not import?): run `behave --dry-run` and read its first error")

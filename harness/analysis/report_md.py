@@ -19,6 +19,7 @@ from harness.analysis.narrative import (
     rerun_targets,
 )
 from harness.analysis.performance import FLOOR_MS
+from harness.runfolder import names
 
 
 def render(analysis: Analysis, team: str, next_team: str = "", static_hollow: Sequence[str] = (),
@@ -116,7 +117,8 @@ def _in_context(a: Analysis) -> str:
         return ""
     lines = ["## Failures in Context", "",
              "Each failure set against the faults active at that moment, the load then, and the services' "
-             "logs around it (from the run folder: `<env>/timeline.ndjson`, `<env>/load/`, `<env>/failures/`)."]
+             f"logs around it (from the run folder: `<env>/{names.TIMELINE}`, `<env>/{names.LOAD}/`, "
+             f"`<env>/{names.FAILURES}/`)."]
     for verdict, note in shown[:40]:
         s = verdict.scenario
         lines += ["", f"### `{s.location}` {s.name}", f"**{note.step}** {note.sentence()}."]
@@ -279,7 +281,7 @@ def _rerun(a: Analysis, run_folder: str) -> str:
     targets = rerun_targets(a)
     if not targets:
         return ""
-    rerun = f"{run_folder}/rerun.txt" if run_folder else "rerun.txt"
+    rerun = f"{run_folder}/{names.RERUN}" if run_folder else names.RERUN
     return "\n".join(["## How to Rerun the Failures", "", "```bash", f"behave @{rerun}",
                       f"# or, explicitly ({len(targets)} scenarios):",
                       "behave " + " ".join(targets[:40]) + (" ..." if len(targets) > 40 else ""), "```"])

@@ -37,13 +37,12 @@ class Artifacts:
     def save_startup_failure(self) -> None:
         """Save compose logs and `docker inspect` of every container before any teardown; never raises."""
         try:
-            logs_dir = EnvFolder(self.run_dir).logs_dir
-            logs_dir.mkdir(parents=True, exist_ok=True)
-            (logs_dir / "compose.log").write_text(self.redact(self.compose.logs()))
-            inspect_dir = EnvFolder(self.run_dir).inspect_dir
-            inspect_dir.mkdir(exist_ok=True)
+            folder = EnvFolder(self.run_dir)
+            folder.logs_dir.mkdir(parents=True, exist_ok=True)
+            folder.startup_log.write_text(self.redact(self.compose.logs()))
+            folder.inspect_dir.mkdir(exist_ok=True)
             for obs in self.observe():
                 data = self.reads().inspect_container(obs.id)
-                (inspect_dir / f"{obs.name}.json").write_text(self.redact(json.dumps(data, indent=2)))
+                folder.inspect_file(obs.name).write_text(self.redact(json.dumps(data, indent=2)))
         except Exception as exc:  # noqa: BLE001 - never hide the original failure
             logger.error("could not save failure artifacts of %s: %s", self.compose.project, exc)

@@ -14,7 +14,6 @@ parameters' values in its environment (the files in the run folder only hold ref
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -57,7 +56,7 @@ from harness.env.render import (
 from harness.env.spec import EnvironmentSpec, ProbeSpec, ServiceSpec
 from harness.env.turns import Turn
 from harness.errors import ConfigError, HarnessError, StartupError
-from harness.runfolder import EnvFolder, RunFolder
+from harness.runfolder import EnvFolder, RunFolder, Startup
 
 logger = logging.getLogger(__name__)
 
@@ -225,10 +224,8 @@ class Environment:
             self._on_failure(exc)
             raise
         turn = self._turn.summary() if self._turn is not None else None
-        EnvFolder(self.run_dir).startup.write_text(json.dumps(
-            {"environment": self.spec.name, "seconds": round(time.monotonic() - began, 3),
-             "services": len(self.services), "ready_at": round(time.time(), 3),
-             **({"compose_up_turn": turn} if turn else {})}) + "\n")
+        EnvFolder(self.run_dir).write_startup(Startup(self.spec.name, round(time.monotonic() - began, 3),
+                                                      len(self.services), round(time.time(), 3), turn))
         return self
 
     def down(self) -> None:

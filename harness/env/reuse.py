@@ -20,6 +20,7 @@ from harness.env.lifecycle import DETACHED, Environment
 from harness.env.render import config_hash
 from harness.env.spec import EnvironmentSpec
 from harness.errors import ConfigError, StartupError
+from harness.runfolder import RunFolder
 
 if TYPE_CHECKING:
     from harness.engine.api import EngineReads
@@ -82,7 +83,7 @@ def attach(spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings,
 
 def difference(settings: Settings, kept: Kept, text: str, params: Mapping[str, Any]) -> str:
     """What differs from the kept project: parameters, else the first changed compose lines."""
-    before = settings.runs_dir / kept.run_id / kept.env / "compose.rendered.yaml"
+    before = RunFolder(settings.runs_dir / kept.run_id).env(kept.env).rendered
     if not kept.config:
         return "it carries no configuration hash (made by an older harness)"
     if not before.is_file():

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, TypeVar
 
+from harness.runfolder import UpTurn
+
 logger = logging.getLogger(__name__)
 
 TURNS_ENV = "HARNESS_TURNS"
@@ -35,12 +37,12 @@ class Turn:
         self.began = time.time() if handle is not None else None  # wall clock: the turn's start and end
         self.ended: float | None = None
 
-    def summary(self) -> dict[str, float] | None:
-        """The turn for the environment's startup.json (None outside a split run)."""
+    def summary(self) -> UpTurn | None:
+        """The turn for the environment's startup file (None outside a split run)."""
         if self.began is None:
             return None
-        return {"waited_s": round(self.waited, 3), "from": round(self.began, 3),
-                "to": round(self.ended if self.ended is not None else time.time(), 3)}
+        return UpTurn(round(self.waited, 3), round(self.began, 3),
+                      round(self.ended if self.ended is not None else time.time(), 3))
 
     @classmethod
     def take(cls, environ: Mapping[str, str] = os.environ) -> Turn:

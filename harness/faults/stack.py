@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Protocol, TypeVar, runtime_checkable
 
 from harness.errors import FaultError
+from harness.runfolder import TimelineEntry
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,13 @@ class Timeline:
         """A copy of every event so far, oldest first."""
         with self._lock:
             return list(self._events)
+
+    def entries(self, scenario: str, *, wall: Callable[[], float] = time.time) -> list[TimelineEntry]:
+        """The events as lines of the run's timeline file: seconds since this timeline started, and wall-clock
+        epoch seconds (the clock must be ``time.monotonic`` for those to be right)."""
+        offset = wall() - self._clock()
+        return [TimelineEntry(scenario, round(e.at - self.started, 4), e.action, e.what, e.target, e.error,
+                              wall=round(offset + e.at, 3)) for e in self.events]
 
     def __iter__(self) -> Iterator[TimelineEvent]:
         return iter(self.events)

@@ -13,7 +13,6 @@ it saw. The report step is a check too: a load run must exist and have completed
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import math
 import uuid
@@ -33,7 +32,7 @@ from harness.load.results import LoadResult
 from harness.load.spec import RequestSpec
 from harness.load.target import BodyTemplate, ClientAuth, JobLookup, LoadTarget, inference_target
 from harness.load.ws import WsLoad, WsSpec, run_ws
-from harness.runfolder import EnvFolder
+from harness.runfolder import EnvFolder, LoadRecord, LoadSecond
 
 logger = logging.getLogger(__name__)
 
@@ -239,14 +238,10 @@ class LoadState:
         run_dir = getattr(self.session.env, "run_dir", None)
         if run_dir is None:
             return None
-        path = EnvFolder(Path(run_dir)).load_result(next(_SAVED), result.mode)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        timeline = [[s.second, s.completed, s.ok, round(s.p50 * 1e3, 1), round(s.p99 * 1e3, 1)]
-                    for s in result.timeline]
-        summary = {**result.summary(), "started_at": round(result.started_at, 3),
-                   "timeline": {"columns": ["second", "completed", "ok", "p50_ms", "p99_ms"],
-                                                    "rows": timeline}}
-        path.write_text(json.dumps(summary) + "\n")
+        seconds = tuple(LoadSecond(s.second, s.completed, s.ok, round(s.p50 * 1e3, 1), round(s.p99 * 1e3, 1))
+                        for s in result.timeline)
+        record = LoadRecord(result.summary(), round(result.started_at, 3), seconds)
+        path = EnvFolder(Path(run_dir)).write_load(next(_SAVED), record)
         return path
 
     # -- looking jobs up ----------------------------------------------------------------------

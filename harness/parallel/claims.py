@@ -35,11 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.parallel.shard import SETUP_SECONDS, Item, top_scenarios
+from harness.runfolder import names
 
 CLAIMS_ENV = "HARNESS_CLAIMS"  # the claims folder of the run; set for the first attempt of split workers
 OWNER_ENV = "HARNESS_RUN_ID"  # the worker's own run id is its name on a claim
-ITEMS = "items.txt"
-SERIAL_ITEMS = "serial.txt"
+ITEMS = names.CLAIM_ITEMS
+SERIAL_ITEMS = names.CLAIM_SERIAL
 SERIAL_GROUP = "@serial"  # the claim of every @serial item at once
 FOREIGN = "harness_foreign"  # set on a behave feature or scenario another worker runs
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis.exports import junit
+from harness.runfolder import RunFolder
 
 SKIPPED = "skipped"
 
@@ -38,6 +39,11 @@ class Part:
     foreign: frozenset[str] = field(default_factory=frozenset)
 
     @property
+    def run(self) -> RunFolder:
+        """The attempt's folder as a run folder."""
+        return RunFolder(self.folder)
+
+    @property
     def retry(self) -> bool:
         """A retry attempt (it keeps only the scenarios it re-ran)."""
         return bool(self.only)
@@ -45,22 +51,20 @@ class Part:
 
 def merge_folder(run_dir: Path, parts: Sequence[Part], run_id: str, final_failures: Sequence[str]) -> None:
     """Write the merged record, behave JSON, rerun file and log of ``parts`` into ``run_dir``."""
-    _write_record(run_dir / "record.ndjson", parts, run_id)
-    _write_behave_json(run_dir / "behave.json", parts)
-    _write_rerun(run_dir / "rerun.txt", final_failures)
-    _write_log(run_dir / "behave.log", parts)
+    run = RunFolder(run_dir)
+    _write_record(run.record, parts, run_id)
+    _write_behave_json(run.behave_json, parts)
+    run.write_rerun(final_failures)
+    _write_log(run.behave_log, parts)
 
 
 def rerun_locations(folder: Path) -> list[str]:
     """The ``file:line`` locations behave's rerun formatter wrote (empty when none failed)."""
-    path = folder / "rerun.txt"
-    if not path.is_file():
-        return []
-    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    return RunFolder(folder).read_rerun()
 
 
 def _record_lines(part: Part) -> Iterator[dict[str, Any]]:
-    path = part.folder / "record.ndjson"
+    path = part.run.record
     if not path.is_file():
         return
     keep = True
@@ -133,7 +137,7 @@ def _write_record(path: Path, parts: Sequence[Part], run_id: str) -> None:
 
 
 def _write_behave_json(path: Path, parts: Sequence[Part]) -> None:
-    loaded = [(part, _behave_json(part.folder / "behave.json")) for part in parts]
+    loaded = [(part, _behave_json(part.run.behave_json)) for part in parts]
     skips = _Skips(e for _, data in loaded for f in data for e in f.get("elements", []))
     features: list[dict[str, Any]] = []
     for part, data in loaded:
@@ -144,7 +148,7 @@ def _write_behave_json(path: Path, parts: Sequence[Part]) -> None:
                         if (not part.retry or e.get("location") in part.only) and e.get("location") not in part.foreign
                         and not skips.drop(e)]
             features.append({**feature, "elements": elements})
-    if features or any((p.folder / "behave.json").is_file() for p in parts):
+    if features or any(p.run.behave_json.is_file() for p in parts):
         path.write_text(json.dumps(features, indent=1) + "\n")
 
 
@@ -156,18 +160,10 @@ def _behave_json(source: Path) -> list[dict[str, Any]]:
     return [f for f in data if isinstance(f, dict)] if isinstance(data, list) else []
 
 
-def _write_rerun(path: Path, failures: Sequence[str]) -> None:
-    if failures:
-        path.write_text(f"# -- RERUN: {len(failures)} failing scenarios during last test run.\n"
-                        + "".join(f"{loc}\n" for loc in failures))
-    else:
-        path.write_text("")
-
-
 def _write_log(path: Path, parts: Sequence[Part]) -> None:
     with path.open("w") as out:
         for part in parts:
-            log = part.folder / "behave.log"
+            log = part.run.behave_log
             out.write(f"===== {part.label} ({part.folder.name}) =====\n")
             if log.is_file():
                 out.write(log.read_text(errors="replace"))
@@ -175,9 +171,7 @@ def _write_log(path: Path, parts: Sequence[Part]) -> None:
 
 def write_junit(run_dir: Path, run: Any) -> Path:
     """The merged run as one JUnit file (hook errors are errors, flaky scenarios say so)."""
-
-    folder = run_dir / "junit"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "TESTS-harness-run.xml"
+    path = RunFolder(run_dir).merged_junit
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(junit(run))
     return path

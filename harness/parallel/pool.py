@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 MARKS = {"passed": "✓", "failed": "✗", "error": "✗", "hook_error": "✗", "skipped": "-", "untested": "-"}
 POLL_SECONDS = 0.2
-OVER_FILE = "scenarios.over"  # an attempt's marker: its last scenario has ended (harness.parallel.gate.scenarios_over)
 STOP_GRACE_SECONDS = 60.0  # a worker's environments need `compose down` after SIGTERM
 
 
@@ -154,7 +153,7 @@ class Pool:
         (its environments may still be going down)."""
         if worker.done:
             return True
-        said = over(worker.current.folder / OVER_FILE) if worker.parts else None
+        said = over(worker.current.run.scenarios_over) if worker.parts else None
         return said == CLEAN or (said is not None and not self.retry.again(worker.attempt))
 
     def _open_gate(self) -> None:
@@ -164,14 +163,13 @@ class Pool:
 
     def _start(self, worker: Worker, locations: list[str], only: frozenset[str] = frozenset()) -> None:
         first = not worker.parts
-        name = "attempt-1" if first else f"attempt-{worker.attempt + 1}"
-        part = Part(worker.label, worker.folder / name, only)
+        part = Part(worker.label, RunFolder(worker.folder).attempt(worker.attempt + 1).path, only)
         part.folder.mkdir(parents=True, exist_ok=True)
         worker.parts.append(part)
         worker.locations, worker._seen, worker._started = locations, 0, time.monotonic()
-        with (part.folder / "behave.log").open("wb") as log:
+        with part.run.behave_log.open("wb") as log:
             env = {**{k: v for k, v in self.env.items() if k not in (CLAIMS_ENV, GATE_ENV, TURNS_ENV)},
-                   OWNER_ENV: worker.run_id, OVER_ENV: str(part.folder / OVER_FILE)}
+                   OWNER_ENV: worker.run_id, OVER_ENV: str(part.run.scenarios_over)}
             if self.turns is not None:
                 env[TURNS_ENV] = str(self.turns)
             if self.claims is not None and first and worker is not self.serial:
@@ -205,7 +203,7 @@ class Pool:
         """Print a line for every feature the worker's record finished since the last look."""
         if not worker.parts:
             return
-        lines = _complete_lines(worker.current.folder / "record.ndjson")
+        lines = _complete_lines(worker.current.run.record)
         for line in lines[worker._seen:]:
             data = _json(line)
             if data.get("kind") == "feature":
@@ -304,8 +302,10 @@ def peak_rss_kb(pid: int) -> int:
 def make_workers(buckets: Sequence[Sequence[Item]], serial: Sequence[Item], run_id: str,
                  run_dir: Path) -> tuple[list[Worker], Worker | None]:
     """A worker per non-empty bucket (w1..wN) and one for the @serial items, if any."""
-    workers = [Worker(f"w{n}", f"{run_id}-w{n}", RunFolder(run_dir).worker(f"w{n}").path, [i.location for i in bucket])
+    run = RunFolder(run_dir)
+    workers = [Worker(run.numbered_worker(n).path.name, f"{run_id}-w{n}", run.numbered_worker(n).path,
+                      [i.location for i in bucket])
                for n, bucket in enumerate((b for b in buckets if b), 1)]
-    lone = (Worker("serial", f"{run_id}-s", RunFolder(run_dir).worker("serial").path, [i.location for i in serial])
+    lone = (Worker(run.serial_worker().path.name, f"{run_id}-s", run.serial_worker().path, [i.location for i in serial])
             if serial else None)
     return workers, lone

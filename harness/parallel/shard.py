@@ -24,6 +24,7 @@ from typing import Any
 from harness.env.tags import env_tag
 from harness.errors import ConfigError
 from harness.runfolder import STARTUP
+from harness.runfolder.startup import read_startup
 
 SERIAL_TAG = "serial"
 SCENARIOS_TAG = "parallel.scenarios"
@@ -151,12 +152,9 @@ def setups(run_dir: Path) -> dict[str, float]:
     """Seconds each environment took to come up in a run (its ``startup.json`` files, longest kept)."""
     found: dict[str, float] = {}
     for path in sorted(run_dir.rglob(STARTUP)) if run_dir.is_dir() else []:
-        try:
-            data = json.loads(path.read_text())
-            name, seconds = str(data["environment"]), float(data["seconds"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        found[name] = max(found.get(name, 0.0), seconds)
+        startup = read_startup(path)
+        if startup is not None:
+            found[startup.environment] = max(found.get(startup.environment, 0.0), startup.seconds)
     return found
 
 

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import shutil
@@ -37,7 +36,7 @@ from harness.parallel import claims, shard
 from harness.parallel.merge import Part, merge_folder, rerun_locations, write_junit
 from harness.parallel.pool import Pool, Worker, make_workers
 from harness.parallel.retry import RetryPolicy
-from harness.runfolder import RunFolder
+from harness.runfolder import RunFolder, WorkersSummary, WorkerSummary, latest_link, names
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +61,10 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
     print(f"harness run {run_id}: {len(items)} items over {len(workers)} worker(s)"
           + (f" + {len(lone.locations)} @serial (alone, at the end)" if lone else "") + f"; outputs in {run_dir}",
           flush=True)
+    run = RunFolder(run_dir)
     pool = Pool(workers, lone, lambda w: worker_command(w, rest), settings.root, dict(os.environ),
                 RetryPolicy(options.retries), claims=stealing,
-                gate=run_dir / "serial.gate" if lone is not None and workers else None, turns=run_dir / "turns.lock")
+                gate=run.serial_gate if lone is not None and workers else None, turns=run.turns_lock)
     started, interrupted = time.monotonic(), False
     try:
         pool.run()
@@ -77,9 +77,9 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
     everyone = [w for w in everyone if w.parts]  # the @serial items' own worker starts only when nobody took them
     failures = [loc for w in everyone for loc in rerun_locations(w.current.folder)]
     merge_folder(run_dir, _with_foreign(pool.parts, everyone, stealing), run_id, failures)
-    _write_summary(run_dir / "workers.json", options, everyone, time.monotonic() - started,
-                   claims.owners(stealing) if stealing is not None else {},
-                   None if pool.gate_opened is None else pool.gate_opened - started)
+    run.write_workers(_summary(options, everyone, time.monotonic() - started,
+                               claims.owners(stealing) if stealing is not None else {},
+                               None if pool.gate_opened is None else pool.gate_opened - started))
     if interrupted:
         print("harness run: interrupted; every worker stopped and its environments removed", file=sys.stderr)
         return 130
@@ -95,7 +95,7 @@ def _claims_folder(run_dir: Path, workers: list[Worker], buckets: list[list[shar
     shares = [b for b in buckets if b]
     for worker, items in zip(workers, claims.worker_lists(shares, serial, setups, serial_first), strict=True):
         worker.locations = [i.location for i in items]
-    return claims.Claims.create(run_dir / "claims", [i.location for b in shares for i in b],
+    return claims.Claims.create(RunFolder(run_dir).claims_dir, [i.location for b in shares for i in b],
                                 [i.location for i in serial])
 
 
@@ -123,7 +123,7 @@ def plan_items(paths: list[str], options: argparse.Namespace, settings: Settings
 
 def _durations_source(options: argparse.Namespace, settings: Settings) -> Path | None:
     """--durations RUN, else (not for shards: every CI job must plan alike) the latest run."""
-    source: Path | None = options.durations or (None if options.shard else settings.runs_dir / "latest")
+    source: Path | None = options.durations or (None if options.shard else latest_link(settings.runs_dir))
     return source
 
 
@@ -132,7 +132,7 @@ def _durations(options: argparse.Namespace, settings: Settings) -> dict[str, flo
     source = _durations_source(options, settings)
     if source is None:
         return {}
-    record = source / "record.ndjson" if source.is_dir() else source
+    record = RunFolder(source).record if source.is_dir() else source
     return shard.durations(record)
 
 
@@ -169,17 +169,17 @@ def _collect_environments(runs_dir: Path, run_dir: Path, workers: list[Worker]) 
 
 def _gather(run_dir: Path, workers: list[Worker]) -> None:
     """Timelines and load results where a sequential run has them: <run>/<env>/ (the worker in names)."""
+    run = RunFolder(run_dir)
     for worker in workers:
-        for timeline in sorted(worker.folder.glob("*/timeline.ndjson")):
-            target = run_dir / timeline.parent.name / "timeline.ndjson"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("a") as out:
-                for line in timeline.read_text().splitlines():
-                    out.write(json.dumps({**json.loads(line), "worker": worker.label}) + "\n")
-        for result in sorted(worker.folder.glob("*/load/*.json")):
-            target = run_dir / result.parent.parent.name / "load" / f"{worker.label}-{result.name}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(result, target)
+        for env in RunFolder(worker.folder).envs(nested=False):
+            target = run.env(env.name)
+            entries = env.read_timeline()
+            if entries:
+                target.append_timeline(e.from_worker(worker.label) for e in entries)
+            for result in env.load_results():
+                copy = target.gathered_load_result(worker.label, result)
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(result, copy)
 
 
 def remove_leftovers(run_id: str) -> list[str]:
@@ -204,20 +204,14 @@ def remove_leftovers(run_id: str) -> list[str]:
     return removed
 
 
-def _write_summary(path: Path, options: argparse.Namespace, workers: list[Worker], wall: float,
-                   owners: dict[str, str], gate_opened: float | None) -> None:
-    """``items``: each worker's planned share; ``ran``: what it ran (its share less and plus what was taken over);
-    ``alone_s``: the seconds the @serial items' worker ran alone (from its gate's opening), when it had one."""
-    data: dict[str, Any] = {
-        "workers": options.workers, "shard": options.shard, "retries": options.retries,
-        "wall_s": round(wall, 3),
-        **({} if gate_opened is None else {"alone_s": round(wall - gate_opened, 3)}),
-        "by_worker": [{"label": w.label, "run_id": w.run_id, "items": w.planned,
-                       "ran": _ran(w, owners),
-                       "exit_codes": w.codes,
-                       "wall_s": w.walls, "attempts": w.attempt, "peak_rss_mb": round(w.peak_rss_kb / 1024, 1)}
-                      for w in workers if w.parts]}
-    path.write_text(json.dumps(data, indent=1) + "\n")
+def _summary(options: argparse.Namespace, workers: list[Worker], wall: float, owners: dict[str, str],
+             gate_opened: float | None) -> WorkersSummary:
+    """The run's summary (harness.runfolder.workers): the plan, and what each worker ran."""
+    by_worker = tuple(WorkerSummary(w.label, w.run_id, tuple(w.planned), tuple(_ran(w, owners)), tuple(w.codes),
+                                    tuple(w.walls), w.attempt, round(w.peak_rss_kb / 1024, 1))
+                      for w in workers if w.parts)
+    return WorkersSummary(options.workers, options.shard, options.retries, round(wall, 3), by_worker,
+                          None if gate_opened is None else round(wall - gate_opened, 3))
 
 
 def _ran(worker: Worker, owners: dict[str, str]) -> list[str]:
@@ -232,7 +226,8 @@ def _finish(run_dir: Path, workers: list[Worker]) -> int:
     odd = [f"{w.label}: exit {c}" for w in workers for c in w.codes if c not in (0, 1)]
     if odd:
         raise HarnessError(f"behave exited abnormally ({', '.join(odd)})",
-                           hint=f"read the worker logs under {run_dir} (w*/attempt-*/behave.log)")
+                           hint=f"read the worker logs under {run_dir} "
+                                f"({names.WORKER.format(n='*')}/{names.ATTEMPT.format(n='*')}/{names.BEHAVE_LOG})")
 
     run = load([str(run_dir)])
     write_junit(run_dir, run)

@@ -8,15 +8,12 @@ are registered before the action they undo and run in reverse order at scenario 
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from time import monotonic as _monotonic
-from time import time as _wall
 from typing import Any
 
 from harness.engine.api import EngineReads, reads_for
@@ -288,7 +285,7 @@ class Session:
         except RevertFailed as exc:
             errors = [f"{what}: {type(err).__name__}: {err}" for what, err in exc.errors]
         if self._env is not None:
-            _append_timeline(EnvFolder(self._env.run_dir).timeline, scenario, stack.timeline)
+            EnvFolder(self._env.run_dir).append_timeline(stack.timeline.entries(scenario))
             self._heal_or_replace(self._env)
         return errors
 
@@ -339,14 +336,3 @@ class Session:
         if key not in self._extensions:
             self._extensions[key] = factory()
         return self._extensions[key]
-
-
-def _append_timeline(path: Path, scenario: str, timeline: Timeline) -> None:
-    """Add a scenario's fault timeline to the run's timeline file (one JSON object a line)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as out:
-        for event in timeline.events:
-            out.write(json.dumps({"scenario": scenario, "at": round(event.at - timeline.started, 4),
-                                  "wall": round(_wall() - (_monotonic() - event.at), 3),
-                                  "action": event.action, "what": event.what, "target": event.target,
-                                  "error": event.error}) + "\n")

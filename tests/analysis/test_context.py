@@ -277,19 +277,28 @@ def test_cucumber_export_keeps_embeddings(tmp_path: Path) -> None:
     assert step["embeddings"] == [embedding] and step["output"] == ["out"]
 
 
-def test_worker_folders_are_read_once(tmp_path: Path) -> None:
-    """A parallel run gathers timelines and load results into <run>/<env>/; the worker's copy is not counted twice."""
-    run_dir = tmp_path / "run"
-    shutil.copytree(FIXTURE, run_dir)
-    worker = RunFolder(run_dir).worker("w1")
-    shutil.copytree(FIXTURE, worker.path)
-    gathered = run_dir / "regressed" / "load" / "001-open.json"
-    gathered.write_text(gathered.read_text().replace('"started_at"', '"was_started_at"'))  # mtime: now
-    evidence = evidence_of([str(run_dir)])
-    assert len(evidence.faults) == 4 and len(evidence.load) == 1
-    assert evidence.load[0].started == json.loads(gathered.read_text())["was_started_at"]
-    assert [e.name for e in RunFolder(run_dir).envs()] == ["regressed", "regressed"]
-    assert [w.path.name for w in RunFolder(run_dir).workers()] == ["w1"]
+def test_a_split_run_is_read_once_timelines_and_load_where_gathered_and_failure_logs_in_the_worker(
+        tmp_path: Path) -> None:
+    """A split run gathers its workers' timelines and load results into <run>/<env>/: they are read there,
+    once; failure logs stay in the worker's folder (w1/<env>/failures/) and are read there."""
+    from harness.parallel.pool import Worker
+    from harness.parallel.split import _collect_environments
+
+    runs = tmp_path / "runs"
+    run_dir = runs / "r"
+    workers = [Worker(f"w{n}", f"r-w{n}", RunFolder(run_dir).numbered_worker(n).path, []) for n in (1, 2)]
+    shutil.copytree(FIXTURE / "regressed", runs / "r-w1" / "regressed")  # what w1's behave left
+    for worker in workers:
+        attempt = RunFolder(worker.folder).attempt(1)
+        attempt.path.mkdir(parents=True)
+        shutil.copy(FIXTURE / "record.ndjson", attempt.record)
+    _collect_environments(runs, run_dir, workers)
+    evidence = read_evidence(run_dir)
+    assert len(evidence.faults) == 4 and [r.name for r in evidence.load] == ["w1-001-open"]
+    assert [log.path.relative_to(run_dir).parts[:2] for log in evidence.logs] == [("w1", "regressed")]
+    assert [e.path.relative_to(run_dir) for e in RunFolder(run_dir).envs()] == [Path("regressed"),
+                                                                                Path("w1/regressed")]
+    assert [w.path.name for w in RunFolder(run_dir).workers()] == ["w1", "w2"]
 
 
 def test_runfolder_layout(tmp_path: Path) -> None:
