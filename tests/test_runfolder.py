@@ -112,11 +112,11 @@ def test_workers_summary_round_trips_and_reads_what_earlier_code_wrote(tmp_path:
         WorkerSummary("w2", "r-w2", ("b.feature",), ("b.feature",), (0,), (40.0,), 1, 80.0)), alone_s=12.25)
     run.write_workers(summary)
     assert run.read_workers() == summary
-    earlier = {"workers": 2, "shard": "", "retries": 1, "wall_s": 61.5, "alone_s": 12.25,
-               "by_worker": [{"label": "w1", "run_id": "r-w1", "items": ["a.feature"], "ran": ["a.feature", "c.feature"],
-                              "exit_codes": [1, 0], "wall_s": [30.5, 4.0], "attempts": 2, "peak_rss_mb": 88.2},
-                             {"label": "w2", "run_id": "r-w2", "items": ["b.feature"], "ran": ["b.feature"],
-                              "exit_codes": [0], "wall_s": [40.0], "attempts": 1, "peak_rss_mb": 80.0}]}
+    w1 = {"label": "w1", "run_id": "r-w1", "items": ["a.feature"], "ran": ["a.feature", "c.feature"],
+          "exit_codes": [1, 0], "wall_s": [30.5, 4.0], "attempts": 2, "peak_rss_mb": 88.2}
+    w2 = {"label": "w2", "run_id": "r-w2", "items": ["b.feature"], "ran": ["b.feature"],
+          "exit_codes": [0], "wall_s": [40.0], "attempts": 1, "peak_rss_mb": 80.0}
+    earlier = {"workers": 2, "shard": "", "retries": 1, "wall_s": 61.5, "alone_s": 12.25, "by_worker": [w1, w2]}
     assert run.workers_json.read_text() == json.dumps(earlier, indent=1) + "\n"
 
 

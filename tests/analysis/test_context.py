@@ -293,7 +293,7 @@ def test_a_split_run_is_read_once_timelines_and_load_where_gathered_and_failure_
         attempt.path.mkdir(parents=True)
         shutil.copy(FIXTURE / "record.ndjson", attempt.record)
     _collect_environments(runs, run_dir, workers)
-    evidence = read_evidence(run_dir)
+    evidence = evidence_of([str(run_dir)])
     assert len(evidence.faults) == 4 and [r.name for r in evidence.load] == ["w1-001-open"]
     assert [log.path.relative_to(run_dir).parts[:2] for log in evidence.logs] == [("w1", "regressed")]
     assert [e.path.relative_to(run_dir) for e in RunFolder(run_dir).envs()] == [Path("regressed"),
