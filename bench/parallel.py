@@ -82,10 +82,10 @@ def _busy(before: tuple[int, int], after: tuple[int, int]) -> float:
 def _serial_wall(folder: Path) -> float:
     """Seconds the @serial items ran alone (0 for a sequential run): from the moment the other workers were
     all done (the gate opened; their environments may have come up earlier) to the run's end."""
-    summary = folder / "workers.json"
-    if not summary.is_file():
-        return 0.0
-    return round(float(json.loads(summary.read_text()).get("alone_s", 0.0)), 2)
+    from harness.runfolder import RunFolder
+
+    summary = RunFolder(folder).read_workers()
+    return round(summary.alone_s or 0.0, 2) if summary is not None else 0.0
 
 
 def _counts(folder: Path) -> dict[str, dict[str, int]]:
@@ -109,9 +109,11 @@ def _status_changes(first: str, other: str) -> dict[str, tuple[str, str]]:
 
 def _peak_mb(folder: Path, run_maxrss_kb: int) -> float:
     """The largest behave process: from workers.json for a split run, else the run's own peak (kB from wait4)."""
-    summary = folder / "workers.json"
-    if summary.is_file():
-        return float(max(w["peak_rss_mb"] for w in json.loads(summary.read_text())["by_worker"]))
+    from harness.runfolder import RunFolder
+
+    summary = RunFolder(folder).read_workers()
+    if summary is not None:
+        return max(w.peak_rss_mb for w in summary.by_worker)
     return round(run_maxrss_kb / 1024, 1)
 
 
