@@ -8,6 +8,8 @@ SHELL := /bin/bash
 VENV := .venv/bin
 HARNESS := $(VENV)/harness
 PYTEST_ARGS ?=
+# unit tests run in parallel (pytest-xdist); Docker tests stay one at a time (timing-sensitive fault checks)
+UNIT_WORKERS ?= auto
 TEAM ?= TEAM-107
 NEXT_TEAM ?= TEAM-108
 BENCH := $(sort $(wildcard bench/*.py))
@@ -24,12 +26,13 @@ setup: ## install everything: .venv, Docker engine, Compose v2, base + service i
 venv: ## only the .venv (project installed editable with dev extras)
 	@scripts/setup.sh venv
 
-test: setup ## all tests, Docker-backed ones included (pytest); installs chromium and strace, which tests use
+test: setup ## all tests: the unit tests on every core (pytest-xdist), then the Docker-backed ones one at a time; installs chromium and strace, which tests use
 	@scripts/setup.sh testtools
-	$(VENV)/pytest $(PYTEST_ARGS)
+	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) $(PYTEST_ARGS)
+	$(VENV)/pytest -m docker $(PYTEST_ARGS)
 
-test-unit: venv ## the unit tests only: no Docker needed
-	$(VENV)/pytest -m "not docker" $(PYTEST_ARGS)
+test-unit: venv ## the unit tests only (no Docker needed), on every core
+	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) $(PYTEST_ARGS)
 
 integration: setup ## the @integration features, without @slow
 	$(HARNESS) run --tags @integration --tags "not @slow"
