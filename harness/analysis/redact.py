@@ -16,6 +16,10 @@ _PATTERNS = (
     (re.compile(r"(?i)([\"']?(?:password|passwd|secret|api[_-]?key|access[_-]?token|refresh[_-]?token)"
                 r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',}\]]+"), lambda m: f"{m.group(1)}{MASK}"),
 )
+# words one of the patterns above needs (lower case): most texts hold none, and one lower() with a few
+# substring tests costs a fraction of four case-insensitive regex scans (the 50 MB JUnit benchmark
+# redacts 21k failure texts)
+_NEEDS = ("authorization", "bearer", "eyj", "passw", "secret", "api", "token")
 SECRET_KEY = re.compile(r"(?i)(secret|token|password|passwd|api[_-]?key|credential)")
 
 
@@ -37,6 +41,9 @@ class Redactor:
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
+        low = value.lower()
+        if not any(word in low for word in _NEEDS):
+            return value
         for pattern, repl in _PATTERNS:
             if pattern.search(value):
                 value = pattern.sub(repl, value)
