@@ -78,10 +78,19 @@ def hollow_steps(scenario: Scenario) -> Iterator[Step]:
     """Passed steps that verified nothing (needs the run record's counts)."""
     kind = ""
     for step in scenario.steps:
-        word = step.keyword.strip().lower()
-        kind = kind if word in ("and", "but", "*") else word
-        if step.status == PASSED and step.verifications == 0 and (kind == "then" or step.actions == 0):
+        word = _WORDS.get(step.keyword) or _word(step.keyword)
+        kind = kind if word in _CONTINUATIONS else word
+        if step.verifications == 0 and step.status == PASSED and (kind == "then" or step.actions == 0):
             yield step
+
+
+_CONTINUATIONS = frozenset({"and", "but", "*"})
+_WORDS: dict[str, str] = {}  # a step keyword as written ("Then ") -> its word ("then"): few distinct ones
+
+
+def _word(keyword: str) -> str:
+    _WORDS[keyword] = word = keyword.strip().lower()
+    return word
 
 
 def is_hollow(scenario: Scenario) -> bool:
@@ -118,13 +127,16 @@ def classify(run: Run, rules: RuleSet, faults: Mapping[str, tuple[str, ...]] | N
     ``faults`` maps a scenario key to the faults active when it failed (rules may match on them).
     """
     verdicts = []
+    seen: dict[Failure, BlockerRule | None] = {}  # equal failures get one rule: classify each once
     for scenario in run.scenarios():
         failure, index = failure_of(scenario)
         if failure is not None:
             active = faults.get(scenario.key) if faults else None
             if active:
                 failure = replace(failure, faults=active)
-            verdicts.append(Verdict(scenario, rules.classify(failure), failure, index))
+            if failure not in seen:
+                seen[failure] = rules.classify(failure)
+            verdicts.append(Verdict(scenario, seen[failure], failure, index))
     return verdicts
 
 
