@@ -116,7 +116,7 @@ def main() -> int:
     # The peer runs the file the harness renders (plus equivalent healthchecks), rendered once.
     env = Environment(spec, params, settings, run_id=new_run_id(), progress=Quiet(spec.name))
     env.run_dir.mkdir(parents=True, exist_ok=True)
-    env._render()  # noqa: SLF001 - only the rendered file is wanted
+    env.preparer.render()  # only the rendered file is wanted
     peer_file = compose_file_for_peer(env, env.run_dir / "peer-compose.yaml")
     secrets = secret_environment(spec, params)  # the rendered file refers to them as ${HARNESS_SECRET_…}
 

@@ -1,4 +1,4 @@
-"""Readiness without Docker: a fake engine (`observe`) and fake probes decide ready, unready or failed."""
+"""Readiness without Docker: a fake project (`observe()`) and fake probes decide ready, unready or failed."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class Engine:
         self.frames = list(frames)
         self.polls = 0
 
-    def __call__(self) -> list[Observed]:
+    def observe(self) -> list[Observed]:
         self.polls += 1
         return self.frames[min(self.polls, len(self.frames)) - 1]
 

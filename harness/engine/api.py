@@ -19,26 +19,25 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from harness.engine.endpoint import Engine
 from harness.errors import DockerError, DockerUnavailable
 
-Filters = Mapping[str, "str | bool | list[str]"]
+Filters = dict[str, "str | bool | list[str]"]  # dict, as the SDK takes them
 
 
 class EngineReads(Protocol):
     """What the harness reads from an engine before it acts (the SDK's APIClient has the same methods)."""
 
-    def containers(self, all: bool = False, filters: Filters | None = None) -> list[dict[str, Any]]: ...  # noqa: A002
+    def containers(self, *, all: bool = False, filters: Filters | None = None) -> list[dict[str, Any]]: ...  # noqa: A002
 
     def inspect_container(self, container: str) -> dict[str, Any]: ...
 
-    def networks(self, filters: Filters | None = None) -> list[dict[str, Any]]: ...
+    def networks(self, *, filters: Filters | None = None) -> list[dict[str, Any]]: ...
 
-    def volumes(self, filters: Filters | None = None) -> dict[str, Any]: ...
+    def volumes(self, *, filters: Filters | None = None) -> dict[str, Any]: ...
 
 
 class _UnixConnection(http.client.HTTPConnection):

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.engine.api import EngineReads
 from harness.engine.compose import ComposeRunner
-from harness.env.probes import Observed
+from harness.env.readiness import Inspects
 from harness.runfolder import EnvFolder
 
 logger = logging.getLogger(__name__)
@@ -22,8 +21,7 @@ class Artifacts:
 
     run_dir: Path
     compose: ComposeRunner
-    reads: Callable[[], EngineReads]  # the engine's container reads, made on first use
-    observe: Callable[[], list[Observed]]
+    project: Inspects  # the project's containers and their inspect (harness.env.client.ProjectView)
     redact: Callable[[str], str]
 
     def save_failure_logs(self, label: str, tail: int = 500) -> Path:
@@ -41,8 +39,8 @@ class Artifacts:
             folder.logs_dir.mkdir(parents=True, exist_ok=True)
             folder.startup_log.write_text(self.redact(self.compose.logs()))
             folder.inspect_dir.mkdir(exist_ok=True)
-            for obs in self.observe():
-                data = self.reads().inspect_container(obs.id)
+            for obs in self.project.observe():
+                data = self.project.inspect(obs.id)
                 folder.inspect_file(obs.name).write_text(self.redact(json.dumps(data, indent=2)))
         except Exception as exc:  # noqa: BLE001 - never hide the original failure
             logger.error("could not save failure artifacts of %s: %s", self.compose.project, exc)

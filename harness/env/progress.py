@@ -37,6 +37,11 @@ class Progress:
             self.stream.write(f"[{self.env} {elapsed:4.1f}s] {name} ready\n")
         self._seen_ready.update(ready)
 
+    def report(self, line: str) -> None:
+        """One line about a step of the bring-up (a build, an image copied), prefixed with the environment."""
+        self.stream.write(f"[{self.env}] {line}\n")
+        self.stream.flush()
+
     def done(self, message: str) -> None:
         """Finish the progress display with a closing line."""
         prefix = "\r\033[K" if self.live else ""

@@ -2,8 +2,10 @@
 
 Used for start-up (`await_ready`, which fails fast on an exited or unhealthy container), for
 `problems()` (one round of every probe) and for `settle()` (wait until the probes pass again).
-It sees the engine only through ``observe`` (a callable returning every container of the
-project), so tests drive it with fakes and no Docker.
+It sees the engine only through ``project.observe()`` (every container of the project:
+``harness.env.client.ProjectView``, or a fake), and a failure's state and logs through
+``StartupErrors`` (the project's inspect and compose logs, redacted): it calls nothing back, so tests
+drive it with fakes and no Docker.
 """
 
 from __future__ import annotations
@@ -12,17 +14,39 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from harness.env.probes import Observed, Probe
 from harness.env.progress import Progress
 from harness.env.spec import Timeouts
-from harness.errors import ReadinessTimeout, ServiceExited, ServiceUnhealthy, StartupError
+from harness.errors import HarnessError, ReadinessTimeout, ServiceExited, ServiceUnhealthy, StartupError
 from harness.waiting import poll
 
-Observe = Callable[[], list[Observed]]
-# Makes the StartupError to raise: (class, service, message, hint) -> error with state and logs.
-Explain = Callable[[type[StartupError], str, str, str], StartupError]
 MAX_PROBE_THREADS = 16
+
+
+class Observes(Protocol):
+    """Every container of the project, as the engine reports them now (harness.env.client.ProjectView)."""
+
+    def observe(self) -> list[Observed]: ...
+
+
+class Inspects(Observes, Protocol):
+    """...and one container's `docker inspect`."""
+
+    def inspect(self, container: str) -> dict[str, Any]: ...
+
+
+class Logs(Protocol):
+    """A project's compose logs (harness.engine.compose.ComposeRunner)."""
+
+    def logs(self, *services: str, tail: int | None = None, timestamps: bool = True) -> str: ...
+
+
+class Explain(Protocol):
+    """Makes the StartupError to raise: (class, service, message, hint) -> error with state and logs."""
+
+    def __call__(self, cls: type[StartupError], service: str, message: str, hint: str) -> StartupError: ...
 
 
 @dataclass
@@ -49,11 +73,11 @@ class _NotReady(Exception):
 class Readiness:
     """Ready, unready or failed: the one place that decides it for an environment's services."""
 
-    def __init__(self, services: Mapping[str, Service], observe: Observe, *, timeouts: Timeouts,
+    def __init__(self, services: Mapping[str, Service], project: Observes, *, timeouts: Timeouts,
                  explain: Explain | None = None, progress: Progress | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.services = services
-        self.observe = observe
+        self.project = project
         self.timeouts = timeouts
         self.explain = explain or _bare_error
         self.progress = progress
@@ -62,7 +86,7 @@ class Readiness:
 
     def refresh(self) -> list[Observed]:
         """Observe every container again and hand each service its replicas."""
-        observed = self.observe()
+        observed = self.project.observe()
         for svc in self.services.values():
             svc.replicas = [o for o in observed if o.service == svc.name]
         return observed
@@ -165,3 +189,39 @@ class Readiness:
 
 def _bare_error(cls: type[StartupError], service: str, message: str, hint: str) -> StartupError:
     return cls(message, service=service, project="", hint=hint)
+
+
+@dataclass
+class StartupErrors:
+    """Start-up errors that carry the failing container's state, last health output and log tail, redacted."""
+
+    project_name: str
+    services: Mapping[str, Service]
+    project: Inspects
+    logs: Logs
+    redact: Callable[[str], str]
+    log_tail: int
+
+    def __call__(self, cls: type[StartupError], service: str, message: str, hint: str) -> StartupError:
+        """The error of class ``cls`` for ``service``, with what the engine and its logs say now."""
+        info = self._inspect(service)
+        return cls(message, service=service, project=self.project_name, state=info.get("Status", ""),
+                   exit_code=info.get("ExitCode"), oom_killed=bool(info.get("OOMKilled")),
+                   health=self.redact(info.get("Health", "")), log_tail=self.redact(self._tail(service)), hint=hint)
+
+    def _inspect(self, service: str) -> dict[str, Any]:
+        svc = self.services.get(service)
+        if not svc or not svc.replicas:
+            return {}
+        try:
+            state: dict[str, Any] = self.project.inspect(svc.replicas[0].id)["State"]
+        except Exception:  # noqa: BLE001 - best effort while reporting another error
+            return {}
+        logs = (state.get("Health") or {}).get("Log") or []
+        return {**state, "Health": logs[-1].get("Output", "") if logs else ""}
+
+    def _tail(self, service: str) -> str:
+        try:
+            return self.logs.logs(service, tail=self.log_tail, timestamps=False)
+        except HarnessError:
+            return ""

@@ -64,7 +64,7 @@ def attach(spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings,
         raise ConfigError(f"no kept environment {spec.name!r} is running", key="reuse",
                           hint=f"start one with `harness up {spec.name} --keep`, or drop -D reuse / --reuse")
     env = Environment(spec, params, settings, run_id=kept.run_id, owner=DETACHED, reads=reads)
-    text = env.rendered()
+    text = env.preparer.text()
     if config_hash(text, env.params) != kept.config:
         raise ConfigError(f"the kept project {kept.project} was made from a different configuration: "
                           + difference(settings, kept, text, env.params), key="reuse",

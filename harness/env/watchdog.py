@@ -1,6 +1,7 @@
 """Takes a compose project down when the process that owns it dies (even by SIGKILL).
 
-Spawned in its own session by `Environment.start`; stopped with SIGTERM by a normal `down`.
+Spawned in its own session by `Environment.start` through ``Watchdog.start``; stopped with SIGTERM by
+a normal `down` (``Watchdog.stop``).
 It reaches its owner's engine, also a remote one: the owner passes ``Engine.environ()``
 (``DOCKER_HOST`` or ``DOCKER_CONTEXT``) in its environment, and `docker compose` reads it.
 """
@@ -14,6 +15,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,28 @@ def owner_alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
+
+
+class Watchdog:
+    """The watchdog process of one environment: spawned beside its owner, stopped by a normal `down`."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, owner: int, project: str, log: Path, environ: Mapping[str, str]) -> None:
+        """Spawn the watchdog in its own session (output appended to ``log``); ``environ`` pins its engine."""
+        with open(log, "ab") as out:  # the child holds its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "harness.env.watchdog", "--owner", str(owner), "--project", project],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+                env={**os.environ, **environ})
+
+    def stop(self) -> None:
+        """Stop the watchdog (SIGTERM) if it still runs; safe to call twice."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=10)
+        self.process = None
 
 
 def main(argv: list[str]) -> int:

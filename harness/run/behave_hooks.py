@@ -96,7 +96,7 @@ def after_step(context: Any, step: Any) -> None:
         if step.status.name in FAILED:
             record.note_environment_state(step, env)
             try:
-                env.save_failure_logs(f"{step.location.filename}-{step.location.line}-{step.name}")
+                env.artifacts.save_failure_logs(f"{step.location.filename}-{step.location.line}-{step.name}")
             except Exception as exc:  # noqa: BLE001 - best effort: never turn a failed step into a hook error
                 logger.error("could not save the service logs of a failed step: %s", exc)
 

@@ -53,6 +53,11 @@ class FakeEnv:
     def settle(self, within: float) -> list[str]:
         return []
 
+    @property
+    def artifacts(self) -> FakeEnv:
+        """``env.artifacts.save_failure_logs`` as the hooks call it."""
+        return self
+
     def save_failure_logs(self, label: str, tail: int = 500) -> Path:
         self.failure_labels.append(label)
         return Path("/nonexistent") / label

@@ -317,7 +317,7 @@ def test_no_file_of_the_run_folder_holds_a_secret_value(build_project: Path) -> 
     env = environment(build_project, "app")
     with env:
         assert "started with db=postgres://app:pw-Zq8vT3xK@db/app" in env.logs("app")
-        env.save_failure_logs("a step failed")
+        env.artifacts.save_failure_logs("a step failed")
         env.artifacts.save_startup_failure()  # logs/compose.log and inspect/*.json, as after a failed start
         # the watchdog's and janitor's `down` run without the secrets in their environment: still fine
         ComposeRunner(env.project, [env.compose_file], project_directory=env.source_dir).down(10)

@@ -210,7 +210,7 @@ def test_minimal_environment_comes_up_breaks_and_goes_away_on_a_remote_engine(
     assert env.engine == engine
     try:
         env.start()
-        watchdog = env._watchdog
+        watchdog = env.watchdog.process
         assert watchdog is not None, "the watchdog runs"
         assert f"DOCKER_HOST={remote_engine.endpoint}".encode() in Path(f"/proc/{watchdog.pid}/environ").read_bytes(), \
             "the watchdog takes down the project on the same engine"
