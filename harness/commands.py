@@ -65,7 +65,8 @@ def up_parser() -> argparse.ArgumentParser:
     parser.add_argument("env", nargs="?", help="an environment of environments/ (`harness envs` lists them)")
     parser.add_argument("--compose", type=Path, metavar="FILE",
                         help="a plain compose file instead of an environment: probes and ports come from it")
-    parser.add_argument("-D", dest="define", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("-D", dest="define", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a parameter the environment declares (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep a failed environment up for debugging")
     return parser
 
@@ -103,9 +104,9 @@ def _pick(run: str | None) -> list[janitor.Project]:
 def logs(argv: list[str]) -> int:
     """Print a service's logs from the newest project (or --run)."""
     parser = argparse.ArgumentParser(prog="harness logs")
-    parser.add_argument("service")
+    parser.add_argument("service", help="the compose service whose logs to print")
     parser.add_argument("--run", help="run id or project name (default: the newest)")
-    parser.add_argument("--tail", type=int)
+    parser.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
     args = parser.parse_args(argv)
     chosen = _pick(args.run)
     if not chosen:
@@ -146,9 +147,17 @@ def run(argv: list[str]) -> int:
     (harness.parallel.pool) and merge their outputs into the one run folder; ``--reuse [ENV]``
     attaches to an environment kept up by `harness up` (harness.env.reuse).
     """
+    if _asks_for_help(argv):
+        print(run_help(), end="")
+        return 0
     options, behave_args = run_parser().parse_known_args(argv)
     settings = Settings.build()
     behave_args = _reuse_args(options, behave_args, settings)
+    if options.rerun is not None:
+        failures = rerun_failures(options.rerun, settings)
+        if not failures:
+            return 0
+        behave_args = [*behave_args, *failures]
     run_id = new_run_id()
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -166,14 +175,27 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return 130
     _latest_link(settings.runs_dir, run_dir)
+    run = RunFolder(run_dir)
+    run.write_rerun(run.read_rerun(settings.root), settings.root)  # behave's paths, made to work from the run folder
     if code not in (0, 1):
         raise HarnessError(f"behave exited {code}", hint=f"see the output above and {RunFolder(run_dir).behave_log}")
     return check_run(run_dir, code)
 
 
+HELP_WIDTH = 100  # the help has one width everywhere, so README's copy of it is the real output
+
+
+def _help_formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, width=HELP_WIDTH, max_help_position=32)
+
+
 def run_parser() -> argparse.ArgumentParser:
     """The options `harness run` reads itself; every other argument goes to behave."""
-    parser = argparse.ArgumentParser(prog="harness run", allow_abbrev=False, add_help=False)
+    parser = argparse.ArgumentParser(prog="harness run", allow_abbrev=False, add_help=False,
+                                     usage="harness run [HARNESS OPTIONS] [BEHAVE OPTIONS] [PATHS]",
+                                     description=RUN_DESCRIPTION, formatter_class=_help_formatter)
+    parser.add_argument("-h", "--help", action="store_true", help="show this help (the harness's options, then "
+                                                                  "behave's) and exit; creates nothing")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="run the features over N behave processes, each with its own environments")
     parser.add_argument("--shard", default="", metavar="I/N",
@@ -184,7 +206,49 @@ def run_parser() -> argparse.ArgumentParser:
                         help="weigh the split by this run folder's (or record's) durations")
     parser.add_argument("--reuse", nargs="?", const="1", default="", metavar="ENV",
                         help="attach to an environment kept up by `harness up ENV` (left up afterwards)")
+    parser.add_argument("--rerun", nargs="?", const="", default=None, metavar="RUN",
+                        help="run what failed in RUN (a run id or run folder; default: the last run)")
     return parser
+
+
+def rerun_failures(run: str, settings: Settings) -> list[str]:
+    """``--rerun [RUN]``: the failing ``file:line`` locations of a run (printed; empty when none failed)."""
+    folder = latest_link(settings.runs_dir) if not run else Path(run) if Path(run).is_dir() else settings.runs_dir / run
+    rerun = RunFolder(folder).rerun
+    if not rerun.is_file():
+        raise ConfigError(f"--rerun {run or ''}: no {rerun}", key="--rerun",
+                          hint="name a run id of .harness/runs/ or a run folder; without RUN it is the last run")
+    failures = RunFolder(folder).read_rerun(settings.root)
+    print(f"harness run --rerun: {len(failures) or 'no'} failing scenario(s) of {folder}"
+          + ("" if failures else ": nothing to re-run"), flush=True)
+    return failures
+
+
+RUN_DESCRIPTION = """\
+Run behave with the harness's outputs (behave JSON, JUnit, run record, rerun.txt, behave.log) in
+.harness/runs/<run-id>/. A run in which nothing ran is an error (exit 2). The harness's own options
+come first; every other argument goes to behave as it is."""
+
+
+def _asks_for_help(argv: list[str]) -> bool:
+    """``-h``/``--help`` among the arguments before ``--`` (after it they are behave's paths)."""
+    head = argv[:argv.index("--")] if "--" in argv else argv
+    return "-h" in head or "--help" in head
+
+
+def run_help() -> str:
+    """`harness run --help`: the harness's options, then behave's (which pass through)."""
+    # lazy: behave's option table is needed only for this help (harness run itself starts behave as a process)
+    from behave.configuration import setup_parser
+
+    behave = setup_parser()
+    behave.prog = "behave"
+    behave.formatter_class = _help_formatter
+    text = behave.format_help()
+    # behave's usage, examples and -h would contradict ours: its help from the arguments on
+    options = text[text.index("positional arguments:"):].splitlines(keepends=True)
+    options = "".join(line for line in options if not line.startswith("  -h, --help"))
+    return f"{run_parser().format_help()}\nbehave's options (passed to behave as they are):\n\n{options}"
 
 
 def _reuse_args(options: argparse.Namespace, behave_args: list[str], settings: Settings) -> list[str]:

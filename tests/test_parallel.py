@@ -22,6 +22,7 @@ from harness.analysis.model import Counts, Run
 from harness.parallel.merge import Part, merge_folder
 from harness.parallel.pool import Pool, Worker
 from harness.parallel.retry import RetryPolicy
+from harness.runfolder import RunFolder
 from tests.conftest import FIXTURES
 
 NOT_FLAKY = ["--tags", "not @failing", "--tags", "not @flaky"]
@@ -203,11 +204,12 @@ def test_merge_drops_skipped_copies_of_scenarios_that_ran_elsewhere(tmp_path: Pa
     parts = [record(tmp_path / "w1", ("f.feature:3", "passed"), ("f.feature:5", "skipped"), ("f.feature:7", "skipped")),
              record(tmp_path / "w2", ("f.feature:3", "skipped"), ("f.feature:5", "failed"), ("f.feature:7", "skipped"))]
     (tmp_path / "run").mkdir()
-    merge_folder(tmp_path / "run", parts, "r", ["f.feature:5"])
+    merge_folder(tmp_path / "run", parts, "r", ["f.feature:5"], root=tmp_path)
     run = load([str(tmp_path / "run")])
     assert {s.location: (s.status, s.attempts) for s in run.scenarios()} == {
         "f.feature:3": ("passed", ()), "f.feature:5": ("failed", ()), "f.feature:7": ("skipped", ())}
-    assert (tmp_path / "run" / "rerun.txt").read_text().splitlines()[1:] == ["f.feature:5"]
+    assert (tmp_path / "run" / "rerun.txt").read_text().splitlines()[2:] == ["../f.feature:5"]
+    assert RunFolder(tmp_path / "run").read_rerun(tmp_path) == ["f.feature:5"]
 
 
 def test_environment_folders_move_into_the_run_and_timelines_gather_per_environment(tmp_path: Path) -> None:

@@ -61,9 +61,9 @@ class Watchdog:
 def main(argv: list[str]) -> int:
     """Wait for the owner to die, then `docker compose -p PROJECT down -v --remove-orphans`."""
     parser = argparse.ArgumentParser(prog="harness watchdog")
-    parser.add_argument("--owner", type=int, required=True)
-    parser.add_argument("--project", required=True)
-    parser.add_argument("--interval", type=float, default=0.5)
+    parser.add_argument("--owner", type=int, required=True, help="the pid whose end takes the project down")
+    parser.add_argument("--project", required=True, help="the compose project to take down")
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between checks (default 0.5)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole terminal group

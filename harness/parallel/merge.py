@@ -49,17 +49,21 @@ class Part:
         return bool(self.only)
 
 
-def merge_folder(run_dir: Path, parts: Sequence[Part], run_id: str, final_failures: Sequence[str]) -> None:
-    """Write the merged record, behave JSON, rerun file and log of ``parts`` into ``run_dir``."""
+def merge_folder(run_dir: Path, parts: Sequence[Part], run_id: str, final_failures: Sequence[str],
+                 root: Path | None = None) -> None:
+    """Write the merged record, behave JSON, rerun file and log of ``parts`` into ``run_dir``.
+
+    ``final_failures`` are relative to ``root``, the folder the workers ran in (default: the working folder).
+    """
     run = RunFolder(run_dir)
     _write_record(run.record, parts, run_id)
     _write_behave_json(run.behave_json, parts)
-    run.write_rerun(final_failures)
+    run.write_rerun(final_failures, root)
     _write_log(run.behave_log, parts)
 
 
 def rerun_locations(folder: Path) -> list[str]:
-    """The ``file:line`` locations behave's rerun formatter wrote (empty when none failed)."""
+    """The ``file:line`` locations behave's rerun formatter wrote, as behave ran them (empty when none failed)."""
     return RunFolder(folder).read_rerun()
 
 

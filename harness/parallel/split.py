@@ -76,7 +76,7 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
         remove_leftovers(run_id)
     everyone = [w for w in everyone if w.parts]  # the @serial items' own worker starts only when nobody took them
     failures = [loc for w in everyone for loc in rerun_locations(w.current.folder)]
-    merge_folder(run_dir, _with_foreign(pool.parts, everyone, stealing), run_id, failures)
+    merge_folder(run_dir, _with_foreign(pool.parts, everyone, stealing), run_id, failures, settings.root)
     run.write_workers(_summary(options, everyone, time.monotonic() - started,
                                claims.owners(stealing) if stealing is not None else {},
                                None if pool.gate_opened is None else pool.gate_opened - started))

@@ -275,13 +275,13 @@ class RunFolder:
                 found.extend(worker.envs(nested=False))
         return found
 
-    def read_rerun(self) -> list[str]:
-        """The ``file:line`` locations behave's rerun formatter wrote (empty when none failed)."""
-        return read_rerun(self.rerun)
+    def read_rerun(self, root: Path | None = None) -> list[str]:
+        """The failing ``file:line`` locations relative to ``root`` (default: the working folder)."""
+        return read_rerun(self.rerun, root)
 
-    def write_rerun(self, failures: Sequence[str]) -> None:
-        """Write the locations still failing."""
-        write_rerun(self.rerun, failures)
+    def write_rerun(self, failures: Sequence[str], root: Path | None = None) -> None:
+        """Write the locations still failing (relative to ``root``) so `behave @rerun.txt` works from anywhere."""
+        write_rerun(self.rerun, failures, root)
 
     def write_workers(self, summary: WorkersSummary) -> None:
         """Save the split run's summary."""
