@@ -225,9 +225,9 @@ def rerun_failures(run: str, settings: Settings) -> list[str]:
 
 
 RUN_DESCRIPTION = """\
-Run behave with the harness's outputs (behave JSON, JUnit, run record, rerun.txt, behave.log) in
-.harness/runs/<run-id>/. A run in which nothing ran is an error (exit 2). The harness's own options
-come first; every other argument goes to behave as it is."""
+Run behave with the harness's outputs (behave JSON, JUnit, run record, rerun file, log) in a new run
+folder under .harness/runs. A run in which nothing ran is an error (exit 2). The harness's own
+options come first; every other argument goes to behave as it is."""
 
 
 def _asks_for_help(argv: list[str]) -> bool:
