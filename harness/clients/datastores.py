@@ -164,7 +164,7 @@ class Databases:
         if name not in self.subscriptions:
             known = ", ".join(sorted(self.subscriptions)) or "none"
             raise HarnessError(f'no Redis subscription named "{name}" in this scenario (known: {known})',
-                               hint=f'subscribe first: When "{name}" subscribes to the Redis channel "C" on "SERVICE"')
+                               hint=f'subscribe first: When I subscribe "{name}" to the Redis channel "C" on "SERVICE"')
         return self.subscriptions[name]
 
     def close(self) -> None:
