@@ -60,16 +60,22 @@ def decode(raw: str) -> Any:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which frames of which connection a step looks at: all, or those whose ``path`` equals ``value``."""
+    """Which frames of which connection a step looks at: all, or those whose ``path`` equals ``value``.
+
+    ``written``: the value as the step wrote it (``"tick"``, ``3``), shown in messages as it stands;
+    ``value`` is that text until the step resolves it to JSON.
+    """
 
     name: str
     path: str = ""
     value: Any = None
+    written: str = ""
 
     @property
     def label(self) -> str:
         """``"alice"`` or ``"alice" where "job_id" is "j1"``."""
-        where = f' where "{self.path}" is {jsonpath.excerpt(self.value)}' if self.path else ""
+        shown = self.written or jsonpath.excerpt(self.value)
+        where = f' where "{self.path}" is {shown}' if self.path else ""
         return f'"{self.name}"{where}'
 
     def pick(self, frames: Sequence[Frame]) -> list[Frame]:

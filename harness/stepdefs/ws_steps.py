@@ -44,7 +44,7 @@ def _selection(text: str) -> Selection:
     match = _SELECTION.fullmatch(text)
     if match is None:
         raise ValueError(f"not a connection reference: {text!r}")
-    return Selection(match["name"], match["path"] or "", match["value"])
+    return Selection(match["name"], match["path"] or "", match["value"], written=match["value"] or "")
 
 
 _selection.pattern = r'"[^"]*"(?: where "[^"]*" is (?:"[^"]*"|[^\s"]+))?'  # type: ignore[attr-defined]
@@ -454,7 +454,8 @@ def _kind_path(context: Any) -> str:
 def _resolve(context: Any, ref: Selection) -> Selection:
     if not ref.path:
         return ref
-    return Selection(ref.name, ref.path, jsonpath.literal(context.harness.interpolate(str(ref.value))))
+    text = context.harness.interpolate(str(ref.value))
+    return Selection(ref.name, ref.path, jsonpath.literal(text), written=text)
 
 
 def _wait(context: Any, ref: Selection, ready: Any, timeout: float | None = None) -> list[Frame]:

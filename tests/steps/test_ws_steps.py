@@ -303,3 +303,14 @@ def test_faults_on_the_clients_edge_are_on_the_fault_stack_and_undone_with_it(co
 def test_an_edge_fault_without_a_proxy_says_how_to_route(context: Any) -> None:
     with pytest.raises(ChannelError, match="do not go through a fault proxy"):
         run(context, 'When the client\'s link to "web" is reset')
+
+
+@pytest.mark.parametrize(("written", "shown"), [('"tick"', '"tick"'), ("3", "3"), ("true", "true")])
+def test_a_failure_quotes_a_selections_value_once(context: Any, written: str, shown: str) -> None:
+    """Regression: `where "type" is "\\"tick\\""` (the written value quoted again as JSON)."""
+    run(context, 'When I open a WebSocket "alice" to "/ws?emit=j1" on "web" as tenant "acme"\n'
+                 'Then at least 1 frames of kind "job_completed" arrive on "alice"')
+    with pytest.raises(VerificationFailed) as caught:
+        run(context, f'Then every frame on "alice" where "type" is {written} carries "usage"')
+    assert f'on "alice" where "type" is {shown}' in str(caught.value), str(caught.value)
+    assert '\\"' not in str(caught.value)
