@@ -90,6 +90,8 @@ def load(paths: Sequence[str], *, recover: bool = True) -> Run:
     """Read every input (shards and retries merge) and check the result makes sense."""
     files = expand(paths)
     parts: list[tuple[list[Feature], RunInfo]] = [read_file(f) for f in files]
+    if all(not features and not info.hook_errors for features, info in parts):
+        raise _nothing_ran(files, parts[0][1])
     features = merge(p[0] for p in parts)
     if recover:
         bases = [Path.cwd(), *(p for f in files for p in f.resolve().parents)]
@@ -108,7 +110,8 @@ def _merge_info(infos: list[RunInfo], files: list[Path]) -> RunInfo:
     return replace(first, sources=tuple(str(f) for f in files),
                    formats=tuple(sorted({fmt for i in infos for fmt in i.formats})),
                    hook_errors=tuple(e for i in infos for e in i.hook_errors),
-                   aborted="; ".join(i.aborted for i in infos if i.aborted))
+                   aborted="; ".join(i.aborted for i in infos if i.aborted),
+                   notes=tuple(n for i in infos for n in i.notes))
 
 
 def read_file(path: Path) -> tuple[list[Feature], RunInfo]:
@@ -121,11 +124,17 @@ def read_file(path: Path) -> tuple[list[Feature], RunInfo]:
                             f"({type(exc).__name__}: {exc})",
                             hint="a result file edited by hand or written by a tool version we do not know; "
                                  "open an issue with the file attached") from exc
-    if not features and not info.hook_errors:
-        raise AnalysisError(f"{path}: nothing ran: a valid {info.formats[0]} file that holds no test",
-                            hint="a before_all hook error, a wrong features path, a tag expression that "
-                                 "selected nothing, or an empty shard")
+    if not features and not info.hook_errors:  # among others it is fine: behave writes one per feature
+        info = replace(info, notes=(f"{path}: empty (holds no test: a tag expression selected none of it)",))
     return features, replace(info, sources=(str(path),))
+
+
+def _nothing_ran(files: list[Path], info: RunInfo) -> AnalysisError:
+    """Every input holds no test: the run ran nothing."""
+    what = f"{files[0]}: nothing ran: a valid {info.formats[0]} file that holds no test" if len(files) == 1 else \
+        f"{files[0].parent}: nothing ran: none of the {len(files)} input files holds a test"
+    return AnalysisError(what, hint="a before_all hook error, a wrong features path, a tag expression that "
+                                    "selected nothing, or an empty shard")
 
 
 def _read(path: Path, raw: bytes) -> tuple[list[Feature], RunInfo]:

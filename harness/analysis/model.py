@@ -130,6 +130,7 @@ class RunInfo:
     tags: str = ""
     hook_errors: tuple[ErrorInfo, ...] = ()
     aborted: str = ""
+    notes: tuple[str, ...] = ()  # what the input list says of an input ("empty: holds no test")
 
 
 @dataclass(frozen=True, slots=True)

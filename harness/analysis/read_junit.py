@@ -2,8 +2,9 @@
 
 One model for every producer: a feature per ``<testsuite>`` that holds testcases (nested suites are
 walked once, never counted again by their ancestors); a ``<failure>``/``<error>`` on a suite itself
-is a hook error of that suite; a testcase's child elements decide its status and a tool's own
-``status`` attribute only fills in what they leave open.
+is a hook error of that suite, and so are failures the suite's attributes count but its testcases do
+not show (tests are what is listed, as Jenkins counts them); a testcase's child elements decide its
+status and a tool's own ``status`` attribute only fills in what they leave open.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def _walk(suite: ET.Element, parent: str, out: list[Feature]) -> None:
     path = f"{parent}/{name}" if parent and name else name or parent
     cases = [child for child in suite if child.tag == "testcase"]
     errors = [_problem(node, "testsuite") for node in _problems(suite)] if suite.tag == "testsuite" else []
-    if not cases and suite.tag == "testsuite" and not any(c.tag in _SUITE_TAGS for c in suite):
-        cases = _counted_only(suite)
+    unlisted = _unlisted(suite, errors) if suite.tag == "testsuite" else None
+    errors += [unlisted] if unlisted is not None else []
     if cases or errors:
         out.append(_feature(suite, path, cases, errors[0] if errors else None))
     for child in suite:
@@ -65,18 +66,22 @@ def _walk(suite: ET.Element, parent: str, out: list[Feature]) -> None:
             _walk(child, path, out)
 
 
-def _counted_only(suite: ET.Element) -> list[ET.Element]:
-    """A suite that lists no testcase but counts them (tests/failures/errors/skipped): trust the counts."""
-    counts = {key: int(number(suite.get(key))) for key in ("tests", "failures", "errors", "skipped")}
-    cases: list[ET.Element] = []
-    for kind, child in (("failures", "failure"), ("errors", "error"), ("skipped", "skipped")):
-        for _ in range(counts[kind]):
-            case = ET.Element("testcase", name=f"{kind} #{len(cases) + 1} (counted by the suite only)")
-            ET.SubElement(case, child, message="the suite counts this test but does not list it")
-            cases.append(case)
-    cases += [ET.Element("testcase", name=f"test #{i + 1} (counted by the suite only)")
-              for i in range(len(cases), counts["tests"])]
-    return cases
+def _unlisted(suite: ET.Element, errors: list[ErrorInfo]) -> ErrorInfo | None:
+    """A suite whose attributes count failures or errors it does not list (a TAP-style summary suite).
+
+    Like Jenkins, the reader counts the listed testcases only; the difference is a problem of the suite.
+    """
+    if any(child.tag in _SUITE_TAGS for child in suite):
+        return None  # a parent's counts are its children's: each child is checked itself
+    counted = int(number(suite.get("failures"))) + int(number(suite.get("errors")))
+    listed = sum(1 for case in suite.iter("testcase") if any(c.tag in _PROBLEM_TAGS for c in case))
+    unlisted_tests = int(number(suite.get("tests"))) - sum(1 for _ in suite.iter("testcase"))
+    missing = min(counted - listed - len(errors), unlisted_tests)  # a count off among listed tests is the tool's
+    if missing <= 0:
+        return None
+    return ErrorInfo("UnlistedFailures", f"the suite's attributes count {counted} failure(s) and error(s) but it "
+                     f"lists {listed}: {missing} not listed as a testcase (counted as listed, as Jenkins does)",
+                     hook="testsuite")
 
 
 def _problems(node: ET.Element) -> list[ET.Element]:

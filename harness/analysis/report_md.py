@@ -41,6 +41,7 @@ def _header(a: Analysis, team: str, next_team: str) -> str:
     if info.run_id or info.commit:
         lines.append(f"**Run:** {info.run_id or '-'} (commit {info.commit[:12] or 'unknown'})  ")
     lines.append(f"**Inputs:** {', '.join(info.sources)}  ")
+    lines += [f"**Input note:** {note}  " for note in info.notes]
     if next_team:
         lines.append(f"**Next Team:** {next_team}")
     return "\n".join(lines)

@@ -15,7 +15,8 @@ def render(analysis: Analysis, top: int = 8) -> str:
     """Counts like behave's summary, rates, blockers, unique errors and the baseline diff."""
     o = analysis.metrics.overall
     run = analysis.run.info
-    lines = [f"inputs: {', '.join(run.sources)} ({', '.join(run.formats)})", *summary_lines(analysis.metrics), ""]
+    lines = [f"inputs: {', '.join(run.sources)} ({', '.join(run.formats)})", *(f"  {n}" for n in run.notes),
+             *summary_lines(analysis.metrics), ""]
     lines.append(f"scenario pass rate {pct(o.scenario_rate)} ({o.scenarios.get('passed')}/"
                  f"{o.scenarios.total - o.scenarios.get('skipped')}), step pass rate {pct(o.step_rate)} "
                  f"({o.steps.get('passed')}/{o.steps.total}; {o.steps_not_run} never ran; "
