@@ -318,10 +318,11 @@ class Channels:
             channel._update(state=DROPPED, detail=f"could not connect: {type(exc).__name__}: {exc}")
             return
         self._sockets[channel.name] = ws
+        link = LinkEnd.watch(ws)
         channel._update(state=OPEN, status=101, epoch=channel.epoch + 1, opened_at=self._clock())
-        self._tasks[channel.name] = asyncio.ensure_future(self._read_ws(channel, ws))
+        self._tasks[channel.name] = asyncio.ensure_future(self._read_ws(channel, ws, link))
 
-    async def _read_ws(self, channel: Channel, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _read_ws(self, channel: Channel, ws: aiohttp.ClientWebSocketResponse, link: LinkEnd) -> None:
         async for message in ws:
             if message.type == aiohttp.WSMsgType.TEXT:
                 channel._add(str(message.data), self._clock())
@@ -329,8 +330,9 @@ class Channels:
                 channel._add(bytes(message.data).decode("utf-8", errors="replace"), self._clock())
         error = ws.exception()
         code = ws.close_code
-        clean = code is not None and code < 1002 and error is None
-        detail = f"{type(error).__name__}: {error}" if error else _close_reason(code)
+        framed = code is not None and code != _NO_CLOSE_FRAME
+        clean = framed and code is not None and code < 1002 and error is None
+        detail = _close_reason(code) + " (the server's close frame)" if framed else link.describe(error)
         if channel.state != CLOSED:
             channel._update(state=CLOSED if clean else DROPPED, close_code=code, detail=detail)
 
@@ -433,10 +435,60 @@ class Channels:
         return future.result(timeout=self.settings.connect * 3 + 5)
 
 
+_NO_CLOSE_FRAME = 1006  # what a WebSocket client reports when the connection ended without a close frame
+
+
 def _close_reason(code: int | None) -> str:
-    reasons = {1000: "normal closure", 1001: "going away", 1006: "abnormal closure (no close frame: the "
-               "connection was cut)", 1008: "policy violation", 1011: "server error", 1013: "try again later"}
-    return reasons.get(code or 1006, f"close code {code}")
+    reasons = {1000: "normal closure", 1001: "going away", 1008: "policy violation", 1011: "server error",
+               1013: "try again later"}
+    return reasons.get(code or 0, f"close code {code}")
+
+
+@dataclass
+class LinkEnd:
+    """How the TCP connection under a WebSocket ended: the server's FIN (``eof``), a reset, or neither seen.
+
+    A close frame aside, aiohttp reports every end alike (code 1006); its transport does not: a server
+    that ends the connection after its last frame sends a FIN (``eof_received``), a cut connection is
+    reset (``connection_lost(ConnectionResetError)``) or falls silent (the heartbeat gives up).
+    """
+
+    eof: bool = False
+    lost: BaseException | None = None
+
+    @classmethod
+    def watch(cls, ws: aiohttp.ClientWebSocketResponse) -> LinkEnd:
+        """Start watching the connection under ``ws`` (aiohttp keeps it private: unseen when it moves)."""
+        end = cls()
+        protocol = getattr(getattr(ws, "_conn", None), "protocol", None)
+        if protocol is None:
+            return end
+        eof_received, connection_lost = protocol.eof_received, protocol.connection_lost
+
+        def on_eof() -> Any:
+            end.eof = True
+            return eof_received()
+
+        def on_lost(exc: BaseException | None) -> Any:
+            end.lost = exc
+            return connection_lost(exc)
+
+        protocol.eof_received, protocol.connection_lost = on_eof, on_lost
+        return end
+
+    def describe(self, error: BaseException | None) -> str:
+        """Why a connection ended without a close frame, in the words a failure message needs."""
+        if self.lost is not None:
+            return (f"no close frame (code 1006): the connection was cut ({type(self.lost).__name__}: "
+                    f"{self.lost or 'reset'})")
+        if self.eof:
+            return ("no close frame (code 1006): the server ended the connection after its last frame "
+                    "(TCP FIN, a normal end without a WebSocket close), not a network drop")
+        if isinstance(error, aiohttp.ServerTimeoutError | TimeoutError):
+            return (f"no close frame (code 1006): the connection was cut (no answer to the heartbeat: "
+                    f"{type(error).__name__}: {error})")
+        why = f": {type(error).__name__}: {error}" if error is not None else ""
+        return f"no close frame (code 1006): the connection ended{why}"
 
 
 def _ws_url(url: str) -> str:

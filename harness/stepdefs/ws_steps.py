@@ -254,6 +254,8 @@ def closed_with(context: Any, name: str, code: int) -> None:
 def drops(context: Any, name: str, seconds: float) -> None:
     """Check that the server or the network ended the connection (not this scenario) within SECONDS.
 
+    Which end it saw is logged and in any failure: the server's close frame (its code), the server
+    ending the connection after its last frame without one, or the connection cut (reset, silent).
     Example: Then "alice" drops within 5 s
     """
     channels = ws.channels(context.harness)
@@ -261,6 +263,7 @@ def drops(context: Any, name: str, seconds: float) -> None:
     ended = channel.wait_ended(seconds)
     expect.that(ended and channel.detail != "closed by the scenario",
                 f"expected the connection to drop within {seconds:g} s: {channel.describe(channels.kind_path)}")
+    print(f'"{name}" ended: {channel.describe(channels.kind_path)}')
 
 
 # -- frames ----------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import runpy
+import socket
+import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +43,15 @@ async def _ws(request: web.Request) -> web.StreamResponse:
             await ws.close(code=command["close"])
         elif command.get("cut"):
             assert request.transport is not None
+            request.transport.abort()
+        elif command.get("end"):  # the last frame, then a FIN: a normal end without a close frame
+            assert request.transport is not None
+            await ws.send_str(json.dumps({"type": "last"}))
+            request.transport.close()
+        elif command.get("reset"):  # an RST: the connection cut under both ends
+            assert request.transport is not None
+            request.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                                                  struct.pack("ii", 1, 0))
             request.transport.abort()
     return ws
 
@@ -314,3 +325,25 @@ def test_a_failure_quotes_a_selections_value_once(context: Any, written: str, sh
         run(context, f'Then every frame on "alice" where "type" is {written} carries "usage"')
     assert f'on "alice" where "type" is {shown}' in str(caught.value), str(caught.value)
     assert '\\"' not in str(caught.value)
+
+
+@pytest.mark.parametrize(("command", "saw"), [
+    ('{"close": 4001}', "with code 4001: close code 4001 (the server's close frame)"),
+    ('{"end": true}', "dropped with code 1006: no close frame (code 1006): the server ended the connection after "
+                      "its last frame"),
+    ('{"reset": true}', "dropped with code 1006: no close frame (code 1006): the connection was cut "
+                        "(ConnectionResetError"),
+])
+def test_a_drop_says_whether_the_server_ended_or_the_connection_was_cut(context: Any, command: str,
+                                                                         saw: str) -> None:
+    run(context, f'''
+        When I open a WebSocket "a" to "/ws" on "web" as tenant "acme"
+        And I send a JSON frame on "a":
+          """
+          {command}
+          """
+        Then "a" drops within 2 s
+        ''')
+    with pytest.raises(VerificationFailed) as caught:
+        run(context, 'Then "a" is closed with code 1000')
+    assert saw in str(caught.value), str(caught.value)
