@@ -57,7 +57,7 @@ def _latency_chart(a: Analysis) -> str:
         p95 = row.value("latency_ms.p95") or 0.0
         ref = next((t.reference for t in row.trends if t.percentile == "p95" and t.reference is not None), None)
         caption = f"{p95:.0f} ms" + (f" (ref {ref:.0f})" if ref is not None else "") + ("" if row.met else " ✗ bound")
-        rows.append((f"{row.load.name} {row.scenario}"[:40], p95, caption))
+        rows.append((f"{row.load.name} {row.scenario}", p95, caption))
     top = max((r[1] for r in rows), default=1.0) or 1.0
     return svg.bars("Load runs: p95 latency (ms)", rows, maximum=top, fill="#57a")
 
