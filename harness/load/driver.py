@@ -22,6 +22,7 @@ import aiohttp
 import yarl
 
 from harness.errors import LoadError
+from harness.load import rawhttp
 from harness.load.history import Outcome
 from harness.load.results import LoadResult, RawRecord
 from harness.load.spec import DEFAULT_LIMITS, Limits, RequestSpec, check_target
@@ -36,11 +37,17 @@ _GRACE = 1.0
 
 
 class _Sender:
-    """Sends one request as described by a spec and appends its record."""
+    """Sends one request as described by a spec and appends its record.
 
-    def __init__(self, spec: RequestSpec, session: aiohttp.ClientSession, t0: float) -> None:
+    Plain ``http://`` requests that read a whole body go through ``rawhttp`` (keep-alive protocols,
+    request bytes built once); SSE streams, ``https://`` and redirects go through aiohttp.
+    """
+
+    def __init__(self, spec: RequestSpec, session: aiohttp.ClientSession, t0: float,
+                 pool: rawhttp.Pool | None = None) -> None:
         self.spec = spec
         self.session = session
+        self.pool = pool if not spec.stream else None
         self.t0 = t0
         self.records: list[RawRecord] = []
         self.url = yarl.URL(spec.url)
@@ -56,6 +63,11 @@ class _Sender:
         self.body_fn: Callable[[int, int], Any] | None = spec.json if callable(spec.json) else None
         if self.static_body is not None or self.body_fn is not None:
             self.static_headers.setdefault("Content-Type", "application/json")
+        host = self.url.raw_host or ""
+        self.host = host if self.url.is_default_port() else f"{host}:{self.url.port}"
+        self.target = self.url.raw_path_qs
+        self.static_request = rawhttp.request_bytes(self.method, self.host, self.target, self.static_headers,
+                                                    self.static_body)
 
     def _prepare(self, user: int, seq: int) -> tuple[dict[str, str], bytes | None]:
         headers = self.static_headers
@@ -68,10 +80,50 @@ class _Sender:
 
     async def send(self, user: int, seq: int, intended: float) -> None:
         """Send one request intended at ``intended`` (seconds from t0) and record it."""
+        if self.pool is not None:
+            await self._send_raw(user, seq, intended)
+            return
+        await self._send_aiohttp(user, seq, intended)
+
+    async def _send_raw(self, user: int, seq: int, intended: float) -> None:
+        perf = time.perf_counter
+        t0 = self.t0
+        data = self.static_request
+        if self.headers_fn is not None or self.body_fn is not None:
+            headers, body = self._prepare(user, seq)
+            data = rawhttp.request_bytes(self.method, self.host, self.target, headers, body)
+        start = perf() - t0
+        status = 0
+        error: str | None = None
+        job_id: str | None = None
+        outcome: Outcome
+        try:
+            status, payload = await self.pool.request(data, self.spec.timeout)  # type: ignore[union-attr]
+            if status in _REDIRECTS:  # aiohttp follows redirects: send it again that way
+                await self._send_aiohttp(user, seq, intended, start)
+                return
+            outcome = "ok" if self.spec.ok(status) else "fail"
+            if self.id_path and outcome == "ok":
+                job_id, error = _extract_id(payload, self.id_path)
+        except rawhttp.ConnectFailed as exc:
+            # Refused or unreachable before anything was sent: definitely not done.
+            outcome, error = "fail", f"connect failed: {type(exc.cause).__name__}"
+        except TimeoutError:
+            outcome, error = "info", "timeout"
+        except (rawhttp.Disconnected, rawhttp.BadResponse, OSError) as exc:
+            # Sent, then reset or cut: the system may or may not have acted on it.
+            outcome, error = "info", _RAW_ERRORS.get(type(exc), type(exc).__name__)
+        except asyncio.CancelledError:
+            self.records.append((user, seq, intended, start, perf() - t0, NAN, status, "info",
+                                 "cancelled at the run's hard stop", None))
+            raise
+        self.records.append((user, seq, intended, start, perf() - t0, NAN, status, outcome, error, job_id))
+
+    async def _send_aiohttp(self, user: int, seq: int, intended: float, start: float | None = None) -> None:
         headers, body = self._prepare(user, seq)
         perf = time.perf_counter
         t0 = self.t0
-        start = perf() - t0
+        start = perf() - t0 if start is None else start
         status = 0
         first = NAN
         error: str | None = None
@@ -101,6 +153,12 @@ class _Sender:
             raise
         self.records.append((user, seq, intended, start, perf() - t0, first, status, outcome, error,
                              job_id))
+
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# the names aiohttp gives the same failures, so error counts read the same on both paths
+_RAW_ERRORS: dict[type, str] = {rawhttp.Disconnected: "ServerDisconnectedError",
+                                rawhttp.BadResponse: "ClientResponseError"}
 
 
 async def _first_event(content: aiohttp.StreamReader) -> float:
@@ -157,9 +215,11 @@ class _Run:
         self.session = aiohttp.ClientSession(
             connector=self.connector, cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=spec.timeout), raise_for_status=False)
+        url = yarl.URL(spec.url)
+        self.pool = rawhttp.Pool(url.raw_host or "", url.port or 80, connections) if url.scheme == "http" else None
         self.t0 = time.perf_counter()
         self.wall0 = time.time()
-        self.sender = _Sender(spec, self.session, self.t0)
+        self.sender = _Sender(spec, self.session, self.t0, self.pool)
 
     def now(self) -> float:
         """Seconds since the run started."""
@@ -186,6 +246,8 @@ class _Run:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.pool is not None:
+                self.pool.close()
             await self.session.close()
 
     def result(self, mode: str, users: int, **extra: Any) -> LoadResult:

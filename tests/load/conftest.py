@@ -60,8 +60,12 @@ def _app() -> web.Application:
         await asyncio.sleep(0.05)
         return web.json_response({})
 
+    async def redirect(_: web.Request) -> web.Response:
+        raise web.HTTPFound("/health")
+
     app = web.Application()
     app.router.add_get("/health", health)
+    app.router.add_get("/redirect-to-health", redirect)
     app.router.add_post("/jobs", jobs)
     app.router.add_post("/same-job", same_job)
     app.router.add_post("/echo", echo)
