@@ -27,8 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import Watch  # noqa: E402
+from harness.load.machine import Watch
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS_PER_SCENARIO = 10

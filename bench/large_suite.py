@@ -31,8 +31,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.load.machine import Watch
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import Watch  # noqa: E402
 from scenario_overhead import VENV, leftovers, make_project, per_scenario_ms  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

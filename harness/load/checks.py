@@ -21,10 +21,18 @@ PERCENTILE_NAMES = ("min", "p50", "p90", "p95", "p99", "p99.9", "max")
 
 
 def describe(result: LoadResult) -> str:
-    """One line: requests, success, throughput, statuses, errors."""
-    return (f"{result.count} requests in {result.elapsed:.2f} s ({result.throughput:.1f}/s), "
+    """One line: requests, success, throughput, statuses, errors; and the machine, when it was starved."""
+    line = (f"{result.count} requests in {result.elapsed:.2f} s ({result.throughput:.1f}/s), "
             f"{result.success_rate * 100:.2f}% ok; statuses {result.status_counts}; "
             f"errors {result.error_counts or 'none'}")
+    return line + starved_note(result)
+
+
+def starved_note(result: LoadResult) -> str:
+    """A line saying the machine was starved during the run ("" when it was not). The check still fails."""
+    why = result.starved
+    return (f"\nthe machine was starved during this load run: {why}. The numbers are the machine's as much "
+            "as the product's; rerun on a quiet machine before filing a product defect" if why else "")
 
 
 def ran(result: LoadResult) -> None:
@@ -105,7 +113,7 @@ def first_event_below(result: LoadResult, name: str, ms: float) -> None:
     """The time-to-first-event percentile NAME of streamed requests is below MS milliseconds."""
     value = _first_event(result, name)
     expect.that(value < ms / 1e3, f"{name} time to first event is {value * 1e3:.1f} ms, not below {ms:g} ms "
-                                  f"(over {result.ttfe_histogram.count} streams)")
+                                  f"(over {result.ttfe_histogram.count} streams){starved_note(result)}")
 
 
 def first_event_within_multiple(result: LoadResult, name: str, baseline: float | None, factor: float,
@@ -119,7 +127,8 @@ def first_event_within_multiple(result: LoadResult, name: str, baseline: float |
     bound = single * factor + margin_ms / 1e3
     expect.that(value < bound, f"{name} time to first event is {value * 1e3:.1f} ms, not below "
                                f"{bound * 1e3:.1f} ms ({factor:g} x baseline {single * 1e3:.1f} ms + {margin_ms:g} ms, "
-                               f"over {result.ttfe_histogram.count} streams)\nHint: a first event as late as "
+                               f"over {result.ttfe_histogram.count} streams){starved_note(result)}\n"
+                               "Hint: a first event as late as "
                                "the whole request means the stream is buffered (a proxy or the server)")
     return bound
 

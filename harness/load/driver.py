@@ -24,6 +24,7 @@ import yarl
 from harness.errors import LoadError
 from harness.load import rawhttp
 from harness.load.history import Outcome
+from harness.load.machine import Watch
 from harness.load.results import LoadResult, RawRecord
 from harness.load.spec import DEFAULT_LIMITS, Limits, RequestSpec, check_target
 
@@ -219,6 +220,7 @@ class _Run:
         self.pool = rawhttp.Pool(url.raw_host or "", url.port or 80, connections) if url.scheme == "http" else None
         self.t0 = time.perf_counter()
         self.wall0 = time.time()
+        self.watch = Watch()
         self.sender = _Sender(spec, self.session, self.t0, self.pool)
 
     def now(self) -> float:
@@ -256,7 +258,7 @@ class _Run:
         elapsed = max((r[4] for r in records), default=self.now())
         return LoadResult(mode=mode, method=self.spec.method.upper(), url=self.spec.url, users=users,
                           started_at=self.wall0, elapsed=elapsed, raw=records, loop=_loop_name(),
-                          **extra)
+                          extra={"machine": self.watch.state().as_dict()}, **extra)
 
 
 async def closed_loop(spec: RequestSpec, *, users: int, requests_per_user: int | None = None,

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from harness.load.histogram import PERCENTILES, Histogram
 from harness.load.history import History, Operation, Outcome
+from harness.load.machine import Machine
 
 # The driver appends one plain tuple per request (cheapest to build in the hot loop):
 # (user, seq, intended, start, end, first_event, status, outcome, error, job_id).
@@ -74,6 +75,15 @@ class LoadResult:
     rate: float | None = None
     loop: str = "asyncio"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def starved(self) -> str:
+        """Why the machine was starved during the run ("" when it was not, or was not recorded)."""
+        state = self.extra.get("machine")
+        if not isinstance(state, dict):
+            return ""
+        return Machine(tuple(state.get("load_average") or (0.0, 0.0, 0.0)),
+                       float(state.get("steal_pct") or 0.0), int(state.get("cpus") or 1)).starved()
 
     @property
     def count(self) -> int:

@@ -33,6 +33,7 @@ import aiohttp
 
 from harness.errors import LoadError
 from harness.load.driver import _quiet_gc
+from harness.load.machine import Watch
 from harness.load.results import LoadResult, RawRecord
 from harness.load.spec import DEFAULT_LIMITS, Limits, check_target
 
@@ -95,6 +96,7 @@ class WsRun:
         self.expected: set[tuple[int, str]] = set()
         self.changed = asyncio.Event()
         self.t0, self.wall0 = time.perf_counter(), time.time()
+        self.watch = Watch()
         self._id = tuple(spec.id_path.split("."))
         self._kind = tuple(spec.kind_path.split("."))
         self._published = tuple(spec.published_path.split(".")) if spec.published_path else ()
@@ -290,6 +292,7 @@ class WsRun:
             "sent": sent, "replied": replied, "received": sum(c.frames for c in self.conns),
             "expected": expected, "delivered": replied + delivered,
             "delivery_ratio": (replied + delivered) / expected if expected else 1.0,
+            "machine": self.watch.state().as_dict(),
         }
         self.records.sort(key=lambda r: r[4])
         return LoadResult(mode="websocket", method="WS", url=self.spec.ws_url(), users=self.count,

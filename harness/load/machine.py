@@ -1,7 +1,10 @@
-"""The machine's state beside a benchmark's numbers: load average and CPU steal (from /proc/stat).
+"""The machine's state beside a load run's or a benchmark's numbers: load average and CPU steal.
 
-A figure measured while another tenant steals CPU or the load average is above the core count is
-not comparable with one from a quiet machine; every benchmark records both with its result.
+A latency measured while another tenant steals CPU (``steal`` in /proc/stat) or while more work is
+runnable than there are cores is not the product's alone. Every load run records both with its
+numbers (``machine`` in its result file); a bound it misses while the machine was starved says so
+in the failure (``starved()``), and the analyzer files it under the blocker "noisy-machine". It
+stays a failure: noise turns nothing green.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ def _cpu_times() -> tuple[int, int]:
     return steal, sum(fields[:8])
 
 
+# starved: another tenant took at least this share of the CPU during the run ...
+STEAL_STARVED_PCT = 5.0
+# ... or more work was runnable than the cores could serve (a load run itself keeps ~2 busy on 2 cores)
+LOAD_STARVED_PER_CPU = 1.5
+
+
 @dataclass(frozen=True)
 class Machine:
     """Load average (1, 5, 15 min), CPU steal in percent over the measured span, and the core count."""
@@ -30,6 +39,16 @@ class Machine:
     load_average: tuple[float, float, float]
     steal_pct: float
     cpus: int
+
+    def starved(self) -> str:
+        """Why the machine was starved during the span ("" when it was not)."""
+        reasons = []
+        if self.steal_pct >= STEAL_STARVED_PCT:
+            reasons.append(f"CPU steal {self.steal_pct:.1f}% (another tenant; >= {STEAL_STARVED_PCT:g}%)")
+        if self.load_average[0] > LOAD_STARVED_PER_CPU * self.cpus:
+            reasons.append(f"load average {self.load_average[0]:.2f} on {self.cpus} cores "
+                           f"(> {LOAD_STARVED_PER_CPU:g} per core)")
+        return "; ".join(reasons)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
