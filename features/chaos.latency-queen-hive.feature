@@ -1,4 +1,4 @@
-@integration @chaos @p1 @env.chaos @queen @hive
+@integration @chaos @p1 @env.chaos @queen @hive @timing
 Feature: latency between the queen and its hives
   With 300 ms added on every queen-hive edge (fault proxy), answers get slower but not wrong:
   latency rises by about the added delay and no request fails. The rise is read on the fastest

@@ -1,4 +1,4 @@
-@integration @chaos @p1 @env.full-stack @worker @hive @queen
+@integration @chaos @p1 @env.full-stack @worker @hive @queen @timing
 Feature: worker churn under steady load
   Workers are killed and started again, one at a time, while clients keep submitting jobs at a
   steady rate. The load is asynchronous (accepted with 202, then looked up), so every acknowledged

@@ -147,3 +147,15 @@ def test_a_bad_shard_is_a_config_error_naming_the_option(text: str) -> None:
 
 def test_shard_parses_i_of_n() -> None:
     assert Shard.parse(" 2/4 ") == Shard(2, 4)
+
+
+@pytest.mark.parametrize("tag", ["serial", "load", "timing"])
+def test_timing_sensitive_features_and_scenarios_run_alone_like_serial(tmp_path: Path, tag: str) -> None:
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "f.feature").write_text(
+        f"@{tag}\nFeature: f\n  Scenario: a\n    Given x\n")
+    (tmp_path / "features" / "g.feature").write_text(
+        f"@parallel.scenarios\nFeature: g\n  @{tag}\n  Scenario: b\n    Given x\n  Scenario: c\n    Given x\n")
+    (tmp_path / "features" / "h.feature").write_text("@fast\nFeature: h\n  Scenario: d\n    Given x\n")
+    items = shard.collect(["features"], tmp_path)
+    assert [i.location for i in items if i.serial] == ["features/f.feature", "features/g.feature:4"]

@@ -27,6 +27,11 @@ from harness.runfolder import STARTUP
 from harness.runfolder.startup import read_startup
 
 SERIAL_TAG = "serial"
+# Tags whose features or scenarios run alone in a split run (after the others' scenarios are over,
+# harness.parallel.gate): @serial, and the timing-sensitive ones, whose measurements another
+# worker's bring-up or load would inflate (@load: load runs and their percentiles; @timing: a
+# latency baseline, a churn rate, anything measured against the clock).
+SERIAL_TAGS = frozenset({SERIAL_TAG, "load", "timing"})
 SCENARIOS_TAG = "parallel.scenarios"
 DEFAULT_SCENARIO_SECONDS = 1.0  # weight of a scenario no earlier run has timed
 SETUP_SECONDS = 5.0  # what a worker pays to bring up an environment it has not started yet
@@ -78,11 +83,11 @@ def collect(paths: Sequence[str], root: Path) -> list[Item]:
         tags = {str(t) for t in feature.tags}
         env = env_tag([str(t) for t in feature.tags]) or ""
         tops = list(top_scenarios(feature))
-        if SCENARIOS_TAG in tags and SERIAL_TAG not in tags:
-            items.extend(Item(f"{path}:{s.line}", path, 1, SERIAL_TAG in {str(t) for t in s.tags}, env=env)
+        if SCENARIOS_TAG in tags and not SERIAL_TAGS & tags:
+            items.extend(Item(f"{path}:{s.line}", path, 1, bool(SERIAL_TAGS & {str(t) for t in s.tags}), env=env)
                          for s in tops)
         else:
-            items.append(Item(path, path, max(1, len(tops)), SERIAL_TAG in tags, env=env))
+            items.append(Item(path, path, max(1, len(tops)), bool(SERIAL_TAGS & tags), env=env))
     return items
 
 
