@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from harness.errors import ConfigError, FaultError
 from harness.faults import Kill, Restart
 from harness.faults.process import wait_running
 from harness.faults.waits import FAULT_WAIT, fault_wait
+from harness.stepdefs import fault_steps
 from harness.waiting import Wait
 
 
@@ -54,3 +56,39 @@ def test_the_wait_given_to_a_fault_is_the_one_its_revert_uses() -> None:
     with pytest.raises(FaultError, match="after 0.02 s"):
         container.attrs["State"]["Restarting"] = True
         Restart(container, grace=1, wait=Wait(0.02, 0.01)).revert()  # type: ignore[arg-type]
+
+
+class FakeEnv:
+    """One service, one container; nothing to refresh."""
+
+    def __init__(self, container: Any) -> None:
+        self.services, self.container = {"hive-1": None}, container
+
+    def containers(self, _name: str) -> list[Any]:
+        return [self.container]
+
+    def refresh(self) -> None:
+        pass
+
+
+class FakeStack:
+    """Records what the steps inject (nothing acts)."""
+
+    def __init__(self) -> None:
+        self.injected: list[Any] = []
+
+    def inject(self, fault: Any) -> Any:
+        self.injected.append(fault)
+        return fault
+
+
+@pytest.mark.parametrize("userdata,timeout", [({}, 30.0), ({"fault_timeout": "90"}, 90.0)])
+def test_the_fault_steps_hand_the_users_fault_timeout_to_every_fault(userdata: dict[str, str], timeout: float) -> None:
+    stack = FakeStack()
+    context = SimpleNamespace(harness=SimpleNamespace(env=FakeEnv(RestartingContainer()), faults=stack,
+                                                      userdata=userdata, interpolate=lambda text: text))
+    for step in (fault_steps.step_kill, fault_steps.step_stop, fault_steps.step_restart, fault_steps.step_pause,
+                 fault_steps.step_crash):
+        step(context, "hive-1")
+    fault_steps.step_churn(context, "hive-1", 2, 10)
+    assert len(stack.injected) == 6 and {fault.wait.timeout for fault in stack.injected} == {timeout}
