@@ -17,6 +17,7 @@
     │   ├── RevertFailed              some faults could not be undone (harness.faults.stack)
     │   └── ProxyApiError             the fault proxy's control API refused (harness.faults.proxy_client)
     ├── LoadError                     the load driver was misused or could not run
+    ├── WaitTimeout                   a waited-for condition never came true (what, waited, attempts, last)
     ├── AnalysisError                 an input to `harness analyze` is unreadable or suspicious
     └── VerificationFailed            a step's check failed (also an AssertionError, so behave
         │                             reports the step as `failed`, not `error`)
@@ -150,6 +151,20 @@ class FaultError(HarnessError):
 
 class LoadError(HarnessError):
     """The load driver was misused or could not run."""
+
+
+class WaitTimeout(HarnessError):
+    """A condition waited for (harness.waiting.Wait.until) did not come true in time."""
+
+    def __init__(self, what: str, *, timeout: float, waited: float, attempts: int, last: str,
+                 hint: str = "") -> None:
+        self.what = what
+        self.timeout = timeout
+        self.waited = waited
+        self.attempts = attempts
+        self.last = last
+        super().__init__(f"waited {waited:.1f} s (limit {timeout:g} s, {attempts} attempts) for {what}; "
+                         f"last observed: {last}", hint=hint)
 
 
 class AnalysisError(HarnessError):

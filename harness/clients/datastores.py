@@ -16,7 +16,6 @@ Errors are translated here, once, into ``QueryFailed`` (database, query, Hint).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -211,16 +210,19 @@ def _container_address(env: Running, service: str) -> str | None:
     return str(addresses[0]) if addresses else None
 
 
+READ_SECONDS = 0.2  # one read blocks this long at most: how soon the thread sees ``stop``
+
+
 def _listen(pubsub: Any, sub: Subscription) -> None:
+    """Collect the subscription's messages until ``stop``. Nothing here sleeps: ``get_message`` blocks until a
+    message or READ_SECONDS (it returns at once only after a message it skips, such as the subscribe reply)."""
     try:
         while not sub.stop.is_set():
-            message = pubsub.get_message(timeout=0.2)
+            message = pubsub.get_message(timeout=READ_SECONDS)
             if message and message.get("type") == "message":
                 with sub.cond:
                     sub.messages.append(str(message.get("data")))
                     sub.cond.notify_all()
-            elif message is None:
-                time.sleep(0.001)
     except Exception as exc:  # noqa: BLE001 - the thread ends; the check reports the error
         sub.error = f"{type(exc).__name__}: {exc}"
     finally:

@@ -6,6 +6,7 @@ Tests pass a fake ``run`` callable (like httpx's MockTransport) so no Docker is 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import subprocess
@@ -16,10 +17,11 @@ from pathlib import Path
 from typing import IO
 
 from harness.errors import ComposeError, DockerUnavailable
+from harness.waiting import Wait
 
 logger = logging.getLogger(__name__)
 ENDPOINT_RACE = "has active endpoints"
-DOWN_ATTEMPTS = 3
+DOWN_RETRY = Wait(timeout=math.inf, interval=0.5, backoff=2.0, attempts=3)  # `down` again after 0.5 s, then 1 s
 
 Run = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -97,17 +99,16 @@ class ComposeRunner:
         """Stop and remove containers, networks and volumes of the project.
 
         A busy engine may refuse to remove a network whose containers it has just removed ("has active
-        endpoints": its endpoint count lags): `down` is tried again, up to DOWN_ATTEMPTS times.
+        endpoints": its endpoint count lags): `down` is tried again (DOWN_RETRY); any other error at once.
         """
-        for attempt in range(1, DOWN_ATTEMPTS + 1):
-            try:
-                self("down", "-v", "--remove-orphans", "-t", str(int(timeout)), timeout=timeout + 60)
-                return
-            except ComposeError as exc:
-                if ENDPOINT_RACE not in str(exc) or attempt == DOWN_ATTEMPTS:
-                    raise
-                logger.warning("compose down %s: a network still had endpoints; trying again", self.project)
-                self.sleep(attempt * 0.5)
+        def race(exc: BaseException) -> bool:
+            return isinstance(exc, ComposeError) and ENDPOINT_RACE in str(exc)
+
+        def tell(_exc: BaseException, attempt: int) -> None:
+            logger.warning("compose down %s: a network still had endpoints; trying again (%d/%d)", self.project,
+                           attempt, DOWN_RETRY.attempts)
+        DOWN_RETRY.poll(lambda: self("down", "-v", "--remove-orphans", "-t", str(int(timeout)), timeout=timeout + 60),
+                        retry_on=race, notify=tell, sleep=self.sleep)
 
     def logs(self, *services: str, tail: int | None = None, timestamps: bool = True) -> str:
         """The logs of ``services`` (all when none is given)."""

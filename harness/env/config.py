@@ -51,6 +51,7 @@ SETTING_KEYS: Mapping[str, str] = MappingProxyType({
     "ws_timeout": "seconds to wait for a WebSocket message",
     "ws_connect_timeout": "seconds a WebSocket connect may take",
     "ws_heartbeat": "seconds between a WebSocket client's pings (a silent server is seen as a drop)",
+    "fault_timeout": "seconds a fault waits for its container to run again (default 30)",
     "reuse": "attach to the environment kept by `harness up ENV` (a name, or 1 for every kept one)",
 })
 _DECLARED_USERDATA: dict[str, str] = {}  # a project's own keys: declare_userdata()

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
+
+from harness.waiting import Wait
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +69,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole terminal group
-    while owner_alive(args.owner):
-        time.sleep(args.interval)  # not a poll of a condition with a timeout: it waits forever
+    Wait(timeout=math.inf, interval=args.interval).until(lambda: not owner_alive(args.owner),
+                                                          what=f"owner {args.owner} to exit")
     print(f"owner {args.owner} is gone: taking {args.project} down", flush=True)
     done = subprocess.run(["docker", "compose", "-p", args.project, "down", "-v", "--remove-orphans",
                            "-t", "5"], capture_output=True, text=True)

@@ -19,10 +19,11 @@ import tarfile
 import time
 from typing import TYPE_CHECKING
 
-from harness.errors import FaultError
+from harness.errors import FaultError, WaitTimeout
 from harness.faults._docker import exec_sh, translate
 from harness.faults.process import _ContainerFault, stop_grace
-from harness.waiting import poll
+from harness.faults.waits import FAULT_WAIT, LOCK_WAIT
+from harness.waiting import Wait
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -59,10 +60,10 @@ class CorruptFile(_ContainerFault):
     """
 
     def __init__(self, container: Container, path: str, *, data: bytes = GARBAGE, grace: int | None = None,
-                 timeout: float = 30.0, interval: float = 0.5) -> None:
+                 wait: Wait = FAULT_WAIT) -> None:
         if not posixpath.isabs(path):
             raise FaultError(f"{path!r} is not an absolute path", hint="name the file as seen in the container")
-        super().__init__(container, timeout=timeout, interval=interval)
+        super().__init__(container, wait=wait)
         self.path = path
         self.data = data
         self.grace = stop_grace(container, grace)
@@ -86,12 +87,11 @@ class SqliteLock:
     """Hold an EXCLUSIVE lock on a SQLite database inside the container until reverted."""
 
     def __init__(self, container: Container, path: str, *, max_seconds: float = 300.0,
-                 timeout: float = 10.0, interval: float = 0.1) -> None:
+                 wait: Wait = LOCK_WAIT) -> None:
         self.container = container
         self.path = path
         self.max_seconds = max_seconds
-        self.timeout = timeout
-        self.interval = interval
+        self.wait = wait
         self.flag = f"/tmp/.harness-sqlite-lock-{abs(hash((path, id(self)))):x}"
 
     @property
@@ -109,14 +109,13 @@ class SqliteLock:
         with translate(self.describe(), hint="the image needs python3 with sqlite3"):
             self.container.exec_run(argv, detach=True)
 
-        def held() -> None:
+        def held() -> bool:
             code, _ = exec_sh(self.container, f"test -e {shlex.quote(self.flag)}")
-            if code != 0:
-                raise _NotHeld(self.path)
+            return code == 0
         try:
-            poll(held, timeout=self.timeout, interval=self.interval, retry_on=(_NotHeld,))
-        except _NotHeld as exc:
-            raise FaultError(f"could not lock {self.path} in {self.container.name} within {self.timeout:g} s",
+            self.wait.until(held, what=f"the lock on {self.path} in {self.container.name}")
+        except WaitTimeout as exc:
+            raise FaultError(f"could not lock {self.path} in {self.container.name} within {self.wait.timeout:g} s",
                              hint="is another process holding a lock, or is the path wrong?") from exc
 
     def revert(self) -> None:
@@ -125,7 +124,3 @@ class SqliteLock:
         if code != 0:
             raise FaultError(f"could not release the lock on {self.path} in {self.container.name}: {output}",
                              hint=f"the holder gives up by itself after {self.max_seconds:g} s")
-
-
-class _NotHeld(Exception):
-    """The lock holder has not signalled yet."""

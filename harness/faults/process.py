@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from harness.errors import FaultError
+from harness.errors import FaultError, WaitTimeout
 from harness.faults._docker import ensure_running, exec_sh, names, state, translate
-from harness.waiting import poll
+from harness.faults.waits import FAULT_WAIT, FREEZE_RETRY
+from harness.waiting import Wait
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -33,17 +34,19 @@ class _NotYet(Exception):
     """A polled condition does not hold yet."""
 
 
-def wait_running(container: Container, *, timeout: float, interval: float) -> None:
+def wait_running(container: Container, wait: Wait = FAULT_WAIT) -> None:
     """Poll until the container runs (not paused, not restarting), or raise FaultError."""
-    def check() -> None:
+    def running() -> bool:
         current = state(container)
         if not current.get("Running") or current.get("Restarting") or current.get("Paused"):
             raise _NotYet(current.get("Status", "?"))
+        return True
     try:
-        poll(check, timeout=timeout, interval=interval, retry_on=(_NotYet,))
-    except _NotYet as exc:
-        raise FaultError(f"{container.name} is not running after {timeout:g} s (status {exc})",
-                         hint=f"`docker logs {container.name}` shows why it does not come back") from exc
+        wait.until(running, what=f"{container.name} to run", retry_on=(_NotYet,))
+    except WaitTimeout as exc:
+        raise FaultError(f"{container.name} is not running after {wait.timeout:g} s (status {exc.__cause__})",
+                         hint=f"`docker logs {container.name}` shows why it does not come back; "
+                              "-D fault_timeout=SECONDS waits longer") from exc
 
 
 class _ContainerFault:
@@ -51,10 +54,9 @@ class _ContainerFault:
 
     verb = "fault"
 
-    def __init__(self, container: Container, *, timeout: float = 30.0, interval: float = 0.5) -> None:
+    def __init__(self, container: Container, *, wait: Wait = FAULT_WAIT) -> None:
         self.container = container
-        self.timeout = timeout
-        self.interval = interval
+        self.wait = wait
 
     @property
     def target(self) -> str:
@@ -73,7 +75,7 @@ class _ContainerFault:
     def revert(self) -> None:
         """Make sure the container runs again."""
         ensure_running(self.container)
-        wait_running(self.container, timeout=self.timeout, interval=self.interval)
+        wait_running(self.container, self.wait)
 
     def _act(self) -> None:
         raise NotImplementedError
@@ -82,9 +84,8 @@ class _ContainerFault:
 class Kill(_ContainerFault):
     """``docker kill`` with a signal; revert starts the container again."""
 
-    def __init__(self, container: Container, signal: str = "SIGKILL", *, timeout: float = 30.0,
-                 interval: float = 0.5) -> None:
-        super().__init__(container, timeout=timeout, interval=interval)
+    def __init__(self, container: Container, signal: str = "SIGKILL", *, wait: Wait = FAULT_WAIT) -> None:
+        super().__init__(container, wait=wait)
         self.signal = signal
 
     def describe(self) -> str:
@@ -100,9 +101,8 @@ class Crash(_ContainerFault):
 
     verb = "crash"
 
-    def __init__(self, container: Container, signal: str = "KILL", *, timeout: float = 30.0,
-                 interval: float = 0.5) -> None:
-        super().__init__(container, timeout=timeout, interval=interval)
+    def __init__(self, container: Container, signal: str = "KILL", *, wait: Wait = FAULT_WAIT) -> None:
+        super().__init__(container, wait=wait)
         self.signal = signal.removeprefix("SIG")
         self.restart_count_before: int | None = None
         self.started_before: str | None = None
@@ -145,7 +145,7 @@ class Crash(_ContainerFault):
         policy = (self.container.attrs["HostConfig"].get("RestartPolicy") or {}).get("Name") or "no"
         if policy == "no":
             ensure_running(self.container)
-        wait_running(self.container, timeout=self.timeout, interval=self.interval)
+        wait_running(self.container, self.wait)
 
 
 DEFAULT_STOP_GRACE = 10  # seconds: the engine's default when a container sets no stop timeout
@@ -168,9 +168,8 @@ class Stop(_ContainerFault):
 
     verb = "stop"
 
-    def __init__(self, container: Container, grace: int | None = None, *, timeout: float = 30.0,
-                 interval: float = 0.5) -> None:
-        super().__init__(container, timeout=timeout, interval=interval)
+    def __init__(self, container: Container, grace: int | None = None, *, wait: Wait = FAULT_WAIT) -> None:
+        super().__init__(container, wait=wait)
         self.grace = stop_grace(container, grace)
 
     def _act(self) -> None:
@@ -194,17 +193,12 @@ class Restart(_ContainerFault):
 
     verb = "restart"
 
-    def __init__(self, container: Container, grace: int | None = None, *, timeout: float = 30.0,
-                 interval: float = 0.5) -> None:
-        super().__init__(container, timeout=timeout, interval=interval)
+    def __init__(self, container: Container, grace: int | None = None, *, wait: Wait = FAULT_WAIT) -> None:
+        super().__init__(container, wait=wait)
         self.grace = stop_grace(container, grace)
 
     def _act(self) -> None:
         self.container.restart(timeout=self.grace)
-
-
-FREEZE_ATTEMPTS = 5  # runc gives up freezing a busy cgroup ("unable to freeze") now and then under load
-FREEZE_RETRY_SECONDS = 0.2
 
 
 class Pause(_ContainerFault):
@@ -212,7 +206,7 @@ class Pause(_ContainerFault):
 
     runc gives up when the cgroup does not reach FROZEN in time (a loaded machine, processes in
     uninterruptible sleep) and leaves the container running: the engine answers 500 "unable to
-    freeze". That is retried a few times; any other error, or the last one, is raised.
+    freeze". That is tried again (FREEZE_RETRY, harness.faults.waits); any other error, or the last one, is raised.
     """
 
     verb = "pause"
@@ -220,16 +214,14 @@ class Pause(_ContainerFault):
     def _act(self) -> None:
         # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
         import docker.errors
-        for attempt in range(1, FREEZE_ATTEMPTS + 1):
-            try:
-                self.container.pause()
-                return
-            except docker.errors.APIError as exc:
-                if "unable to freeze" not in str(exc) or attempt == FREEZE_ATTEMPTS:
-                    raise
-                logger.warning("pause %s: %s; trying again (%d/%d)", self.container.name, exc, attempt,
-                               FREEZE_ATTEMPTS)
-                time.sleep(FREEZE_RETRY_SECONDS * attempt)
+
+        def frozen_too_slowly(exc: BaseException) -> bool:
+            return isinstance(exc, docker.errors.APIError) and "unable to freeze" in str(exc)
+
+        def tell(exc: BaseException, attempt: int) -> None:
+            logger.warning("pause %s: %s; trying again (%d/%d)", self.container.name, exc, attempt,
+                           FREEZE_RETRY.attempts)
+        FREEZE_RETRY.poll(self.container.pause, retry_on=frozen_too_slowly, notify=tell)
 
 
 class Unpause(_ContainerFault):
@@ -249,8 +241,7 @@ class Churn:
 
     def __init__(self, containers: Sequence[Container], *, interval: float = 2.0, duration: float = 30.0,
                  down_time: float = 0.5, signal: str = "SIGKILL", seed: int | None = None,
-                 timeout: float = 30.0, poll_interval: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 wait: Wait = FAULT_WAIT, clock: Callable[[], float] = time.monotonic) -> None:
         if not containers:
             raise FaultError("Churn needs at least one container", hint="pass the services to churn")
         self.containers = list(containers)
@@ -258,8 +249,7 @@ class Churn:
         self.duration = duration
         self.down_time = down_time
         self.signal = signal
-        self.timeout = timeout
-        self.poll_interval = poll_interval
+        self.wait = wait
         self.events: list[tuple[float, str, str]] = []
         self.errors: list[str] = []
         self._random = random.Random(seed)
@@ -298,11 +288,11 @@ class Churn:
         """Stop the thread, bring every target back up, report any error the thread hit."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(self.timeout)
+            self._thread.join(self.wait.timeout)
         for container in self.containers:
             ensure_running(container)
         for container in self.containers:
-            wait_running(container, timeout=self.timeout, interval=self.poll_interval)
+            wait_running(container, self.wait)
         if self.errors:
             raise FaultError(f"churn hit {len(self.errors)} error(s): " + "; ".join(self.errors),
                              hint="every target runs again; the errors above happened during the churn")

@@ -281,6 +281,7 @@ class Pipe:
             await self.link.changed.wait()
 
     async def _delay(self, arrived: float) -> None:
+        # wait: the latency toxic's delay is the fault itself (time added to the data), not a poll of a condition
         for toxic in self.link.active(self.stream):
             if toxic.type == "latency":
                 jitter = toxic.attributes["jitter"]
@@ -296,6 +297,7 @@ class Pipe:
         rates = [t.attributes["rate"] * 1024 for t in toxics
                  if t.type == "bandwidth" and t.attributes["rate"] > 0]
         step = max(1, int(min(rates) / 10)) if rates else len(data) or 1
+        # wait: the bandwidth toxic paces the data (a tenth of a second's worth at a time), not a poll
         for start in range(0, len(data), step):
             piece = data[start:start + step]
             self.writer.write(piece)
@@ -309,6 +311,7 @@ class Pipe:
         return True
 
     async def _close_later(self) -> None:
+        # wait: the slow_close toxic's delay before the close is the fault itself, not a poll
         for toxic in self.link.active(self.stream):
             if toxic.type == "slow_close":
                 await asyncio.sleep(toxic.attributes["delay"] / 1000)

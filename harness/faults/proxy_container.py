@@ -25,7 +25,7 @@ from harness.env.remote_images import ensure_images
 from harness.errors import FaultError, HarnessError
 from harness.faults._docker import networks, translate
 from harness.faults.proxy_client import ProxyClient
-from harness.waiting import poll
+from harness.faults.waits import PROXY_READY
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -35,8 +35,6 @@ logger = logging.getLogger(__name__)
 SERVICE = "harness-faultproxy"
 CONTROL_PORT = 8474
 PROXY_ROLE = "faultproxy"
-READY_TIMEOUT = 20.0
-READY_INTERVAL = 0.1
 _PACKAGE_FILES = ("Dockerfile", "proxy.py")
 _COPIED_LABELS = ("com.docker.compose.project", "com.docker.compose.project.working_dir",
                   "com.docker.compose.project.config_files", "com.docker.compose.version")
@@ -132,7 +130,7 @@ class ProxyContainer:
 
     def await_ready(self) -> None:
         """Poll the control API until it answers."""
-        poll(self.client.version, timeout=READY_TIMEOUT, interval=READY_INTERVAL, retry_on=(FaultError,))
+        PROXY_READY.poll(self.client.version, retry_on=(FaultError,))
 
     def ip_on(self, network: str) -> str:
         """The proxy's address on ``network``, connecting it to that network first if needed."""

@@ -273,6 +273,7 @@ async def closed_loop(spec: RequestSpec, *, users: int, requests_per_user: int |
 
     async def user(index: int) -> None:
         send, now, left = run.sender.send, run.now, requests_per_user
+        # wait: a closed-model user's think time between requests (load pacing, not a poll of a condition)
         while left is None or left > 0:
             at = now()
             if at >= deadline:
@@ -304,6 +305,7 @@ async def open_loop(spec: RequestSpec, *, rate: float, duration: float | None = 
 
     async def worker(index: int) -> None:
         send, now, sleep = run.sender.send, run.now, asyncio.sleep
+        # wait: the open model's schedule: each request waits for its intended send time (pacing, not a poll)
         for i in seq:
             if i >= planned:
                 return

@@ -184,6 +184,7 @@ class WsRun:
         if self.spec.rate <= 0:
             return await self._send_and_receive(conn, conn.ws, deadline)
         interval, seq, base = 1.0 / self.spec.rate, 0, self.now()
+        # wait: a sender's schedule: each message waits for its intended send time (pacing, not a poll)
         while self.now() < deadline and not conn.ws.closed:
             key = f"c{conn.index}-s{seq}"
             intended = base + seq * interval

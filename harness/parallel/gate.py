@@ -19,6 +19,7 @@ The wait ends with a HarnessError when the process that started the worker is go
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.waiting import Wait
 
 logger = logging.getLogger(__name__)
 
 GATE_ENV = "HARNESS_GATE"
 OVER_ENV = "HARNESS_SCENARIOS_OVER"  # a worker attempt's marker file: its scenarios are over (written in after_all)
 CLEAN, FAILED = "clean", "failed"
-POLL_SECONDS = 0.05
+GATE_WAIT = Wait(timeout=math.inf, interval=0.05)  # no deadline: the pool opens the gate, or the parent is gone
 
 
 def from_environ(environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -68,11 +70,15 @@ def wait(path: Path, *, parent: int | None = None, getppid: Callable[[], int] = 
     """Block until ``path`` exists; return the seconds waited. HarnessError if the parent process is gone."""
     parent = getppid() if parent is None else parent
     started = time.monotonic()
-    while not path.exists():
+
+    def opened() -> bool:
+        if path.exists():
+            return True
         if getppid() != parent:
             raise HarnessError(f"the run that started this worker is gone (the gate {path} never opened)",
                                hint="nothing to do: this worker stops and takes its environments down")
-        sleep(POLL_SECONDS)
+        return False
+    GATE_WAIT.until(opened, what=f"the gate {path} to open", sleep=sleep)
     return time.monotonic() - started
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -33,11 +34,12 @@ from harness.parallel.merge import Part, rerun_locations
 from harness.parallel.retry import RetryPolicy
 from harness.parallel.shard import Item
 from harness.runfolder import RunFolder
+from harness.waiting import Wait
 
 logger = logging.getLogger(__name__)
 
 MARKS = {"passed": "✓", "failed": "✗", "error": "✗", "hook_error": "✗", "skipped": "-", "untested": "-"}
-POLL_SECONDS = 0.2
+POOL_TICK = Wait(timeout=math.inf, interval=0.2)  # how often the pool looks at its workers (they end it)
 STOP_GRACE_SECONDS = 60.0  # a worker's environments need `compose down` after SIGTERM
 
 
@@ -116,12 +118,15 @@ class Pool:
             _restore_handlers(previous)
 
     def _drive(self, workers: Sequence[Worker]) -> None:
-        while any(w.proc is not None for w in workers):
+        def all_done() -> bool:
+            if not any(w.proc is not None for w in workers):
+                return True
             for worker in workers:
                 self._poll(worker)
             self._early_serial(workers)
             self._gate_for_holder(workers)
-            time.sleep(POLL_SECONDS)
+            return False
+        POOL_TICK.until(all_done, what="the workers to finish")
         for worker in workers:
             self._progress(worker)
 

@@ -59,8 +59,8 @@ from harness.faults import (
     binding,
 )
 from harness.faults.resources import oom_killed
+from harness.faults.waits import OOM_SETTLE, fault_wait
 from harness.run.record import scenario_started
-from harness.waiting import poll
 
 use_step_matcher("parse")
 
@@ -114,6 +114,11 @@ def _link(context: Any, a: str, b: Peer, toxic: Any, what: str) -> None:
     """Inject one toxic on every hop between A and B (port from the step, else discovered)."""
     a_ref, b_ref = _refs(context, a, b)
     _inject(context, binding.link(context.harness.env, a_ref, b_ref, toxic, what, port=b[1]))
+
+
+def _wait(context: Any) -> Any:
+    """How long a fault waits for its container to run again (-D fault_timeout=SECONDS)."""
+    return fault_wait(context.harness.userdata)
 
 
 def _all(context: Any, refs: str) -> list[Any]:
@@ -178,71 +183,70 @@ def step_undo_all(context: Any) -> None:
 def step_kill(context: Any, target: str) -> None:
     """`docker kill` (SIGKILL) every container of the services; restarted on undo."""
     for container in _all(context, target):
-        _inject(context, Kill(container))
+        _inject(context, Kill(container, wait=_wait(context)))
 
 
 @step("{target:Services} is killed with {signal:Signal}")
 def step_kill_signal(context: Any, target: str, signal: str) -> None:
     """Send a signal to every container of the services (e.g. SIGTERM for a graceful stop)."""
     for container in _all(context, target):
-        _inject(context, Kill(container, signal))
+        _inject(context, Kill(container, signal, wait=_wait(context)))
 
 
 @step("the app in {target:Services} crashes")
 def step_crash(context: Any, target: str) -> None:
     """Kill the app process inside the container (needs `init: true`); the restart policy applies."""
-    _inject(context, Crash(_one(context, target)))
+    _inject(context, Crash(_one(context, target), wait=_wait(context)))
 
 
 @step("{target:Services} is stopped")
 def step_stop(context: Any, target: str) -> None:
     """`docker stop` the services; started again on undo."""
     for container in _all(context, target):
-        _inject(context, Stop(container))
+        _inject(context, Stop(container, wait=_wait(context)))
 
 
 @step("{target:Services} is started")
 def step_start(context: Any, target: str) -> None:
     """`docker start` stopped services (nothing to undo: running is the steady state)."""
     for container in _all(context, target):
-        _inject(context, Start(container))
+        _inject(context, Start(container, wait=_wait(context)))
 
 
 @step("{target:Services} is restarted")
 def step_restart(context: Any, target: str) -> None:
     """`docker restart` the services (their volumes keep their data)."""
     for container in _all(context, target):
-        _inject(context, Restart(container))
+        _inject(context, Restart(container, wait=_wait(context)))
 
 
 @step("{target:Services} is paused")
 def step_pause(context: Any, target: str) -> None:
     """Freeze the services (cgroup freezer); unpaused on undo."""
     for container in _all(context, target):
-        _inject(context, Pause(container))
+        _inject(context, Pause(container, wait=_wait(context)))
 
 
 @step("{target:Services} is unpaused")
 def step_unpause(context: Any, target: str) -> None:
     """Unfreeze paused services now."""
     for container in _all(context, target):
-        _inject(context, Unpause(container))
+        _inject(context, Unpause(container, wait=_wait(context)))
 
 
 @step("the services {target:Services} churn every {interval:Number} seconds for {duration:Number} seconds")
 def step_churn(context: Any, target: str, interval: float, duration: float) -> None:
     """Start a background loop that kills and restarts the services' containers; it runs on."""
-    _inject(context, Churn(_all(context, target), interval=interval,
-                           duration=duration))
+    _inject(context, Churn(_all(context, target), interval=interval, duration=duration, wait=_wait(context)))
 
 
 @step("the churn has finished")
 def step_churn_finished(context: Any) -> None:
     """Wait until the scenario's churn loop has run its duration and every target runs again."""
     churn = binding.active_churn(context.harness.faults)
-    finished = churn.join(churn.duration + churn.timeout)
+    finished = churn.join(churn.duration + churn.wait.timeout)
     context.harness.faults.revert(churn)
-    expect.that(finished, f"the churn was still running {churn.duration + churn.timeout:g} s after it began")
+    expect.that(finished, f"the churn was still running {churn.duration + churn.wait.timeout:g} s after it began")
     expect.that(not churn.errors, f"churn errors: {churn.errors}")
 
 
@@ -346,9 +350,6 @@ def step_cpu(context: Any, target: str, cpus: float) -> None:
         _inject(context, CpuSqueeze(container, cpus))
 
 
-OOM_SETTLE = 5.0  # seconds the engine has to report an OOM kill the kernel already did
-
-
 @step("{target:Services} was killed for running out of memory")
 def step_oom(context: Any, target: str) -> None:
     """Check: the container's state says OOMKilled, or the engine logged an OOM kill of it since the scenario started
@@ -359,15 +360,15 @@ def step_oom(context: Any, target: str) -> None:
 
     def killed() -> None:
         expect.that(oom_killed(container, since=since),
-                    f"{target} was not OOM-killed since the scenario started (no oom event within {OOM_SETTLE:g} s; "
-                    f"state: {container.attrs.get('State')})")
-    poll(killed, timeout=OOM_SETTLE, interval=0.5)
+                    f"{target} was not OOM-killed since the scenario started (no oom event within "
+                    f"{OOM_SETTLE.timeout:g} s; state: {container.attrs.get('State')})")
+    OOM_SETTLE.poll(killed)
 
 
 @step('the file "{path:Path}" in {target:Services} is corrupted')
 def step_corrupt(context: Any, path: str, target: str) -> None:
     """Stop the service, overwrite the file with garbage, start it again (tag the scenario @fresh)."""
-    _inject(context, CorruptFile(_one(context, target), path))
+    _inject(context, CorruptFile(_one(context, target), path, wait=_wait(context)))
 
 
 @step('the SQLite database "{path:Path}" in {target:Services} is locked')

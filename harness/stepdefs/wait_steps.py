@@ -52,6 +52,7 @@ def throughout(context: Any, seconds: float) -> None:
     """
     block, counts = _block(context, "for N seconds:")
     started = time.monotonic()
+    # wait: 'for N seconds:' checks that something keeps holding (fails at the first failure), not a wait until
     while True:
         try:
             _attempt(context, block, counts)
@@ -80,6 +81,7 @@ def settles(context: Any, seconds: float, hold: float) -> None:
     deadline = time.monotonic() + seconds
     streak: float | None = None
     longest, last = 0.0, "never tried"
+    # wait: '... in a row:' needs a streak of passes, which Wait.until (one pass ends it) does not express
     while True:
         now = time.monotonic()
         try:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import docker.errors
 import pytest
 
 from harness.errors import FaultError
-from harness.faults import Pause, process
+from harness.faults import Pause, process, waits
 
 
 class FreezingContainer:
@@ -26,7 +28,7 @@ class FreezingContainer:
 
 @pytest.fixture(autouse=True)
 def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(process, "FREEZE_RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(process, "FREEZE_RETRY", replace(waits.FREEZE_RETRY, interval=0.0))
 
 
 def test_a_freeze_that_fails_twice_is_tried_again_and_pauses() -> None:
@@ -39,7 +41,7 @@ def test_a_freeze_that_keeps_failing_is_a_fault_error_after_the_last_attempt() -
     container = FreezingContainer(failures=99)
     with pytest.raises(FaultError, match="pause hive-1 failed: .*unable to freeze"):
         Pause(container).inject()  # type: ignore[arg-type]
-    assert container.calls == process.FREEZE_ATTEMPTS
+    assert container.calls == waits.FREEZE_RETRY.attempts == 5
 
 
 def test_another_engine_error_is_not_tried_again() -> None:
