@@ -26,6 +26,7 @@ import httpx
 from harness import expect
 from harness.clients import jsonpath, sse, tokens
 from harness.clients.scope import Scope
+from harness.clients.transient import bounded
 from harness.env.config import seconds_settings
 from harness.errors import HarnessError
 
@@ -164,7 +165,8 @@ class HttpClient:
         service, url = self.target(request)
         started = self._clock()
         try:
-            answer = self._http.request(request.method, url, **self._arguments(request))
+            answer = self._http.request(request.method, url, timeout=bounded(self.settings.request),
+                                        **self._arguments(request))
         except httpx.HTTPError as exc:
             raise self._failed(exc, request.method, url, service) from exc
         received = self._clock()

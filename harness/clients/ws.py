@@ -33,6 +33,7 @@ import aiohttp
 from harness.clients import http, sse, tokens
 from harness.clients.frames import Frame, decode, summary
 from harness.clients.scope import Scope
+from harness.clients.transient import bounded
 from harness.env.config import seconds_settings
 from harness.errors import HarnessError
 from harness.faults.proxy import ApiError, Proxy, Toxic
@@ -48,18 +49,19 @@ OPENING, OPEN, REFUSED, CLOSED, DROPPED = "opening", "open", "refused", "closed"
 class ChannelError(HarnessError):
     """A named connection is unknown, or could not be opened or used."""
 
-    def __init__(self, message: str, *, name: str, hint: str) -> None:
+    def __init__(self, message: str, *, name: str, hint: str, service: str = "") -> None:
         self.name = name
+        self.service = service
         super().__init__(message, hint=hint)
 
 
 class ConnectionRefused(ChannelError):
     """The server refused the handshake (status and body kept)."""
 
-    def __init__(self, message: str, *, name: str, status: int, body: str, hint: str) -> None:
+    def __init__(self, message: str, *, name: str, status: int, body: str, hint: str, service: str = "") -> None:
         self.status = status
         self.body = body
-        super().__init__(message, name=name, hint=hint)
+        super().__init__(message, name=name, hint=hint, service=service)
 
 
 _SETTING_KEYS = {"wait": "ws_timeout", "connect": "ws_connect_timeout", "heartbeat": "ws_heartbeat"}
@@ -98,6 +100,7 @@ class Channel:
     detail: str = ""
     epoch: int = 0
     opened_at: float = 0.0
+    error: BaseException | None = None  # why it was refused or could not connect (the cause of ChannelError)
     frames: list[Frame] = field(default_factory=list)
     cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
@@ -175,7 +178,7 @@ class Channels:
     def open_ws(self, name: str, request: http.Request, *, must_succeed: bool = True) -> Channel:
         """Open a WebSocket named ``name``; wait for the handshake; raise ConnectionRefused when refused."""
         channel = self._new(name, WEBSOCKET, request)
-        self._call(self._connect_ws(channel))
+        self._call(self._connect_ws(channel, bounded(self.settings.connect)))
         if must_succeed:
             self._raise_if_refused(channel)
         return channel
@@ -195,8 +198,9 @@ class Channels:
         kept = tuple(p for p in channel.request.params if p[0] not in {k for k, _ in params})
         channel.request = replace(channel.request, params=kept + params)
         channel.url = self._url(channel.request, channel.kind)
-        channel._update(state=OPENING, status=0, body="", close_code=None, detail="")
-        self._call(self._connect_ws(channel) if channel.kind == WEBSOCKET else self._connect_sse(channel))
+        channel._update(state=OPENING, status=0, body="", close_code=None, detail="", error=None)
+        connect = bounded(self.settings.connect)
+        self._call(self._connect_ws(channel, connect) if channel.kind == WEBSOCKET else self._connect_sse(channel))
         self._raise_if_refused(channel)
         return channel
 
@@ -304,18 +308,18 @@ class Channels:
     async def _make_session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect))
 
-    async def _connect_ws(self, channel: Channel) -> None:
+    async def _connect_ws(self, channel: Channel, connect: float) -> None:
         headers = self._headers(channel.request)
         try:
             ws = await asyncio.wait_for(self._session.ws_connect(channel.url, headers=headers,
                                                                  heartbeat=self.settings.heartbeat or None),
-                                        self.settings.connect)
+                                        connect)
         except aiohttp.WSServerHandshakeError as exc:
             body = await self._refusal_body(channel.url, headers)
-            channel._update(state=REFUSED, status=exc.status, body=body)
+            channel._update(state=REFUSED, status=exc.status, body=body, error=exc)
             return
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            channel._update(state=DROPPED, detail=f"could not connect: {type(exc).__name__}: {exc}")
+            channel._update(state=DROPPED, detail=f"could not connect: {type(exc).__name__}: {exc}", error=exc)
             return
         self._sockets[channel.name] = ws
         link = LinkEnd.watch(ws)
@@ -344,7 +348,7 @@ class Channels:
         try:
             response = await self._session.request(request.method, channel.url, **kwargs)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            channel._update(state=DROPPED, detail=f"could not connect: {type(exc).__name__}: {exc}")
+            channel._update(state=DROPPED, detail=f"could not connect: {type(exc).__name__}: {exc}", error=exc)
             return
         if response.status >= 300 or "text/event-stream" not in response.headers.get("Content-Type", ""):
             body = await response.text(errors="replace")
@@ -421,14 +425,17 @@ class Channels:
         return headers
 
     def _raise_if_refused(self, channel: Channel) -> None:
+        service = channel.request.service or ""
         if channel.state == REFUSED:
             raise ConnectionRefused(f"the {channel.kind} handshake was refused: {channel.describe(self.kind_path)}",
-                                    name=channel.name, status=channel.status, body=channel.body,
+                                    name=channel.name, status=channel.status, body=channel.body, service=service,
                                     hint="check the token or credentials and the path; to expect a refusal "
-                                         f'write: When I try to open a WebSocket "{channel.name}" ...')
+                                         f'write: When I try to open a WebSocket "{channel.name}" ...'
+                                    ) from channel.error
         if channel.state == DROPPED:
-            raise ChannelError(f"could not open {channel.describe(self.kind_path)}", name=channel.name,
-                               hint="is the service running and its port published? `harness status` shows it")
+            raise ChannelError(f"could not open {channel.describe(self.kind_path)}", name=channel.name, service=service,
+                               hint="is the service running and its port published? `harness status` shows it"
+                               ) from channel.error
 
     def _call(self, coro: Any) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
