@@ -179,13 +179,14 @@ class VerificationFailed(HarnessError, AssertionError):
 class ServiceDown(VerificationFailed):
     """A waiting block's every attempt until its deadline failed on a transient error (refused, reset, ...)."""
 
-    def __init__(self, *, service: str, attempts: int, seconds: float, last: str, block: str) -> None:
+    def __init__(self, *, service: str, attempts: int, seconds: float, last: str, block: str,
+                 observed: str = "") -> None:
         self.service = service
         self.attempts = attempts
         self.seconds = seconds
         self.last = last
         who = f"service {service!r}" if service else "the service"
         super().__init__(
-            f"{who} did not come back within {seconds:g} s ('{block}', {attempts} attempts); "
-            f"last error: {last}",
+            f"{who} did not come back within {seconds:g} s ('{block}', {attempts} attempts"
+            f"{'; ' + observed if observed else ''}); last error: {last}",
             hint=f"`harness logs {service or 'SERVICE'}` shows why it is down; `harness status` whether it runs")

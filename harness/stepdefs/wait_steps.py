@@ -114,8 +114,7 @@ def settles(context: Any, seconds: float, hold: float) -> None:
         except (VerificationFailed, Transient):
             streak = None
         if tries.left() <= 0:
-            raise tries.failed(f"did not pass for {hold:g} s in a row within {seconds:g} s (longest run of passes "
-                               f"{longest:.1f} s, {tries.count} attempts); last failure: ")
+            raise tries.failed(f"for {hold:g} s in a row within {seconds:g} s (longest run of passes {longest:.1f} s)")
         time.sleep(HOLD_INTERVAL)
 
 
@@ -162,14 +161,16 @@ class Attempts:
         """Seconds until the block's deadline."""
         return self.deadline - time.monotonic()
 
-    def failed(self, prefix: str = "") -> VerificationFailed:
+    def failed(self, observed: str = "") -> VerificationFailed:
         """The block's failure: ServiceDown when its last attempt hit a transient error, else the last check."""
         last = self.last
         if last is not None and not isinstance(last, VerificationFailed):
             return ServiceDown(service=_service_of(last), attempts=self.count, seconds=self.seconds,
-                               last=f"{type(last).__name__}: {last}", block=self.phrase)
-        prefix = prefix or f"still failing after {self.seconds:g} s ({self.count} attempts); last observed: "
-        return VerificationFailed(f"{prefix}{last}")
+                               last=f"{type(last).__name__}: {last}", block=self.phrase, observed=observed)
+        if observed:
+            return VerificationFailed(f"did not pass {observed} in {self.count} attempts; last failure: {last}")
+        return VerificationFailed(f"still failing after {self.seconds:g} s ({self.count} attempts); "
+                                  f"last observed: {last}")
 
 
 @step("I wait {seconds:Number} seconds")

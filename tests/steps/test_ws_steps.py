@@ -8,6 +8,7 @@ import runpy
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from harness.clients import http, transient, ws
 from harness.clients.ws import ChannelError, ConnectionRefused
 from harness.env.config import Settings
 from harness.errors import HarnessError, VerificationFailed
@@ -27,6 +29,8 @@ JOB = [{"type": "job_queued"}, {"type": "job_started"}, {"type": "token", "index
 
 
 async def _ws(request: web.Request) -> web.StreamResponse:
+    if "status" in request.query:  # a proxy in front of a restarting server (503), or a refusal (401)
+        return web.Response(status=int(request.query["status"]), text="answered by the test")
     if not request.headers.get("Authorization", "").startswith("Bearer ey"):
         return web.json_response({"error": {"code": "missing_token"}}, status=401)
     ws = web.WebSocketResponse()
@@ -347,3 +351,26 @@ def test_a_drop_says_whether_the_server_ended_or_the_connection_was_cut(context:
     with pytest.raises(VerificationFailed) as caught:
         run(context, 'Then "a" is closed with code 1000')
     assert saw in str(caught.value), str(caught.value)
+
+
+def test_within_retries_a_websocket_refused_while_the_service_restarts(context: Any) -> None:
+    env = context.harness.env
+    good, env.base_url = env.base_url, "http://127.0.0.1:9"  # refused, as while a service restarts
+
+    def back() -> None:
+        time.sleep(0.4)
+        env.base_url = good
+    threading.Thread(target=back, daemon=True).start()
+    run(context, 'Then within 5 seconds:\n"""\n'
+                 'When I open a WebSocket "alice" to "/ws?emit=j1" on "web" as tenant "acme"\n"""')
+    assert ws.channels(context.harness).get("alice").state == ws.OPEN
+
+
+def test_a_handshake_answered_503_is_retried_and_401_is_not(context: Any) -> None:
+    channels = ws.channels(context.harness)
+    with pytest.raises(ws.ConnectionRefused) as refused:
+        channels.open_ws("m", http.Request("GET", "/ws?status=503", "web"))
+    assert transient.is_transient(refused.value)
+    with pytest.raises(ws.ConnectionRefused) as denied:
+        channels.open_ws("m", http.Request("GET", "/ws?status=401", "web"))
+    assert not transient.is_transient(denied.value)
