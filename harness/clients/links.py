@@ -73,8 +73,11 @@ class ClientLinks:
     def proxy(self, service: str) -> Proxy:
         """The proxy on the client's link to SERVICE; made, and the environment's address routed through it."""
         if service not in self.proxies:
-            upstream = urlsplit(self.env.direct_url(service))
-            proxy = Proxy(_name(service), (LOOPBACK, 0), (upstream.hostname or LOOPBACK, int(upstream.port or 80)))
+            def upstream() -> tuple[str, int]:  # per connection: a restarted container may publish another port
+                parts = urlsplit(self.env.direct_url(service))
+                return parts.hostname or LOOPBACK, int(parts.port or 80)
+
+            proxy = Proxy(_name(service), (LOOPBACK, 0), upstream(), resolve=upstream)
             self._call(proxy.start())
             self.proxies[service] = self._by_name[proxy.name] = proxy
             self.env.route(service, None, f"http://{LOOPBACK}:{proxy.listen[1]}")
@@ -88,10 +91,9 @@ class ClientLinks:
     def close(self) -> None:
         """Route every service straight again, stop the proxies and the loop."""
         try:
-            for service, proxy in self.proxies.items():
+            for service in self.proxies:
                 self.env.unroute(service, None)
-                self._call(proxy.stop())
-            self._control_server.close()
+            self._call(self._shutdown())
         finally:
             self.proxies.clear()
             self._by_name.clear()
@@ -102,6 +104,16 @@ class ClientLinks:
 
     async def _serve_control(self) -> asyncio.Server:
         return await asyncio.start_server(Control(self._by_name).handle, LOOPBACK, 0)
+
+    async def _shutdown(self) -> None:
+        """Stop listening, reset live connections, and let their tasks end (no task dies pending)."""
+        for proxy in self.proxies.values():
+            await proxy.stop()
+        self._control_server.close()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     def _call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=STARTUP_SECONDS)

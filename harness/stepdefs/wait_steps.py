@@ -166,7 +166,8 @@ class Attempts:
         last = self.last
         if last is not None and not isinstance(last, VerificationFailed):
             return ServiceDown(service=_service_of(last), attempts=self.count, seconds=self.seconds,
-                               last=f"{type(last).__name__}: {last}", block=self.phrase, observed=observed)
+                               last=f"{type(last).__name__}: {str(last).split(chr(10) + 'Hint: ')[0]}",
+                               block=self.phrase, observed=observed)
         if observed:
             return VerificationFailed(f"did not pass {observed} in {self.count} attempts; last failure: {last}")
         return VerificationFailed(f"still failing after {self.seconds:g} s ({self.count} attempts); "

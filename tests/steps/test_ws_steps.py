@@ -95,7 +95,7 @@ def context(tmp_path: Path, ws_url: str) -> Iterator[Any]:
     from behave.step_registry import registry
 
     registry.clear()
-    for name in (*STEP_MODULES, "ws_steps"):
+    for name in (*STEP_MODULES, "ws_steps", "fault_steps"):
         runpy.run_path(str(REPO / "harness" / "stepdefs" / f"{name}.py"), run_name=f"generic_steps.{name}")
     settings = Settings(root=tmp_path)
     session = Session(settings, Environments(settings, "run", {}))
@@ -266,9 +266,8 @@ def test_headers_and_query_tables_reach_the_handshake(context: Any) -> None:
 
 
 def test_faults_on_the_clients_own_edge_behave_as_they_say(context: Any) -> None:
-    context.harness.userdata.update(ws_heartbeat="0.4")
+    context.harness.userdata.update(ws_heartbeat="0.8")  # a pong may take 0.4 s: more than the 300 ms latency
     run(context, '''
-        Given WebSockets to "web" go through a fault proxy
         When I open a WebSocket "slow" to "/ws" on "web" as tenant "acme"
         And the client's link to "web" has 300 ms of latency
         And I send a GET request to "/echo" on "web"
@@ -293,14 +292,13 @@ def test_faults_on_the_clients_own_edge_behave_as_they_say(context: Any) -> None
 
 def test_faults_on_the_clients_edge_are_on_the_fault_stack_and_undone_with_it(context: Any) -> None:
     run(context, '''
-        Given WebSockets to "web" go through a fault proxy
         When the client's link to "web" has 300 ms of latency
         And the client's link to "web" holds all data
         And the client's link to "web" heals
         And the client's link to "web" is reset
         ''')
     stack = context.harness.faults
-    proxy = context.harness.extension("ws", lambda: None)._edges["web"]
+    proxy = context.harness.extension("links", lambda: None).proxies["web"]
     assert [f.describe() for f in stack.active] == ["reset on the client's link to web"]
     assert [t.type for t in proxy.toxics.values()] == ["reset_peer"]
     stack.revert_all()  # what the end of the scenario does
@@ -315,9 +313,23 @@ def test_faults_on_the_clients_edge_are_on_the_fault_stack_and_undone_with_it(co
     ]
 
 
-def test_an_edge_fault_without_a_proxy_says_how_to_route(context: Any) -> None:
-    with pytest.raises(ChannelError, match="do not go through a fault proxy"):
-        run(context, 'When the client\'s link to "web" is reset')
+def test_client_link_latency_reaches_plain_http_with_no_proxy_step_and_the_undo_restores_it(context: Any) -> None:
+    env = context.harness.env
+    run(context, 'When I send a GET request to "/ws" on "web"')
+    direct = context.harness.extension("http", lambda: None).last
+    run(context, 'When the client\'s link to "web" has 300 ms of latency\nAnd I send a GET request to "/ws" on "web"')
+    slowed = context.harness.extension("http", lambda: None).last
+    assert slowed.elapsed_ms >= 280 > direct.elapsed_ms, (direct.elapsed_ms, slowed.elapsed_ms)
+    assert slowed.url != direct.url and env.routes["web"] in slowed.url  # through the link's loopback proxy
+    run(context, 'When the client\'s link to "web" heals\nAnd I send a GET request to "/ws" on "web"')
+    assert context.harness.extension("http", lambda: None).last.elapsed_ms < 200
+    context.harness.end_scenario()
+    assert env.routes == {}  # the scenario's end routes the service straight again
+
+
+def test_the_old_proxy_step_is_a_harmless_alias(context: Any) -> None:
+    assert run(context, 'Given WebSockets to "web" go through a fault proxy') == (1, 0)
+    assert "web" in context.harness.extension("links", lambda: None).proxies
 
 
 @pytest.mark.parametrize(("written", "shown"), [('"tick"', '"tick"'), ("3", "3"), ("true", "true")])
