@@ -27,6 +27,11 @@ use_step_matcher("parse")
 
 
 def _sized(text: str) -> str:
+    """A Redis type whose length a step checks.
+
+    Grammar: list | stream
+    Example: list
+    """
     return text
 
 

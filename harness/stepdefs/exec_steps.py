@@ -26,6 +26,11 @@ use_step_matcher("parse")
 
 
 def _stdio(text: str) -> str:
+    """Which output of the last command.
+
+    Grammar: stdout | stderr
+    Example: stdout
+    """
     return text
 
 

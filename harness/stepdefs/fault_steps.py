@@ -69,16 +69,31 @@ use_step_matcher("parse")
 
 @with_pattern(r"[A-Za-z0-9*{][\w.*{}-]*(?:\s*,\s*[A-Za-z0-9*{][\w.*{}-]*)*")
 def _services(text: str) -> str:
+    """Services of the compose project: a name, a comma list or a glob ({name} from remembered values).
+
+    Grammar: NAME[, NAME ...] (a NAME may hold * as a glob: worker-*)
+    Example: worker-1, worker-2
+    """
     return text
 
 
 @with_pattern(r'[^"]+')
 def _path(text: str) -> str:
+    """A file or folder path inside a container, between double quotes in the step.
+
+    Grammar: "PATH" (no " inside)
+    Example: "/var/lib/postgresql/data"
+    """
     return text
 
 
 @with_pattern(r"SIG[A-Z0-9]+")
 def _signal(text: str) -> str:
+    """A signal name.
+
+    Grammar: SIG followed by capitals or digits
+    Example: SIGKILL
+    """
     return text
 
 
@@ -87,7 +102,11 @@ Peer = tuple[str, int | None]
 
 @with_pattern(_services.pattern + r"(?::\d+| on port \d+)?")
 def _peer(text: str) -> Peer:
-    """``B``, ``B:8000`` or ``B on port 8000``: the far side of an edge and, optionally, its port."""
+    """The far side of an edge and, optionally, its port (else the one the environment names).
+
+    Grammar: Services[:PORT | on port PORT]
+    Example: api on port 8000
+    """
     match = re.fullmatch(r"(.+?)(?::(\d+)| on port (\d+))?", text)
     assert match is not None
     port = match.group(2) or match.group(3)
@@ -96,6 +115,11 @@ def _peer(text: str) -> Peer:
 
 @with_pattern(r"\d+(?:\.\d+)?\s*(?:MB|MiB)")
 def _megabytes(text: str) -> int:
+    """A size in megabytes (MiB).
+
+    Grammar: NUMBER MB | NUMBER MiB
+    Example: 8 MB
+    """
     return int(float(text.rstrip("MiB").strip()) * 1024 * 1024)
 
 

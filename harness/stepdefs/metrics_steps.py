@@ -29,6 +29,11 @@ use_step_matcher("parse")
 
 @with_pattern(r'(?:[^"\\]|\\.)+')
 def _selector(text: str) -> str:
+    """A Prometheus series: a metric name with optional labels (\\" for a quote inside).
+
+    Grammar: NAME[{LABEL="VALUE", ...}]
+    Example: http_requests_total{status=\\"200\\"}
+    """
     return text.replace('\\"', '"')
 
 

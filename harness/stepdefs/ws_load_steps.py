@@ -42,6 +42,11 @@ _SENDER_FORMAT = {"id_path": "id", "kind_path": "type"}
 
 @with_pattern(r'(?: as a tenant per client| as tenant "[^"]*")?')
 def _ws_auth(text: str) -> ClientAuth:
+    """As whom the WebSocket load clients connect (nothing: no credentials).
+
+    Grammar: [ as a tenant per client | as tenant "T"]
+    Example: as tenant "acme"
+    """
     if text == " as a tenant per client":
         return ClientAuth("per-client")
     return ClientAuth("tenant", text.split('"')[1]) if text else ClientAuth()

@@ -42,6 +42,12 @@ _SELECTION = re.compile(r'"(?P<name>[^"]*)"(?: where "(?P<path>[^"]*)" is (?P<va
 
 
 def _selection(text: str) -> Selection:
+    """A named connection, optionally narrowed to the frames whose JSON at PATH equals VALUE.
+
+    Grammar: "NAME" [ where "PATH" is VALUE] (PATH a dotted JSON path; VALUE a JSON literal without
+    spaces or a quoted string, compared as JSON: 3, true, "tick")
+    Example: "alice" where "job_id" is "{job_id}"
+    """
     match = _SELECTION.fullmatch(text)
     if match is None:
         raise ValueError(f"not a connection reference: {text!r}")
