@@ -24,6 +24,15 @@ from harness.errors import HarnessError
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: a command, a file and a SQLite table inside the containers
+  When I run "bash -c 'echo $\\{HOSTNAME}'" in "hive-1"
+  Then the command exits with 0
+  And the command's stderr is empty
+  And the file "/data/hive-registry.db" exists in "hive-1"
+  And the SQLite query "SELECT * FROM workers" on "/data/hive-registry.db" in "hive-1" returns 2 rows
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 
 def _stdio(text: str) -> str:
     """Which output of the last command.

@@ -66,6 +66,19 @@ from harness.waiting import poll
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: the client's link and the link between two services, each undone at the end
+  When the client's link to "queen" has 300 ms of latency
+  And 200 ms of latency is added between queen and hive-1
+  And worker-1-1 is killed
+  Then within 20 seconds:
+    \"\"\"
+    When I send a GET request to "/v1/workers" on "queen"
+    Then the response JSON at "workers" has 3 items
+    \"\"\"
+  When the client's link to "queen" heals
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 
 @with_pattern(r"[A-Za-z0-9*{][\w.*{}-]*(?:\s*,\s*[A-Za-z0-9*{][\w.*{}-]*)*")
 def _services(text: str) -> str:

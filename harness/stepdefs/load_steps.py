@@ -31,6 +31,17 @@ from harness.load.target import ClientAuth, JobLookup, inference_target
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: latency under a closed-loop load
+  Given the load target is POST "/v1/inference" on "queen" as a tenant per client with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hello"}
+    \"\"\"
+  When 50 clients each send 2 inference requests concurrently
+  Then at least 99% succeed
+  And the p99 latency is below 2000 ms
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 
 @with_pattern(r"(?:inference )?requests?")
 def _requests(text: str) -> str:

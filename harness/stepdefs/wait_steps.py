@@ -28,6 +28,21 @@ HOLD_INTERVAL = 0.1  # seconds between the attempts of 'for N seconds:' and '...
 RETRY_INTERVAL = 0.2  # the longest pause between the attempts of 'within N seconds:' (it starts at a quarter)
 
 use_step_matcher("parse")
+
+EXAMPLE = """
+Scenario: after a restart, checks wait for the service to come back
+  When queen is restarted
+  Then within 30 seconds:
+    \"\"\"
+    When I send a GET request to "/health" on "queen"
+    Then the response status is 200
+    \"\"\"
+  And for 3 seconds:
+    \"\"\"
+    When I send a GET request to "/health" on "queen"
+    Then the response status is 200
+    \"\"\"
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
 register_type(**STEP_TYPES)
 
 

@@ -34,6 +34,19 @@ from harness.load.target import ClientAuth
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: every accepted job is delivered to its tenant's subscriber
+  Given the load target is POST "/v1/inference" on "queen" as a tenant per client with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hello"}
+    \"\"\"
+  When 20 subscribers open WebSockets to "/v1/events" on "queen" as a tenant per client
+  And 20 clients each send 1 inference request concurrently
+  And the subscribers wait up to 10 seconds for every accepted job to finish
+  Then at least 99% of the messages were delivered
+  And no WebSocket connection failed
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 _FORMAT = "ws_load_format"
 _DEFAULT_FORMAT = {"id_path": "job_id", "kind_path": "type", "published_path": "published_at",
                    "done_kinds": frozenset({"job_completed", "job_failed"})}

@@ -38,6 +38,18 @@ from harness.errors import HarnessError
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: a job's frames on a tenant's WebSocket
+  When I open a WebSocket "alice" to "/v1/events" on "queen" as tenant "acme"
+  Then the first frame on "alice" arrives within 500 ms
+  When I send a POST request to "/v1/inference" on "queen" as tenant "acme" with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hello"}
+    \"\"\"
+  And I remember the response JSON at "job_id" as "job_id"
+  Then the frames on "alice" where "job_id" is "{job_id}" arrive in order: job_queued, token, job_completed
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 _SELECTION = re.compile(r'"(?P<name>[^"]*)"(?: where "(?P<path>[^"]*)" is (?P<value>"[^"]*"|[^\s"]+))?')
 
 
