@@ -1,8 +1,14 @@
-"""Exec, file and SQLite steps: run a command in a service's container and check what it did.
+r"""Exec, file and SQLite steps: run a command in a service's container and check what it did.
 
-Commands run through `sh -c` in the first container of the service, or in every replica with
-'in every replica of'; {name} is filled in from remembered values. The checks apply to every result
-of the last command and name the command, container, exit code, stdout and stderr when they fail.
+Commands run as `sh -c COMMAND` in the first container of the service, or in every replica with
+'in every replica of'. On Debian images `sh` is dash: no arrays, no `[[ ]]`, no `source`, no
+`set -o pipefail`. For bash, say so: `When I run "bash -c 'set -o pipefail; ...'" in "S"` (the image
+must have bash; Debian's have it).
+
+`{name}` in a command is filled in from remembered values before the shell sees it, so a shell's
+own `${HOME}` must be written `$\{HOME}` (a backslash before the brace keeps `{HOME}` as written);
+`$HOME` without braces needs nothing. The checks apply to every result of the last command and
+name the command, container, exit code, stdout and stderr when they fail.
 SQLite files are queried inside the container with its python3's sqlite3 (read-only), so the
 database is the one the service really uses; a query error fails with the database's own message.
 

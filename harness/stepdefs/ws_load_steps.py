@@ -11,6 +11,13 @@ tenant), so each accepted job is expected on its own client's subscriber: delive
 of a finishing kind (job_completed, job_failed) names it. Per-frame latency runs from the
 publication time the frame carries to its receipt. What frames carry is configurable (the
 defaults are the reference stack's: "job_id", "type", "published_at").
+Senders ('N WebSocket clients each send messages ... with:'): each message is the doc string with
+`{id}` replaced by a unique id (`c<connection>-s<sequence>`; `{conn}` and `{seq}` too). A reply is
+matched to its message by that id: when the template has `"{id}"` in quotes, a frame whose text
+contains the quoted id is the reply (no parsing); otherwise the frame's JSON at the id path (`id`
+by default; 'Given WebSocket load frames carry the id at …' changes it) must equal the id. Other
+frames are ignored; a message without a reply within 10 s counts as lost. At rate 0 a connection
+sends its next message after the reply (closed loop); latency is send -> reply.
 A WebSocket run becomes the scenario's latest load run, so the HTTP load's percentile, success
 ('at least P% succeed') and throughput steps apply to it.
 

@@ -12,6 +12,11 @@ need no wiring: connections open through the link's loopback fault proxy (harnes
 so latency, a partition (all data held) or a reset act on live ones too. The client pings every
 -D ws_heartbeat=S (default 2 s), so a partitioned or frozen server is seen as a drop, not silence.
 
+Timing: 'the first frame on "NAME" arrives within N ms' counts from the (last) handshake's
+completion (the 101 answer), not from the step before it, so a server that sends a greeting at once
+passes even when the open step took long; 'the first frame of kind K … within N ms of the last
+response' counts from the last HTTP response's arrival instead.
+
 Checks wait for their frames up to -D ws_timeout=S (default 10 s) and stop waiting as soon as the
 connection ends; a failure names the connection, its state (open, closed with code C, dropped, refused
 with HTTP status and body), how many frames arrived, their kinds and the last one.
