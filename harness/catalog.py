@@ -110,9 +110,9 @@ def parameter_types() -> dict[str, ParamType]:
     (a line indented under one continues it). Call after :func:`vocabulary` loaded the steps.
     """
     # lazy: behave loads only where .feature files are parsed (analysis of result files never needs it)
-    from behave.matchers import ParseMatcher, get_matcher_factory
+    from behave.matchers import ParseMatcher, get_step_matcher_factory
 
-    classes = [ParseMatcher, *get_matcher_factory().step_matcher_class_mapping.values()]
+    classes = [ParseMatcher, *get_step_matcher_factory().step_matcher_class_mapping.values()]
     registries = [registry for cls in classes if isinstance(registry := getattr(cls, "TYPE_REGISTRY", None), dict)]
     found = dict(BUILTIN_TYPES)
     for registry in registries:
