@@ -42,8 +42,8 @@ use_step_matcher("parse")
 EXAMPLE = """
 Scenario: a row in PostgreSQL and a key in Redis
   Given the PostgreSQL database of "db" is "shop" as user "shop" with the password from "db_password"
-  When I run the SQL "INSERT INTO items (name) VALUES ('kettle')" on "db"
-  Then the SQL query "SELECT count(*) FROM items WHERE name = 'kettle'" on "db" returns the value 1
+  When I run the SQL "UPDATE items SET stock = 3 WHERE id = 1" on "db"
+  Then the SQL query "SELECT stock FROM items WHERE id = 1" on "db" returns the value 3
   And the Redis key "greeting" on "cache" does not exist
 """  # a worked example, shown in docs/steps.md (checked: every step exists)
 
