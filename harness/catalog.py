@@ -1,7 +1,9 @@
 """`harness steps`: the step vocabulary (phrase, docstring, location) and hollow-step detection.
 
     harness steps [--dir DIR]              every step definition, read through behave's registry
-    harness steps --markdown [FILE]        the same as Markdown (default docs/steps.md)
+    harness steps --markdown [FILE]        the same as Markdown (default docs/steps.md): the parameter
+                                           types (grammar, example), then per step family (module) its
+                                           docstring, its worked example (``EXAMPLE``) and its steps
     harness steps --hollow [--dir DIR]     definitions whose body only passes, logs or prints:
                                            path:line per step, exit 1 when any is found
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +36,43 @@ LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "critical"
 
 @dataclass(frozen=True, slots=True)
 class StepDef:
-    """One step definition: keyword, phrase, first docstring line, file:line."""
+    """One step definition: keyword, phrase, first docstring line, file:line, its module and parameter types."""
 
     keyword: str
     phrase: str
     doc: str
     location: str
+    module: str = ""
+    types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParamType:
+    """A parameter type of the step grammar (``{name:Type}``): what it means, its grammar, an example."""
+
+    name: str
+    meaning: str
+    grammar: str
+    example: str
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """The steps of one module: its docstring, its worked example (``EXAMPLE``), its steps."""
+
+    module: str
+    doc: str
+    example: str
+    steps: tuple[StepDef, ...]
+
+
+# parse's own format types that steps use: {count:d} and the like
+BUILTIN_TYPES = {
+    "d": ParamType("d", "A whole number (parse's built-in integer).", "DIGITS, an optional sign", "3"),
+    "f": ParamType("f", "A decimal number (parse's built-in float).", "DIGITS.DIGITS", "2.5"),
+    "w": ParamType("w", "One word (parse's built-in).", "letters, digits and _", "queen"),
+}
+_TYPE_USE = re.compile(r"\{\w*:(\w+)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +98,63 @@ def vocabulary(steps_dir: Path) -> list[StepDef]:
         for matcher in matchers:
             doc = inspect.getdoc(matcher.func) or ""
             found.append(StepDef(keyword, str(matcher.pattern), doc.splitlines()[0] if doc else "",
-                                 str(matcher.location)))
+                                 str(matcher.location), str(matcher.func.__module__),
+                                 tuple(_TYPE_USE.findall(str(matcher.pattern)))))
     return sorted(found, key=lambda s: (s.location.rsplit(":", 1)[0], _line(s.location)))
+
+
+def parameter_types() -> dict[str, ParamType]:
+    """Every parameter type the loaded step modules registered, read from its converter's docstring.
+
+    A converter's docstring is its meaning (first line), then ``Grammar:`` and ``Example:`` lines
+    (a line indented under one continues it). Call after :func:`vocabulary` loaded the steps.
+    """
+    # lazy: behave loads only where .feature files are parsed (analysis of result files never needs it)
+    from behave.matchers import ParseMatcher, get_step_matcher_factory
+
+    classes = [ParseMatcher, *get_step_matcher_factory().step_matcher_class_mapping.values()]
+    registries = [registry for cls in classes if isinstance(registry := getattr(cls, "TYPE_REGISTRY", None), dict)]
+    found = dict(BUILTIN_TYPES)
+    for registry in registries:
+        for name, converter in registry.items():
+            found[name] = _param_type(name, inspect.getdoc(converter) or "")
+    return found
+
+
+def _param_type(name: str, doc: str) -> ParamType:
+    fields: dict[str, list[str]] = {"meaning": [], "grammar": [], "example": []}
+    current = "meaning"
+    for line in doc.splitlines():
+        label, _, rest = line.partition(":")
+        if label in ("Grammar", "Example"):
+            current, line = label.lower(), rest
+        if line.strip():
+            fields[current].append(line.strip())
+    return ParamType(name, " ".join(fields["meaning"]), " ".join(fields["grammar"]), " ".join(fields["example"]))
+
+
+def families(steps: list[StepDef]) -> list[Family]:
+    """The steps grouped by module, with each module's docstring and worked example (in file order)."""
+    modules: dict[str, list[StepDef]] = {}
+    for step in steps:
+        modules.setdefault(step.location.rsplit(":", 1)[0], []).append(step)
+    found = []
+    for location, group in modules.items():
+        doc, example = _module_texts(Path(location))
+        found.append(Family(Path(location).stem, doc, example, tuple(group)))
+    return found
+
+
+def _module_texts(path: Path) -> tuple[str, str]:
+    """A step module's docstring and its ``EXAMPLE`` string, read without importing it (behave execs step files)."""
+    try:
+        tree = ast.parse(path.read_text(), filename=str(path))
+    except (OSError, SyntaxError):
+        return "", ""
+    example = next((node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "EXAMPLE" for t in node.targets)
+                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)), "")
+    return ast.get_docstring(tree) or "", inspect.cleandoc(example)
 
 
 def _line(location: str) -> int:
@@ -180,11 +269,26 @@ def _is_log_call(call: ast.Call) -> bool:
     return False
 
 
-def markdown(steps: list[StepDef]) -> str:
-    """The vocabulary as a Markdown document."""
-    lines = ["# Step vocabulary", "", "Generated by `harness steps --markdown`; do not edit by hand.", "",
-             "| Keyword | Phrase | Description | Location |", "|---|---|---|---|"]
-    lines += [f"| {s.keyword} | `{_cell(s.phrase)}` | {_cell(s.doc)} | {s.location} |" for s in steps]
+def markdown(steps: list[StepDef], types: dict[str, ParamType] | None = None) -> str:
+    """The vocabulary as a Markdown document: parameter types, then each family's text, example and steps."""
+    types = types if types is not None else dict(BUILTIN_TYPES)
+    used = sorted({name for step in steps for name in step.types}, key=str.lower)
+    lines = ["# Step vocabulary", "", "Generated by `harness steps --markdown` from the step modules' docstrings "
+             "and the parameter types they register; do not edit by hand.", "",
+             "A phrase's `{name:Type}` is a parameter; its type says what may stand there. `{name}` in a "
+             "quoted value is filled from a value an earlier step remembered (`\\{name}` keeps the braces).", "",
+             "## Parameter types", "", "| Type | Grammar | Meaning | Example |", "|---|---|---|---|"]
+    for name in used:
+        kind = types.get(name, ParamType(name, "(no entry)", "", ""))
+        lines.append(f"| `{name}` | {_cell(kind.grammar)} | {_cell(kind.meaning)} | `{_cell(kind.example)}` |")
+    for family in families(steps):
+        lines += ["", f"## {family.module}", ""]
+        if family.doc:
+            lines += [family.doc, ""]
+        if family.example:
+            lines += ["Worked example:", "", "```gherkin", family.example, "```", ""]
+        lines += ["| Keyword | Phrase | Description | Location |", "|---|---|---|---|"]
+        lines += [f"| {s.keyword} | `{_cell(s.phrase)}` | {_cell(s.doc)} | {s.location} |" for s in family.steps]
     return "\n".join(lines) + "\n"
 
 
@@ -210,7 +314,7 @@ def main(argv: list[str]) -> int:
     steps = vocabulary(args.dir)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown(steps))
+        args.markdown.write_text(markdown(steps, parameter_types()))
         print(f"wrote {args.markdown} ({len(steps)} steps)")
         return 0
     for step in steps:

@@ -4,6 +4,8 @@
     ├── ConfigError                   a YAML file, key, parameter or CLI option is wrong (file, key)
     │   └── TemplateError             a compose template does not render (template, line, name)
     ├── RequestFailed                 an HTTP request got no answer (harness.clients.http)
+    ├── NoAddress                     a service has no address to connect to (service, port; transient when
+    │                                 it is declared but not running now)
     ├── DockerError                   the engine or the Compose CLI failed
     │   ├── DockerUnavailable         no engine answers
     │   ├── ComposeError              `docker compose ...` exited non-zero (argv, exit_code, stderr)
@@ -21,7 +23,9 @@
     ├── AnalysisError                 an input to `harness analyze` is unreadable or suspicious
     └── VerificationFailed            a step's check failed (also an AssertionError, so behave
         │                             reports the step as `failed`, not `error`)
-        └── PathNotFound              a JSON path is missing from a document (harness.clients.jsonpath)
+        ├── PathNotFound              a JSON path is missing from a document (harness.clients.jsonpath)
+        └── ServiceDown               a waiting block ran out of time on transient errors (service, attempts,
+                                      seconds, last error)
 
 Every error carries its context as attributes and a message that says what failed, what was
 observed and, after ``Hint:``, what to do next. Foreign errors (subprocess, docker, httpx) are
@@ -171,7 +175,33 @@ class AnalysisError(HarnessError):
     """An input to the analyzer is unreadable or suspicious."""
 
 
+class NoAddress(HarnessError):
+    """A service has no address to connect to: unknown, without that port, or not running now."""
+
+    def __init__(self, message: str, *, service: str, port: int | None, transient: bool, hint: str = "") -> None:
+        self.service = service
+        self.port = port
+        self.transient = transient
+        super().__init__(message, hint=hint)
+
+
 class VerificationFailed(HarnessError, AssertionError):
     """A step's check failed; behave reports it as `failed`."""
 
     exit_code = 1
+
+
+class ServiceDown(VerificationFailed):
+    """A waiting block's every attempt until its deadline failed on a transient error (refused, reset, ...)."""
+
+    def __init__(self, *, service: str, attempts: int, seconds: float, last: str, block: str,
+                 observed: str = "") -> None:
+        self.service = service
+        self.attempts = attempts
+        self.seconds = seconds
+        self.last = last
+        who = f"service {service!r}" if service else "the service"
+        super().__init__(
+            f"{who} did not come back within {seconds:g} s ('{block}', {attempts} attempts"
+            f"{'; ' + observed if observed else ''}); last error: {last}",
+            hint=f"`harness logs {service or 'SERVICE'}` shows why it is down; `harness status` whether it runs")

@@ -30,7 +30,7 @@ REPO = PROJECT.parent.parent
 # Built images are tagged harness-build/<project folder>-<service>:<content hash>.
 API_REPOSITORY = "harness-build/example-project-api"
 STABLE_REPOSITORIES = ("harness-build/example-project-", "harness-faultproxy")
-SCENARIOS = 14  # every scenario in tests/example_project/features
+SCENARIOS = 15  # every scenario in tests/example_project/features (deliberately_failing/ holds the failing ones)
 
 # What a wheel must carry besides modules: everything the package reads at run time.
 PACKAGE_DATA = ["harness/py.typed", "harness/faults/Dockerfile", "harness/faults/proxy.py",
@@ -207,4 +207,19 @@ def test_harness_init_from_the_wheel_scaffolds_a_project_that_passes(venv: Path,
     done, run_id, _ = behave(venv, tmp_path / "new-team")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "1 scenario passed, 0 failed" in done.stdout
+    assert leftovers(run_id) == {"containers": [], "networks": [], "volumes": [], "images": []}
+
+
+@pytest.mark.docker
+def test_a_service_that_never_comes_back_fails_clearly_naming_it_the_attempts_and_the_last_error(
+        venv: Path, project: Path) -> None:
+    done, run_id, _ = behave(venv, project, "deliberately_failing/never_back.feature")
+    assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-4000:]
+    scenario = json.loads((project / f"{run_id}.json").read_text())[0]["elements"][0]
+    step = scenario["steps"][1]
+    assert step["result"]["status"] == "failed"  # a check that failed, not a harness error
+    message = "".join(step["result"]["error_message"])
+    assert re.search(r"service 'ws' did not come back within 5 s \('within N seconds:', \d+ attempts\); "
+                     r"last error: NoAddress: service 'ws' publishes no port 8080 \(it is not running now\)", message)
+    assert 5 <= step["result"]["duration"] < 15  # the block's deadline, not a client's
     assert leftovers(run_id) == {"containers": [], "networks": [], "volumes": [], "images": []}

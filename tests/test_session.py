@@ -34,6 +34,7 @@ def test_interpolation_uses_remembered_values_and_fails_clearly(tmp_path: Path) 
     assert session.interpolate('/v1/jobs/{job_id} {"a": {"n": {job_id}}}') == '/v1/jobs/j-1 {"a": {"n": j-1}}'
     with pytest.raises(HarnessError, match="nothing remembered as 'other'"):
         session.interpolate("{other}")
+    assert session.interpolate(r"echo $\{HOME} \{job_id} {job_id}") == "echo ${HOME} {job_id} j-1"
 
 
 def test_cleanups_run_in_reverse_and_every_one_is_attempted(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ Errors are translated here, once, into ``QueryFailed`` (database, query, Hint).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 from harness.clients.execs import QueryFailed
 from harness.clients.queries import QueryResult
+from harness.clients.transient import bounded
 from harness.errors import HarnessError
 
 SqlConnect = Callable[..., Any]
@@ -101,7 +103,7 @@ class Databases:
         try:
             with connect(host=host, port=port, user=user, dbname=target.database or user, autocommit=True,
                          password=self._password(target, ("postgres_password", "db_password")),
-                         connect_timeout=max(1, int(self.timeout))) as conn, conn.cursor() as cursor:
+                         connect_timeout=max(1, round(bounded(self.timeout)))) as conn, conn.cursor() as cursor:
                 cursor.execute(query)
                 columns = [_column_name(d) for d in cursor.description or []]
                 rows = [list(row) for row in cursor.fetchall()] if cursor.description else []
@@ -109,7 +111,7 @@ class Databases:
             if not _is_client_error(exc):
                 raise
             raise QueryFailed(f"{where} rejected {query!r}: {type(exc).__name__}: {str(exc).strip()}",
-                              database=where, query=query,
+                              database=where, query=query, service=service,
                               hint="check the SQL, and that the service publishes its port and the user, database "
                                    "and password parameter are right (Given the PostgreSQL database ...)") from exc
         return QueryResult(where, query, columns, rows)
@@ -123,7 +125,7 @@ class Databases:
         connect = self._connect_redis or _redis_connect()
         return connect(host=host, port=port, db=int(target.database or 0), decode_responses=True,
                        password=self._password(target, ("redis_password",)) or None,
-                       socket_timeout=self.timeout, socket_connect_timeout=self.timeout)
+                       socket_timeout=bounded(self.timeout), socket_connect_timeout=bounded(self.timeout))
 
     def command(self, service: str, name: str, *args: Any) -> Any:
         """One Redis command, its errors translated (``command("cache", "get", "k")``)."""
@@ -135,7 +137,7 @@ class Databases:
                 raise
             shown = " ".join([name.upper(), *map(str, args)])
             raise QueryFailed(f"Redis on {service!r} failed {shown!r}: {type(exc).__name__}: {exc}",
-                              database=f"Redis {service}", query=shown,
+                              database=f"Redis {service}", query=shown, service=service,
                               hint="does the service publish its port? is the key of the right type?") from exc
         finally:
             _close(client)
@@ -150,7 +152,8 @@ class Databases:
             if not _is_client_error(exc):
                 raise
             raise QueryFailed(f"Redis on {service!r} refused SUBSCRIBE {channel}: {exc}", database=f"Redis {service}",
-                              query=f"SUBSCRIBE {channel}", hint="does the service publish its port?") from exc
+                              query=f"SUBSCRIBE {channel}", service=service,
+                              hint="does the service publish its port?") from exc
         sub = Subscription(name, channel, client=client)
         self.subscriptions[name] = sub
         thread = threading.Thread(target=_listen, args=(pubsub, sub), daemon=True, name=f"redis-sub-{name}")
@@ -262,12 +265,15 @@ def _psycopg_connect() -> SqlConnect:
 
 
 def _redis_connect() -> RedisConnect:
+    """redis.Redis without its own retries: a waiting block retries, within its deadline, not the client."""
     try:
         # lazy: a datastore client loads only when a step uses that datastore
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
     except ImportError as exc:
         raise HarnessError("the Redis steps need redis-py", hint="install it: .venv/bin/pip install redis") from exc
-    connect: RedisConnect = redis.Redis
+    connect: RedisConnect = functools.partial(redis.Redis, retry=Retry(NoBackoff(), 0))
     return connect
 
 

@@ -37,9 +37,10 @@ class ExecFailed(HarnessError):
 class QueryFailed(HarnessError):
     """A database rejected a query (syntax, missing table, locked file, unreachable server)."""
 
-    def __init__(self, message: str, *, database: str, query: str, hint: str) -> None:
+    def __init__(self, message: str, *, database: str, query: str, hint: str, service: str = "") -> None:
         self.database = database
         self.query = query
+        self.service = service
         super().__init__(message, hint=hint)
 
 

@@ -26,6 +26,7 @@ import httpx
 from harness import expect
 from harness.clients import jsonpath, sse, tokens
 from harness.clients.scope import Scope
+from harness.clients.transient import bounded
 from harness.env.config import seconds_settings
 from harness.errors import HarnessError
 
@@ -164,7 +165,8 @@ class HttpClient:
         service, url = self.target(request)
         started = self._clock()
         try:
-            answer = self._http.request(request.method, url, **self._arguments(request))
+            answer = self._http.request(request.method, url, timeout=bounded(self.settings.request),
+                                        **self._arguments(request))
         except httpx.HTTPError as exc:
             raise self._failed(exc, request.method, url, service) from exc
         received = self._clock()
@@ -311,11 +313,14 @@ def prepare(session: Scope, method: str, path: str, options: RequestOptions, tex
     return base
 
 
-def _typed(pattern: str, convert: Callable[[str], Any]) -> Callable[[str], Any]:
+def _typed(pattern: str, convert: Callable[[str], Any], doc: str) -> Callable[[str], Any]:
+    """A parse type: ``pattern`` matches, ``convert`` converts, ``doc`` is what docs/steps.md shows of it
+    (its first line, then ``Grammar:`` and ``Example:`` lines, as every type's docstring has them)."""
     def converter(text: str) -> Any:
         return convert(text)
 
     converter.pattern = pattern  # type: ignore[attr-defined]  # what parse reads from a type converter
+    converter.__doc__ = doc
     return converter
 
 
@@ -324,16 +329,35 @@ def _kinds(text: str) -> list[str]:
 
 
 STEP_TYPES: dict[str, Callable[[str], Any]] = {
-    "Quoted": _typed(r'[^"]*', str),
-    "Rest": _typed(r".*", str),
-    "Number": _typed(r"\d+(?:\.\d+)?", float),
-    "HttpMethod": _typed(r"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS", str),
-    "RequestOptions": _typed(_unnamed(_WHO + _DATA), RequestOptions.parse),
-    "StreamOptions": _typed(_unnamed(_WHO + _UNTIL + _DATA), RequestOptions.parse),
-    "FirstLast": _typed(r"first|last", str),
-    "Status": _typed(r"[1-5](?:\d\d|xx)", str),
+    "Quoted": _typed(r'[^"]*', str, "Any text without a double quote, written between double quotes in the step.\n\n"
+                     "Grammar: \"TEXT\" (no \" inside; {name} is filled from remembered values where the step "
+                     "says so)\nExample: \"queen\""),
+    "Rest": _typed(r".*", str, "The rest of the line, as written (quotes included).\n\n"
+                   "Grammar: anything up to the end of the line\nExample: \"kettle\" (a JSON literal: 2, true, "
+                   "\"text\", {\"a\": 1})"),
+    "Number": _typed(r"\d+(?:\.\d+)?", float, "A non-negative decimal number.\n\n"
+                     "Grammar: DIGITS or DIGITS.DIGITS (no sign, no exponent)\nExample: 2.5"),
+    "HttpMethod": _typed(r"GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS", str, "An HTTP method, in capitals.\n\n"
+                         "Grammar: GET | POST | PUT | PATCH | DELETE | HEAD | OPTIONS\nExample: POST"),
+    "RequestOptions": _typed(_unnamed(_WHO + _DATA), RequestOptions.parse,
+                             "The optional tail of a request step: which service, as whom, and what follows.\n\n"
+                             "Grammar: [ on \"SERVICE\"] [ as tenant \"T\" | as admin [of tenant \"T\"]] "
+                             "[ with token \"expired|badly signed|malformed|none|TOKEN\"] [ with JSON: | with "
+                             "body: | with headers: | with query:] (the data in the doc string or table below)\n"
+                             "Example: on \"queen\" as tenant \"acme\" with JSON:"),
+    "StreamOptions": _typed(_unnamed(_WHO + _UNTIL + _DATA), RequestOptions.parse,
+                            "RequestOptions plus where an event stream may stop reading.\n\n"
+                            "Grammar: [ on \"SERVICE\"] [ as ...] [ with token \"...\"] [ until \"KIND, KIND\"] "
+                            "[ with JSON: | with body: | with headers: | with query:]\n"
+                            "Example: on \"queen\" as tenant \"acme\" until \"job_completed, job_failed\""),
+    "FirstLast": _typed(r"first|last", str, "Which of several frames.\n\nGrammar: first | last\nExample: last"),
+    "Status": _typed(r"[1-5](?:\d\d|xx)", str, "An HTTP status, exact or a class.\n\n"
+                     "Grammar: three digits 100-599, or a class 1xx-5xx\nExample: 2xx"),
     "JsonType": _typed(r"(?:an? )?(?:string|number|integer|boolean|array|object|null)",
-                       lambda text: text.split()[-1]),
-    "Kinds": _typed(r"[\w.:-]+(?:\s*,\s*[\w.:-]+)*", _kinds),
+                       lambda text: text.split()[-1], "A JSON type name, with an optional article.\n\n"
+                       "Grammar: [a | an] string | number | integer | boolean | array | object | null\n"
+                       "Example: an array"),
+    "Kinds": _typed(r"[\w.:-]+(?:\s*,\s*[\w.:-]+)*", _kinds, "A comma list of frame or event kinds.\n\n"
+                    "Grammar: KIND[, KIND ...] (letters, digits, _ . : -)\nExample: job_queued, token, job_completed"),
 }
 """Parse types of the step grammar: step modules call ``register_type(**STEP_TYPES)``."""

@@ -5,9 +5,10 @@
     Channels.subscribe(name, request)       an SSE request read in the background
     Channels.send(name, text) / close(name) / reconnect(name, params)
     Channels.get(name) -> Channel           its frames (harness.clients.frames) and how it ended
-    Channels.route(service) / edge_fault(service, kind, ...) / heal(service)
-                                            the client's own edge through an in-process fault proxy
-                                            (harness.faults.proxy): latency, reset, blackhole
+
+WebSockets and subscriptions open through the scenario's client link to their service
+(harness.clients.links: a loopback fault proxy), so a fault put on "the client's link to S"
+later reaches the connections already open too.
 
 aiohttp is the client: it is already the load driver's engine (one WebSocket stack for steps and
 load), it speaks both WebSocket and streamed HTTP on one event loop, and it reports the handshake
@@ -26,16 +27,16 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 
 from harness.clients import http, sse, tokens
 from harness.clients.frames import Frame, decode, summary
+from harness.clients.links import links
 from harness.clients.scope import Scope
+from harness.clients.transient import bounded
 from harness.env.config import seconds_settings
 from harness.errors import HarnessError
-from harness.faults.proxy import ApiError, Proxy, Toxic
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,18 +49,19 @@ OPENING, OPEN, REFUSED, CLOSED, DROPPED = "opening", "open", "refused", "closed"
 class ChannelError(HarnessError):
     """A named connection is unknown, or could not be opened or used."""
 
-    def __init__(self, message: str, *, name: str, hint: str) -> None:
+    def __init__(self, message: str, *, name: str, hint: str, service: str = "") -> None:
         self.name = name
+        self.service = service
         super().__init__(message, hint=hint)
 
 
 class ConnectionRefused(ChannelError):
     """The server refused the handshake (status and body kept)."""
 
-    def __init__(self, message: str, *, name: str, status: int, body: str, hint: str) -> None:
+    def __init__(self, message: str, *, name: str, status: int, body: str, hint: str, service: str = "") -> None:
         self.status = status
         self.body = body
-        super().__init__(message, name=name, hint=hint)
+        super().__init__(message, name=name, hint=hint, service=service)
 
 
 _SETTING_KEYS = {"wait": "ws_timeout", "connect": "ws_connect_timeout", "heartbeat": "ws_heartbeat"}
@@ -98,6 +100,7 @@ class Channel:
     detail: str = ""
     epoch: int = 0
     opened_at: float = 0.0
+    error: BaseException | None = None  # why it was refused or could not connect (the cause of ChannelError)
     frames: list[Frame] = field(default_factory=list)
     cond: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
@@ -164,7 +167,6 @@ class Channels:
         self._channels: dict[str, Channel] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._sockets: dict[str, aiohttp.ClientWebSocketResponse] = {}
-        self._edges: dict[str, Proxy] = {}
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="harness-channels", daemon=True)
         self._thread.start()
@@ -175,7 +177,7 @@ class Channels:
     def open_ws(self, name: str, request: http.Request, *, must_succeed: bool = True) -> Channel:
         """Open a WebSocket named ``name``; wait for the handshake; raise ConnectionRefused when refused."""
         channel = self._new(name, WEBSOCKET, request)
-        self._call(self._connect_ws(channel))
+        self._call(self._connect_ws(channel, bounded(self.settings.connect)))
         if must_succeed:
             self._raise_if_refused(channel)
         return channel
@@ -195,8 +197,9 @@ class Channels:
         kept = tuple(p for p in channel.request.params if p[0] not in {k for k, _ in params})
         channel.request = replace(channel.request, params=kept + params)
         channel.url = self._url(channel.request, channel.kind)
-        channel._update(state=OPENING, status=0, body="", close_code=None, detail="")
-        self._call(self._connect_ws(channel) if channel.kind == WEBSOCKET else self._connect_sse(channel))
+        channel._update(state=OPENING, status=0, body="", close_code=None, detail="", error=None)
+        connect = bounded(self.settings.connect)
+        self._call(self._connect_ws(channel, connect) if channel.kind == WEBSOCKET else self._connect_sse(channel))
         self._raise_if_refused(channel)
         return channel
 
@@ -238,8 +241,6 @@ class Channels:
         try:
             for name in list(self._channels):
                 self._call(self._stop(name))
-            for proxy in self._edges.values():
-                self._call(proxy.stop())
             self._call(self._session.close())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -247,75 +248,23 @@ class Channels:
             if not self._thread.is_alive():
                 self._loop.close()
 
-    # -- the client's edge ------------------------------------------------------------------
-
-    def route(self, service: str) -> Proxy:
-        """Send later connections to SERVICE through a fault proxy on loopback (the client's own edge)."""
-        if service not in self._edges:
-            parts = urlsplit(self._base_url(service))
-            proxy = Proxy(f"client-{service}", ("127.0.0.1", 0), (parts.hostname or "127.0.0.1", int(parts.port or 80)))
-            self._call(proxy.start())
-            self._edges[service] = proxy
-        return self._edges[service]
-
-    def edge(self, service: str) -> Proxy:
-        """The fault proxy on the client's edge to SERVICE; ChannelError saying how to route when there is none."""
-        proxy = self._edges.get(service)
-        if proxy is None:
-            raise ChannelError(f"the client's connections to {service!r} do not go through a fault proxy", name="",
-                               hint=f'start the scenario with: Given WebSockets to "{service}" go through a fault '
-                                    "proxy (before opening them)")
-        return proxy
-
-    def edge_fault(self, service: str, kind: str, attributes: dict[str, float],
-                   streams: tuple[str, ...] = ("downstream",)) -> list[Toxic]:
-        """Put a toxic (latency, reset_peer, timeout, ...) on the client's edge to SERVICE, live connections too."""
-        proxy = self.edge(service)
-        try:
-            toxics = [Toxic.from_json({"type": kind, "attributes": attributes, "stream": stream})
-                      for stream in streams]
-        except ApiError as exc:
-            raise ChannelError(f"bad fault {kind} {attributes}: {exc}", name="",
-                               hint="toxics and attributes: see harness.faults.proxy") from exc
-
-        async def apply() -> None:
-            for toxic in toxics:
-                proxy.toxics[toxic.name] = toxic
-            proxy.changed()
-
-        self._call(apply())
-        return toxics
-
-    def heal(self, service: str, toxics: list[Toxic]) -> None:
-        """Remove ``toxics`` from the client's edge to SERVICE."""
-        proxy = self._edges.get(service)
-        if proxy is None:
-            return
-
-        async def clear() -> None:
-            for toxic in toxics:
-                proxy.toxics.pop(toxic.name, None)
-            proxy.changed()
-
-        self._call(clear())
-
     # -- inside the loop ---------------------------------------------------------------------
 
     async def _make_session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=self.settings.connect))
 
-    async def _connect_ws(self, channel: Channel) -> None:
+    async def _connect_ws(self, channel: Channel, connect: float) -> None:
         headers = self._headers(channel.request)
         try:
             ws = await asyncio.wait_for(self._session.ws_connect(channel.url, headers=headers,
                                                                  heartbeat=self.settings.heartbeat or None),
-                                        self.settings.connect)
+                                        connect)
         except aiohttp.WSServerHandshakeError as exc:
             body = await self._refusal_body(channel.url, headers)
-            channel._update(state=REFUSED, status=exc.status, body=body)
+            channel._update(state=REFUSED, status=exc.status, body=body, error=exc)
             return
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            channel._update(state=DROPPED, detail=f"could not connect: {type(exc).__name__}: {exc}")
+            channel._update(state=DROPPED, detail=f"could not connect: {type(exc).__name__}: {exc}", error=exc)
             return
         self._sockets[channel.name] = ws
         link = LinkEnd.watch(ws)
@@ -344,7 +293,7 @@ class Channels:
         try:
             response = await self._session.request(request.method, channel.url, **kwargs)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            channel._update(state=DROPPED, detail=f"could not connect: {type(exc).__name__}: {exc}")
+            channel._update(state=DROPPED, detail=f"could not connect: {type(exc).__name__}: {exc}", error=exc)
             return
         if response.status >= 300 or "text/event-stream" not in response.headers.get("Content-Type", ""):
             body = await response.text(errors="replace")
@@ -406,9 +355,7 @@ class Channels:
                 raise ChannelError(f"no service named for {kind} {request.path}", name="",
                                    hint='add on "SERVICE" to the step')
             path = request.path if request.path.startswith("/") else "/" + request.path
-            proxy = self._edges.get(request.service)
-            origin = f"http://127.0.0.1:{proxy.listen[1]}" if proxy else self._base_url(request.service)
-            base = origin.rstrip("/") + path
+            base = self._base_url(request.service).rstrip("/") + path
         query = "&".join(f"{k}={v}" for k, v in request.params)
         url = f"{base}{'&' if '?' in base else '?'}{query}" if query else base
         return _ws_url(url) if kind == WEBSOCKET else _http_url(url)
@@ -421,14 +368,17 @@ class Channels:
         return headers
 
     def _raise_if_refused(self, channel: Channel) -> None:
+        service = channel.request.service or ""
         if channel.state == REFUSED:
             raise ConnectionRefused(f"the {channel.kind} handshake was refused: {channel.describe(self.kind_path)}",
-                                    name=channel.name, status=channel.status, body=channel.body,
+                                    name=channel.name, status=channel.status, body=channel.body, service=service,
                                     hint="check the token or credentials and the path; to expect a refusal "
-                                         f'write: When I try to open a WebSocket "{channel.name}" ...')
+                                         f'write: When I try to open a WebSocket "{channel.name}" ...'
+                                    ) from channel.error
         if channel.state == DROPPED:
-            raise ChannelError(f"could not open {channel.describe(self.kind_path)}", name=channel.name,
-                               hint="is the service running and its port published? `harness status` shows it")
+            raise ChannelError(f"could not open {channel.describe(self.kind_path)}", name=channel.name, service=service,
+                               hint="is the service running and its port published? `harness status` shows it"
+                               ) from channel.error
 
     def _call(self, coro: Any) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
@@ -499,44 +449,11 @@ def _http_url(url: str) -> str:
     return re.sub(r"^ws", "http", url)
 
 
-@dataclass
-class ClientEdgeFault:
-    """A fault on the client's own edge to a service (the scenario's loopback proxy), as a Fault.
-
-    Injected through the scenario's FaultStack, so it is undone at the scenario's end and shows on
-    the fault timeline the analyzer sets failures against, like the faults between services.
-    """
-
-    channels: Channels
-    service: str
-    kind: str
-    attributes: dict[str, float]
-    what: str
-    streams: tuple[str, ...] = ("downstream",)
-    toxics: list[Toxic] = field(default_factory=list)
-
-    @property
-    def target(self) -> str:
-        """The edge: the test client to SERVICE."""
-        return f"client -> {self.service}"
-
-    def inject(self) -> None:
-        """Put the toxic on the edge (live connections too)."""
-        self.toxics = self.channels.edge_fault(self.service, self.kind, self.attributes, self.streams)
-
-    def revert(self) -> None:
-        """Remove this fault's toxics (not the others on the same edge)."""
-        self.channels.heal(self.service, self.toxics)
-
-    def describe(self) -> str:
-        """For the timeline."""
-        return f"{self.what} on the client's link to {self.service}"
-
-
 def channels(session: Scope) -> Channels:
     """The scenario's named connections (made on first use, all closed when the scenario ends)."""
     def make() -> Channels:
-        made = Channels(lambda service: session.env.url(service),
+        link = links(session)  # first, so its proxies stop after the connections through them closed
+        made = Channels(link.url,
                         mint=lambda spec: tokens.mint(session.env.name, session.env.params, spec),
                         settings=ChannelSettings.build(session.userdata))
         session.cleanup(made.shutdown, "close the scenario's WebSockets and subscriptions")

@@ -48,7 +48,7 @@ from harness.env.readiness import Readiness, Service, StartupErrors
 from harness.env.render import secret_environment
 from harness.env.spec import EnvironmentSpec
 from harness.env.watchdog import Watchdog
-from harness.errors import HarnessError
+from harness.errors import HarnessError, NoAddress
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ class Environment:
         self.builder, self.watchdog = builder or ImageBuilder(), watchdog or Watchdog()
         self.secrets = [str(params[n]) for n in spec.secret_names() if params.get(n)]
         self.services = Services(spec.name)
+        self.routes: dict[tuple[str, int], str] = {}  # (service, container port) -> a client-link fault proxy
         self.built: list[BuildResult] = []  # what the last start built (or found up to date)
         progress = progress or Progress(spec.name)
         self.preparer = Preparer(spec, self.params, settings, place, run_id, self.owner, self.clients,
@@ -100,7 +101,14 @@ class Environment:
         return self.clients.docker
 
     def url(self, service: str, port: int | None = None) -> str:
-        """``http://<engine host>:<host port>`` of a service's declared (or given) port (127.0.0.1 when local)."""
+        """Where clients connect to a service's declared (or given) port: ``http://<engine host>:<host port>``
+        (127.0.0.1 when local), or the loopback fault proxy routed in front of it (``route``)."""
+        wanted = port or self.services.named(service).port
+        routed = self.routes.get((service, wanted or 0))
+        return routed if routed is not None else self.direct_url(service, port)
+
+    def direct_url(self, service: str, port: int | None = None) -> str:
+        """``http://<engine host>:<host port>`` of a service's port, never through a routed proxy."""
         svc = self.services.named(service)
         wanted = port or svc.port
         host_port = svc.replicas[0].ports.get(wanted) if (svc.replicas and wanted) else None
@@ -108,9 +116,21 @@ class Environment:
             self.refresh()
             host_port = svc.replicas[0].ports.get(wanted) if (svc.replicas and wanted) else None
         if host_port is None:
-            raise HarnessError(f"service {service!r} publishes no port {wanted} (is it running?)",
-                               hint=f"declare `port:` for it in {self.spec.file}")
+            running = any(r.state == "running" for r in svc.replicas)
+            raise NoAddress(f"service {service!r} publishes no port {wanted} "
+                            f"({'it runs' if running else 'it is not running now'})", service=service,
+                            port=wanted, transient=bool(wanted) and not running,
+                            hint=f"declare `port:` for it in {self.spec.file}" if running or not wanted
+                            else f"`harness logs {service}` shows why it stopped")
         return self.engine.url(host_port)
+
+    def route(self, service: str, port: int | None, origin: str) -> None:
+        """Send clients of SERVICE's port (None: its declared one) to ``origin`` instead (a fault proxy)."""
+        self.routes[(service, port or self.services.named(service).port or 0)] = origin
+
+    def unroute(self, service: str, port: int | None) -> None:
+        """Send clients of SERVICE's port straight to it again."""
+        self.routes.pop((service, port or self.services.named(service).port or 0), None)
 
     def containers(self, service: str) -> list[Any]:
         """The docker SDK containers of a service (every replica)."""

@@ -161,7 +161,12 @@ class Link:
     async def run(self) -> None:
         """Connect upstream and pump both directions until both are closed."""
         self._task = asyncio.current_task()
-        host, port = self.proxy.upstream
+        try:
+            host, port = await self.proxy.target()
+        except Exception as exc:  # noqa: BLE001 - a resolver's error: the client sees a reset, as when unreachable
+            logger.warning("%s: no upstream now: %s", self.proxy.name, exc)
+            self._abort(self.client_w)
+            return
         try:
             up_r, up_w = await asyncio.wait_for(asyncio.open_connection(host, port),
                                                 self.proxy.connect_timeout)
@@ -331,6 +336,13 @@ class Proxy:
     toxics: dict[str, Toxic] = field(default_factory=dict)
     links: set[Link] = field(default_factory=set)
     server: asyncio.Server | None = None
+    resolve: Callable[[], tuple[str, int]] | None = None  # the upstream looked up per connection (it may move)
+
+    async def target(self) -> tuple[str, int]:
+        """Where a new connection goes: ``upstream``, or what ``resolve`` says now (off the loop: it may block)."""
+        if self.resolve is not None:
+            self.upstream = await asyncio.get_running_loop().run_in_executor(None, self.resolve)
+        return self.upstream
 
     async def start(self) -> None:
         """Start listening."""

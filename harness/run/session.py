@@ -322,14 +322,17 @@ class Session:
         return self.values[name]
 
     def interpolate(self, text: str) -> str:
-        """Replace ``{name}`` (an identifier in braces) with remembered values.
+        """Replace ``{name}`` (an identifier in braces) with remembered values; ``\\{name}`` stays ``{name}``.
 
-        JSON is left alone: its braces never directly enclose a bare identifier.
+        JSON is left alone: its braces never directly enclose a bare identifier. The escape is for
+        text that means its own braces, such as a shell's ``$\\{HOME}`` in an exec step.
         """
         def sub(match: re.Match[str]) -> str:
-            return str(self.recall(match.group(1)))
+            if match.group(1):
+                return "{" + match.group(2) + "}"
+            return str(self.recall(match.group(2)))
 
-        return re.sub(r"\{([A-Za-z_][\w.-]*)\}", sub, text)
+        return re.sub(r"(\\?)\{([A-Za-z_][\w.-]*)\}", sub, text)
 
     def extension(self, key: str, factory: Callable[[], Any]) -> Any:
         """Per-scenario state of a step module (e.g. the last HTTP response), made on first use."""

@@ -1,11 +1,25 @@
 """Datastore steps: ask PostgreSQL (psycopg 3) and Redis (redis-py) what they stored, from the host.
 
-The clients connect to the service's published port (5432 / 6379 unless a 'Given' says otherwise).
-PostgreSQL logs in as "postgres" to the database of the same name with the password of the
-environment parameter postgres_password (else db_password) unless 'Given the PostgreSQL database
-of …' names others; Redis uses the parameter redis_password when there is one. Passwords are read
-from the parameters and never printed. Queries and keys take {name} from remembered values; a
-query error fails with the database's own message and the query.
+Where and as whom, step by step:
+
+- host and port: the service's container port 5432 (PostgreSQL) or 6379 (Redis), published by the
+  environment on the engine's host (127.0.0.1 for a local engine) — the same address `harness
+  status` prints. A service that publishes nothing is reached at its container's address on the
+  project network (a local engine only). The environment file's `port:` does not change these.
+- user and database: PostgreSQL logs in as "postgres" to the database named like the user, unless
+  'Given the PostgreSQL database of "S" is "DB" as user "U" with the password from "PARAM"' names
+  others. Redis uses database 0 and no user.
+- password: read from an environment *parameter*, never from the compose file: PostgreSQL takes
+  the parameter the 'Given' names, else `postgres_password`, else `db_password`; Redis takes
+  `redis_password` when the environment has it. A plain compose project (`compose: ...` in the
+  environment file) therefore declares the password as a parameter too, with its value as the
+  default or from `-D NAME=...`: `parameters: {db_password: {default: shop-dev-password, secret:
+  true}}`. Passwords are never printed.
+
+Queries and keys take {name} from remembered values; a query error fails with the database's own
+message and the query. Wrapped in 'within N seconds:', a database still starting (PostgreSQL "the
+database system is starting up", Redis LOADING, a refused connection) is retried until the block's
+deadline, and the clients' own timeouts end by it (Redis's own retries are off).
 
 Drivers: 'I run the SQL …', 'I publish …', 'I subscribe … to the Redis channel …' and the 'Given'
 (which checks that the password parameter exists). Every other step verifies through harness.expect.
@@ -25,8 +39,21 @@ from harness.errors import HarnessError
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: a row in PostgreSQL and a key in Redis
+  Given the PostgreSQL database of "db" is "shop" as user "shop" with the password from "db_password"
+  When I run the SQL "UPDATE items SET stock = 3 WHERE id = 1" on "db"
+  Then the SQL query "SELECT stock FROM items WHERE id = 1" on "db" returns the value 3
+  And the Redis key "greeting" on "cache" does not exist
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 
 def _sized(text: str) -> str:
+    """A Redis type whose length a step checks.
+
+    Grammar: list | stream
+    Example: list
+    """
     return text
 
 

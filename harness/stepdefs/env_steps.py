@@ -23,6 +23,14 @@ from harness.run.record import scenario_started
 from harness.waiting import eventually
 
 use_step_matcher("parse")
+
+EXAMPLE = """
+Scenario: the stack is up and a service says so in its logs
+  Given the environment "example" is running
+  Then the service "web" is healthy
+  And within 10 seconds the logs of service "hive" contain "worker registered"
+  And the exit code of service "migrate" is 0
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
 register_type(**STEP_TYPES)
 
 

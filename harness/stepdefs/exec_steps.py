@@ -1,8 +1,14 @@
-"""Exec, file and SQLite steps: run a command in a service's container and check what it did.
+r"""Exec, file and SQLite steps: run a command in a service's container and check what it did.
 
-Commands run through `sh -c` in the first container of the service, or in every replica with
-'in every replica of'; {name} is filled in from remembered values. The checks apply to every result
-of the last command and name the command, container, exit code, stdout and stderr when they fail.
+Commands run as `sh -c COMMAND` in the first container of the service, or in every replica with
+'in every replica of'. On Debian images `sh` is dash: no arrays, no `[[ ]]`, no `source`, no
+`set -o pipefail`. For bash, say so: `When I run "bash -c 'set -o pipefail; ...'" in "S"` (the image
+must have bash; Debian's have it).
+
+`{name}` in a command is filled in from remembered values before the shell sees it, so a shell's
+own `${HOME}` must be written `$\{HOME}` (a backslash before the brace keeps `{HOME}` as written);
+`$HOME` without braces needs nothing. The checks apply to every result of the last command and
+name the command, container, exit code, stdout and stderr when they fail.
 SQLite files are queried inside the container with its python3's sqlite3 (read-only), so the
 database is the one the service really uses; a query error fails with the database's own message.
 
@@ -24,8 +30,22 @@ from harness.errors import HarnessError
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: a command, a file and a SQLite table inside the containers
+  When I run "bash -c 'echo $\\{HOSTNAME}'" in "hive-1"
+  Then the command exits with 0
+  And the command's stderr is empty
+  And the file "/data/hive-registry.db" exists in "hive-1"
+  And the SQLite query "SELECT * FROM workers" on "/data/hive-registry.db" in "hive-1" returns 2 rows
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 
 def _stdio(text: str) -> str:
+    """Which output of the last command.
+
+    Grammar: stdout | stderr
+    Example: stdout
+    """
     return text
 
 

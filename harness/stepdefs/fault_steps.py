@@ -32,6 +32,7 @@ from parse import with_pattern
 
 from harness import expect
 from harness.clients.http import STEP_TYPES
+from harness.clients.links import ClientLinkFault, ToxicFactory, links
 from harness.faults import (
     Bandwidth,
     Blackhole,
@@ -42,6 +43,7 @@ from harness.faults import (
     DiskFull,
     Isolate,
     Kill,
+    Latency,
     MemoryLimit,
     OneWayCut,
     PacketLoss,
@@ -64,19 +66,47 @@ from harness.run.record import scenario_started
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: the client's link and the link between two services, each undone at the end
+  When the client's link to "queen" has 300 ms of latency
+  And 200 ms of latency is added between queen and hive-1
+  And worker-1-1 is killed
+  Then within 20 seconds:
+    \"\"\"
+    When I send a GET request to "/v1/workers" on "queen"
+    Then the response JSON at "workers" has 3 items
+    \"\"\"
+  When the client's link to "queen" heals
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 
 @with_pattern(r"[A-Za-z0-9*{][\w.*{}-]*(?:\s*,\s*[A-Za-z0-9*{][\w.*{}-]*)*")
 def _services(text: str) -> str:
+    """Services of the compose project: a name, a comma list or a glob ({name} from remembered values).
+
+    Grammar: NAME[, NAME ...] (a NAME may hold * as a glob: worker-*)
+    Example: worker-1, worker-2
+    """
     return text
 
 
 @with_pattern(r'[^"]+')
 def _path(text: str) -> str:
+    """A file or folder path inside a container, between double quotes in the step.
+
+    Grammar: "PATH" (no " inside)
+    Example: "/var/lib/postgresql/data"
+    """
     return text
 
 
 @with_pattern(r"SIG[A-Z0-9]+")
 def _signal(text: str) -> str:
+    """A signal name.
+
+    Grammar: SIG followed by capitals or digits
+    Example: SIGKILL
+    """
     return text
 
 
@@ -85,7 +115,11 @@ Peer = tuple[str, int | None]
 
 @with_pattern(_services.pattern + r"(?::\d+| on port \d+)?")
 def _peer(text: str) -> Peer:
-    """``B``, ``B:8000`` or ``B on port 8000``: the far side of an edge and, optionally, its port."""
+    """The far side of an edge and, optionally, its port (else the one the environment names).
+
+    Grammar: Services[:PORT | on port PORT]
+    Example: api on port 8000
+    """
     match = re.fullmatch(r"(.+?)(?::(\d+)| on port (\d+))?", text)
     assert match is not None
     port = match.group(2) or match.group(3)
@@ -94,6 +128,11 @@ def _peer(text: str) -> Peer:
 
 @with_pattern(r"\d+(?:\.\d+)?\s*(?:MB|MiB)")
 def _megabytes(text: str) -> int:
+    """A size in megabytes (MiB).
+
+    Grammar: NUMBER MB | NUMBER MiB
+    Example: 8 MB
+    """
     return int(float(text.rstrip("MiB").strip()) * 1024 * 1024)
 
 
@@ -313,6 +352,103 @@ def step_slow_close(context: Any, a: str, b: Peer, ms: float) -> None:
     Example: When the link between nginx and api closes 500 ms late
     """
     _link(context, a, b, lambda c, r: SlowClose(c, r, ms), f"close {ms:g} ms late")
+
+
+# -- the client's own link: the test machine -> a service (HTTP, SSE, WebSocket, load alike) -------------
+
+@step('the client\'s link to "{service:Quoted}" has {ms:Number} ms of latency')
+def client_latency(context: Any, service: str, ms: float) -> None:
+    """Delay everything SERVICE sends to the test client by MS: HTTP, SSE, WebSockets (live ones too), load runs.
+
+    No wiring: the first fault on the link starts a loopback fault proxy and routes the service's
+    address through it until the scenario ends (harness.clients.links).
+
+    Example: When the client's link to "queen" has 300 ms of latency
+    """
+    _client_link(context, service, lambda c, p: [Latency(c, p, ms)], f"{ms:g} ms latency")
+
+
+@step('the client\'s link to "{service:Quoted}" has {ms:Number} ms ± {jitter:Number} ms of latency')
+def client_latency_jitter(context: Any, service: str, ms: float, jitter: float) -> None:
+    """Delay with jitter on the client's link to SERVICE.
+
+    Example: When the client's link to "queen" has 200 ms ± 50 ms of latency
+    """
+    _client_link(context, service, lambda c, p: [Latency(c, p, ms, jitter)], f"{ms:g} ms ± {jitter:g} ms latency")
+
+
+@step('the client\'s link to "{service:Quoted}" is reset')
+def client_reset(context: Any, service: str) -> None:
+    """Reset (TCP RST) every connection of the client to SERVICE through the link now, and any opened later.
+
+    Example: When the client's link to "queen" is reset
+    """
+    _client_link(context, service, lambda c, p: [ResetPeer(c, p, 0)], "reset")
+
+
+@step('the client\'s link to "{service:Quoted}" is reset after {ms:Number} ms')
+def client_reset_after(context: Any, service: str, ms: float) -> None:
+    """The client's connections to SERVICE are reset (TCP RST) N ms after they open.
+
+    Example: When the client's link to "queen" is reset after 200 ms
+    """
+    _client_link(context, service, lambda c, p: [ResetPeer(c, p, ms)], f"reset after {ms:g} ms")
+
+
+@step('the client\'s link to "{service:Quoted}" holds all data')
+def client_blackhole(context: Any, service: str) -> None:
+    """Partition: hold every byte both ways between the client and SERVICE (no FIN, no RST) until the undo.
+
+    Example: When the client's link to "queen" holds all data
+    """
+    _client_link(context, service, lambda c, p: [Blackhole(c, p, stream="downstream"),
+                                                 Blackhole(c, p, stream="upstream")], "partition (all data held)")
+
+
+@step('the client\'s link to "{service:Quoted}" is limited to {rate:Number} KB/s')
+def client_bandwidth(context: Any, service: str, rate: float) -> None:
+    """Answers from SERVICE reach the client at N KB/s.
+
+    Example: When the client's link to "queen" is limited to 16 KB/s
+    """
+    _client_link(context, service, lambda c, p: [Bandwidth(c, p, rate)], f"bandwidth {rate:g} KB/s")
+
+
+@step('the client\'s link to "{service:Quoted}" is cut after {size:d} bytes')
+def client_truncate(context: Any, service: str, size: int) -> None:
+    """The client's connections to SERVICE are closed after N bytes of answer.
+
+    Example: When the client's link to "queen" is cut after 100 bytes
+    """
+    _client_link(context, service, lambda c, p: [Truncate(c, p, size)], f"cut after {size} bytes")
+
+
+@step('the client\'s link to "{service:Quoted}" closes {ms:Number} ms late')
+def client_slow_close(context: Any, service: str, ms: float) -> None:
+    """A close on the client's link to SERVICE is passed on N ms late.
+
+    Example: When the client's link to "queen" closes 500 ms late
+    """
+    _client_link(context, service, lambda c, p: [SlowClose(c, p, ms)], f"close {ms:g} ms late")
+
+
+@step('the client\'s link to "{service:Quoted}" heals')
+def client_heal(context: Any, service: str) -> None:
+    """Undo every fault on the client's link to SERVICE (the others stay).
+
+    Example: When the client's link to "queen" heals
+    """
+    expect.drove(f"heal the client's link to {service}")
+    stack = context.harness.faults
+    for fault in [f for f in reversed(stack.active) if isinstance(f, ClientLinkFault) and f.service == service]:
+        stack.revert(fault)
+
+
+def _client_link(context: Any, service: str, toxics: ToxicFactory, what: str) -> None:
+    """A fault on the client's link to SERVICE, through the scenario's fault stack (undone at its end)."""
+    expect.drove(f"{what} on the client's link to {service}")
+    context.harness.env.url(service)  # an unknown service or one without a port: said before anything acts
+    context.harness.faults.inject(links(context.harness).fault(service, toxics, what))
 
 
 @step('the disk at "{path:Path}" in {target:Services} is full')

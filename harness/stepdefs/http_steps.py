@@ -24,6 +24,18 @@ from harness.clients.http import STEP_TYPES, RequestOptions
 from harness.errors import HarnessError
 
 use_step_matcher("parse")
+
+EXAMPLE = """
+Scenario: an inference job is accepted
+  Given the default service is "queen"
+  When I send a POST request to "/v1/inference" as tenant "acme" with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hello"}
+    \"\"\"
+  Then the response status is 2xx
+  And the response JSON at "job_id" matches "^job-[0-9a-f]{8}$"
+  And the response time is below 500 ms
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
 register_type(**STEP_TYPES)
 
 

@@ -31,19 +31,45 @@ from harness.load.target import ClientAuth, JobLookup, inference_target
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: latency under a closed-loop load
+  Given the load target is POST "/v1/inference" on "queen" as a tenant per client with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hello"}
+    \"\"\"
+  When 50 clients each send 2 inference requests concurrently
+  Then at least 99% succeed
+  And the p99 latency is below 2000 ms
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 
 @with_pattern(r"(?:inference )?requests?")
 def _requests(text: str) -> str:
+    """What each load client sends: the load target's request (inference: jobs looked up until done).
+
+    Grammar: request | requests | inference request | inference requests
+    Example: inference requests
+    """
     return text
 
 
 @with_pattern(r"min|p50|p90|p95|p99\.9|p99|max")
 def _percentile(text: str) -> str:
+    """A latency percentile of the last load run.
+
+    Grammar: min | p50 | p90 | p95 | p99 | p99.9 | max
+    Example: p99
+    """
     return text
 
 
 @with_pattern(r'(?: as a tenant per client| as tenant "[^"]*")?')
 def _load_auth(text: str) -> ClientAuth:
+    """As whom the load clients send (nothing: no credentials).
+
+    Grammar: [ as a tenant per client | as tenant "T"]
+    Example: as a tenant per client
+    """
     if text == " as a tenant per client":
         return ClientAuth("per-client")
     return ClientAuth("tenant", text.split('"')[1]) if text else ClientAuth()

@@ -26,9 +26,27 @@ from harness.clients.http import STEP_TYPES, HttpSettings
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: a completed job is counted
+  When I read the metric "queen_jobs_total{outcome='completed'}" on "queen" as "before"
+  And I send a POST request to "/v1/inference" on "queen" as tenant "acme" with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hello"}
+    \"\"\"
+  Then within 10 seconds:
+    \"\"\"
+    Then the metric "queen_jobs_total{outcome='completed'}" on "queen" rose by 1 since "before"
+    \"\"\"
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 
 @with_pattern(r'(?:[^"\\]|\\.)+')
 def _selector(text: str) -> str:
+    """A Prometheus series: a metric name with optional labels (\\" for a quote inside).
+
+    Grammar: NAME[{LABEL="VALUE", ...}]
+    Example: http_requests_total{status=\\"200\\"}
+    """
     return text.replace('\\"', '"')
 
 

@@ -24,6 +24,15 @@ from harness.clients import http, jsonpath, repeat
 from harness.clients.http import STEP_TYPES, RequestOptions
 
 use_step_matcher("parse")
+
+EXAMPLE = """
+Scenario: a burst is rate limited
+  When I send 8 POST requests to "/v1/inference" on "queen" as tenant "burst" with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hi"}
+    \"\"\"
+  Then at least 1 of those responses have status 429
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
 register_type(**STEP_TYPES)
 
 

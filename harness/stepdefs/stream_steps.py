@@ -24,6 +24,17 @@ from harness.clients.http import STEP_TYPES, RequestOptions
 from harness.errors import HarnessError
 
 use_step_matcher("parse")
+
+EXAMPLE = """
+Scenario: a job's events arrive in order over SSE
+  When I stream a POST request to "/v1/inference" on "queen" as tenant "acme" with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hello"}
+    \"\"\"
+  Then the events arrive in order: job_started, token, job_completed
+  And every event carries "job_id"
+  And the first event arrived within 500 ms
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
 register_type(**STEP_TYPES)
 
 

@@ -11,6 +11,13 @@ tenant), so each accepted job is expected on its own client's subscriber: delive
 of a finishing kind (job_completed, job_failed) names it. Per-frame latency runs from the
 publication time the frame carries to its receipt. What frames carry is configurable (the
 defaults are the reference stack's: "job_id", "type", "published_at").
+Senders ('N WebSocket clients each send messages ... with:'): each message is the doc string with
+`{id}` replaced by a unique id (`c<connection>-s<sequence>`; `{conn}` and `{seq}` too). A reply is
+matched to its message by that id: when the template has `"{id}"` in quotes, a frame whose text
+contains the quoted id is the reply (no parsing); otherwise the frame's JSON at the id path (`id`
+by default; 'Given WebSocket load frames carry the id at …' changes it) must equal the id. Other
+frames are ignored; a message without a reply within 10 s counts as lost. At rate 0 a connection
+sends its next message after the reply (closed loop); latency is send -> reply.
 A WebSocket run becomes the scenario's latest load run, so the HTTP load's percentile, success
 ('at least P% succeed') and throughput steps apply to it.
 
@@ -34,6 +41,19 @@ from harness.load.target import ClientAuth
 
 use_step_matcher("parse")
 
+EXAMPLE = """
+Scenario: every accepted job is delivered to its tenant's subscriber
+  Given the load target is POST "/v1/inference" on "queen" as a tenant per client with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hello"}
+    \"\"\"
+  When 20 subscribers open WebSockets to "/v1/events" on "queen" as a tenant per client
+  And 20 clients each send 1 inference request concurrently
+  And the subscribers wait up to 10 seconds for every accepted job to finish
+  Then at least 99% of the messages were delivered
+  And no WebSocket connection failed
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
+
 _FORMAT = "ws_load_format"
 _DEFAULT_FORMAT = {"id_path": "job_id", "kind_path": "type", "published_path": "published_at",
                    "done_kinds": frozenset({"job_completed", "job_failed"})}
@@ -42,6 +62,11 @@ _SENDER_FORMAT = {"id_path": "id", "kind_path": "type"}
 
 @with_pattern(r'(?: as a tenant per client| as tenant "[^"]*")?')
 def _ws_auth(text: str) -> ClientAuth:
+    """As whom the WebSocket load clients connect (nothing: no credentials).
+
+    Grammar: [ as a tenant per client | as tenant "T"]
+    Example: as tenant "acme"
+    """
     if text == " as a tenant per client":
         return ClientAuth("per-client")
     return ClientAuth("tenant", text.split('"')[1]) if text else ClientAuth()

@@ -7,17 +7,22 @@ A frame's kind is its SSE event name, or for a WebSocket the JSON value at "type
 'frames are told apart by "PATH"'). `on "NAME" where "PATH" is VALUE` narrows a check to the frames
 whose PATH equals the JSON literal VALUE (for example one job's frames on a tenant's channel).
 
-Faults on the client's own edge: 'Given WebSockets to "S" go through a fault proxy' routes the
-scenario's connections to S through a loopback fault proxy (harness.faults.proxy); then latency,
-a partition (all data held) or a reset act on them, live ones included. The client pings every
+Faults on the client's own link ("the client's link to "S" has N ms of latency", fault steps)
+need no wiring: connections open through the link's loopback fault proxy (harness.clients.links),
+so latency, a partition (all data held) or a reset act on live ones too. The client pings every
 -D ws_heartbeat=S (default 2 s), so a partitioned or frozen server is seen as a drop, not silence.
+
+Timing: 'the first frame on "NAME" arrives within N ms' counts from the (last) handshake's
+completion (the 101 answer), not from the step before it, so a server that sends a greeting at once
+passes even when the open step took long; 'the first frame of kind K … within N ms of the last
+response' counts from the last HTTP response's arrival instead.
 
 Checks wait for their frames up to -D ws_timeout=S (default 10 s) and stop waiting as soon as the
 connection ends; a failure names the connection, its state (open, closed with code C, dropped, refused
 with HTTP status and body), how many frames arrived, their kinds and the last one.
-Drivers: open, subscribe, send, close, reconnect, the client's-link faults, 'frames are told apart
-by'. 'I open …' also checks that the handshake succeeded; 'Given WebSockets … go through a fault
-proxy' that the proxy listens; 'I remember …' that the value exists. Every other step verifies
+Drivers: open, subscribe, send, close, reconnect, 'frames are told apart by'. 'I open …' also
+checks that the handshake succeeded; 'Given WebSockets … go through a fault proxy' that the proxy
+listens; 'I remember …' that the value exists. Every other step verifies
 through harness.expect.
 """
 
@@ -33,14 +38,33 @@ from harness import expect
 from harness.clients import frames, http, jsonpath, ws
 from harness.clients.frames import Frame, Selection
 from harness.clients.http import STEP_TYPES, RequestOptions
+from harness.clients.links import links
 from harness.errors import HarnessError
 
 use_step_matcher("parse")
+
+EXAMPLE = """
+Scenario: a job's frames on a tenant's WebSocket
+  When I open a WebSocket "alice" to "/v1/events" on "queen" as tenant "acme"
+  Then the first frame on "alice" arrives within 500 ms
+  When I send a POST request to "/v1/inference" on "queen" as tenant "acme" with JSON:
+    \"\"\"
+    {"model": "tiny-llama", "prompt": "hello"}
+    \"\"\"
+  And I remember the response JSON at "job_id" as "job_id"
+  Then the frames on "alice" where "job_id" is "{job_id}" arrive in order: job_queued, token, job_completed
+"""  # a worked example, shown in docs/steps.md (checked: every step exists)
 
 _SELECTION = re.compile(r'"(?P<name>[^"]*)"(?: where "(?P<path>[^"]*)" is (?P<value>"[^"]*"|[^\s"]+))?')
 
 
 def _selection(text: str) -> Selection:
+    """A named connection, optionally narrowed to the frames whose JSON at PATH equals VALUE.
+
+    Grammar: "NAME" [ where "PATH" is VALUE] (PATH a dotted JSON path; VALUE a JSON literal without
+    spaces or a quoted string, compared as JSON: 3, true, "tick")
+    Example: "alice" where "job_id" is "{job_id}"
+    """
     match = _SELECTION.fullmatch(text)
     if match is None:
         raise ValueError(f"not a connection reference: {text!r}")
@@ -152,66 +176,19 @@ def reconnect_with(context: Any, name: str, param: str, value: str) -> None:
     ws.channels(context.harness).reconnect(name, ((param, context.harness.interpolate(value)),))
 
 
-# -- faults on the client's own edge ----------------------------------------------------------------
+# -- the client's own link -------------------------------------------------------------------------
 
 @step('WebSockets to "{service:Quoted}" go through a fault proxy')
 def route_through_proxy(context: Any, service: str) -> None:
-    """Send this scenario's later WebSockets and subscriptions to SERVICE through a loopback fault proxy.
+    """Kept for old scenarios; not needed: the client's link to SERVICE goes through its fault proxy anyway.
+
+    Faults on "the client's link to S" (fault steps) need no wiring: WebSockets always open through
+    the link's loopback proxy, and HTTP, SSE and load runs use it from the first fault on.
 
     Example: Given WebSockets to "queen" go through a fault proxy
     """
-    proxy = ws.channels(context.harness).route(service)
+    proxy = links(context.harness).proxy(service)
     expect.that(proxy.server is not None, f"the fault proxy for {service!r} is not listening")
-
-
-@step('the client\'s link to "{service:Quoted}" has {ms:Number} ms of latency')
-def edge_latency(context: Any, service: str, ms: float) -> None:
-    """Delay everything SERVICE sends to this scenario's connections by MS (live connections too).
-
-    Example: When the client's link to "queen" has 300 ms of latency
-    """
-    expect.drove(f"latency on the client's link to {service}")
-    _edge(context, service, "latency", {"latency": ms}, f"{ms:g} ms latency")
-
-
-@step('the client\'s link to "{service:Quoted}" is reset')
-def edge_reset(context: Any, service: str) -> None:
-    """Reset (TCP RST) every connection of this scenario to SERVICE now, and any opened later.
-
-    Example: When the client's link to "queen" is reset
-    """
-    expect.drove(f"reset the client's link to {service}")
-    _edge(context, service, "reset_peer", {"timeout": 0}, "reset")
-
-
-@step('the client\'s link to "{service:Quoted}" holds all data')
-def edge_blackhole(context: Any, service: str) -> None:
-    """Partition: hold every byte both ways on this scenario's connections to SERVICE (no FIN, no RST).
-
-    Example: When the client's link to "queen" holds all data
-    """
-    expect.drove(f"partition the client's link to {service}")
-    _edge(context, service, "timeout", {"timeout": 0}, "partition (all data held)", ("downstream", "upstream"))
-
-
-@step('the client\'s link to "{service:Quoted}" heals')
-def edge_heal(context: Any, service: str) -> None:
-    """Remove every fault from this scenario's link to SERVICE.
-
-    Example: When the client's link to "queen" heals
-    """
-    expect.drove(f"heal the client's link to {service}")
-    stack = context.harness.faults
-    for fault in [f for f in reversed(stack.active) if isinstance(f, ws.ClientEdgeFault) and f.service == service]:
-        stack.revert(fault)
-
-
-def _edge(context: Any, service: str, kind: str, attributes: dict[str, float], what: str,
-          streams: tuple[str, ...] = ("downstream",)) -> None:
-    """A fault on the client's edge to SERVICE, through the scenario's fault stack (undone at its end)."""
-    ws.channels(context.harness).edge(service)  # no proxy: say how to route, before anything is registered
-    context.harness.faults.inject(ws.ClientEdgeFault(ws.channels(context.harness), service, kind, attributes,
-                                                     what, streams))
 
 
 # -- handshake and connection state --------------------------------------------------------------

@@ -42,10 +42,22 @@ class FakeEnv:
     spec: Any = field(
         default_factory=lambda: SimpleNamespace(timeouts=Timeouts(probe_interval=0.02, log_tail=5)))
 
+    routes: dict[str, str] = field(default_factory=dict)  # service -> a client-link proxy (harness.clients.links)
+
     def url(self, service: str, port: int | None = None) -> str:
+        self.direct_url(service, port)
+        return self.routes.get(service) or self.base_url
+
+    def direct_url(self, service: str, port: int | None = None) -> str:
         if service not in self.services:
             raise HarnessError(f"environment {self.name!r} has no service {service!r}")
         return self.base_url
+
+    def route(self, service: str, port: int | None, origin: str) -> None:
+        self.routes[service] = origin
+
+    def unroute(self, service: str, port: int | None) -> None:
+        self.routes.pop(service, None)
 
     def problems(self) -> list[str]:
         return list(self.problem_list)

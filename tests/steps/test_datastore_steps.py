@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import runpy
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,46 @@ def test_a_published_message_reaches_a_background_subscriber(context: Any) -> No
         run(context, 'Then a message containing "order-8" arrives on the Redis subscription "feed" within 0.2 s')
     with pytest.raises(HarnessError, match='no Redis subscription named "other"'):
         run(context, 'Then a message containing "x" arrives on the Redis subscription "other" within 0.1 s')
+
+
+def test_within_retries_a_database_still_starting_and_a_redis_still_loading(
+        context: Any, fakes: tuple[FakePg, FakeRedis], monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+    import redis as redis_py
+
+    pg, cache = fakes
+    cache.strings["greeting"] = "hello"
+    starting = [psycopg.OperationalError('connection failed: connection to server at "127.0.0.1", port 15432 '
+                                         "failed: FATAL:  the database system is starting up")] * 2
+    loading = [redis_py.exceptions.BusyLoadingError("Redis is loading the dataset in memory")] * 2
+    connect_pg, get = pg.__call__, cache.get
+
+    def pg_starting(**kwargs: Any) -> FakePg:
+        if starting:
+            raise starting.pop()
+        return connect_pg(**kwargs)
+
+    def redis_loading(key: str) -> str | None:
+        if loading:
+            raise loading.pop()
+        return get(key)
+
+    context.harness.extension("databases", lambda: None).__init__(
+        context.harness.env, connect_sql=pg_starting, connect_redis=cache)
+    monkeypatch.setattr(cache, "get", redis_loading)
+    run(context, '''
+        Then within 10 seconds:
+          """
+          Then the SQL query "SELECT count(*) FROM orders" on "db" returns the value 0
+          And the Redis key "greeting" on "cache" is "hello"
+          """
+        ''')
+    assert starting == [] and loading == []
+
+
+def test_a_sql_error_is_not_retried(context: Any) -> None:
+    started = time.monotonic()
+    with pytest.raises(QueryFailed, match="no such column"):
+        run(context, 'Then within 5 seconds:\n"""\n'
+                     'Then the SQL query "SELECT nope FROM orders" on "db" returns 1 rows\n"""')
+    assert time.monotonic() - started < 1

@@ -74,6 +74,16 @@ def test_a_command_and_its_output_are_checked(context: Any) -> None:
         ''')
 
 
+def test_a_backslash_keeps_the_braces_of_a_shell_variable_and_remembered_values_fill_the_rest(
+        context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_TEST_WORD", "from-the-shell")
+    context.harness.remember("who", "remembered")
+    run(context, r'''
+        When I run "echo $\{HARNESS_TEST_WORD} {who}" in "web"
+        Then the command's stdout equals "from-the-shell remembered"
+        ''')
+
+
 @pytest.mark.parametrize(("step", "message"), [
     ("Then the command exits with 0", "expected exit code 0: `echo out; exit 3` in web-1 (service 'web') exited 3"),
     ('Then the command\'s stdout contains "nope"', "stdout does not contain 'nope'"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import threading
 import time
 from typing import Any
 
 import pytest
 
-from harness.errors import HarnessError, VerificationFailed
+from harness.errors import HarnessError, ServiceDown, VerificationFailed
 from tests.steps.kit import run
 
 
@@ -34,15 +36,61 @@ def test_a_block_that_never_passes_reports_the_last_failure(context: Any) -> Non
               """
             ''')
     message = str(caught.value)
-    assert message.startswith("still failing after 0.5 s; last observed: "
-                              'Then the response JSON at "count" equals 0: the response JSON at \'count\': expected 0')
+    assert re.match(r"still failing after 0\.5 s \(\d+ attempts\); last observed: "
+                    r'Then the response JSON at "count" equals 0: the response JSON at \'count\': expected 0', message)
 
 
-def test_a_request_without_answer_is_retried(context: Any, env: Any) -> None:
+def test_a_service_that_never_answers_fails_with_service_down_naming_it_the_attempts_and_the_last_error(
+        context: Any, env: Any) -> None:
     env.base_url = "http://127.0.0.1:9"  # nothing listens on the discard port
-    with pytest.raises(VerificationFailed, match="still failing after 0.3 s; last observed: When I send a GET "
-                                                 "request to \"/json\" on \"web\": GET http://127.0.0.1:9/json"):
+    with pytest.raises(ServiceDown) as caught:
         run(context, 'Then within 0.3 seconds:\n"""\nWhen I send a GET request to "/json" on "web"\n"""')
+    assert caught.value.service == "web" and caught.value.attempts >= 2
+    assert re.match(r"service 'web' did not come back within 0\.3 s \('within N seconds:', \d+ attempts\); "
+                    r"last error: RequestFailed: GET http://127\.0\.0\.1:9/json \(service 'web'\) could not connect",
+                    str(caught.value)), str(caught.value)
+    assert isinstance(caught.value, VerificationFailed)  # behave reports the step failed, not errored
+
+
+def test_a_refused_request_is_retried_until_the_service_answers(context: Any, env: Any) -> None:
+    good, env.base_url = env.base_url, "http://127.0.0.1:9"
+    flipper = _flip(env, good, 0.3, 1)  # answers from 0.3 s on
+    run(context, 'Then within 5 seconds:\n"""\nWhen I send a GET request to "/json" on "web"\n'
+                 'Then the response status is 200\n"""')
+    flipper.join()
+
+
+def test_the_block_deadline_bounds_the_clients_own_timeout(context: Any, env: Any) -> None:
+    """A server that accepts and never answers: the HTTP client's 30 s timeout is cut to the block's 0.5 s."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel accepts connections; nobody reads or answers
+        env.base_url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        context.harness.userdata["http_timeout"] = "30"
+        started = time.monotonic()
+        with pytest.raises(ServiceDown, match=r"last error: RequestFailed: .* got no answer"):
+            run(context, 'Then within 0.5 seconds:\n"""\nWhen I send a GET request to "/json" on "web"\n"""')
+        assert time.monotonic() - started < 2.5
+
+
+def test_for_n_seconds_retries_a_transient_error_and_holds(context: Any, env: Any) -> None:
+    good = env.base_url
+    def drop() -> None:
+        time.sleep(0.2)
+        env.base_url = "http://127.0.0.1:9"  # refused for 0.2 s, like a restart
+        time.sleep(0.2)
+        env.base_url = good
+    dropper = threading.Thread(target=drop, daemon=True)
+    dropper.start()
+    run(context, 'Then for 1 seconds:\n"""\nWhen I send a GET request to "/json" on "web"\n'
+                 'Then the response status is 200\n"""')
+    dropper.join()
+
+
+def test_for_n_seconds_ending_on_a_transient_error_is_service_down(context: Any, env: Any) -> None:
+    env.base_url = "http://127.0.0.1:9"
+    with pytest.raises(ServiceDown, match=r"'for N seconds:', \d+ attempts"):
+        run(context, 'Then for 0.3 seconds:\n"""\nWhen I send a GET request to "/json" on "web"\n"""')
 
 
 def test_inner_doc_strings_and_tables_work_and_outer_text_is_restored(context: Any) -> None:
@@ -89,7 +137,7 @@ def test_for_n_seconds_fails_at_the_first_attempt_that_fails(context: Any) -> No
                      'Then the response body contains ""count": 1}"\n"""')
     assert time.monotonic() - started < 2
     message = str(caught.value)
-    assert message.startswith("held for ") and " s of 5 s, then: Then the response body contains" in message, message
+    assert message.startswith("held for ") and " s of 5 s (2 attempts), then: Then the response body" in message
     assert '{"count": 2}' in message  # the second attempt failed
 
 
@@ -134,7 +182,8 @@ def test_in_a_row_fails_when_passes_never_last_long_enough(context: Any, env: An
             ''')
     flipper.join()
     message = str(caught.value)
-    assert message.startswith("did not pass for 1 s in a row within 2 s (longest run of passes 0."), message
-    assert "; last failure: When I send a GET request to \"/counter/h\" on \"web\": GET http://127.0.0.1:9" in message
+    assert re.match(r"service 'web' did not come back within 2 s \('within N seconds, for M seconds in a row:', "
+                    r"\d+ attempts; for 1 s in a row within 2 s \(longest run of passes 0\.\d s\)\); "
+                    r"last error: RequestFailed: GET http://127\.0\.0\.1:9", message), message
     with pytest.raises(HarnessError, match="'for N seconds:' needs the steps to retry in a doc string"):
         run(context, "Then for 1 seconds:")

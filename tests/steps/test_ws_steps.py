@@ -8,6 +8,7 @@ import runpy
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from harness.clients import http, transient, ws
 from harness.clients.ws import ChannelError, ConnectionRefused
 from harness.env.config import Settings
 from harness.errors import HarnessError, VerificationFailed
@@ -27,6 +29,8 @@ JOB = [{"type": "job_queued"}, {"type": "job_started"}, {"type": "token", "index
 
 
 async def _ws(request: web.Request) -> web.StreamResponse:
+    if "status" in request.query:  # a proxy in front of a restarting server (503), or a refusal (401)
+        return web.Response(status=int(request.query["status"]), text="answered by the test")
     if not request.headers.get("Authorization", "").startswith("Bearer ey"):
         return web.json_response({"error": {"code": "missing_token"}}, status=401)
     ws = web.WebSocketResponse()
@@ -91,7 +95,7 @@ def context(tmp_path: Path, ws_url: str) -> Iterator[Any]:
     from behave.step_registry import registry
 
     registry.clear()
-    for name in (*STEP_MODULES, "ws_steps"):
+    for name in (*STEP_MODULES, "ws_steps", "fault_steps"):
         runpy.run_path(str(REPO / "harness" / "stepdefs" / f"{name}.py"), run_name=f"generic_steps.{name}")
     settings = Settings(root=tmp_path)
     session = Session(settings, Environments(settings, "run", {}))
@@ -262,9 +266,8 @@ def test_headers_and_query_tables_reach_the_handshake(context: Any) -> None:
 
 
 def test_faults_on_the_clients_own_edge_behave_as_they_say(context: Any) -> None:
-    context.harness.userdata.update(ws_heartbeat="0.4")
+    context.harness.userdata.update(ws_heartbeat="0.8")  # a pong may take 0.4 s: more than the 300 ms latency
     run(context, '''
-        Given WebSockets to "web" go through a fault proxy
         When I open a WebSocket "slow" to "/ws" on "web" as tenant "acme"
         And the client's link to "web" has 300 ms of latency
         And I send a GET request to "/echo" on "web"
@@ -289,14 +292,13 @@ def test_faults_on_the_clients_own_edge_behave_as_they_say(context: Any) -> None
 
 def test_faults_on_the_clients_edge_are_on_the_fault_stack_and_undone_with_it(context: Any) -> None:
     run(context, '''
-        Given WebSockets to "web" go through a fault proxy
         When the client's link to "web" has 300 ms of latency
         And the client's link to "web" holds all data
         And the client's link to "web" heals
         And the client's link to "web" is reset
         ''')
     stack = context.harness.faults
-    proxy = context.harness.extension("ws", lambda: None)._edges["web"]
+    proxy = context.harness.extension("links", lambda: None).proxies["web"]
     assert [f.describe() for f in stack.active] == ["reset on the client's link to web"]
     assert [t.type for t in proxy.toxics.values()] == ["reset_peer"]
     stack.revert_all()  # what the end of the scenario does
@@ -311,9 +313,23 @@ def test_faults_on_the_clients_edge_are_on_the_fault_stack_and_undone_with_it(co
     ]
 
 
-def test_an_edge_fault_without_a_proxy_says_how_to_route(context: Any) -> None:
-    with pytest.raises(ChannelError, match="do not go through a fault proxy"):
-        run(context, 'When the client\'s link to "web" is reset')
+def test_client_link_latency_reaches_plain_http_with_no_proxy_step_and_the_undo_restores_it(context: Any) -> None:
+    env = context.harness.env
+    run(context, 'When I send a GET request to "/ws" on "web"')
+    direct = context.harness.extension("http", lambda: None).last
+    run(context, 'When the client\'s link to "web" has 300 ms of latency\nAnd I send a GET request to "/ws" on "web"')
+    slowed = context.harness.extension("http", lambda: None).last
+    assert slowed.elapsed_ms >= 280 > direct.elapsed_ms, (direct.elapsed_ms, slowed.elapsed_ms)
+    assert slowed.url != direct.url and env.routes["web"] in slowed.url  # through the link's loopback proxy
+    run(context, 'When the client\'s link to "web" heals\nAnd I send a GET request to "/ws" on "web"')
+    assert context.harness.extension("http", lambda: None).last.elapsed_ms < 200
+    context.harness.end_scenario()
+    assert env.routes == {}  # the scenario's end routes the service straight again
+
+
+def test_the_old_proxy_step_is_a_harmless_alias(context: Any) -> None:
+    assert run(context, 'Given WebSockets to "web" go through a fault proxy') == (1, 0)
+    assert "web" in context.harness.extension("links", lambda: None).proxies
 
 
 @pytest.mark.parametrize(("written", "shown"), [('"tick"', '"tick"'), ("3", "3"), ("true", "true")])
@@ -347,3 +363,26 @@ def test_a_drop_says_whether_the_server_ended_or_the_connection_was_cut(context:
     with pytest.raises(VerificationFailed) as caught:
         run(context, 'Then "a" is closed with code 1000')
     assert saw in str(caught.value), str(caught.value)
+
+
+def test_within_retries_a_websocket_refused_while_the_service_restarts(context: Any) -> None:
+    env = context.harness.env
+    good, env.base_url = env.base_url, "http://127.0.0.1:9"  # refused, as while a service restarts
+
+    def back() -> None:
+        time.sleep(0.4)
+        env.base_url = good
+    threading.Thread(target=back, daemon=True).start()
+    run(context, 'Then within 5 seconds:\n"""\n'
+                 'When I open a WebSocket "alice" to "/ws?emit=j1" on "web" as tenant "acme"\n"""')
+    assert ws.channels(context.harness).get("alice").state == ws.OPEN
+
+
+def test_a_handshake_answered_503_is_retried_and_401_is_not(context: Any) -> None:
+    channels = ws.channels(context.harness)
+    with pytest.raises(ws.ConnectionRefused) as refused:
+        channels.open_ws("m", http.Request("GET", "/ws?status=503", "web"))
+    assert transient.is_transient(refused.value)
+    with pytest.raises(ws.ConnectionRefused) as denied:
+        channels.open_ws("m", http.Request("GET", "/ws?status=401", "web"))
+    assert not transient.is_transient(denied.value)
