@@ -50,8 +50,8 @@ def wanted(setting: str, name: str) -> bool:
 def find_kept(reads: EngineReads, name: str, run_id: str = "") -> Kept | None:
     """The newest detached project of environment ``name`` (of run ``run_id``, when given) on the engine, or None."""
     found: dict[str, Kept] = {}
-    labels = [f"harness.env={name}", "harness.owner=0", *([f"harness.run={run_id}"] if run_id else [])]
-    for summary in reads.containers(filters={"label": labels}):
+    wanted = [f"harness.env={name}", "harness.owner=0", *([f"harness.run={run_id}"] if run_id else [])]
+    for summary in reads.containers(filters={"label": wanted}):
         labels = summary.get("Labels") or {}
         project = labels.get("com.docker.compose.project", "")
         found[project] = Kept(project, labels.get("harness.run", ""), name, labels.get("harness.config", ""),
