@@ -48,9 +48,11 @@ def wanted(setting: str, name: str) -> bool:
 
 
 def find_kept(reads: EngineReads, name: str, run_id: str = "") -> Kept | None:
-    """The newest detached project of environment ``name`` (of run ``run_id``, when given) on the engine, or None."""
+    """The newest detached project of environment ``name`` on the engine, or None; with ``run_id``, the newest
+    project of that environment and run, whoever owns it."""
     found: dict[str, Kept] = {}
-    wanted = [f"harness.env={name}", "harness.owner=0", *([f"harness.run={run_id}"] if run_id else [])]
+    # A pinned run (`harness sweep`) may be owned by a live process (its watchdog takes it down with its owner).
+    wanted = [f"harness.env={name}", f"harness.run={run_id}"] if run_id else [f"harness.env={name}", "harness.owner=0"]
     for summary in reads.containers(filters={"label": wanted}):
         labels = summary.get("Labels") or {}
         project = labels.get("com.docker.compose.project", "")

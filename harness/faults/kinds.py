@@ -48,7 +48,7 @@ class FaultSpec:
     kind: str
     target: str
     peer: str = ""  # edge kinds: the server side; ``target`` is then the client side (or HOST)
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, float] = field(default_factory=dict, hash=False)
 
     @property
     def label(self) -> str:

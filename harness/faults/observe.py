@@ -1,13 +1,15 @@
 """Which connections a scenario caused: one counting iptables rule per peer in each container's namespace.
 
 Each service's container gets a chain ``HARNESS-OBSERVE`` jumped to first from INPUT, holding one
-``-p tcp -s <peer> -j RETURN`` rule per peer container and per bridge gateway (the test machine's
+``-p tcp -s <peer> -m conntrack --ctdir ORIGINAL -j RETURN`` rule per peer container and per bridge gateway (the test machine's
 connections arrive from the gateway). A rule only counts: ``RETURN`` hands the packet back to
 INPUT unchanged. ``zero`` before a scenario's first step, ``read`` after its last give the
 packets each peer sent each service in between, as edges ``client -> server``.
 
-Every TCP packet counts, not only SYNs: a pooled connection opened before the scenario carries
-its queries without a new handshake, and the scenario still depends on that edge.
+Every TCP packet the peer sends on a connection it opened counts, not only SYNs: a pooled
+connection opened before the scenario carries its queries without a new handshake, and the
+scenario still depends on that edge. Replies (``--ctdir REPLY``) do not count: they would make
+B -> A look used whenever A -> B is.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class Edge:
 def install_script(peers: Iterable[str]) -> str:
     """Shell that (re)creates the counting chain with one rule per peer IP and jumps to it first from INPUT."""
     ipt = "iptables -w"
-    rules = [f"{ipt} -A {CHAIN} -p tcp -s {shlex.quote(ip)} -m comment --comment {COMMENT} -j RETURN"
+    rules = [f"{ipt} -A {CHAIN} -p tcp -s {shlex.quote(ip)} -m conntrack --ctdir ORIGINAL "
+             f"-m comment --comment {COMMENT} -j RETURN"
              for ip in peers]
     return " && ".join([f"({ipt} -N {CHAIN} 2>/dev/null || {ipt} -F {CHAIN})",
                         f"({ipt} -C INPUT -j {CHAIN} 2>/dev/null || {ipt} -I INPUT 1 -j {CHAIN})", *rules])

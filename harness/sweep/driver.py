@@ -1,8 +1,9 @@
 """The sweep itself: plan, bring the environment up once, baseline, then cell after cell.
 
     plan         behave --dry-run of the selection: its scenarios and their environment
-    bring up     one Environment, detached (owner 0) so each cell's behave process attaches to it
-                 (``-D reuse=ENV -D reuse_run=<sweep id>``); taken down in ``finally``, Ctrl-C included
+    bring up     one Environment, owned by this process (its watchdog takes it down if we die); each cell's
+                 behave process attaches to it (``-D reuse=ENV -D reuse_run=<sweep id>``); taken down in
+                 ``finally``, Ctrl-C included
     baseline     the selection fault-free with connection counters (harness.run.sweep_hook); failing
                  scenarios are left out and listed
     cells        most-exercising first; behave with ``-D sweep_fault=...`` on the cell's scenarios; then
@@ -28,7 +29,7 @@ import yaml
 
 from harness.analysis.inputs import load
 from harness.env.config import Settings, load_environment, resolve_parameters
-from harness.env.lifecycle import DETACHED, Environment
+from harness.env.lifecycle import Environment
 from harness.env.tags import env_tag
 from harness.errors import ConfigError, HarnessError
 from harness.faults.kinds import KINDS, FaultSpec
@@ -148,8 +149,7 @@ class Sweep:
         """An unstarted handle on the sweep's environment (for --list and bring-up)."""
         spec = load_environment(name, self.settings.env_dir)
         params = resolve_parameters(spec, {}, strict=False)
-        env = Environment(spec, params, self.settings, run_id=self.folder.run_id, instance=self._instances,
-                          owner=DETACHED)
+        env = Environment(spec, params, self.settings, run_id=self.folder.run_id, instance=self._instances)
         self._instances += 1
         return env
 
@@ -301,7 +301,8 @@ class Sweep:
         if code not in (0, 1):
             logger.warning("behave exited %s in %s", code, folder.path)
         try:
-            return scenario_results(load([str(folder.path)]))
+            wanted = set(scenarios)  # behave lists the scenarios it skipped beside the selected ones
+            return [r for r in scenario_results(load([str(folder.path)])) if r.location in wanted]
         except HarnessError as exc:
             logger.warning("no results in %s: %s", folder.path, exc)
             return []
