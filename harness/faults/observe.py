@@ -1,7 +1,8 @@
 """Which connections a scenario caused: one counting iptables rule per peer in each container's namespace.
 
 Each service's container gets a chain ``HARNESS-OBSERVE`` jumped to first from INPUT, holding one
-``-p tcp -s <peer> -m conntrack --ctdir ORIGINAL -j RETURN`` rule per peer container and per bridge gateway (the test machine's
+``-p tcp -s <peer> -m conntrack --ctdir ORIGINAL -j RETURN`` rule per peer container and per bridge
+gateway (the test machine's
 connections arrive from the gateway). A rule only counts: ``RETURN`` hands the packet back to
 INPUT unchanged. ``zero`` before a scenario's first step, ``read`` after its last give the
 packets each peer sent each service in between, as edges ``client -> server``.

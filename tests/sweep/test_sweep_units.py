@@ -78,11 +78,12 @@ def test_a_fault_spec_round_trips_through_json_and_is_hashable() -> None:
 
 # -- reduction --------------------------------------------------------------------------
 
-LISTING = """Chain HARNESS-OBSERVE (1 references)
+TAIL = "ctdir ORIGINAL /* harness-observe */"
+LISTING = f"""Chain HARNESS-OBSERVE (1 references)
     pkts      bytes target     prot opt in     out     source               destination
-      12      840 RETURN     tcp  --  *      *       172.18.0.3           0.0.0.0/0            ctdir ORIGINAL /* harness-observe */
-       0        0 RETURN     tcp  --  *      *       172.18.0.4           0.0.0.0/0            ctdir ORIGINAL /* harness-observe */
-       7      500 RETURN     tcp  --  *      *       172.18.0.1           0.0.0.0/0            ctdir ORIGINAL /* harness-observe */
+      12      840 RETURN     tcp  --  *      *       172.18.0.3           0.0.0.0/0            {TAIL}
+       0        0 RETURN     tcp  --  *      *       172.18.0.4           0.0.0.0/0            {TAIL}
+       7      500 RETURN     tcp  --  *      *       172.18.0.1           0.0.0.0/0            {TAIL}
 """
 
 
