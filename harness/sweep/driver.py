@@ -101,7 +101,7 @@ def plan(options: SweepOptions, settings: Settings, folder: Path) -> Plan:
     envs: set[str] = set()
     for feature in features:
         for element in feature.get("elements") or []:
-            if element.get("type") != "scenario":
+            if element.get("type") != "scenario" or element.get("status") == "skipped":  # not selected
                 continue
             scenarios.append(str(element["location"]))
             names[str(element["location"])] = str(element.get("name", ""))
