@@ -80,7 +80,7 @@ def read_outcomes(path: Path) -> dict[str, str]:
         return {str(c["label"]): str(c["outcome"]) for c in data["cells"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"not a sweep's results: {exc}", file=str(file), key="--baseline",
-                          hint="give an earlier sweep's run folder or its sweep.json") from exc
+                          hint="give an earlier sweep's run folder or its JSON summary") from exc
 
 
 def diff(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
