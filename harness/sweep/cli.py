@@ -38,7 +38,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--targets", action="append", default=[], metavar="GLOB",
                    help="only targets (services, either end of an edge) matching a glob; repeatable")
     p.add_argument("--budget", type=float, metavar="MINUTES", help="stop cleanly after this long; list the rest")
-    p.add_argument("--baseline", type=Path, metavar="SWEEP", help="an earlier sweep (its run folder or its JSON summary)")
+    p.add_argument("--baseline", type=Path, metavar="SWEEP",
+                   help="an earlier sweep (its run folder or its JSON summary)")
     p.add_argument("--smoke", default="", metavar="NAME", help="the recovery scenario (default: the first)")
     p.add_argument("--each-replica", action="store_true", help="every replica is a target of its own")
     p.add_argument("-P", dest="params", action="append", default=[], metavar="KIND.PARAM=VALUE",

@@ -15,6 +15,7 @@ from harness.sweep.outcome import CellResult, ScenarioResult
 from tests.analysis.browser import Browser
 from tests.analysis.suites import REPO
 
+TEXTS = ".map(t => t.textContent)"
 SCREENSHOT = REPO / "reports" / "sweep-heatmap.png"
 OK = ScenarioResult("features/shop.requests.feature:9", "every service is up", "passed")
 BROKEN = ScenarioResult("features/shop.requests.feature:16", "an item is written to PostgreSQL", "failed",
@@ -38,8 +39,8 @@ async def _drive(page: Path) -> dict[str, object]:
     async with Browser() as browser:
         await browser.load(page.as_uri())
         found: dict[str, object] = {
-            "rows": await browser.evaluate("[...document.querySelectorAll('#heatmap tbody th')].map(t => t.textContent)"),
-            "heads": await browser.evaluate("[...document.querySelectorAll('#heatmap thead th')].map(t => t.textContent)"),
+            "rows": await browser.evaluate(f"[...document.querySelectorAll('#heatmap tbody th')]{TEXTS}"),
+            "heads": await browser.evaluate(f"[...document.querySelectorAll('#heatmap thead th')]{TEXTS}"),
             "colours": await browser.evaluate(
                 "Object.fromEntries([...document.querySelectorAll('td.cell')].map(td => [td.dataset.outcome, "
                 "getComputedStyle(td).backgroundColor]))"),
