@@ -30,6 +30,7 @@ import yaml
 from harness.analysis.inputs import load
 from harness.env.config import Settings, load_environment, resolve_parameters
 from harness.env.lifecycle import Environment
+from harness.env.prepare import source_text
 from harness.env.tags import env_tag
 from harness.errors import ConfigError, HarnessError
 from harness.faults.kinds import KINDS, FaultSpec
@@ -119,7 +120,7 @@ def plan(options: SweepOptions, settings: Settings, folder: Path) -> Plan:
 
 def topology(env: Environment, overrides: dict[str, dict[str, float]]) -> Topology:
     """Services (replicas), servers (a port) and published services, from the rendered compose file."""
-    doc = yaml.safe_load(env.rendered()) or {}
+    doc = yaml.safe_load(source_text(env.spec, env.params, env.settings, env.run_id)) or {}
     replicas: dict[str, int] = {}
     servers, published = set(), set()
     for name, entry in (doc.get("services") or {}).items():
