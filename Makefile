@@ -14,7 +14,7 @@ TEAM ?= TEAM-107
 NEXT_TEAM ?= TEAM-108
 BENCH := $(sort $(wildcard bench/*.py))
 
-.PHONY: help setup venv test test-unit integration chaos load mutants bench report lint gc clean distclean
+.PHONY: help setup venv test test-unit integration chaos load resilience mutants bench report lint gc clean distclean
 
 help: ## list the targets
 	@echo "usage: make TARGET"; echo
@@ -42,6 +42,11 @@ chaos: setup ## the @chaos features (faults)
 
 load: setup ## the @load features
 	$(HARNESS) run --tags @load
+
+RESILIENCE_SELECTION ?= --tags "not @slow" features/inference.complete_flow.feature features/health.propagation.feature \
+  features/auth.end_to_end.feature features/workers.registration.feature
+resilience: setup ## harness sweep: the default fault space on full-stack under ordinary scenarios (SWEEP_ARGS=--budget 20)
+	$(HARNESS) sweep --env full-stack $(SWEEP_ARGS) $(RESILIENCE_SELECTION)
 
 mutants: setup ## each mutation switch against the scenarios that must catch it, then unswitched; table + caught=N/M (slow; not in CI)
 	$(VENV)/python scripts/mutants.py $(MUTANTS_ARGS)

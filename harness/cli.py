@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "down": ("harness.commands:down", "take a run's environment down (default: every one of yours)"),
     "gc": ("harness.commands:gc", "remove projects whose owner process is gone"),
     "run": ("harness.commands:run", "run behave with the harness's outputs in the run folder"),
+    "sweep": ("harness.sweep.cli:main", "run the scenarios under every fault of the environment; map what holds"),
     "watchdog": ("harness.env.watchdog:main", "(internal) take a project down when its owner dies"),
     "steps": ("harness.catalog:main", "print the step vocabulary; --hollow finds hollow steps"),
     "analyze": ("harness.analysis.cli:analyze_main", "analyze behave/JUnit/Cucumber results"),

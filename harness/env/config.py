@@ -53,6 +53,9 @@ SETTING_KEYS: Mapping[str, str] = MappingProxyType({
     "ws_heartbeat": "seconds between a WebSocket client's pings (a silent server is seen as a drop)",
     "fault_timeout": "seconds a fault waits for its container to run again (default 30)",
     "reuse": "attach to the environment kept by `harness up ENV` (a name, or 1 for every kept one)",
+    "reuse_run": "with reuse: attach only to the kept project of this run id (`harness sweep` sets it)",
+    "sweep_fault": "the fault of a sweep cell, as JSON, injected before each scenario's first step (`harness sweep`)",
+    "sweep_observe": "a sweep baseline: append each scenario's connections to this file (`harness sweep`)",
 })
 _DECLARED_USERDATA: dict[str, str] = {}  # a project's own keys: declare_userdata()
 

@@ -1,6 +1,7 @@
 """Reuse of a kept environment: `harness up ENV` leaves it running; `-D reuse=ENV` (or `reuse=1`) attaches.
 
-    find_kept(reads, name)   -> the newest detached project of that environment, with its labels
+    find_kept(reads, name, run_id="")   -> the newest detached project of that environment (of that run, when
+                                           given: `-D reuse_run=ID`), with its labels
     attach(spec, params, settings, reads)
         the rendered configuration's hash must equal the kept project's `harness.config` label
         (else ConfigError naming the lines that differ); every probe must pass (else StartupError);
@@ -46,10 +47,13 @@ def wanted(setting: str, name: str) -> bool:
     return setting.lower() in (ALL, "true", "yes") or setting == name
 
 
-def find_kept(reads: EngineReads, name: str) -> Kept | None:
-    """The newest detached project of environment ``name`` on the engine, or None."""
+def find_kept(reads: EngineReads, name: str, run_id: str = "") -> Kept | None:
+    """The newest detached project of environment ``name`` on the engine, or None; with ``run_id``, the newest
+    project of that environment and run, whoever owns it."""
     found: dict[str, Kept] = {}
-    for summary in reads.containers(filters={"label": [f"harness.env={name}", "harness.owner=0"]}):
+    # A pinned run (`harness sweep`) may be owned by a live process (its watchdog takes it down with its owner).
+    wanted = [f"harness.env={name}", f"harness.run={run_id}"] if run_id else [f"harness.env={name}", "harness.owner=0"]
+    for summary in reads.containers(filters={"label": wanted}):
         labels = summary.get("Labels") or {}
         project = labels.get("com.docker.compose.project", "")
         found[project] = Kept(project, labels.get("harness.run", ""), name, labels.get("harness.config", ""),
@@ -57,9 +61,11 @@ def find_kept(reads: EngineReads, name: str) -> Kept | None:
     return max(found.values(), key=lambda k: k.created) if found else None
 
 
-def attach(spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings, reads: EngineReads) -> Environment:
-    """The kept environment ``spec.name``, checked identical and healthy; never started or taken down."""
-    kept = find_kept(reads, spec.name)
+def attach(spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings, reads: EngineReads,
+           run_id: str = "") -> Environment:
+    """The kept environment ``spec.name`` (of run ``run_id``, when given), checked identical and healthy; never
+    started or taken down."""
+    kept = find_kept(reads, spec.name, run_id)
     if kept is None:
         raise ConfigError(f"no kept environment {spec.name!r} is running", key="reuse",
                           hint=f"start one with `harness up {spec.name} --keep`, or drop -D reuse / --reuse")

@@ -338,3 +338,31 @@ class Isolate:
                 client.networks.get(name).connect(  # type: ignore[union-attr]
                     self.container, aliases=aliases or None, links=None,
                     ipv4_address=ipam.get("IPv4Address") or None)
+
+
+def gateway_ips(container: Container) -> list[str]:
+    """The bridge gateways of the container's networks: where the test machine's connections come from."""
+    return sorted({str(ep["Gateway"]) for ep in networks(fresh(container)).values() if ep.get("Gateway")})
+
+
+class HostCut(IptablesFault):
+    """The test machine's own edge to a service: its TCP from the bridge gateway is dropped (``reset``: answered
+    with a reset). Peers are untouched; the harness's probes fail too until the revert, as a client's would."""
+
+    verb = "cut the test machine from"
+
+    def __init__(self, target: Container, *, reset: bool = False, runner: NetnsRunner | None = None,
+                 watch_interval: float | None = 1.0) -> None:
+        self.container = target
+        self.reset = reset
+        super().__init__([target], runner=runner, watch_interval=watch_interval)
+
+    def describe(self) -> str:
+        """One line for logs."""
+        how = "reset" if self.reset else "drop"
+        return f"{how} the test machine's TCP to {self.container.name}"
+
+    def rules(self, container: Container) -> list[Rule]:
+        """In the target's INPUT path: drop (or reset) TCP from each gateway."""
+        action: Rule = ("-j", "REJECT", "--reject-with", "tcp-reset") if self.reset else ("-j", "DROP")
+        return [("-p", "tcp", "-s", ip, *action) for ip in gateway_ips(container)]

@@ -26,6 +26,7 @@ from harness.errors import FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
 from harness.parallel import gate as serial_gate
 from harness.parallel.claims import Claims
+from harness.run.sweep_hook import SweepHook
 from harness.runfolder import EnvFolder
 
 logger = logging.getLogger(__name__)
@@ -92,12 +93,12 @@ class Environments:
         setting = self.overrides.get("reuse", "")
         if not setting or not reuse.wanted(setting, name):
             return False
-        return setting == name or reuse.find_kept(self._reads(), name) is not None
+        return setting == name or reuse.find_kept(self._reads(), name, self.overrides.get("reuse_run", "")) is not None
 
     def _attach(self, spec: Any, params: Mapping[str, Any]) -> Environment:
         """The kept environment, checked identical and healthy; `stop` leaves it up (it never started it)."""
 
-        env = reuse.attach(spec, params, self.settings, self._reads())
+        env = reuse.attach(spec, params, self.settings, self._reads(), self.overrides.get("reuse_run", ""))
         self.live.append(env)
         return env
 
@@ -178,6 +179,7 @@ class Session:
     feature_env: str | None = None
     claims: Claims | None = None  # a split worker's first attempt: items run where claimed first
     gate: Path | None = None  # the serial worker of a split run: bring up, then wait here (harness.parallel.gate)
+    sweep_hook: SweepHook | None = None  # a `harness sweep` behave process: fault or observation per scenario
     _env: Environment | None = None
     _fresh: list[Environment] = field(default_factory=list)
     _extensions: dict[str, Any] = field(default_factory=dict)
@@ -194,7 +196,8 @@ class Session:
         check_userdata(userdata, settings.env_dir)
         run_id = userdata.get("run_id") or new_run_id()
         session = cls(settings, Environments(settings, run_id, userdata), dict(userdata),
-                      claims=Claims.from_environ(), gate=serial_gate.from_environ())
+                      claims=Claims.from_environ(), gate=serial_gate.from_environ(),
+                      sweep_hook=SweepHook.from_userdata(userdata))
         forward_signals_as_interrupt()
         atexit.register(session.close)
         session.sweep()
@@ -249,6 +252,8 @@ class Session:
         name = env_name or self.feature_env
         if name:
             self.use(name, fresh=fresh)
+        if self.sweep_hook is not None and self._env is not None:
+            self.sweep_hook.begin(self._env, self.faults)
 
     @property
     def faults(self) -> FaultStack:
@@ -258,6 +263,8 @@ class Session:
 
     def end_scenario(self, scenario: str = "") -> None:
         """Revert faults and run cleanups in reverse order (every one); check the environment."""
+        if self.sweep_hook is not None and self._env is not None:
+            self.sweep_hook.end(self._env, scenario)
         errors = self._revert_faults(scenario)
         while self.cleanups:
             cleanup = self.cleanups.pop()

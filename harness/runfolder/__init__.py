@@ -12,6 +12,7 @@ from __future__ import annotations
 from harness.runfolder.layout import EnvFolder, RunFolder, latest_link, slug
 from harness.runfolder.load import LOAD_COLUMNS, LoadRecord, LoadSecond
 from harness.runfolder.names import BEHAVE_JSON, RECORD, RUNS_DIR, STARTUP
+from harness.runfolder.observed import Observed
 from harness.runfolder.startup import Startup, UpTurn
 from harness.runfolder.timeline import TimelineEntry
 from harness.runfolder.workers import WorkersSummary, WorkerSummary
@@ -25,6 +26,7 @@ __all__ = [
     "EnvFolder",
     "LoadRecord",
     "LoadSecond",
+    "Observed",
     "RunFolder",
     "Startup",
     "TimelineEntry",

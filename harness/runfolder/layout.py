@@ -12,13 +12,14 @@ from pathlib import Path
 
 from harness.runfolder import names as n
 from harness.runfolder.load import LoadRecord, read_load_result, write_load_result
+from harness.runfolder.observed import Observed, append_observed, read_observed
 from harness.runfolder.rerun import read_rerun, write_rerun
 from harness.runfolder.startup import Startup, read_startup, write_startup
 from harness.runfolder.timeline import TimelineEntry, append_timeline, read_timeline
 from harness.runfolder.workers import WorkersSummary, read_workers, write_workers
 
 _RUN_FILES = frozenset({n.RECORD, n.BEHAVE_JSON, n.RERUN, n.BEHAVE_LOG, n.WORKERS})
-_NOT_ENVIRONMENTS = frozenset({n.JUNIT, n.CLAIMS})
+_NOT_ENVIRONMENTS = frozenset({n.JUNIT, n.CLAIMS, n.SWEEP_CELLS, n.SWEEP_SMOKE})
 
 
 def slug(label: str) -> str:
@@ -229,6 +230,31 @@ class RunFolder:
     def sweep_files(self) -> tuple[Path, Path, Path]:
         """A sweep's summary: JSON, Markdown, HTML."""
         return self.path / n.SWEEP_JSON, self.path / n.SWEEP_MD, self.path / n.SWEEP_HTML
+
+    @property
+    def observed(self) -> Path:
+        """A sweep baseline's connections per scenario (harness.runfolder.observed)."""
+        return self.path / n.OBSERVED
+
+    def sweep_baseline(self) -> RunFolder:
+        """A sweep's fault-free behave run."""
+        return RunFolder(self.path / n.SWEEP_BASELINE)
+
+    def sweep_cell(self, number: int, label: str) -> RunFolder:
+        """The behave run of a sweep's NUMBERth cell."""
+        return RunFolder(self.path / n.SWEEP_CELLS / n.SWEEP_CELL.format(number=number, slug=slug(label)))
+
+    def sweep_smoke(self, number: int) -> RunFolder:
+        """The smoke run after a sweep's NUMBERth cell."""
+        return RunFolder(self.path / n.SWEEP_SMOKE / f"{number:03d}")
+
+    def append_observed(self, entries: Iterable[Observed]) -> None:
+        """Append a baseline's observed edges."""
+        append_observed(self.observed, entries)
+
+    def read_observed(self) -> list[Observed]:
+        """A baseline's observed edges, one entry per scenario."""
+        return read_observed(self.observed)
 
     def behave_outputs(self) -> list[str]:
         """behave arguments writing JSON, the run record, rerun and JUnit into this folder."""

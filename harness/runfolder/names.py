@@ -6,7 +6,9 @@
         workers.json claims/{items.txt,serial.txt,<location>} turns.lock serial.gate   a split run
         w1/ w2/ serial/             a split run's workers: attempt-1/ attempt-2/ ... (each a run folder
                                     with scenarios.over) and the environments the worker started
-        sweep.json sweep.md sweep.html   a sweep's summary (names reserved)
+        sweep.json sweep.md sweep.html   a sweep's summary (harness.sweep)
+        baseline/ cells/NNN-<slug>/ smoke/NNN/   a sweep's behave runs (each a run folder)
+        observed.ndjson           a sweep baseline's connections per scenario (harness.runfolder.observed)
         <env>/                      one environment brought up
           compose.yaml compose.rendered.yaml compose-up.log watchdog.log startup.json
           timeline.ndjson           fault events (harness.runfolder.timeline)
@@ -43,10 +45,15 @@ SERIAL_WORKER = "serial"
 ATTEMPT = "attempt-{n}"
 ATTEMPT_PREFIX = "attempt-"
 
-# a sweep (names reserved)
+# a sweep (harness.sweep)
 SWEEP_JSON = "sweep.json"
 SWEEP_MD = "sweep.md"
 SWEEP_HTML = "sweep.html"
+SWEEP_BASELINE = "baseline"
+SWEEP_CELLS = "cells"
+SWEEP_CELL = "{number:03d}-{slug}"
+SWEEP_SMOKE = "smoke"
+OBSERVED = "observed.ndjson"
 
 # an environment's folder
 COMPOSE_FILE = "compose.yaml"

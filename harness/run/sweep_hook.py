@@ -1,0 +1,71 @@
+"""A sweep cell inside behave: the fault goes in once the environment is healthy, before the scenario's
+first step, and stays to its end (the scenario's FaultStack undoes it); a sweep baseline counts the
+connections each scenario causes.
+
+``harness sweep`` (harness.sweep.driver) starts behave with ``-D sweep_fault=<JSON FaultSpec>`` or
+``-D sweep_observe=<path of observed.ndjson>``; without either key this does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.faults import binding
+from harness.faults.kinds import FaultSpec, build
+from harness.faults.observe import ConnectionCounter
+from harness.faults.stack import FaultStack
+from harness.runfolder import Observed
+from harness.runfolder.observed import append_observed
+
+logger = logging.getLogger(__name__)
+
+FAULT_KEY = "sweep_fault"
+OBSERVE_KEY = "sweep_observe"
+
+
+@dataclass
+class SweepHook:
+    """What one behave process of a sweep does around each scenario."""
+
+    fault: FaultSpec | None = None
+    observed: Path | None = None
+    _counters: dict[str, ConnectionCounter] = field(default_factory=dict)
+
+    @classmethod
+    def from_userdata(cls, userdata: Mapping[str, str]) -> SweepHook | None:
+        """The hook the userdata asks for, or None (an ordinary run)."""
+        raw, observed = userdata.get(FAULT_KEY, ""), userdata.get(OBSERVE_KEY, "")
+        if not raw and not observed:
+            return None
+        try:
+            fault = FaultSpec.from_dict(json.loads(raw)) if raw else None
+        except ValueError as exc:
+            raise ConfigError(f"-D {FAULT_KEY} is not a fault's JSON: {exc}", key=FAULT_KEY,
+                              hint="`harness sweep` sets it; run the sweep rather than behave by hand") from exc
+        return cls(fault, Path(observed) if observed else None)
+
+    def begin(self, env: Any, faults: FaultStack) -> None:
+        """Zero the counters (baseline) or inject the cell's fault (the undo goes on ``faults`` first)."""
+        if self.observed is not None:
+            self._counter(env).zero()
+        if self.fault is not None:
+            binding.inject(faults, build(env, self.fault), env)
+
+    def end(self, env: Any, scenario: str) -> None:
+        """Append the edges the scenario caused (baseline only)."""
+        if self.observed is None:
+            return
+        edges = tuple((e.client, e.server, e.packets) for e in self._counter(env).read())
+        append_observed(self.observed, [Observed(scenario, edges)])
+
+    def _counter(self, env: Any) -> ConnectionCounter:
+        counter = self._counters.get(env.project)
+        if counter is None:
+            counter = self._counters[env.project] = ConnectionCounter(env)
+        return counter

@@ -1,0 +1,90 @@
+"""A project's ``resilience.yaml``: what should hold, per service and fault kind.
+
+    worker: {kill: tolerated, pause: tolerated}
+    queen:  {kill: detected}
+    "*":    {latency: tolerated}          # a glob names several services
+
+A cell whose outcome differs from its expectation is a finding: expected tolerated but detected is a
+resilience bug; expected detected but tolerated is a blind scenario or a dead dependency. An edge
+cell is looked up under its server side, then its client side.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from harness.errors import ConfigError
+from harness.faults.kinds import KINDS
+from harness.sweep.outcome import DETECTED, NO_RECOVERY, TOLERATED, CellResult
+
+EXPECTABLE = (TOLERATED, DETECTED, NO_RECOVERY)
+FILE = "resilience.yaml"
+
+Expectations = Mapping[str, Mapping[str, str]]
+
+
+def load_expectations(path: Path) -> dict[str, dict[str, str]]:
+    """The expectations of ``path`` (none when it is missing); an unknown kind or outcome names file and key."""
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("not a mapping of service -> {kind: outcome}", file=str(path), key="",
+                          hint="e.g. `worker: {kill: tolerated}`")
+    found: dict[str, dict[str, str]] = {}
+    for service, kinds in raw.items():
+        if not isinstance(kinds, dict):
+            raise ConfigError("not a mapping of kind -> outcome", file=str(path), key=str(service),
+                              hint="e.g. `{kill: tolerated}`")
+        for kind, outcome in kinds.items():
+            if kind not in KINDS:
+                raise ConfigError(f"unknown fault kind {kind!r}", file=str(path), key=f"{service}.{kind}",
+                                  hint=f"kinds: {', '.join(KINDS)}")
+            if outcome not in EXPECTABLE:
+                raise ConfigError(f"unknown outcome {outcome!r}", file=str(path), key=f"{service}.{kind}",
+                                  hint=f"outcomes: {', '.join(EXPECTABLE)}")
+            found.setdefault(str(service), {})[str(kind)] = str(outcome)
+    return found
+
+
+def expected(expectations: Expectations, cell: CellResult) -> str:
+    """The outcome expected of a cell, or "" when nothing is said about it."""
+    sides = [cell.fault.peer, cell.fault.target] if cell.fault.peer else [cell.fault.target]
+    for side in (s.partition("#")[0] for s in sides):
+        for pattern, kinds in expectations.items():
+            if fnmatch.fnmatchcase(side, pattern) and cell.fault.kind in kinds:
+                return kinds[cell.fault.kind]
+    return ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A cell whose outcome differs from its expectation."""
+
+    cell: str
+    expected: str
+    actual: str
+
+    @property
+    def meaning(self) -> str:
+        """What the difference most likely says."""
+        if self.expected == TOLERATED:
+            return "resilience bug"
+        if self.actual == TOLERATED:
+            return "blind scenario or dead dependency"
+        return "differs"
+
+
+def findings(expectations: Expectations, cells: Sequence[CellResult]) -> list[Finding]:
+    """Every exercised cell whose outcome is not the expected one."""
+    found = []
+    for cell in cells:
+        want = expected(expectations, cell)
+        if want and cell.outcome in EXPECTABLE and cell.outcome != want:
+            found.append(Finding(cell.fault.label, want, cell.outcome))
+    return found

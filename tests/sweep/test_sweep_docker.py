@@ -1,0 +1,52 @@
+"""`harness sweep` on the example project (tests/example_project), unchanged: real behave, real Docker.
+
+A small sweep (one scenario that writes through nginx and the API to PostgreSQL; kill and CPU squeeze
+of the database) must find what is true of that stack: a killed database is detected, a database
+squeezed to 5 % of a core is tolerated, the environment recovers, the reduction skips the cells the
+scenario never touches, and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.env.images import base_image_from_env
+from harness.runfolder import RunFolder
+from tests.conftest import harness_containers
+
+PROJECT = Path(__file__).resolve().parent.parent / "example_project"
+HARNESS = Path(sys.executable).parent / "harness"
+
+pytestmark = pytest.mark.docker
+
+
+def test_a_killed_database_is_detected_and_a_squeezed_one_tolerated(tmp_path: Path) -> None:
+    project = tmp_path / "example_project"  # same folder name: the same stable image tags
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    env["HARNESS_BASE_IMAGE"] = base_image_from_env()
+    done = subprocess.run([str(HARNESS), "sweep", "--faults", "kill,cpu", "--targets", "db",
+                           "features/shop.requests.feature:16"],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (folder,) = [RunFolder(p) for p in (project / ".harness" / "runs").iterdir() if p.is_dir() and not p.is_symlink()]
+    data = json.loads(folder.sweep_files[0].read_text())
+    outcomes = {c["label"]: c["outcome"] for c in data["cells"]}
+    assert outcomes == {"kill db": "detected", "cpu db": "tolerated"}, outcomes
+    killed = next(c for c in data["cells"] if c["label"] == "kill db")
+    assert killed["failed"] == ["features/shop.requests.feature:16"] and killed["blocker"]
+    assert all(c["recovery_s"] is not None for c in data["cells"])
+    assert [e["action"] for e in killed["timeline"]][:2] == ["inject", "revert"]
+    assert data["score"]["overall"] == [1, 2]
+    assert data["scenarios"] == ["features/shop.requests.feature:16"] and data["left_out"] == []
+    assert "[1/2] " in done.stdout and "[2/2] " in done.stdout and "s left" in done.stdout
+    assert "reduction saved" in done.stdout
+    assert folder.sweep_files[2].read_text().count('class="cell') == 2
+    assert harness_containers(data["run_id"]) == []
