@@ -1,0 +1,108 @@
+"""Docker: faults in the harness's own ground (issue 28) — a hung compose, a full disk, a cut record,
+killed watchdogs and runners, a dying fault proxy, Ctrl-C twice, a killed worker, an engine restart.
+
+Each test injects one fault into a real `harness run` of tests/fixtures/ground and checks three
+things: what the user sees (one clear error naming the cause and what to do, no traceback), what is
+kept (the record, behave JSON and JUnit of finished scenarios; `harness analyze` reads them), and
+what is left behind (nothing, or the next run's janitor / `harness gc` removes it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, default_sigint
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of tests/fixtures/ground (one tiny environment with short timeouts)."""
+    target = tmp_path / "ground"
+    shutil.copytree(FIXTURES / "ground", target)
+    return target
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}, **extra}
+
+
+def harness(project: Path, *args: str, timeout: float = 180, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run the harness CLI in ``project`` to the end."""
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=project, env=_env(**extra),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start(project: Path, *args: str, **extra: str) -> tuple[subprocess.Popen[str], str]:
+    """Start `harness run ARGS`; return the process and its run id (from its first line)."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env=_env(**extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.startswith("harness run "), first
+    return proc, first.split()[2].rstrip(":")
+
+
+def left_by(run_id: str) -> list[str]:
+    """Containers, networks and volumes whose harness.run label belongs to this run (or its workers)."""
+    found = []
+    for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
+        out = subprocess.run(["docker", *kind, "--filter", "label=harness.run",
+                              "--format", '{{.Label "harness.run"}} {{.Name' + ('s' if kind[0] == 'ps' else '') + '}}'],
+                             capture_output=True, text=True, check=True).stdout
+        found += [line for line in out.splitlines() if line.split(" ", 1)[0].startswith(run_id)]
+    return found
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def no_traceback(text: str) -> None:
+    assert "Traceback (most recent call last)" not in text, text
+
+
+# --- 1. `docker compose up` hangs ------------------------------------------------------------------
+
+HANGING_DOCKER = """#!/bin/sh
+# `docker compose ... up ...` starts the containers, then never returns; everything else is the real docker.
+for arg in "$@"; do
+  if [ "$arg" = "up" ]; then "{real}" "$@"; exec sleep 3600; fi
+done
+exec "{real}" "$@"
+"""
+
+
+def test_a_hung_compose_up_times_out_naming_the_setting_and_leaves_nothing(project: Path, tmp_path: Path) -> None:
+    real = shutil.which("docker")
+    assert real is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(HANGING_DOCKER.format(real=real))
+    (bin_dir / "docker").chmod(0o755)
+    started = time.monotonic()
+    done = harness(project, "run", "features/two.feature", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    took = time.monotonic() - started
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out
+    assert "ComposeTimeout: `docker compose up` of project" in done.stderr, out  # the one line that says why
+    assert "within 8 s (the bound set by `timeouts.compose`)" in done.stderr, out
+    assert f"Hint: raise `timeouts.compose` in {project / 'environments' / 'tiny.yaml'}" in out, out
+    assert took < 60, f"the compose timeout (8 s) bounds the wait, not the readiness one: took {took:.0f} s"
+    no_traceback(done.stderr)
+    run_id = done.stdout.split()[2].rstrip(":")
+    assert wait_for(lambda: not left_by(run_id), 20), left_by(run_id)
