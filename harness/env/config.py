@@ -52,6 +52,7 @@ SETTING_KEYS: Mapping[str, str] = MappingProxyType({
     "ws_connect_timeout": "seconds a WebSocket connect may take",
     "ws_heartbeat": "seconds between a WebSocket client's pings (a silent server is seen as a drop)",
     "reuse": "attach to the environment kept by `harness up ENV` (a name, or 1 for every kept one)",
+    "runs_dir": "the folder of run folders (default .harness/runs under the project root; HARNESS_RUNS_DIR)",
 })
 _DECLARED_USERDATA: dict[str, str] = {}  # a project's own keys: declare_userdata()
 
@@ -359,6 +360,7 @@ class Settings:
     root: Path
     keep: bool = False
     env_override: str = ""
+    runs_root: Path | None = None  # `runs_dir` / HARNESS_RUNS_DIR: run folders elsewhere (another disk)
 
     @property
     def env_dir(self) -> Path:
@@ -372,8 +374,8 @@ class Settings:
 
     @property
     def runs_dir(self) -> Path:
-        """The folder holding one folder per run."""
-        return self.root / RUNS_DIR
+        """The folder holding one folder per run (``runs_dir`` / HARNESS_RUNS_DIR, else .harness/runs)."""
+        return self.runs_root if self.runs_root is not None else self.root / RUNS_DIR
 
     @property
     def images_file(self) -> Path:
@@ -391,8 +393,9 @@ class Settings:
             return data.get(key) or env.get("HARNESS_" + key.upper()) or default
 
         base = Path(pick("root", str(root or find_root()))).resolve()
+        runs = pick("runs_dir", "")
         return cls(root=base, keep=pick("keep", "0").lower() in ("1", "true", "yes"),
-                   env_override=pick("env", ""))
+                   env_override=pick("env", ""), runs_root=(base / runs).resolve() if runs else None)
 
 
 def find_root(start: Path | None = None) -> Path:

@@ -10,11 +10,12 @@ what is left behind (nothing, or the next run's janitor / `harness gc` removes i
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,56 @@ def test_a_hung_compose_up_times_out_naming_the_setting_and_leaves_nothing(proje
     no_traceback(done.stderr)
     run_id = done.stdout.split()[2].rstrip(":")
     assert wait_for(lambda: not left_by(run_id), 20), left_by(run_id)
+
+
+# --- 2. the disk under the run folder fills ---------------------------------------------------------
+
+
+def started(project: Path, count: int = 1, timeout: float = 90) -> bool:
+    """Whether ``count`` scenarios noted that they started (tests/fixtures/ground's marker step)."""
+    folder = project / ".harness" / "started"
+    return wait_for(lambda: folder.is_dir() and len(list(folder.iterdir())) >= count, timeout)
+
+
+def fill(folder: Path) -> Path:
+    """Write zeros into ``folder`` until its file system is full; return the filler file."""
+    filler = folder / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs: a runs folder that fills up."""
+    mount = tmp_path / "runs"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_under_the_runs_folder_is_named_and_what_was_written_stays_readable(
+        project: Path, small_disk: Path) -> None:
+    proc, run_id = start(project, "features/two.feature", "features/three.feature", HARNESS_RUNS_DIR=str(small_disk))
+    run_dir = small_disk / run_id
+    assert started(project), "the second scenario started"
+    filler = fill(small_disk)
+    out, _ = proc.communicate(timeout=120)
+    no_traceback(out)
+    assert proc.returncode == 2, out
+    assert f"no space left on the disk of {small_disk}" in out, out
+    assert wait_for(lambda: not left_by(run_id), 30), left_by(run_id)
+    filler.unlink()
+    analyzed = harness(project, "analyze", str(run_dir))
+    assert analyzed.returncode == 1, analyzed.stdout + analyzed.stderr  # read, and the run did not finish
+    passed = re.search(r"(\d+) scenarios passed", analyzed.stdout)
+    assert passed and int(passed.group(1)) >= 2, analyzed.stdout  # two.feature finished before the disk filled
+    assert "aborted: the record" in analyzed.stdout
