@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -160,3 +161,48 @@ def test_a_full_disk_under_the_runs_folder_is_named_and_what_was_written_stays_r
     passed = re.search(r"(\d+) scenarios passed", analyzed.stdout)
     assert passed and int(passed.group(1)) >= 2, analyzed.stdout  # two.feature finished before the disk filled
     assert "aborted: the record" in analyzed.stdout
+
+
+# --- 3. the record cut mid-line ----------------------------------------------------------------------
+
+
+def test_a_record_cut_mid_line_is_read_up_to_the_cut(project: Path) -> None:
+    done = harness(project, "run", "features/three.feature")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = next((project / ".harness" / "runs").glob("2*"))
+    record = run_dir / "record.ndjson"
+    lines = record.read_text().splitlines(keepends=True)
+    cut_at = next(i for i, line in enumerate(lines) if '"after the fault"' in line)  # the last scenario's line
+    record.write_text("".join(lines[:cut_at]) + lines[cut_at][: len(lines[cut_at]) // 2])  # killed mid-write
+    analyzed = harness(project, "analyze", str(run_dir))
+    assert analyzed.returncode == 1, analyzed.stdout + analyzed.stderr  # the run did not finish
+    no_traceback(analyzed.stdout + analyzed.stderr)
+    assert f"the record stops in the middle of line {cut_at + 1}" in analyzed.stdout, analyzed.stdout
+    assert "2 scenarios passed" in analyzed.stdout, analyzed.stdout  # every complete line was read
+    record.write_text(lines[0][:20])  # nothing readable
+    unreadable = harness(project, "analyze", str(record))
+    assert unreadable.returncode == 2, unreadable.stdout + unreadable.stderr
+    no_traceback(unreadable.stdout + unreadable.stderr)
+
+
+# --- 4. the watchdog killed, then the runner -----------------------------------------------------------
+
+
+def test_watchdog_and_runner_killed_the_next_runs_janitor_removes_the_project(project: Path) -> None:
+    proc, run_id = start(project, "features/sleepy.feature")
+    assert started(project)
+    behave_pid = int(next((project / ".harness" / "started").iterdir()).name)
+    watchdogs = subprocess.run(["pgrep", "-f", f"harness.env.watchdog --owner {behave_pid} "],
+                               capture_output=True, text=True).stdout.split()
+    assert watchdogs, "a watchdog runs beside the runner"
+    for pid in watchdogs:
+        os.kill(int(pid), signal.SIGKILL)
+    os.kill(behave_pid, signal.SIGKILL)
+    proc.kill()
+    proc.communicate(timeout=30)
+    time.sleep(1)
+    assert left_by(run_id), "with both killed, the project is still there"
+    shutil.rmtree(project / ".harness" / "started")
+    done = harness(project, "run", "features/two.feature")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert left_by(run_id) == [], "the next run's janitor removed the killed run's project"
