@@ -29,6 +29,7 @@ from harness.env.lifecycle import DETACHED, Environment, forward_signals_as_inte
 from harness.env.spec import EnvironmentSpec
 from harness.errors import ConfigError, HarnessError
 from harness.parallel.split import run_split
+from harness.run.interrupts import interrupt_once
 from harness.run.main import DISK_FULL, disk_full
 from harness.runfolder import RunFolder, latest_link
 
@@ -312,12 +313,28 @@ def _tee(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:
                 sys.stdout.buffer.flush()
                 out = _write_log(out, line)
         except KeyboardInterrupt:  # SIGTERM to us alone: behave must stop (and take its environments down) too
-            proc.terminate()
-            proc.wait()
+            _await_teardown(proc, out)
             raise
         finally:
             _write_log(out, None)
         return proc.wait()
+
+
+def _await_teardown(proc: subprocess.Popen[bytes], out: IO[bytes] | None) -> None:
+    """After an interrupt: stop behave once, then show its teardown to the end, whatever else is pressed.
+
+    Leaving earlier would close behave's output pipe under its teardown (and exit before the
+    environments are gone); a Ctrl-C pressed again is reported and ignored (harness.run.interrupts).
+    """
+    interrupt_once(os.getpid()).stopping = True
+    if proc.poll() is None:
+        proc.terminate()  # behave counts this as its first interrupt only if Ctrl-C did not reach it
+    assert proc.stdout is not None
+    for line in iter(proc.stdout.readline, b""):
+        sys.stdout.buffer.write(line)
+        sys.stdout.buffer.flush()
+        out = _write_log(out, line)
+    proc.wait()
 
 
 def _write_log(out: IO[bytes] | None, line: bytes | None) -> IO[bytes] | None:

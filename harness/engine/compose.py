@@ -59,7 +59,7 @@ class ComposeRunner:
         logger.debug("compose: %s", " ".join(cmd))
         try:
             done = self.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout,
-                            env=self._environ())
+                            env=self._environ(), start_new_session=True)  # a terminal's Ctrl-C is ours to handle
         except FileNotFoundError as exc:
             raise DockerUnavailable("the docker CLI is not installed",
                                     hint="run `make setup`, which installs Docker and Compose v2") from exc
@@ -88,7 +88,7 @@ class ComposeRunner:
         handle = open(log, "w")  # noqa: SIM115 - closed by Started.result
         try:
             process = self.popen(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env=self._environ())
+                                 env=self._environ(), start_new_session=True)
         except FileNotFoundError as exc:
             handle.close()
             raise DockerUnavailable("the docker CLI is not installed",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -20,12 +21,13 @@ from harness.engine.api import EngineReads, reads_for
 from harness.engine.endpoint import current_engine
 from harness.env import janitor, reuse
 from harness.env.config import Settings, check_userdata, load_environment, resolve_parameters
-from harness.env.lifecycle import Environment, forward_signals_as_interrupt, new_run_id
+from harness.env.lifecycle import Environment, new_run_id
 from harness.env.tags import env_tag
 from harness.errors import FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
 from harness.parallel import gate as serial_gate
 from harness.parallel.claims import Claims
+from harness.run.interrupts import interrupt_once
 from harness.runfolder import EnvFolder
 
 logger = logging.getLogger(__name__)
@@ -195,7 +197,7 @@ class Session:
         run_id = userdata.get("run_id") or new_run_id()
         session = cls(settings, Environments(settings, run_id, userdata), dict(userdata),
                       claims=Claims.from_environ(), gate=serial_gate.from_environ())
-        forward_signals_as_interrupt()
+        interrupt_once(os.getpid())  # a second Ctrl-C must not cut the teardown the first one started
         atexit.register(session.close)
         session.sweep()
         return session

@@ -44,10 +44,12 @@ def harness(project: Path, *args: str, timeout: float = 180, **extra: str) -> su
                           capture_output=True, text=True, timeout=timeout)
 
 
-def start(project: Path, *args: str, **extra: str) -> tuple[subprocess.Popen[str], str]:
-    """Start `harness run ARGS`; return the process and its run id (from its first line)."""
+def start(project: Path, *args: str, group: bool = False, **extra: str) -> tuple[subprocess.Popen[str], str]:
+    """Start `harness run ARGS` (``group``: in its own process group, as a terminal's job); return the
+    process and its run id (from its first line)."""
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env=_env(**extra),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint,
+                            process_group=0 if group else None)
     assert proc.stdout is not None
     first = proc.stdout.readline()
     assert first.startswith("harness run "), first
@@ -206,3 +208,19 @@ def test_watchdog_and_runner_killed_the_next_runs_janitor_removes_the_project(pr
     done = harness(project, "run", "features/two.feature")
     assert done.returncode == 0, done.stdout + done.stderr
     assert left_by(run_id) == [], "the next run's janitor removed the killed run's project"
+
+
+# --- 6. Ctrl-C twice in quick succession ----------------------------------------------------------------
+
+
+def test_ctrl_c_twice_still_tears_down_without_a_second_traceback(project: Path) -> None:
+    proc, run_id = start(project, "features/sleepy.feature", group=True)
+    assert started(project)
+    assert left_by(run_id), "the environment is up"
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole job: harness run and behave
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert out.count("Traceback (most recent call last)") == 0, out
+    assert left_by(run_id) == [], out + "teardown completed before harness run returned (not the watchdog's later work)"
