@@ -224,3 +224,28 @@ def test_ctrl_c_twice_still_tears_down_without_a_second_traceback(project: Path)
     assert proc.returncode == 130, out
     assert out.count("Traceback (most recent call last)") == 0, out
     assert left_by(run_id) == [], out + "teardown completed before harness run returned (not the watchdog's later work)"
+
+
+# --- 7. a `--workers 2` worker SIGKILLed mid-feature ------------------------------------------------------
+
+
+def test_a_killed_workers_unfinished_scenario_is_reported_lost_by_name(tmp_path: Path) -> None:
+    parallel = tmp_path / "parallel"
+    shutil.copytree(FIXTURES / "parallel", parallel)
+    proc, run_id = start(parallel, "--workers", "2", "envfeatures/web_long.feature", "envfeatures/web_a.feature")
+    folder = parallel / ".harness" / "started"
+    assert wait_for(lambda: folder.is_dir() and len(list(folder.iterdir())) >= 2, 90)
+    markers = list(folder.iterdir())
+
+    def alive() -> list[Path]:
+        return [m for m in markers if Path(f"/proc/{m.name}").exists()]
+    assert wait_for(lambda: len(alive()) == 1, 90), "the long scenario's worker could not be told apart"
+    os.kill(int(alive()[0].name), signal.SIGKILL)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 2, out
+    no_traceback(out)
+    assert "[w1] envfeatures/web_a.feature ✓" in out, out  # the other worker finished
+    assert ("1 item(s) never finished and are lost: envfeatures/web_long.feature "
+            "(web answers after a long wait)") in out, out
+    assert "merged results of the rest: 1 scenarios: 1 passed, 1 lost" in out, out
+    assert wait_for(lambda: not left_by(run_id), 30), left_by(run_id)
