@@ -273,7 +273,8 @@ class Session:
         self._fresh.clear()
         self._extensions.clear()
         if errors:
-            raise FaultError("some cleanups failed:\n" + "\n".join(errors),
+            raise FaultError((f"a cleanup failed: {errors[0]}" if len(errors) == 1 else
+                              f"{len(errors)} cleanups failed:\n" + "\n".join(errors)),
                              hint="the environment may be left broken; it is checked before reuse")
 
     def _revert_faults(self, scenario: str) -> list[str]:
