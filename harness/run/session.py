@@ -23,7 +23,7 @@ from harness.env import janitor, reuse
 from harness.env.config import Settings, check_userdata, load_environment, resolve_parameters
 from harness.env.lifecycle import Environment, new_run_id
 from harness.env.tags import env_tag
-from harness.errors import FaultError, HarnessError
+from harness.errors import EnvironmentStopped, FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
 from harness.parallel import gate as serial_gate
 from harness.parallel.claims import Claims
@@ -260,7 +260,9 @@ class Session:
 
     def end_scenario(self, scenario: str = "") -> None:
         """Revert faults and run cleanups in reverse order (every one); check the environment."""
+        faulted = len(self._extensions["faults"].timeline) > 0 if "faults" in self._extensions else False
         errors = self._revert_faults(scenario)
+        stopped = None if faulted else self._stopped_behind_our_back()
         while self.cleanups:
             cleanup = self.cleanups.pop()
             try:
@@ -272,10 +274,33 @@ class Session:
             self.environments.stop(env)
         self._fresh.clear()
         self._extensions.clear()
+        if stopped is not None:
+            raise stopped
         if errors:
             raise FaultError((f"a cleanup failed: {errors[0]}" if len(errors) == 1 else
                               f"{len(errors)} cleanups failed:\n" + "\n".join(errors)),
                              hint="the environment may be left broken; it is checked before reuse")
+
+    def _stopped_behind_our_back(self) -> EnvironmentStopped | None:
+        """The scenario's environment when every container of it stopped (an engine restart): taken down here,
+        so the next scenario starts a fresh one at once instead of waiting on a dead one."""
+        env = self._env
+        if env is None or not env.up:
+            return None
+        try:
+            observed = env.refresh()
+        except Exception:  # noqa: BLE001 - an engine that does not answer yet: the next start says so
+            return None
+        meant = [o for o in observed if not env.readiness.finished(o)]  # a one-shot that exited 0 is done
+        if not meant or any(o.state in ("running", "restarting", "paused") for o in meant):
+            return None
+        try:
+            self.environments.stop(env)
+        except HarnessError as exc:
+            logger.error("taking down the stopped environment %s: %s", env.name, exc)
+        self._env = None
+        return EnvironmentStopped(env.name, env.project, [
+            f"{o.service}: {o.state}" + (f" ({o.exit_code})" if o.exit_code is not None else "") for o in meant])
 
     def _revert_faults(self, scenario: str) -> list[str]:
         """Undo the scenario's faults, write their timeline, replace the environment if still sick."""

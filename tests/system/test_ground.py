@@ -19,9 +19,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
 from tests.conftest import FIXTURES, default_sigint
+from tests.system.test_remote_engine import RemoteEngine, local, remote_engine, wait_for_engine  # noqa: F401
 
 pytestmark = pytest.mark.docker
 
@@ -268,3 +270,33 @@ def test_the_fault_proxy_dying_fails_its_scenario_clearly_and_the_next_starts_cl
     assert "1 scenario passed, 0 failed, 1 hook_error" in out, out  # the next scenario started clean
     assert took < 60, f"the undo did not hang: {took:.0f} s"
     assert wait_for(lambda: not left_by(run_id), 20), left_by(run_id)
+
+
+# --- 8. the engine restarts mid-scenario (a second engine in a container) --------------------------------
+
+
+def test_an_engine_restart_mid_scenario_fails_that_scenario_and_keeps_every_result(
+        project: Path, remote_engine: RemoteEngine, local: docker.DockerClient) -> None:
+    endpoint = {"DOCKER_HOST": remote_engine.endpoint}
+    began = time.monotonic()
+    proc, run_id = start(project, "features/engine_restart.feature", **endpoint)
+    assert started(project, timeout=180), "the second scenario started"
+    remote_engine.container.restart(timeout=5)
+    wait_for_engine(remote_engine.endpoint)
+    out, _ = proc.communicate(timeout=300)
+    took = time.monotonic() - began
+    no_traceback(out)
+    assert proc.returncode == 2, out  # the ground broke: not a verdict on the product
+    assert "EnvironmentStopped: every container of environment 'tiny'" in out, out
+    assert "the Docker engine restarted" in out
+    assert "2 scenarios passed, 1 failed" in out or "2 scenarios passed, 0 failed, 1 hook_error" in out, out
+    assert took < 150, f"later scenarios start fresh at once: {took:.0f} s"
+    run_dir = project / ".harness" / "runs" / run_id
+    assert {"record.ndjson", "behave.json"} <= {p.name for p in run_dir.iterdir()}
+    assert list((run_dir / "junit").glob("*.xml")), "JUnit of the finished scenarios"
+    analyzed = harness(project, "analyze", str(run_dir))
+    assert analyzed.returncode == 1, analyzed.stdout + analyzed.stderr
+    assert "3 scenarios" in analyzed.stdout or "2 scenarios passed" in analyzed.stdout, analyzed.stdout
+    gc = harness(project, "gc", DOCKER_HOST=remote_engine.endpoint)
+    assert gc.returncode == 0, gc.stdout + gc.stderr
+    assert not remote_engine.client().containers.list(all=True, filters={"label": "harness.run"})
