@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import docker
 import pytest
 
 from tests.conftest import FIXTURES, default_sigint
+
+# the second engine in a container (and the local client it needs), as test_remote_engine.py starts it
 from tests.system.test_remote_engine import RemoteEngine, local, remote_engine, wait_for_engine  # noqa: F401
 
 pytestmark = pytest.mark.docker
@@ -276,7 +277,7 @@ def test_the_fault_proxy_dying_fails_its_scenario_clearly_and_the_next_starts_cl
 
 
 def test_an_engine_restart_mid_scenario_fails_that_scenario_and_keeps_every_result(
-        project: Path, remote_engine: RemoteEngine, local: docker.DockerClient) -> None:
+        project: Path, remote_engine: RemoteEngine) -> None:  # noqa: F811 - pytest fixtures from test_remote_engine
     endpoint = {"DOCKER_HOST": remote_engine.endpoint}
     began = time.monotonic()
     proc, run_id = start(project, "features/engine_restart.feature", **endpoint)
