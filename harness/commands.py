@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from harness.analysis.inputs import load
 from harness.engine.api import reads_for
@@ -26,7 +29,11 @@ from harness.env.lifecycle import DETACHED, Environment, forward_signals_as_inte
 from harness.env.spec import EnvironmentSpec
 from harness.errors import ConfigError, HarnessError
 from harness.parallel.split import run_split
+from harness.run.interrupts import interrupt_once
+from harness.run.main import DISK_FULL, disk_full
 from harness.runfolder import RunFolder, latest_link
+
+logger = logging.getLogger(__name__)
 
 
 def envs(argv: list[str]) -> int:
@@ -166,7 +173,8 @@ def run(argv: list[str]) -> int:
         code = run_split(options, behave_args, settings, run_id, run_dir)
         _latest_link(settings.runs_dir, run_dir)
         return code if code == 130 else check_run(run_dir, code)
-    cmd = [sys.executable, "-m", "behave", *behave_output_args(run_dir), "-D", f"run_id={run_id}", *behave_args]
+    cmd = [sys.executable, "-m", "harness.run.main", *behave_output_args(run_dir), "-D", f"run_id={run_id}",
+           *behave_args]
     print(f"harness run {run_id}: outputs in {run_dir}", flush=True)
     env = {**os.environ, "HARNESS_RUN_ID": run_id}
     forward_signals_as_interrupt()
@@ -175,6 +183,8 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return 130
     _latest_link(settings.runs_dir, run_dir)
+    if code == DISK_FULL or (code not in (0, 1) and _full(run_dir)):
+        raise disk_full_error(settings.runs_dir, run_dir)
     run = RunFolder(run_dir)
     run.write_rerun(run.read_rerun(settings.root), settings.root)  # behave's paths, made to work from the run folder
     if code not in (0, 1):
@@ -290,20 +300,80 @@ def environment_errors(run_: Any) -> list[str]:
 
 
 def _tee(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> int:
-    """Run ``cmd``, copying its output to the terminal and to ``log``; return its exit code."""
-    with log.open("wb") as out, subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                                 stderr=subprocess.STDOUT) as proc:
+    """Run ``cmd``, copying its output to the terminal and to ``log``; return its exit code.
+
+    A log that cannot be written (a full disk) stops being written; the terminal still gets every line.
+    """
+    out: IO[bytes] | None = log.open("wb")
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
         assert proc.stdout is not None
         try:
             for line in iter(proc.stdout.readline, b""):
                 sys.stdout.buffer.write(line)
                 sys.stdout.buffer.flush()
-                out.write(line)
+                out = _write_log(out, line)
         except KeyboardInterrupt:  # SIGTERM to us alone: behave must stop (and take its environments down) too
-            proc.terminate()
-            proc.wait()
+            _await_teardown(proc, out)
             raise
+        finally:
+            _write_log(out, None)
         return proc.wait()
+
+
+def _await_teardown(proc: subprocess.Popen[bytes], out: IO[bytes] | None) -> None:
+    """After an interrupt: stop behave once, then show its teardown to the end, whatever else is pressed.
+
+    Leaving earlier would close behave's output pipe under its teardown (and exit before the
+    environments are gone); a Ctrl-C pressed again is reported and ignored (harness.run.interrupts).
+    """
+    interrupt_once(os.getpid()).stopping = True
+    if proc.poll() is None:
+        proc.terminate()  # behave counts this as its first interrupt only if Ctrl-C did not reach it
+    assert proc.stdout is not None
+    for line in iter(proc.stdout.readline, b""):
+        sys.stdout.buffer.write(line)
+        sys.stdout.buffer.flush()
+        out = _write_log(out, line)
+    proc.wait()
+
+
+def _write_log(out: IO[bytes] | None, line: bytes | None) -> IO[bytes] | None:
+    """Write ``line`` to the log (None: close it); on a full disk, close it and write no more."""
+    if out is None:
+        return None
+    try:
+        if line is None:
+            out.close()
+            return None
+        out.write(line)
+        return out
+    except OSError as exc:
+        if not disk_full(exc):
+            raise
+        logger.error("the run log stopped: %s", exc)
+        with contextlib.suppress(OSError):
+            out.close()
+        return None
+
+
+def _full(run_dir: Path) -> bool:
+    """Whether the disk under ``run_dir`` has (next to) no room left."""
+    try:
+        return shutil.disk_usage(run_dir).free < FULL_BELOW
+    except OSError:
+        return False
+
+
+FULL_BELOW = 64 * 1024  # bytes free under which a run's failure is taken for a full disk
+
+
+def disk_full_error(runs_dir: Path, run_dir: Path) -> HarnessError:
+    """The one error a run on a full disk ends with: which folder, what was kept, what to do."""
+    return HarnessError(
+        f"no space left on the disk of {runs_dir}: the run stopped; what was written before the disk "
+        f"filled is in {run_dir} (`harness analyze {run_dir}` reads it)",
+        hint=f"free space on that disk (`df -h {runs_dir}`; old runs: `rm -r {runs_dir}/<run-id>`), or point "
+             "HARNESS_RUNS_DIR at a folder on a bigger disk, then run again")
 
 
 def behave_output_args(run_dir: Path) -> list[str]:

@@ -9,7 +9,9 @@
     ├── DockerError                   the engine or the Compose CLI failed
     │   ├── DockerUnavailable         no engine answers
     │   ├── ComposeError              `docker compose ...` exited non-zero (argv, exit_code, stderr)
+    │   │   └── ComposeTimeout        `docker compose ...` gave no answer within `timeouts.compose` (seconds, setting)
     │   ├── BuildError                a service's image did not build (service, dockerfile, log_tail)
+    │   ├── EnvironmentStopped        every container of an environment stopped, no fault did it (engine restart)
     │   └── ImageMissing              an image a remote engine needs is on neither engine (image, engine)
     ├── StartupError                  an environment did not come up (service, project, state, logs)
     │   ├── ServiceExited             a container exited while we waited
@@ -89,6 +91,39 @@ class ComposeError(DockerError):
             f"`{' '.join(self.argv)}` exited {exit_code}:\n{tail}",
             hint=hint or "read the compose output above; `harness logs SERVICE` shows a service's logs",
         )
+
+
+class ComposeTimeout(ComposeError):
+    """A `docker compose` command gave no answer within its bound (`timeouts.compose`); it was stopped."""
+
+    def __init__(self, argv: Sequence[str], verb: str, project: str, seconds: float, setting: str) -> None:
+        self.project = project
+        self.seconds = seconds
+        self.setting = setting
+        DockerError.__init__(
+            self,
+            f"`docker compose {verb}` of project {project} gave no answer within {seconds:g} s "
+            f"(the bound set by `timeouts.compose`): it was stopped and the project taken down",
+            hint=f"raise `timeouts.compose` in {setting} if the engine is just slow; if it hangs every time, "
+                 "`docker info` and the engine's log say why (a stuck engine or compose plugin)")
+        self.argv = list(argv)
+        self.exit_code_observed = -1
+        self.stderr = ""
+
+
+class EnvironmentStopped(DockerError):
+    """Every container of an environment stopped during a scenario and none of its faults did it."""
+
+    def __init__(self, env: str, project: str, states: Sequence[str]) -> None:
+        self.env = env
+        self.project = project
+        self.states = list(states)
+        super().__init__(
+            f"every container of environment {env!r} (project {project}) stopped during this scenario "
+            f"({', '.join(states)}), and no fault of the scenario did it: the Docker engine restarted, or "
+            "something outside the harness stopped them",
+            hint="the next scenario gets a fresh environment; `docker info` and the engine's log say whether "
+                 "it restarted (`journalctl -u docker`); a restart policy does not bring compose projects back")
 
 
 class BuildError(DockerError):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness.engine.compose import ComposeRunner
-from harness.errors import ComposeError, DockerUnavailable
+from harness.errors import ComposeError, ComposeTimeout, DockerUnavailable
 
 
 class FakeRun:
@@ -73,9 +73,44 @@ def test_no_docker_cli() -> None:
         ComposeRunner("p1", run=FakeRun(exc=FileNotFoundError("docker"))).config()
 
 
-def test_timeout_is_a_compose_error() -> None:
-    with pytest.raises(ComposeError, match="timed out"):
-        ComposeRunner("p1", run=FakeRun(exc=subprocess.TimeoutExpired(["docker"], 3))).config()
+def test_timeout_is_a_compose_error_naming_the_setting_that_bounds_it() -> None:
+    with pytest.raises(ComposeError) as err:
+        ComposeRunner("p1", run=FakeRun(exc=subprocess.TimeoutExpired(["docker"], 3)),
+                      setting="environments/web.yaml").config()
+    assert isinstance(err.value, ComposeTimeout) and err.value.seconds == 3
+    assert str(err.value).startswith("`docker compose config` of project p1 gave no answer within 3 s "
+                                     "(the bound set by `timeouts.compose`)")
+    assert "Hint: raise `timeouts.compose` in environments/web.yaml" in str(err.value)
+
+
+class HungProcess:
+    """A `compose up` that never returns."""
+
+    def __init__(self) -> None:
+        self.terminated = False
+
+    def poll(self) -> int | None:
+        return -15 if self.terminated else None
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+    def wait(self, timeout: float | None = None) -> int:
+        return -15
+
+
+def test_a_background_up_that_outlives_the_compose_timeout_is_stopped_and_named(tmp_path: Path) -> None:
+    now = [100.0]
+    hung = HungProcess()
+    runner = ComposeRunner("p1", timeout=8, setting="environments/web.yaml", popen=lambda *a, **k: hung,
+                           clock=lambda: now[0])
+    started = runner.spawn_up(tmp_path / "up.log")
+    now[0] += 7.9
+    assert started.result() is None and not hung.terminated
+    now[0] += 0.2
+    with pytest.raises(ComposeTimeout, match=r"`docker compose up` of project p1 gave no answer within 8 s"):
+        started.result()
+    assert hung.terminated
 
 
 def test_logs_never_raise() -> None:

@@ -111,6 +111,13 @@ def test_settings_from_userdata_then_environment(tmp_path: Path) -> None:
     assert s.env_override == "regressed" and s.keep and s.runs_dir == tmp_path.resolve() / ".harness" / "runs"
 
 
+def test_the_runs_folder_can_live_on_another_disk(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "big-disk" / "runs"
+    assert Settings.build(environ={"HARNESS_RUNS_DIR": str(elsewhere)}, root=tmp_path).runs_dir == elsewhere
+    relative = Settings.build({"runs_dir": "out/runs"}, environ={}, root=tmp_path)
+    assert relative.runs_dir == tmp_path.resolve() / "out" / "runs"
+
+
 # -- zero-config environments: `compose:` --------------------------------------------------------
 
 COMPOSE = """services:

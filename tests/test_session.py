@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import signal
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from harness.env.config import Settings
 from harness.env.lifecycle import project_name
 from harness.errors import ConfigError, FaultError, HarnessError
+from harness.run.interrupts import InterruptOnce
 from harness.run.session import Environments, Session, env_tag
 
 
@@ -73,7 +76,7 @@ def test_start_accepts_settings_and_any_environment_parameter(tmp_path: Path, mo
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "e.yaml").write_text("description: x\ntemplate: t.j2\nparameters: {hives: 2}\n")
     monkeypatch.setattr(Session, "sweep", lambda self: None)
-    monkeypatch.setattr("harness.run.session.forward_signals_as_interrupt", lambda: None)
+    monkeypatch.setattr("harness.run.session.interrupt_once", lambda pid: None)
     monkeypatch.setattr("harness.run.session.atexit.register", lambda fn: fn)
     session = Session.start({"root": str(tmp_path), "hives": "3", "run_id": "r1", "http_timeout": "5"})
     assert session.environments.run_id == "r1" and session.userdata["hives"] == "3"
@@ -136,3 +139,13 @@ def test_close_takes_every_environment_down_at_once_and_reports_every_error(tmp_
     envs.shared, envs.live = {"a": good, "b": bad}, [good, bad]  # type: ignore[dict-item,list-item]
     assert envs.close() == ["p-True: compose down failed"]
     assert (good.downs, bad.downs) == (1, 1) and envs.live == [] and envs.shared == {}
+
+
+def test_a_second_interrupt_during_teardown_is_reported_not_raised() -> None:
+    stream = io.StringIO()
+    handler = InterruptOnce(pid=42, stream=stream)
+    with pytest.raises(KeyboardInterrupt):
+        handler(signal.SIGINT, None)
+    handler(signal.SIGINT, None)  # the teardown the first one started goes on
+    handler(signal.SIGTERM, None)
+    assert stream.getvalue().count("already stopping") == 2 and "kill -9 42" in stream.getvalue()

@@ -61,8 +61,9 @@ class Analysis:
 
     @property
     def exit_code(self) -> int:
-        """The exit-code rule: 0 when every test passed (skips allowed), 1 when anything failed."""
-        return 1 if self.failed else 0
+        """The exit-code rule: 0 when every test passed (skips allowed), 1 when anything failed or the run
+        did not finish (a record without its end line, or cut mid-line: what it holds is read, but not all ran)."""
+        return 1 if self.failed or self.run.info.aborted else 0
 
 
 def hook_failed(run: Run) -> bool:

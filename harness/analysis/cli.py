@@ -17,7 +17,7 @@ from harness.analysis.inputs import load, newest_run, resolve_run
 from harness.analysis.model import Run
 from harness.analysis.rules import RuleSet, load_rules
 from harness.errors import AnalysisError, HarnessError
-from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR
+from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR, default_runs_dir
 
 PROJECT_RULES = Path("blockers.yaml")
 PROJECT_GONOGO = Path("gonogo.yaml")
@@ -164,7 +164,8 @@ def report_main(argv: list[str]) -> int:
     parser.add_argument("--steps-dir", type=Path, default=Path("steps"), help="step modules for hollow checks")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any scenario did not pass")
     args = parser.parse_args(argv)
-    result, folder = _run(args, RUNS_DIR if not args.inputs and RUNS_DIR.is_dir() else None)
+    runs = default_runs_dir()
+    result, folder = _run(args, runs if not args.inputs and runs.is_dir() else None)
     written = write_report(result, args.team, args.next_team, args.out, args.steps_dir, folder)
     # lazy: only for the verdict line of a report
     from harness.analysis.report_md import verdict_line

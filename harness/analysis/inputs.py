@@ -10,13 +10,14 @@ from typing import Any
 
 from harness.analysis.model import HOOK_ERROR, PASSED, ErrorInfo, Feature, Run, RunInfo, Scenario
 from harness.errors import AnalysisError
-from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR, RunFolder, latest_link, names
+from harness.runfolder import BEHAVE_JSON, RECORD, RunFolder, default_runs_dir, latest_link, names
 
 _RUN_FILES = (RECORD, BEHAVE_JSON)
 
 
-def newest_run(root: Path = RUNS_DIR) -> Path:
-    """The most recent run folder under ``root``."""
+def newest_run(root: Path | None = None) -> Path:
+    """The most recent run folder under ``root`` (default: HARNESS_RUNS_DIR, else .harness/runs)."""
+    root = root or default_runs_dir()
     latest = latest_link(root)
     if latest.is_symlink() and latest.is_dir():
         return latest.resolve()
@@ -27,8 +28,9 @@ def newest_run(root: Path = RUNS_DIR) -> Path:
     return max(runs, key=lambda p: (p.stat().st_mtime, p.name))
 
 
-def resolve_run(spec: str, root: Path = RUNS_DIR) -> Path:
-    """A run given as folder, file or run id (a folder name under .harness/runs)."""
+def resolve_run(spec: str, root: Path | None = None) -> Path:
+    """A run given as folder, file or run id (a folder name under HARNESS_RUNS_DIR, else .harness/runs)."""
+    root = root or default_runs_dir()
     path = Path(spec)
     if path.exists():
         return path

@@ -47,16 +47,31 @@ class _Builder:
 def read_record(lines: Iterable[str], source: str = "") -> tuple[list[Feature], RunInfo]:
     """Features and run info from record lines."""
     builder = _Builder()
-    for number, line in enumerate(lines, 1):
-        if line.strip():
-            _take(builder, _parse(line, source, number))
+    numbered = [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+    cut = ""
+    for index, (number, line) in enumerate(numbered):
+        if index == len(numbered) - 1 and not _complete(line):
+            # the writer was killed (or the disk filled) in the middle of its last line
+            cut = (f"the record stops in the middle of line {number} (its writer was killed or the disk "
+                   f"filled): read up to line {numbered[index - 1][0] if index else 0}")
+            break
+        _take(builder, _parse(line, source, number))
     builder.close_feature()
     info = builder.info
+    ended = "" if "finished" in info else "the record has no end line (behave was killed?)"
     return builder.features, RunInfo(
         run_id=str(info.get("run_id", "")), commit=str(info.get("commit", "")),
         started=str(info.get("started", "")), tags=str(info.get("tags", "")),
-        hook_errors=tuple(builder.hook_errors),
-        aborted="" if "finished" in info else "the record has no end line (behave was killed?)")
+        hook_errors=tuple(builder.hook_errors), aborted=cut or ended)
+
+
+def _complete(line: str) -> bool:
+    """Whether the last line is a whole JSON object (not cut short)."""
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def _parse(line: str, source: str, number: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from harness.errors import ComposeError, DockerUnavailable
+from harness.errors import ComposeError, ComposeTimeout, DockerUnavailable
 from harness.waiting import Wait
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ class ComposeRunner:
     run: Run = field(default=subprocess.run, repr=False)
     popen: Callable[..., subprocess.Popen[bytes]] = field(default=subprocess.Popen, repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    setting: str = "the environment file"
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     def argv(self, *args: str) -> list[str]:
         """The full command line for ``args``."""
@@ -59,13 +61,13 @@ class ComposeRunner:
         logger.debug("compose: %s", " ".join(cmd))
         try:
             done = self.run(cmd, capture_output=True, text=True, timeout=timeout or self.timeout,
-                            env=self._environ())
+                            env=self._environ(), start_new_session=True)  # a terminal's Ctrl-C is ours to handle
         except FileNotFoundError as exc:
             raise DockerUnavailable("the docker CLI is not installed",
                                     hint="run `make setup`, which installs Docker and Compose v2") from exc
         except subprocess.TimeoutExpired as exc:
-            raise ComposeError(cmd, -1, f"timed out after {exc.timeout:g} s",
-                               hint="the engine may be overloaded; `docker ps` shows what runs") from exc
+            logger.error("compose gave no answer within %g s: %s", exc.timeout, " ".join(cmd))
+            raise ComposeTimeout(cmd, args[0] if args else "", self.project, exc.timeout, self.setting) from exc
         if check and done.returncode != 0:
             logger.error("compose failed (%s): %s", done.returncode, done.stderr.strip())
             raise ComposeError(cmd, done.returncode, done.stderr, hint=_hint(done.stderr))
@@ -88,12 +90,14 @@ class ComposeRunner:
         handle = open(log, "w")  # noqa: SIM115 - closed by Started.result
         try:
             process = self.popen(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env=self._environ())
+                                 env=self._environ(), start_new_session=True)
         except FileNotFoundError as exc:
             handle.close()
             raise DockerUnavailable("the docker CLI is not installed",
                                     hint="run `make setup`, which installs Docker and Compose v2") from exc
-        return Started(cmd, process, handle, log)
+        return Started(cmd, process, handle, log, deadline=self.clock() + self.timeout,
+                       timed_out=lambda: ComposeTimeout(cmd, "up", self.project, self.timeout, self.setting),
+                       clock=self.clock)
 
     def down(self, timeout: float) -> None:
         """Stop and remove containers, networks and volumes of the project.
@@ -130,12 +134,19 @@ class Started:
     process: subprocess.Popen[bytes]
     handle: IO[str]
     log: Path
+    deadline: float = float("inf")  # on ``clock``: past it, the command is stopped and ``timed_out()`` raised
+    timed_out: Callable[[], ComposeError] | None = None
+    clock: Callable[[], float] = time.monotonic
 
     def result(self) -> bool | None:
-        """None while running; True when it succeeded; raises ComposeError when it failed."""
+        """None while running; True when it succeeded; raises ComposeError when it failed or outlived its bound."""
         code = self.process.poll()
         if code is None:
-            return None
+            if self.clock() < self.deadline or self.timed_out is None:
+                return None
+            self.stop()
+            logger.error("compose gave no answer in time: %s", " ".join(self.argv))
+            raise self.timed_out()
         self.handle.close()
         if code != 0:
             output = self.log.read_text()

@@ -56,6 +56,7 @@ SETTING_KEYS: Mapping[str, str] = MappingProxyType({
     "reuse_run": "with reuse: attach only to the kept project of this run id (`harness sweep` sets it)",
     "sweep_fault": "the fault of a sweep cell, as JSON, injected before each scenario's first step (`harness sweep`)",
     "sweep_observe": "a sweep baseline: append each scenario's connections to this file (`harness sweep`)",
+    "runs_dir": "the folder of run folders (default .harness/runs under the project root; HARNESS_RUNS_DIR)",
 })
 _DECLARED_USERDATA: dict[str, str] = {}  # a project's own keys: declare_userdata()
 
@@ -363,6 +364,7 @@ class Settings:
     root: Path
     keep: bool = False
     env_override: str = ""
+    runs_root: Path | None = None  # `runs_dir` / HARNESS_RUNS_DIR: run folders elsewhere (another disk)
 
     @property
     def env_dir(self) -> Path:
@@ -376,8 +378,8 @@ class Settings:
 
     @property
     def runs_dir(self) -> Path:
-        """The folder holding one folder per run."""
-        return self.root / RUNS_DIR
+        """The folder holding one folder per run (``runs_dir`` / HARNESS_RUNS_DIR, else .harness/runs)."""
+        return self.runs_root if self.runs_root is not None else self.root / RUNS_DIR
 
     @property
     def images_file(self) -> Path:
@@ -395,8 +397,9 @@ class Settings:
             return data.get(key) or env.get("HARNESS_" + key.upper()) or default
 
         base = Path(pick("root", str(root or find_root()))).resolve()
+        runs = pick("runs_dir", "")
         return cls(root=base, keep=pick("keep", "0").lower() in ("1", "true", "yes"),
-                   env_override=pick("env", ""))
+                   env_override=pick("env", ""), runs_root=(base / runs).resolve() if runs else None)
 
 
 def find_root(start: Path | None = None) -> Path:

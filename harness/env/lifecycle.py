@@ -75,7 +75,8 @@ class Environment:
         self.engine = engine or current_engine()  # where compose, the SDK and published ports live
         self.compose = compose or ComposeRunner(
             self.project, [self.compose_file], timeout=spec.timeouts.compose,
-            project_directory=self.source_dir, env={**secret_environment(spec, params), **self.engine.environ()})
+            project_directory=self.source_dir, env={**secret_environment(spec, params), **self.engine.environ()},
+            setting=str(spec.file))
         self.clients = Clients(self.engine, docker, reads)
         self.builder, self.watchdog = builder or ImageBuilder(), watchdog or Watchdog()
         self.secrets = [str(params[n]) for n in spec.secret_names() if params.get(n)]

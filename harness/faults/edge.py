@@ -190,8 +190,8 @@ def _new_route(shared: SharedProxy, hop: Hop, *, runner: NetnsRunner | None,
     return Route(name, hop, redirect)
 
 
-def release_route(shared: SharedProxy, route: Route) -> None:
-    """Count one user less; when none is left, delete the DNAT rule, then the proxy route."""
+def release_route(shared: SharedProxy, route: Route, *, proxy_alive: bool = True) -> None:
+    """Count one user less; when none is left, delete the DNAT rule, then the proxy route (if the proxy lives)."""
     with _lock:
         route.users -= 1
         if route.users > 0:
@@ -200,7 +200,8 @@ def release_route(shared: SharedProxy, route: Route) -> None:
     try:
         route.redirect.revert()
     finally:
-        shared.proxy.client.delete(route.name, missing_ok=True)
+        if proxy_alive:
+            shared.proxy.client.delete(route.name, missing_ok=True)
 
 
 class EdgeFault:
@@ -252,11 +253,16 @@ class EdgeFault:
         errors: list[str] = []
         shared, routes, toxics = self._shared, self._routes, self.toxics
         self.toxics, self._routes, self._shared = [], [], None
-        for toxic in reversed(toxics):
+        state = shared.proxy.state() if shared is not None else "running"
+        if state != "running":  # its toxics died with it: asking its API would only wait for an error
+            errors.append(f"the fault proxy {shared.proxy.name if shared else ''} died while the fault was on "
+                          f"(it is {state}): the fault ended with it, before the scenario did; its DNAT rules "
+                          "are removed")
+        for toxic in reversed(toxics if state == "running" else []):
             _attempt(toxic.revert, errors)
         if shared is not None:
             for route in reversed(routes):
-                _attempt(partial(release_route, shared, route), errors)
+                _attempt(partial(release_route, shared, route, proxy_alive=state == "running"), errors)
             _attempt(partial(release_proxy, shared), errors)
         if errors:
             raise FaultError(f"could not fully revert {self.describe()}: " + "; ".join(errors),

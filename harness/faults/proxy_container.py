@@ -146,6 +146,20 @@ class ProxyContainer:
                              hint=f"`docker inspect {self.name}`")
         return address
 
+    def state(self) -> str:
+        """The container's state now: ``running``, ``exited (137)``, ``gone``..."""
+        # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it
+        import docker.errors
+        try:
+            self.container.reload()
+        except docker.errors.NotFound:
+            return "gone"
+        except docker.errors.DockerException as exc:
+            return f"unknown: {exc}"
+        status = str(self.container.status)
+        code = (self.container.attrs.get("State") or {}).get("ExitCode")
+        return status if status == "running" or code is None else f"{status} ({code})"
+
     def remove(self) -> None:
         """Remove the container (already gone is fine)."""
         # lazy: the docker SDK (~85 ms with requests) loads only where a fault, log or image needs it

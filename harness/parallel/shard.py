@@ -91,6 +91,20 @@ def collect(paths: Sequence[str], root: Path) -> list[Item]:
     return items
 
 
+def scenario_names(root: Path, item: Item) -> list[str]:
+    """The names of the scenarios an item runs (every top scenario of its feature, or the one at its line)."""
+    # lazy: behave loads only where .feature files are parsed (analysis of result files never needs it)
+    from behave.parser import parse_file
+
+    try:
+        feature = parse_file(str(root / item.feature))
+    except Exception:  # noqa: BLE001 - only names for a message: an unreadable file names nothing
+        return []
+    tops = list(top_scenarios(feature)) if feature is not None else []
+    line = item.location.rsplit(":", 1)[1] if ":" in item.location else ""
+    return [str(s.name) for s in tops if not line or str(s.line) == line]
+
+
 def feature_files(paths: Sequence[str], root: Path) -> list[str]:
     """Feature files (relative to ``root``, sorted) of files and folders; a missing path is an error."""
     found: list[str] = []

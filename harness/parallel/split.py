@@ -83,7 +83,7 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
     if interrupted:
         print("harness run: interrupted; every worker stopped and its environments removed", file=sys.stderr)
         return 130
-    return _finish(run_dir, everyone)
+    return _finish(run_dir, everyone, items, settings.root)
 
 
 def _claims_folder(run_dir: Path, workers: list[Worker], buckets: list[list[shard.Item]],
@@ -221,12 +221,20 @@ def _ran(worker: Worker, owners: dict[str, str]) -> list[str]:
     return [loc for loc, owner in owners.items() if owner == worker.run_id]
 
 
-def _finish(run_dir: Path, workers: list[Worker]) -> int:
-    """Check every worker exited as behave does (0, 1); write the merged JUnit; 1 if anything failed."""
+def _finish(run_dir: Path, workers: list[Worker], items: list[shard.Item] | None = None,
+            root: Path | None = None) -> int:
+    """Check every worker exited as behave does (0, 1); write the merged JUnit; 1 if anything failed.
+
+    A worker that died (SIGKILL, out of memory) took its unfinished items with it: they are named as
+    lost, never silently missing, and the merged counts of the rest are given beside them.
+    """
     odd = [f"{w.label}: exit {c}" for w in workers for c in w.codes if c not in (0, 1)]
     if odd:
-        raise HarnessError(f"behave exited abnormally ({', '.join(odd)})",
-                           hint=f"read the worker logs under {run_dir} "
+        lost, counts = _lost(run_dir, items or [], root or Path.cwd())
+        raise HarnessError(f"behave exited abnormally ({', '.join(odd)}); "
+                           + (f"{len(lost)} item(s) never finished and are lost: {'; '.join(lost)}; "
+                              if lost else "") + f"merged results of the rest: {counts}",
+                           hint=f"run the lost items again; read the worker logs under {run_dir} "
                                 f"({names.WORKER.format(n='*')}/{names.ATTEMPT.format(n='*')}/{names.BEHAVE_LOG})")
 
     run = load([str(run_dir)])
@@ -237,6 +245,23 @@ def _finish(run_dir: Path, workers: list[Worker]) -> int:
         print(f"  ✗ {scenario.location} {scenario.name}: {scenario.status} {error}"[:300], flush=True)
     print("harness run: " + summary(run), flush=True)
     return 1 if failed else 0
+
+
+def _lost(run_dir: Path, items: list[shard.Item], root: Path) -> tuple[list[str], str]:
+    """Items of the plan no merged result covers (by location, with their scenarios' names), and the counts."""
+    try:
+        run = load([str(run_dir)])
+    except HarnessError:
+        run = None
+    scenarios = list(run.scenarios()) if run is not None else []
+    done_features = {s.feature for s in scenarios}
+    done_lines = {s.location for s in scenarios}
+    lost = [item for item in items
+            if (item.location not in done_lines if ":" in item.location else item.feature not in done_features)]
+    counts = summary(run) if run is not None else "nothing finished"
+    if lost:
+        counts += f", {sum(i.scenarios for i in lost)} lost"
+    return [f"{item.location} ({', '.join(shard.scenario_names(root, item)) or '?'})" for item in lost], counts
 
 
 def summary(run: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -20,12 +21,13 @@ from harness.engine.api import EngineReads, reads_for
 from harness.engine.endpoint import current_engine
 from harness.env import janitor, reuse
 from harness.env.config import Settings, check_userdata, load_environment, resolve_parameters
-from harness.env.lifecycle import Environment, forward_signals_as_interrupt, new_run_id
+from harness.env.lifecycle import Environment, new_run_id
 from harness.env.tags import env_tag
-from harness.errors import FaultError, HarnessError
+from harness.errors import EnvironmentStopped, FaultError, HarnessError
 from harness.faults.stack import FaultStack, RevertFailed, Timeline
 from harness.parallel import gate as serial_gate
 from harness.parallel.claims import Claims
+from harness.run.interrupts import interrupt_once
 from harness.run.sweep_hook import SweepHook
 from harness.runfolder import EnvFolder
 
@@ -198,7 +200,7 @@ class Session:
         session = cls(settings, Environments(settings, run_id, userdata), dict(userdata),
                       claims=Claims.from_environ(), gate=serial_gate.from_environ(),
                       sweep_hook=SweepHook.from_userdata(userdata))
-        forward_signals_as_interrupt()
+        interrupt_once(os.getpid())  # a second Ctrl-C must not cut the teardown the first one started
         atexit.register(session.close)
         session.sweep()
         return session
@@ -265,7 +267,9 @@ class Session:
         """Revert faults and run cleanups in reverse order (every one); check the environment."""
         if self.sweep_hook is not None and self._env is not None:
             self.sweep_hook.end(self._env, scenario)
+        faulted = len(self._extensions["faults"].timeline) > 0 if "faults" in self._extensions else False
         errors = self._revert_faults(scenario)
+        stopped = None if faulted else self._stopped_behind_our_back()
         while self.cleanups:
             cleanup = self.cleanups.pop()
             try:
@@ -277,9 +281,33 @@ class Session:
             self.environments.stop(env)
         self._fresh.clear()
         self._extensions.clear()
+        if stopped is not None:
+            raise stopped
         if errors:
-            raise FaultError("some cleanups failed:\n" + "\n".join(errors),
+            raise FaultError((f"a cleanup failed: {errors[0]}" if len(errors) == 1 else
+                              f"{len(errors)} cleanups failed:\n" + "\n".join(errors)),
                              hint="the environment may be left broken; it is checked before reuse")
+
+    def _stopped_behind_our_back(self) -> EnvironmentStopped | None:
+        """The scenario's environment when every container of it stopped (an engine restart): taken down here,
+        so the next scenario starts a fresh one at once instead of waiting on a dead one."""
+        env = self._env
+        if env is None or getattr(env, "up", False) is not True:  # attached (kept by `harness up`) or a test's fake
+            return None
+        try:
+            observed = env.refresh()
+        except Exception:  # noqa: BLE001 - an engine that does not answer yet: the next start says so
+            return None
+        meant = [o for o in observed if not env.readiness.finished(o)]  # a one-shot that exited 0 is done
+        if not meant or any(o.state in ("running", "restarting", "paused") for o in meant):
+            return None
+        try:
+            self.environments.stop(env)
+        except HarnessError as exc:
+            logger.error("taking down the stopped environment %s: %s", env.name, exc)
+        self._env = None
+        return EnvironmentStopped(env.name, env.project, [
+            f"{o.service}: {o.state}" + (f" ({o.exit_code})" if o.exit_code is not None else "") for o in meant])
 
     def _revert_faults(self, scenario: str) -> list[str]:
         """Undo the scenario's faults, write their timeline, replace the environment if still sick."""

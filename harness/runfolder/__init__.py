@@ -9,7 +9,7 @@ It imports only the standard library: every layer may use it.
 
 from __future__ import annotations
 
-from harness.runfolder.layout import EnvFolder, RunFolder, latest_link, slug
+from harness.runfolder.layout import EnvFolder, RunFolder, default_runs_dir, latest_link, slug
 from harness.runfolder.load import LOAD_COLUMNS, LoadRecord, LoadSecond
 from harness.runfolder.names import BEHAVE_JSON, RECORD, RUNS_DIR, STARTUP
 from harness.runfolder.observed import Observed
@@ -33,6 +33,7 @@ __all__ = [
     "UpTurn",
     "WorkerSummary",
     "WorkersSummary",
+    "default_runs_dir",
     "latest_link",
     "slug",
 ]

@@ -6,7 +6,8 @@ formats of the structured files in ``timeline``, ``load``, ``startup``, ``worker
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,11 @@ _NOT_ENVIRONMENTS = frozenset({n.JUNIT, n.CLAIMS, n.SWEEP_CELLS, n.SWEEP_SMOKE})
 def slug(label: str) -> str:
     """A file-name-safe form of a label: lower case, non-alphanumerics as '-', at most 80 characters."""
     return "".join(ch if ch.isalnum() else "-" for ch in label.lower()).strip("-")[:80]
+
+
+def default_runs_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The folder of run folders for commands without a project root: HARNESS_RUNS_DIR, else .harness/runs."""
+    return Path((os.environ if environ is None else environ).get("HARNESS_RUNS_DIR") or n.RUNS_DIR)
 
 
 def latest_link(runs_dir: Path) -> Path:

@@ -112,3 +112,28 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 def test_odd_shapes_are_errors_not_tracebacks(tmp_path: Path, raw: bytes) -> None:
     message = _fail(_write(tmp_path, "odd.json", raw))
     assert "nothing ran" in message or "not shaped like" in message or "not one of" in message
+
+
+RECORD_LINES = [
+    '{"kind": "run", "event": "start", "format": "harness-record/1", "run_id": "r1"}',
+    '{"kind": "feature", "name": "F", "location": "features/f.feature:1", "status": "passed", "tags": []}',
+    '{"kind": "scenario", "name": "one", "location": "features/f.feature:2", "status": "passed", "tags": []}',
+    '{"kind": "step", "keyword": "Then", "name": "x", "location": "features/f.feature:3", "status": "passed"}',
+    '{"kind": "scenario", "name": "two", "location": "features/f.feature:4", "status": "passed", "tags": []}',
+]
+
+
+def test_a_record_cut_mid_line_is_read_up_to_the_cut_and_exits_1(tmp_path: Path) -> None:
+    text = "\n".join(RECORD_LINES) + "\n" + RECORD_LINES[3][:40]  # the writer was killed mid-line
+    path = _write(tmp_path, "record.ndjson", text.encode())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = analyze_main([str(path)])
+    assert code == 1, out.getvalue()  # what was read passed, but the run did not finish
+    assert "2 scenarios passed" in out.getvalue()
+    assert "the record stops in the middle of line 6" in out.getvalue() and "read up to line 5" in out.getvalue()
+
+
+def test_a_record_cut_in_its_first_line_is_unreadable(tmp_path: Path) -> None:
+    message = _fail(_write(tmp_path, "record.ndjson", RECORD_LINES[0][:30].encode()))
+    assert "record.ndjson" in message  # nothing readable: exit 2

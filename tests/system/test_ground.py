@@ -1,0 +1,303 @@
+"""Docker: faults in the harness's own ground (issue 28) — a hung compose, a full disk, a cut record,
+killed watchdogs and runners, a dying fault proxy, Ctrl-C twice, a killed worker, an engine restart.
+
+Each test injects one fault into a real `harness run` of tests/fixtures/ground and checks three
+things: what the user sees (one clear error naming the cause and what to do, no traceback), what is
+kept (the record, behave JSON and JUnit of finished scenarios; `harness analyze` reads them), and
+what is left behind (nothing, or the next run's janitor / `harness gc` removes it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, default_sigint
+
+# the second engine in a container (and the local client it needs), as test_remote_engine.py starts it
+from tests.system.test_remote_engine import RemoteEngine, local, remote_engine, wait_for_engine  # noqa: F401
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of tests/fixtures/ground (one tiny environment with short timeouts)."""
+    target = tmp_path / "ground"
+    shutil.copytree(FIXTURES / "ground", target)
+    return target
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}, **extra}
+
+
+def harness(project: Path, *args: str, timeout: float = 180, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run the harness CLI in ``project`` to the end."""
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=project, env=_env(**extra),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start(project: Path, *args: str, group: bool = False, **extra: str) -> tuple[subprocess.Popen[str], str]:
+    """Start `harness run ARGS` (``group``: in its own process group, as a terminal's job); return the
+    process and its run id (from its first line)."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env=_env(**extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint,
+                            process_group=0 if group else None)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.startswith("harness run "), first
+    return proc, first.split()[2].rstrip(":")
+
+
+def left_by(run_id: str) -> list[str]:
+    """Containers, networks and volumes whose harness.run label belongs to this run (or its workers)."""
+    found = []
+    for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
+        out = subprocess.run(["docker", *kind, "--filter", "label=harness.run",
+                              "--format", '{{.Label "harness.run"}} {{.Name' + ('s' if kind[0] == 'ps' else '') + '}}'],
+                             capture_output=True, text=True, check=True).stdout
+        found += [line for line in out.splitlines() if line.split(" ", 1)[0].startswith(run_id)]
+    return found
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def no_traceback(text: str) -> None:
+    assert "Traceback (most recent call last)" not in text, text
+
+
+# --- 1. `docker compose up` hangs ------------------------------------------------------------------
+
+HANGING_DOCKER = """#!/bin/sh
+# `docker compose ... up ...` starts the containers, then never returns; everything else is the real docker.
+for arg in "$@"; do
+  if [ "$arg" = "up" ]; then "{real}" "$@"; exec sleep 3600; fi
+done
+exec "{real}" "$@"
+"""
+
+
+def test_a_hung_compose_up_times_out_naming_the_setting_and_leaves_nothing(project: Path, tmp_path: Path) -> None:
+    real = shutil.which("docker")
+    assert real is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(HANGING_DOCKER.format(real=real))
+    (bin_dir / "docker").chmod(0o755)
+    started = time.monotonic()
+    done = harness(project, "run", "features/two.feature", PATH=f"{bin_dir}:{os.environ['PATH']}")
+    took = time.monotonic() - started
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out
+    assert "ComposeTimeout: `docker compose up` of project" in done.stderr, out  # the one line that says why
+    assert "within 8 s (the bound set by `timeouts.compose`)" in done.stderr, out
+    assert f"Hint: raise `timeouts.compose` in {project / 'environments' / 'tiny.yaml'}" in out, out
+    assert took < 60, f"the compose timeout (8 s) bounds the wait, not the readiness one: took {took:.0f} s"
+    no_traceback(done.stderr)
+    run_id = done.stdout.split()[2].rstrip(":")
+    assert wait_for(lambda: not left_by(run_id), 20), left_by(run_id)
+
+
+# --- 2. the disk under the run folder fills ---------------------------------------------------------
+
+
+def started(project: Path, count: int = 1, timeout: float = 90) -> bool:
+    """Whether ``count`` scenarios noted that they started (tests/fixtures/ground's marker step)."""
+    folder = project / ".harness" / "started"
+    return wait_for(lambda: folder.is_dir() and len(list(folder.iterdir())) >= count, timeout)
+
+
+def fill(folder: Path) -> Path:
+    """Write zeros into ``folder`` until its file system is full; return the filler file."""
+    filler = folder / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs: a runs folder that fills up."""
+    mount = tmp_path / "runs"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_under_the_runs_folder_is_named_and_what_was_written_stays_readable(
+        project: Path, small_disk: Path) -> None:
+    proc, run_id = start(project, "features/two.feature", "features/three.feature", HARNESS_RUNS_DIR=str(small_disk))
+    run_dir = small_disk / run_id
+    assert started(project), "the second scenario started"
+    filler = fill(small_disk)
+    out, _ = proc.communicate(timeout=120)
+    no_traceback(out)
+    assert proc.returncode == 2, out
+    assert f"no space left on the disk of {small_disk}" in out, out
+    assert wait_for(lambda: not left_by(run_id), 30), left_by(run_id)
+    filler.unlink()
+    analyzed = harness(project, "analyze", str(run_dir))
+    assert analyzed.returncode == 1, analyzed.stdout + analyzed.stderr  # read, and the run did not finish
+    passed = re.search(r"(\d+) scenarios passed", analyzed.stdout)
+    assert passed and int(passed.group(1)) >= 2, analyzed.stdout  # two.feature finished before the disk filled
+    assert "aborted: the record" in analyzed.stdout
+
+
+# --- 3. the record cut mid-line ----------------------------------------------------------------------
+
+
+def test_a_record_cut_mid_line_is_read_up_to_the_cut(project: Path) -> None:
+    done = harness(project, "run", "features/three.feature")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = next((project / ".harness" / "runs").glob("2*"))
+    record = run_dir / "record.ndjson"
+    lines = record.read_text().splitlines(keepends=True)
+    cut_at = next(i for i, line in enumerate(lines) if '"after the fault"' in line)  # the last scenario's line
+    record.write_text("".join(lines[:cut_at]) + lines[cut_at][: len(lines[cut_at]) // 2])  # killed mid-write
+    analyzed = harness(project, "analyze", str(run_dir))
+    assert analyzed.returncode == 1, analyzed.stdout + analyzed.stderr  # the run did not finish
+    no_traceback(analyzed.stdout + analyzed.stderr)
+    assert f"the record stops in the middle of line {cut_at + 1}" in analyzed.stdout, analyzed.stdout
+    assert "2 scenarios passed" in analyzed.stdout, analyzed.stdout  # every complete line was read
+    record.write_text(lines[0][:20])  # nothing readable
+    unreadable = harness(project, "analyze", str(record))
+    assert unreadable.returncode == 2, unreadable.stdout + unreadable.stderr
+    no_traceback(unreadable.stdout + unreadable.stderr)
+
+
+# --- 4. the watchdog killed, then the runner -----------------------------------------------------------
+
+
+def test_watchdog_and_runner_killed_the_next_runs_janitor_removes_the_project(project: Path) -> None:
+    proc, run_id = start(project, "features/sleepy.feature")
+    assert started(project)
+    behave_pid = int(next((project / ".harness" / "started").iterdir()).name)
+    watchdogs = subprocess.run(["pgrep", "-f", f"harness.env.watchdog --owner {behave_pid} "],
+                               capture_output=True, text=True).stdout.split()
+    assert watchdogs, "a watchdog runs beside the runner"
+    for pid in watchdogs:
+        os.kill(int(pid), signal.SIGKILL)
+    os.kill(behave_pid, signal.SIGKILL)
+    proc.kill()
+    proc.communicate(timeout=30)
+    time.sleep(1)
+    assert left_by(run_id), "with both killed, the project is still there"
+    shutil.rmtree(project / ".harness" / "started")
+    done = harness(project, "run", "features/two.feature")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert left_by(run_id) == [], "the next run's janitor removed the killed run's project"
+
+
+# --- 6. Ctrl-C twice in quick succession ----------------------------------------------------------------
+
+
+def test_ctrl_c_twice_still_tears_down_without_a_second_traceback(project: Path) -> None:
+    proc, run_id = start(project, "features/sleepy.feature", group=True)
+    assert started(project)
+    assert left_by(run_id), "the environment is up"
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole job: harness run and behave
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert out.count("Traceback (most recent call last)") == 0, out
+    assert left_by(run_id) == [], out + "teardown completed before harness run returned (not the watchdog's later work)"
+
+
+# --- 7. a `--workers 2` worker SIGKILLed mid-feature ------------------------------------------------------
+
+
+def test_a_killed_workers_unfinished_scenario_is_reported_lost_by_name(tmp_path: Path) -> None:
+    parallel = tmp_path / "parallel"
+    shutil.copytree(FIXTURES / "parallel", parallel)
+    proc, run_id = start(parallel, "--workers", "2", "envfeatures/web_long.feature", "envfeatures/web_a.feature")
+    folder = parallel / ".harness" / "started"
+    assert wait_for(lambda: folder.is_dir() and len(list(folder.iterdir())) >= 2, 90)
+    markers = list(folder.iterdir())
+
+    def alive() -> list[Path]:
+        return [m for m in markers if Path(f"/proc/{m.name}").exists()]
+    assert wait_for(lambda: len(alive()) == 1, 90), "the long scenario's worker could not be told apart"
+    os.kill(int(alive()[0].name), signal.SIGKILL)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 2, out
+    no_traceback(out)
+    assert "[w1] envfeatures/web_a.feature ✓" in out, out  # the other worker finished
+    assert ("1 item(s) never finished and are lost: envfeatures/web_long.feature "
+            "(web answers after a long wait)") in out, out
+    assert "merged results of the rest: 1 scenarios: 1 passed, 1 lost" in out, out
+    assert wait_for(lambda: not left_by(run_id), 30), left_by(run_id)
+
+
+# --- 5. the fault proxy dies during a latency fault ---------------------------------------------------------
+
+
+def test_the_fault_proxy_dying_fails_its_scenario_clearly_and_the_next_starts_clean(project: Path) -> None:
+    started_at = time.monotonic()
+    proc, run_id = start(project, "features/proxy_dies.feature")
+    out, _ = proc.communicate(timeout=240)
+    took = time.monotonic() - started_at
+    assert proc.returncode == 2, out  # the harness's own tool broke: not a verdict on the product
+    no_traceback(out)
+    summary = out[out.index("harness run: environment or configuration errors"):]
+    assert "FaultError: a cleanup failed: 300 ms latency on client->web:8000" in summary, out
+    assert "the fault proxy h" in out and "died while the fault was on (it is exited (137))" in out, out
+    assert "does not answer DELETE" not in out, "the dead proxy's API is not asked"
+    assert "1 scenario passed, 0 failed, 1 hook_error" in out, out  # the next scenario started clean
+    assert took < 60, f"the undo did not hang: {took:.0f} s"
+    assert wait_for(lambda: not left_by(run_id), 20), left_by(run_id)
+
+
+# --- 8. the engine restarts mid-scenario (a second engine in a container) --------------------------------
+
+
+def test_an_engine_restart_mid_scenario_fails_that_scenario_and_keeps_every_result(
+        project: Path, remote_engine: RemoteEngine) -> None:  # noqa: F811 - pytest fixtures from test_remote_engine
+    endpoint = {"DOCKER_HOST": remote_engine.endpoint}
+    began = time.monotonic()
+    proc, run_id = start(project, "features/engine_restart.feature", **endpoint)
+    assert started(project, timeout=180), "the second scenario started"
+    remote_engine.container.restart(timeout=5)
+    wait_for_engine(remote_engine.endpoint)
+    out, _ = proc.communicate(timeout=300)
+    took = time.monotonic() - began
+    no_traceback(out)
+    assert proc.returncode == 2, out  # the ground broke: not a verdict on the product
+    assert "EnvironmentStopped: every container of environment 'tiny'" in out, out
+    assert "the Docker engine restarted" in out
+    assert "2 scenarios passed, 1 failed" in out or "2 scenarios passed, 0 failed, 1 hook_error" in out, out
+    assert took < 150, f"later scenarios start fresh at once: {took:.0f} s"
+    run_dir = project / ".harness" / "runs" / run_id
+    assert {"record.ndjson", "behave.json"} <= {p.name for p in run_dir.iterdir()}
+    assert list((run_dir / "junit").glob("*.xml")), "JUnit of the finished scenarios"
+    analyzed = harness(project, "analyze", str(run_dir))
+    assert analyzed.returncode == 1, analyzed.stdout + analyzed.stderr
+    assert "3 scenarios" in analyzed.stdout or "2 scenarios passed" in analyzed.stdout, analyzed.stdout
+    gc = harness(project, "gc", DOCKER_HOST=remote_engine.endpoint)
+    assert gc.returncode == 0, gc.stdout + gc.stderr
+    assert not remote_engine.client().containers.list(all=True, filters={"label": "harness.run"})
