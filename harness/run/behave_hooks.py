@@ -103,7 +103,8 @@ def after_step(context: Any, step: Any) -> None:
 
 def after_scenario(context: Any, scenario: Any) -> None:
     """Undo the scenario's faults and other cleanups in reverse order."""
-    context.harness.end_scenario(f"{scenario.location}: {scenario.name}")
+    context.harness.end_scenario(f"{scenario.location}: {scenario.name}",
+                                 passed=getattr(scenario.status, "name", "") == "passed")
 
 
 def after_all(context: Any) -> None:

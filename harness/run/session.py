@@ -263,13 +263,15 @@ class Session:
         stack: FaultStack = self.extension("faults", lambda: FaultStack(Timeline()))
         return stack
 
-    def end_scenario(self, scenario: str = "") -> None:
+    def end_scenario(self, scenario: str = "", *, passed: bool = False) -> None:
         """Revert faults and run cleanups in reverse order (every one); check the environment."""
         if self.sweep_hook is not None and self._env is not None:
             self.sweep_hook.end(self._env, scenario)
         faulted = len(self._extensions["faults"].timeline) > 0 if "faults" in self._extensions else False
         errors = self._revert_faults(scenario)
-        stopped = None if faulted else self._stopped_behind_our_back()
+        # a scenario that passed while its services stopped meant them to (a product's own shutdown): only a
+        # failed one is blamed on the engine; either way a dead environment is replaced before the next one
+        stopped = None if faulted or passed else self._stopped_behind_our_back()
         while self.cleanups:
             cleanup = self.cleanups.pop()
             try:
