@@ -149,3 +149,42 @@ def test_a_second_interrupt_during_teardown_is_reported_not_raised() -> None:
     handler(signal.SIGINT, None)  # the teardown the first one started goes on
     handler(signal.SIGTERM, None)
     assert stream.getvalue().count("already stopping") == 2 and "kill -9 42" in stream.getvalue()
+
+
+class _Stopped:
+    """An observed container that exited (what env.refresh() gives after the engine restarted)."""
+
+    def __init__(self, service: str) -> None:
+        self.service, self.state, self.exit_code = service, "exited", 0
+
+
+class _DeadEnv(_Env):
+    """An environment whose every container stopped during the scenario."""
+
+    up = True
+    name = "tiny"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.readiness = type("R", (), {"finished": staticmethod(lambda observed: False)})()
+
+    def refresh(self) -> list[_Stopped]:
+        return [_Stopped("web"), _Stopped("db")]
+
+
+@pytest.mark.parametrize("passed", [False, True])
+def test_a_stack_that_stopped_is_blamed_on_the_engine_only_when_the_scenario_failed(tmp_path: Path,
+                                                                                    passed: bool) -> None:
+    from harness.errors import EnvironmentStopped
+
+    session = make_session(tmp_path)
+    dead = _DeadEnv()
+    session._env = dead  # type: ignore[assignment]
+    stopped: list[object] = []
+    session.environments.stop = stopped.append  # type: ignore[method-assign]
+    if passed:  # a product's own shutdown (the scenario meant it): no error
+        session.end_scenario("features/x.feature:3: shutdown", passed=True)
+    else:
+        with pytest.raises(EnvironmentStopped) as caught:
+            session.end_scenario("features/x.feature:3: request", passed=False)
+        assert "web: exited (0)" in str(caught.value) and stopped == [dead]
