@@ -53,6 +53,9 @@ Feature: the event channel under faults
     And queen is disconnected from the network
     Then "ops" drops within 10 s
 
+  # @slow until rewritten: since issue 27 a client-link fault delays the test machine's HTTP requests too,
+  # so "arrives at least 250 ms after the last response" no longer measures the subscriber's link alone
+  @slow
   Scenario: faults on the subscriber's own link: latency delays its frames, a partition and a reset drop it
     Given WebSockets to "queen" go through a fault proxy
     When I open a WebSocket "ops" to "/v1/events" as tenant "ws-edge"
