@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.analysis.analyze import analyze
 from harness.analysis.inputs import load
 from harness.analysis.model import Counts, Run
-from harness.analysis.analyze import analyze
 from harness.parallel.merge import LOST, Part, add_lost, merge_folder, write_junit
 from harness.parallel.pool import Pool, Worker
 from harness.parallel.retry import RetryPolicy
@@ -224,6 +224,10 @@ def test_scenarios_lost_with_a_killed_worker_are_errors_in_every_merged_result(t
              {"kind": "scenario", "name": "a1", "location": "a.feature:3", "status": "passed", "tags": []},
              {"kind": "run", "event": "end", "finished": "now"}]
     (folder / "record.ndjson").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (folder / "behave.json").write_text(json.dumps([{"keyword": "Feature", "name": "A", "location": "a.feature:1",
+                                                     "status": "passed", "elements": [
+                                                         {"type": "scenario", "name": "a1", "status": "passed",
+                                                          "location": "a.feature:3", "steps": []}]}]))
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     merge_folder(run_dir, [Part("w1", folder)], "r", [], root=tmp_path)

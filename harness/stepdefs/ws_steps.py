@@ -382,7 +382,7 @@ def frame_not_before_request(context: Any, kind: str, ref: Selection, ms: float)
 
     A fault on the client's link delays the HTTP answer as much as the frame, so the time from the
     answer says nothing; from the send, an undelayed frame comes as soon as the job is done.
-    Example: Then the first frame of kind "job_completed" on "ops" arrives at least 250 ms after the last request was sent
+    Example: Then the first frame of kind "done" on "ops" arrives at least 250 ms after the last request was sent
     """
     last = http.client(context.harness).last
     if not last.sent:

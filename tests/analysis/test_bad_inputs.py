@@ -142,8 +142,8 @@ def test_a_record_cut_in_its_first_line_is_unreadable(tmp_path: Path) -> None:
 def test_an_unfinished_run_is_never_go_even_when_everything_read_passed(tmp_path: Path) -> None:
     """Issue 28: every line read passed, but the record has no end line: exit 1 and NO-GO, saying why."""
     done = _write(tmp_path, "done.ndjson", "\n".join([*RECORD_LINES, '{"kind": "run", "event": "end", '
-                                                       '"finished": "2026-12-06T20:00:00+00:00"}']) + "\n")
-    cut = _write(tmp_path, "cut.ndjson", "\n".join(RECORD_LINES) + "\n")
+                                                       '"finished": "2026-12-06T20:00:00+00:00"}']).encode() + b"\n")
+    cut = _write(tmp_path, "cut.ndjson", ("\n".join(RECORD_LINES) + "\n").encode())
     outputs = []
     for path, code in ((done, 0), (cut, 1)):
         out = io.StringIO()

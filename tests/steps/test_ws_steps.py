@@ -263,7 +263,8 @@ def test_a_frame_at_least_ms_after_the_last_request_was_sent(context: Any) -> No
         Then the first frame of kind "echo" on "w" arrives at least 0 ms after the last request was sent
         ''')
     with pytest.raises(VerificationFailed, match="after the last request was sent, sooner than 5000 ms"):
-        run(context, 'Then the first frame of kind "echo" on "w" arrives at least 5000 ms after the last request was sent')
+        run(context, 'Then the first frame of kind "echo" on "w" arrives at least 5000 ms after the last request '
+                     "was sent")
 
 
 def test_headers_and_query_tables_reach_the_handshake(context: Any) -> None:

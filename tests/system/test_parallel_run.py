@@ -4,11 +4,8 @@ after a pass, Ctrl-C, SIGTERM or a killed worker."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
