@@ -310,6 +310,8 @@ class SlowEngine:
 
     def close(self) -> None:
         """Stop accepting (connections already open end with their clients)."""
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (a close alone would not)
         self._server.close()
 
     def _accept(self) -> None:
