@@ -169,8 +169,7 @@ def run(argv: list[str]) -> int:
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     if options.workers > 1 or options.shard or options.retries:
-
-        code = run_split(options, behave_args, settings, run_id, run_dir)
+        code = _split(options, behave_args, settings, run_id, run_dir)
         _latest_link(settings.runs_dir, run_dir)
         return code if code == 130 else check_run(run_dir, code)
     cmd = [sys.executable, "-m", "harness.run.main", *behave_output_args(run_dir), "-D", f"run_id={run_id}",
@@ -190,6 +189,24 @@ def run(argv: list[str]) -> int:
     if code not in (0, 1):
         raise HarnessError(f"behave exited {code}", hint=f"see the output above and {RunFolder(run_dir).behave_log}")
     return check_run(run_dir, code)
+
+
+def _split(options: argparse.Namespace, behave_args: list[str], settings: Settings, run_id: str,
+           run_dir: Path) -> int:
+    """``run_split``, with a full disk under the runs folder ending in the one error a single run gives.
+
+    A worker that ran out of room exits DISK_FULL (or dies writing its log: the exit code says little);
+    the merge after it fails writing, or names the worker's exit: the free space decides.
+    """
+    try:
+        code = run_split(options, behave_args, settings, run_id, run_dir)
+    except (OSError, HarnessError) as exc:
+        if (isinstance(exc, OSError) and disk_full(exc)) or _full(run_dir):
+            raise disk_full_error(settings.runs_dir, run_dir) from exc
+        raise
+    if code != 130 and _full(run_dir):  # a worker stopped writing, yet exited as behave does
+        raise disk_full_error(settings.runs_dir, run_dir)
+    return code
 
 
 HELP_WIDTH = 100  # the help has one width everywhere, so README's copy of it is the real output

@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.analysis.analyze import analyze
 from harness.analysis.inputs import load
 from harness.analysis.model import Counts, Run
-from harness.parallel.merge import Part, merge_folder
+from harness.parallel.merge import LOST, Part, add_lost, merge_folder, write_junit
 from harness.parallel.pool import Pool, Worker
 from harness.parallel.retry import RetryPolicy
+from harness.parallel.shard import Planned, PlannedScenario
+from harness.parallel.split import summary
 from harness.runfolder import RunFolder
 from tests.conftest import FIXTURES
 
@@ -210,6 +213,38 @@ def test_merge_drops_skipped_copies_of_scenarios_that_ran_elsewhere(tmp_path: Pa
         "f.feature:3": ("passed", ()), "f.feature:5": ("failed", ()), "f.feature:7": ("skipped", ())}
     assert (tmp_path / "run" / "rerun.txt").read_text().splitlines()[2:] == ["../f.feature:5"]
     assert RunFolder(tmp_path / "run").read_rerun(tmp_path) == ["f.feature:5"]
+
+
+def test_scenarios_lost_with_a_killed_worker_are_errors_in_every_merged_result(tmp_path: Path) -> None:
+    """Issue 28: a dead worker's unfinished feature is in the record, behave JSON, JUnit and counts, named."""
+    folder = tmp_path / "w1"
+    folder.mkdir()
+    lines = [{"kind": "run", "event": "start"},
+             {"kind": "feature", "name": "A", "location": "a.feature:1", "status": "passed", "tags": []},
+             {"kind": "scenario", "name": "a1", "location": "a.feature:3", "status": "passed", "tags": []},
+             {"kind": "run", "event": "end", "finished": "now"}]
+    (folder / "record.ndjson").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (folder / "behave.json").write_text(json.dumps([{"keyword": "Feature", "name": "A", "location": "a.feature:1",
+                                                     "status": "passed", "elements": [
+                                                         {"type": "scenario", "name": "a1", "status": "passed",
+                                                          "location": "a.feature:3", "steps": []}]}]))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    merge_folder(run_dir, [Part("w1", folder)], "r", [], root=tmp_path)
+    lost = Planned("B", "b.feature:2", ("p0",), (PlannedScenario("b1", "b.feature:5", ("p0", "slowish")),))
+    add_lost(run_dir, [lost], "the worker running it died (w2: exit -9)")
+    for source in (run_dir / "record.ndjson", run_dir / "behave.json"):
+        run = load([str(source)])
+        found = {s.name: s for s in run.scenarios()}
+        assert set(found) == {"a1", "b1"}, source
+        assert found["b1"].status == "error" and found["b1"].tags == ("p0", "slowish"), source
+        assert found["b1"].error is not None and found["b1"].error.type == LOST, source
+        assert "w2: exit -9" in found["b1"].error.message, source
+    run = load([str(run_dir)])
+    assert summary(run) == "2 scenarios: 1 passed, 1 lost"
+    junit = write_junit(run_dir, run).read_text()
+    assert 'name="b1"' in junit and "WorkerLostError" in junit
+    assert [v.rule.id if v.rule else None for v in analyze(run).verdicts if v.scenario.name == "b1"] == ["lost-worker"]
 
 
 def test_environment_folders_move_into_the_run_and_timelines_gather_per_environment(tmp_path: Path) -> None:

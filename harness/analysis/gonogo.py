@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,11 @@ class GateRule:
     tags: tuple[str, ...] = ()
     levels: tuple[str, ...] = ("HIGH",)
     severity: str = "no-go"
+
+
+# Not a YAML rule, so no project file can turn it into a warning: the results of a run that did not finish
+# (a record without its end line or cut mid-line, a --workers worker killed) are not all there are.
+FINISHED = GateRule("run-finished", "the run finished (every result is in)", "finished")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,9 @@ def decide(run: Run, verdicts: Sequence[Verdict], impacts: Sequence[Impact], row
     parts = tuple(_judge(tag, _only(facts, tag), rules) for tag in rules.components or components
                   if any(tag in s.tags for s in facts.scenarios))
     overall = _judge("overall", facts, rules)
+    finished = Reason(FINISHED, not run.info.aborted, run.info.aborted)
+    overall = replace(overall, verdict=overall.verdict if finished.held else NO_GO,
+                      reasons=(finished, *overall.reasons))
     verdict = NO_GO if overall.verdict == NO_GO or any(p.verdict == NO_GO for p in parts) else GO
     return GoNoGo("overall", verdict, overall.reasons, parts)
 

@@ -83,6 +83,8 @@ def _scenario(element: dict[str, Any], feature_tags: tuple[str, ...], path: str,
     steps = _steps(raw_steps, missing, defined)
     status = declared or scenario_status(s.status for s in steps) if steps else (declared or SKIPPED)
     error = next((s.error for s in steps if s.error is not None), None)
+    if error is None and element.get("error_message"):  # a scenario without steps that says why (a lost one)
+        error = parse_error(element.get("error_message"))
     tags = feature_tags + tuple(t for t in element.get("tags") or () if t not in feature_tags)
     return Scenario(element.get("name", ""), element.get("location", ""), status, tags, steps,
                     feature=path, feature_name=fname, duration=sum(s.duration for s in steps),

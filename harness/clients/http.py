@@ -113,6 +113,7 @@ class Response:
     text: str
     elapsed_ms: float
     received: float = 0.0  # the client clock when the answer was read (WebSocket steps time frames against it)
+    sent: float = 0.0  # the client clock when the request was sent (a fault on the answer's way delays both)
 
     def describe(self) -> str:
         """``GET http://… answered 404 in 12 ms: {body}``, for failure messages."""
@@ -171,7 +172,7 @@ class HttpClient:
             raise self._failed(exc, request.method, url, service) from exc
         received = self._clock()
         self._last = Response(request.method, url, service, answer.status_code, answer.headers, answer.text,
-                              (received - started) * 1000, received)
+                              (received - started) * 1000, received, started)
         logger.debug("%s", self._last.describe())
         return self._last
 

@@ -9,6 +9,10 @@
 A worker given ``file:line`` items (a retry, a feature tagged @parallel.scenarios) gets the
 feature's other scenarios reported as skipped: a skipped scenario that ran somewhere else is
 dropped, and of a scenario skipped everywhere one copy is kept, so the counts equal one run's.
+
+A worker that died (SIGKILL, out of memory) wrote nothing of the feature it was in: ``add_lost``
+writes each scenario no result covers into the merged record and behave JSON as an error of type
+``WorkerLostError`` naming the dead worker, so every count, export and `harness analyze` has it.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.analysis.exports import junit
+from harness.parallel.shard import Planned
 from harness.runfolder import RunFolder
 
 SKIPPED = "skipped"
+LOST = "WorkerLostError"  # the error type of a scenario whose worker died before writing its result
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,32 @@ def _write_log(path: Path, parts: Sequence[Part]) -> None:
             out.write(f"===== {part.label} ({part.folder.name}) =====\n")
             if log.is_file():
                 out.write(log.read_text(errors="replace"))
+
+
+def add_lost(run_dir: Path, lost: Sequence[Planned], why: str) -> None:
+    """Write the scenarios of ``lost`` into the merged record and behave JSON as errors (``LOST``, ``why``)."""
+    if not lost:
+        return
+    run = RunFolder(run_dir)
+    message = f"lost: {why}; the scenario's result was never written"
+    lines = run.record.read_text().splitlines(keepends=True) if run.record.is_file() else []
+    if not lines:
+        lines = [json.dumps({"kind": "run", "event": "start", "format": "harness-record/1"}) + "\n"]
+    end = [lines.pop()] if '"event": "end"' in lines[-1] else []
+    for feature in lost:
+        lines.append(json.dumps({"kind": "feature", "name": feature.name, "location": feature.location,
+                                 "status": "error", "tags": list(feature.tags), "duration": 0.0}) + "\n")
+        lines += [json.dumps({"kind": "scenario", "name": s.name, "location": s.location, "status": "error",
+                              "rule": "", "tags": sorted(s.tags), "duration": 0.0,
+                              "error": {"type": LOST, "message": message}}) + "\n" for s in feature.scenarios]
+    run.record.write_text("".join(lines + end))
+    features = _behave_json(run.behave_json)
+    features += [{"keyword": "Feature", "name": f.name, "location": f.location, "status": "error",
+                  "tags": list(f.tags), "elements": [
+                      {"type": "scenario", "keyword": "Scenario", "name": s.name, "location": s.location,
+                       "status": "error", "tags": [t for t in s.tags if t not in f.tags], "steps": [],
+                       "error_message": f"{LOST}: {message}"} for s in f.scenarios]} for f in lost]
+    run.behave_json.write_text(json.dumps(features, indent=1) + "\n")
 
 
 def write_junit(run_dir: Path, run: Any) -> Path:

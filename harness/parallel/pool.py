@@ -111,7 +111,7 @@ class Pool:
                 self._open_gate()
                 self._drive([self.serial])
             self._open_gate()
-        except KeyboardInterrupt:
+        except BaseException:  # Ctrl-C, SIGTERM, or the pool's own files failing (a full disk): no worker outlives it
             self.stop()
             raise
         finally:

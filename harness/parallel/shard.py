@@ -9,6 +9,7 @@
                                   "longest" counts each item's share of its environment's bring-up
     run_order(bucket)          -> a worker's order: longest first (the same way)
     pick(items, Shard(i, n))   -> bucket i of n: a CI matrix job's share
+    planned(root, item)        -> the item's feature and scenarios as the file has them (a lost item's)
 """
 
 from __future__ import annotations
@@ -91,18 +92,41 @@ def collect(paths: Sequence[str], root: Path) -> list[Item]:
     return items
 
 
-def scenario_names(root: Path, item: Item) -> list[str]:
-    """The names of the scenarios an item runs (every top scenario of its feature, or the one at its line)."""
+@dataclass(frozen=True, slots=True)
+class PlannedScenario:
+    """A scenario as its feature file has it (for results that never came: a killed worker's)."""
+
+    name: str
+    location: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """What an item was to run: its feature (name, ``file:line``, tags) and scenarios."""
+
+    name: str
+    location: str
+    tags: tuple[str, ...]
+    scenarios: tuple[PlannedScenario, ...]
+
+
+def planned(root: Path, item: Item) -> Planned:
+    """The feature of an item and the scenarios it runs (every top scenario, or the one at its line)."""
     # lazy: behave loads only where .feature files are parsed (analysis of result files never needs it)
     from behave.parser import parse_file
 
     try:
         feature = parse_file(str(root / item.feature))
-    except Exception:  # noqa: BLE001 - only names for a message: an unreadable file names nothing
-        return []
-    tops = list(top_scenarios(feature)) if feature is not None else []
+    except Exception:  # noqa: BLE001 - an unreadable file plans nothing; the item is still named by its location
+        feature = None
+    if feature is None:
+        return Planned("", f"{item.feature}:1", (), ())
+    tags = tuple(str(t) for t in feature.tags)
     line = item.location.rsplit(":", 1)[1] if ":" in item.location else ""
-    return [str(s.name) for s in tops if not line or str(s.line) == line]
+    return Planned(str(feature.name), f"{item.feature}:{feature.line}", tags, tuple(
+        PlannedScenario(str(s.name), f"{item.feature}:{s.line}", tags + tuple(str(t) for t in s.tags))
+        for s in top_scenarios(feature) if not line or str(s.line) == line))
 
 
 def feature_files(paths: Sequence[str], root: Path) -> list[str]:

@@ -33,7 +33,7 @@ from harness.env import janitor
 from harness.env.config import Settings
 from harness.errors import ConfigError, HarnessError
 from harness.parallel import claims, shard
-from harness.parallel.merge import Part, merge_folder, rerun_locations, write_junit
+from harness.parallel.merge import LOST, Part, add_lost, merge_folder, rerun_locations, write_junit
 from harness.parallel.pool import Pool, Worker, make_workers
 from harness.parallel.retry import RetryPolicy
 from harness.runfolder import RunFolder, WorkersSummary, WorkerSummary, latest_link, names
@@ -72,8 +72,10 @@ def run_split(options: argparse.Namespace, behave_args: list[str], settings: Set
         interrupted = True
     finally:
         everyone = [*workers, *([lone] if lone else [])]
-        _collect_environments(settings.runs_dir, run_dir, everyone)
-        remove_leftovers(run_id)
+        try:
+            _collect_environments(settings.runs_dir, run_dir, everyone)
+        finally:  # a full disk stops the gathering, never the removal of a dead worker's projects
+            remove_leftovers(run_id)
     everyone = [w for w in everyone if w.parts]  # the @serial items' own worker starts only when nobody took them
     failures = [loc for w in everyone for loc in rerun_locations(w.current.folder)]
     merge_folder(run_dir, _with_foreign(pool.parts, everyone, stealing), run_id, failures, settings.root)
@@ -150,7 +152,8 @@ def behave_paths(args: list[str], root: Path) -> tuple[list[str], list[str]]:
 def worker_command(worker: Worker, behave_args: list[str]) -> list[str]:
     """The behave command of a worker's current attempt: the harness's outputs in its folder."""
     folder = worker.current.folder
-    return [sys.executable, "-m", "behave", *RunFolder(folder).behave_outputs(), "-f", "plain", "--no-color",
+    # harness.run.main is behave's main with a full disk ended in one line (exit 3), not a formatter's traceback
+    return [sys.executable, "-m", "harness.run.main", *RunFolder(folder).behave_outputs(), "-f", "plain", "--no-color",
             "-D", f"run_id={worker.run_id}", *behave_args, *worker.locations]
 
 
@@ -225,16 +228,24 @@ def _finish(run_dir: Path, workers: list[Worker], items: list[shard.Item] | None
             root: Path | None = None) -> int:
     """Check every worker exited as behave does (0, 1); write the merged JUnit; 1 if anything failed.
 
-    A worker that died (SIGKILL, out of memory) took its unfinished items with it: they are named as
-    lost, never silently missing, and the merged counts of the rest are given beside them.
+    A worker that died (SIGKILL, out of memory) took its unfinished items with it: their scenarios go
+    into the merged results as lost (errors, harness.parallel.merge.add_lost), never silently missing,
+    and the error names them beside the merged counts.
     """
     odd = [f"{w.label}: exit {c}" for w in workers for c in w.codes if c not in (0, 1)]
     if odd:
-        lost, counts = _lost(run_dir, items or [], root or Path.cwd())
+        lost = _lost(run_dir, items or [], root or Path.cwd())
+        add_lost(run_dir, lost, f"the worker running it died ({', '.join(odd)}) before its feature ended")
+        here = root or Path.cwd()
+        folder = RunFolder(run_dir)
+        folder.write_rerun([*folder.read_rerun(here), *(s.location for p in lost for s in p.scenarios)], here)
+        counts = _merged(run_dir)
+        named = [f"{p.location.rsplit(':', 1)[0]} ({', '.join(s.name for s in p.scenarios) or '?'})" for p in lost]
         raise HarnessError(f"behave exited abnormally ({', '.join(odd)}); "
-                           + (f"{len(lost)} item(s) never finished and are lost: {'; '.join(lost)}; "
-                              if lost else "") + f"merged results of the rest: {counts}",
-                           hint=f"run the lost items again; read the worker logs under {run_dir} "
+                           + (f"{len(lost)} item(s) never finished and are lost: {'; '.join(named)}; "
+                              if lost else "") + f"merged results: {counts}",
+                           hint=f"run the lost items again (`harness run --rerun {run_dir}`); read the worker "
+                                f"logs under {run_dir} "
                                 f"({names.WORKER.format(n='*')}/{names.ATTEMPT.format(n='*')}/{names.BEHAVE_LOG})")
 
     run = load([str(run_dir)])
@@ -247,8 +258,8 @@ def _finish(run_dir: Path, workers: list[Worker], items: list[shard.Item] | None
     return 1 if failed else 0
 
 
-def _lost(run_dir: Path, items: list[shard.Item], root: Path) -> tuple[list[str], str]:
-    """Items of the plan no merged result covers (by location, with their scenarios' names), and the counts."""
+def _lost(run_dir: Path, items: list[shard.Item], root: Path) -> list[shard.Planned]:
+    """Items of the plan no merged result covers, with their features' names, tags and scenarios."""
     try:
         run = load([str(run_dir)])
     except HarnessError:
@@ -256,20 +267,28 @@ def _lost(run_dir: Path, items: list[shard.Item], root: Path) -> tuple[list[str]
     scenarios = list(run.scenarios()) if run is not None else []
     done_features = {s.feature for s in scenarios}
     done_lines = {s.location for s in scenarios}
-    lost = [item for item in items
+    return [shard.planned(root, item) for item in items
             if (item.location not in done_lines if ":" in item.location else item.feature not in done_features)]
-    counts = summary(run) if run is not None else "nothing finished"
-    if lost:
-        counts += f", {sum(i.scenarios for i in lost)} lost"
-    return [f"{item.location} ({', '.join(shard.scenario_names(root, item)) or '?'})" for item in lost], counts
+
+
+def _merged(run_dir: Path) -> str:
+    """The merged results' counts (lost scenarios included), with their JUnit written; or what is missing."""
+    try:
+        run = load([str(run_dir)])
+    except HarnessError:
+        return "nothing finished"
+    write_junit(run_dir, run)
+    return summary(run)
 
 
 def summary(run: Any) -> str:
-    """``12 scenarios: 10 passed, 1 flaky, 1 failed``: a scenario passed only on a retry is flaky."""
+    """``12 scenarios: 10 passed, 1 flaky, 1 failed, 1 lost``: a scenario passed only on a retry is flaky; one
+    whose worker died before writing it is lost (an error in the results)."""
     counts: dict[str, int] = {}
     for scenario in run.scenarios():
         flaky = scenario.status == "passed" and any(a != "passed" for a in scenario.attempts)
-        status = "flaky" if flaky else scenario.status
+        lost = scenario.error is not None and scenario.error.type == LOST
+        status = "flaky" if flaky else "lost" if lost else scenario.status
         counts[status] = counts.get(status, 0) + 1
     order = ["passed", "flaky", *sorted(set(counts) - {"passed", "flaky"})]
     return f"{sum(counts.values())} scenarios: " + ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))

@@ -1,14 +1,16 @@
 """behave's main, with a full disk reported in one line instead of a formatter's traceback.
 
-`harness run` starts ``python -m harness.run.main ARGS`` rather than ``python -m behave ARGS``: when
-a formatter (the record, behave JSON, JUnit, rerun) cannot write because the disk under the run
-folder is full, behave would end in a traceback from deep inside the formatter. Here it ends in
+`harness run` (and every `--workers` worker) starts ``python -m harness.run.main ARGS`` rather than
+``python -m behave ARGS``: when a formatter (the record, behave JSON, JUnit, rerun) cannot write
+because the disk under the run folder is full, behave would end in a traceback from deep inside
+the formatter. Here it ends in
 one line naming the file and exit code DISK_FULL, which `harness run` turns into a clear error
 naming the folder. Everything written before the disk filled stays where it is, readable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import sys
 
@@ -36,8 +38,9 @@ def main(argv: list[str]) -> int:
         if not disk_full(exc):
             raise
         where = f" writing {exc.filename}" if exc.filename else ""
-        print(f"harness: no space left on the disk{where}: behave stopped; the results written so far are kept",
-              file=sys.stderr, flush=True)
+        with contextlib.suppress(OSError):  # a --workers worker's stderr is a log file on that same full disk
+            print(f"harness: no space left on the disk{where}: behave stopped; the results written so far are kept",
+                  file=sys.stderr, flush=True)
         return DISK_FULL
 
 

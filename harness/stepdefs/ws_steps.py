@@ -15,7 +15,8 @@ so latency, a partition (all data held) or a reset act on live ones too. The cli
 Timing: 'the first frame on "NAME" arrives within N ms' counts from the (last) handshake's
 completion (the 101 answer), not from the step before it, so a server that sends a greeting at once
 passes even when the open step took long; 'the first frame of kind K … within N ms of the last
-response' counts from the last HTTP response's arrival instead.
+response' counts from the last HTTP response's arrival instead, and '… at least N ms after the last
+request was sent' from that request's send (a fault on the client's link delays its answer too).
 
 Checks wait for their frames up to -D ws_timeout=S (default 10 s) and stop waiting as soon as the
 connection ends; a failure names the connection, its state (open, closed with code C, dropped, refused
@@ -372,6 +373,25 @@ def frame_not_before(context: Any, kind: str, ref: Selection, ms: float) -> None
     delay = (frame.at - received) * 1000
     expect.that(delay >= ms, f"the first {kind} frame on {ref.label} arrived {delay:.1f} ms after the last "
                              f"response, sooner than {ms:g} ms: {frame.describe()}")
+
+
+@step('the first frame of kind "{kind:Quoted}" on {ref:Connection} arrives at least {ms:Number} ms after the last '
+      "request was sent")
+def frame_not_before_request(context: Any, kind: str, ref: Selection, ms: float) -> None:
+    """Check that KIND arrived no sooner than MS after the last HTTP request left (a delay on the frames' way).
+
+    A fault on the client's link delays the HTTP answer as much as the frame, so the time from the
+    answer says nothing; from the send, an undelayed frame comes as soon as the job is done.
+    Example: Then the first frame of kind "done" on "ops" arrives at least 250 ms after the last request was sent
+    """
+    last = http.client(context.harness).last
+    if not last.sent:
+        raise HarnessError(f"the last request ({last.method} {last.url}) was a stream: its send time is not kept",
+                           hint="send a plain request (not a streamed one) before this step")
+    frame = _frame(context, "first", kind, ref)
+    delay = (frame.at - last.sent) * 1000
+    expect.that(delay >= ms, f"the first {kind} frame on {ref.label} arrived {delay:.1f} ms after the last "
+                             f"request was sent, sooner than {ms:g} ms: {frame.describe()}")
 
 
 @step('no frame of kind "{kind:Quoted}" arrives on {ref:Connection} within {seconds:Number} s')

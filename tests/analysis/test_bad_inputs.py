@@ -137,3 +137,19 @@ def test_a_record_cut_mid_line_is_read_up_to_the_cut_and_exits_1(tmp_path: Path)
 def test_a_record_cut_in_its_first_line_is_unreadable(tmp_path: Path) -> None:
     message = _fail(_write(tmp_path, "record.ndjson", RECORD_LINES[0][:30].encode()))
     assert "record.ndjson" in message  # nothing readable: exit 2
+
+
+def test_an_unfinished_run_is_never_go_even_when_everything_read_passed(tmp_path: Path) -> None:
+    """Issue 28: every line read passed, but the record has no end line: exit 1 and NO-GO, saying why."""
+    done = _write(tmp_path, "done.ndjson", "\n".join([*RECORD_LINES, '{"kind": "run", "event": "end", '
+                                                       '"finished": "2026-12-06T20:00:00+00:00"}']).encode() + b"\n")
+    cut = _write(tmp_path, "cut.ndjson", ("\n".join(RECORD_LINES) + "\n").encode())
+    outputs = []
+    for path, code in ((done, 0), (cut, 1)):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert analyze_main([str(path)]) == code, out.getvalue()
+        outputs.append(out.getvalue())
+    assert "verdict: GO" in outputs[0], outputs[0]
+    assert "verdict: NO-GO" in outputs[1], outputs[1]
+    assert "no-go: the run finished (every result is in): the record has no end line" in outputs[1], outputs[1]

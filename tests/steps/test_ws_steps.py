@@ -252,6 +252,21 @@ def test_a_frame_within_ms_of_the_last_response(context: Any) -> None:
             ''')
 
 
+def test_a_frame_at_least_ms_after_the_last_request_was_sent(context: Any) -> None:
+    run(context, '''
+        When I open a WebSocket "w" to "/ws" on "web" as tenant "acme"
+        And I send a GET request to "/echo" on "web"
+        And I send a JSON frame on "w":
+          """
+          {"echo": "now"}
+          """
+        Then the first frame of kind "echo" on "w" arrives at least 0 ms after the last request was sent
+        ''')
+    with pytest.raises(VerificationFailed, match="after the last request was sent, sooner than 5000 ms"):
+        run(context, 'Then the first frame of kind "echo" on "w" arrives at least 5000 ms after the last request '
+                     "was sent")
+
+
 def test_headers_and_query_tables_reach_the_handshake(context: Any) -> None:
     run(context, '''
         When I open a WebSocket "q" to "/ws" on "web" as tenant "acme" with query:
@@ -276,6 +291,7 @@ def test_faults_on_the_clients_own_edge_behave_as_they_say(context: Any) -> None
           {"echo": "late"}
           """
         Then the first frame of kind "echo" on "slow" arrives at least 250 ms after the last response
+        And the first frame of kind "echo" on "slow" arrives at least 550 ms after the last request was sent
         When the client's link to "web" heals
         And I open a WebSocket "cut" to "/ws" on "web" as tenant "acme"
         And the client's link to "web" holds all data

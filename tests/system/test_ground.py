@@ -1,5 +1,6 @@
-"""Docker: faults in the harness's own ground (issue 28) — a hung compose, a full disk, a cut record,
-killed watchdogs and runners, a dying fault proxy, Ctrl-C twice, a killed worker, an engine restart.
+"""Docker: faults in the harness's own ground (issue 28) — a hung compose, a full disk (one run and a
+split one), a cut record, killed watchdogs and runners, a dying fault proxy, Ctrl-C twice, a killed
+worker, an engine restart, a slow engine.
 
 Each test injects one fault into a real `harness run` of tests/fixtures/ground and checks three
 things: what the user sees (one clear error naming the cause and what to do, no traceback), what is
@@ -9,19 +10,25 @@ what is left behind (nothing, or the next run's janitor / `harness gc` removes i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
-import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, default_sigint
+from harness.analysis.inputs import load
+from harness.env.spec import TIMEOUT_DEFAULTS
+from harness.runfolder import RunFolder
+from tests.conftest import FIXTURES, REPO
+from tests.system.helpers import harness, left_by, no_traceback, start, wait_for, wait_started
 
 # the second engine in a container (and the local client it needs), as test_remote_engine.py starts it
 from tests.system.test_remote_engine import RemoteEngine, local, remote_engine, wait_for_engine  # noqa: F401
@@ -35,52 +42,6 @@ def project(tmp_path: Path) -> Path:
     target = tmp_path / "ground"
     shutil.copytree(FIXTURES / "ground", target)
     return target
-
-
-def _env(**extra: str) -> dict[str, str]:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}, **extra}
-
-
-def harness(project: Path, *args: str, timeout: float = 180, **extra: str) -> subprocess.CompletedProcess[str]:
-    """Run the harness CLI in ``project`` to the end."""
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=project, env=_env(**extra),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def start(project: Path, *args: str, group: bool = False, **extra: str) -> tuple[subprocess.Popen[str], str]:
-    """Start `harness run ARGS` (``group``: in its own process group, as a terminal's job); return the
-    process and its run id (from its first line)."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env=_env(**extra),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint,
-                            process_group=0 if group else None)
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    assert first.startswith("harness run "), first
-    return proc, first.split()[2].rstrip(":")
-
-
-def left_by(run_id: str) -> list[str]:
-    """Containers, networks and volumes whose harness.run label belongs to this run (or its workers)."""
-    found = []
-    for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
-        out = subprocess.run(["docker", *kind, "--filter", "label=harness.run",
-                              "--format", '{{.Label "harness.run"}} {{.Name' + ('s' if kind[0] == 'ps' else '') + '}}'],
-                             capture_output=True, text=True, check=True).stdout
-        found += [line for line in out.splitlines() if line.split(" ", 1)[0].startswith(run_id)]
-    return found
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def no_traceback(text: str) -> None:
-    assert "Traceback (most recent call last)" not in text, text
 
 
 # --- 1. `docker compose up` hangs ------------------------------------------------------------------
@@ -118,12 +79,6 @@ def test_a_hung_compose_up_times_out_naming_the_setting_and_leaves_nothing(proje
 # --- 2. the disk under the run folder fills ---------------------------------------------------------
 
 
-def started(project: Path, count: int = 1, timeout: float = 90) -> bool:
-    """Whether ``count`` scenarios noted that they started (tests/fixtures/ground's marker step)."""
-    folder = project / ".harness" / "started"
-    return wait_for(lambda: folder.is_dir() and len(list(folder.iterdir())) >= count, timeout)
-
-
 def fill(folder: Path) -> Path:
     """Write zeros into ``folder`` until its file system is full; return the filler file."""
     filler = folder / "filler"
@@ -153,7 +108,7 @@ def test_a_full_disk_under_the_runs_folder_is_named_and_what_was_written_stays_r
         project: Path, small_disk: Path) -> None:
     proc, run_id = start(project, "features/two.feature", "features/three.feature", HARNESS_RUNS_DIR=str(small_disk))
     run_dir = small_disk / run_id
-    assert started(project), "the second scenario started"
+    wait_started(project)  # the second scenario started
     filler = fill(small_disk)
     out, _ = proc.communicate(timeout=120)
     no_traceback(out)
@@ -166,6 +121,23 @@ def test_a_full_disk_under_the_runs_folder_is_named_and_what_was_written_stays_r
     passed = re.search(r"(\d+) scenarios passed", analyzed.stdout)
     assert passed and int(passed.group(1)) >= 2, analyzed.stdout  # two.feature finished before the disk filled
     assert "aborted: the record" in analyzed.stdout
+
+
+def test_a_full_disk_under_a_split_run_gives_the_single_runs_error(project: Path, small_disk: Path) -> None:
+    """`--workers` workers run behave through harness.run.main too (on main: `python -m behave`)."""
+    proc, run_id = start(project, "--workers", "2", "features/two.feature", "features/three.feature",
+                         HARNESS_RUNS_DIR=str(small_disk))
+    wait_started(project)  # three.feature's second scenario started; two.feature ran (or runs) beside it
+    filler = fill(small_disk)
+    out, _ = proc.communicate(timeout=120)
+    no_traceback(out)
+    assert proc.returncode == 2, out
+    assert f"no space left on the disk of {small_disk}" in out, out
+    assert "Hint: free space on that disk" in out, out
+    assert wait_for(lambda: not left_by(run_id), 30), left_by(run_id)
+    filler.unlink()
+    for log in (small_disk / run_id).glob("w*/attempt-*/behave.log"):
+        no_traceback(log.read_text(errors="replace"))  # nor in what the workers managed to write
 
 
 # --- 3. the record cut mid-line ----------------------------------------------------------------------
@@ -184,6 +156,7 @@ def test_a_record_cut_mid_line_is_read_up_to_the_cut(project: Path) -> None:
     no_traceback(analyzed.stdout + analyzed.stderr)
     assert f"the record stops in the middle of line {cut_at + 1}" in analyzed.stdout, analyzed.stdout
     assert "2 scenarios passed" in analyzed.stdout, analyzed.stdout  # every complete line was read
+    assert "verdict: NO-GO" in analyzed.stdout and "the run finished" in analyzed.stdout, analyzed.stdout
     record.write_text(lines[0][:20])  # nothing readable
     unreadable = harness(project, "analyze", str(record))
     assert unreadable.returncode == 2, unreadable.stdout + unreadable.stderr
@@ -195,7 +168,7 @@ def test_a_record_cut_mid_line_is_read_up_to_the_cut(project: Path) -> None:
 
 def test_watchdog_and_runner_killed_the_next_runs_janitor_removes_the_project(project: Path) -> None:
     proc, run_id = start(project, "features/sleepy.feature")
-    assert started(project)
+    wait_started(project)
     behave_pid = int(next((project / ".harness" / "started").iterdir()).name)
     watchdogs = subprocess.run(["pgrep", "-f", f"harness.env.watchdog --owner {behave_pid} "],
                                capture_output=True, text=True).stdout.split()
@@ -218,7 +191,7 @@ def test_watchdog_and_runner_killed_the_next_runs_janitor_removes_the_project(pr
 
 def test_ctrl_c_twice_still_tears_down_without_a_second_traceback(project: Path) -> None:
     proc, run_id = start(project, "features/sleepy.feature", group=True)
-    assert started(project)
+    wait_started(project)
     assert left_by(run_id), "the environment is up"
     os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole job: harness run and behave
     time.sleep(0.3)
@@ -232,13 +205,11 @@ def test_ctrl_c_twice_still_tears_down_without_a_second_traceback(project: Path)
 # --- 7. a `--workers 2` worker SIGKILLed mid-feature ------------------------------------------------------
 
 
-def test_a_killed_workers_unfinished_scenario_is_reported_lost_by_name(tmp_path: Path) -> None:
+def test_a_killed_workers_unfinished_scenario_is_lost_by_name_in_every_merged_result(tmp_path: Path) -> None:
     parallel = tmp_path / "parallel"
     shutil.copytree(FIXTURES / "parallel", parallel)
     proc, run_id = start(parallel, "--workers", "2", "envfeatures/web_long.feature", "envfeatures/web_a.feature")
-    folder = parallel / ".harness" / "started"
-    assert wait_for(lambda: folder.is_dir() and len(list(folder.iterdir())) >= 2, 90)
-    markers = list(folder.iterdir())
+    markers = wait_started(parallel, 2)
 
     def alive() -> list[Path]:
         return [m for m in markers if Path(f"/proc/{m.name}").exists()]
@@ -248,10 +219,23 @@ def test_a_killed_workers_unfinished_scenario_is_reported_lost_by_name(tmp_path:
     assert proc.returncode == 2, out
     no_traceback(out)
     assert "[w1] envfeatures/web_a.feature ✓" in out, out  # the other worker finished
+    assert "exit -9" in out, out
     assert ("1 item(s) never finished and are lost: envfeatures/web_long.feature "
             "(web answers after a long wait)") in out, out
-    assert "merged results of the rest: 1 scenarios: 1 passed, 1 lost" in out, out
+    assert "merged results: 2 scenarios: 1 passed, 1 lost" in out, out
     assert wait_for(lambda: not left_by(run_id), 30), left_by(run_id)
+    # the merged results have the lost scenario, as an error naming the dead worker (failed on main: missing)
+    folder = RunFolder(parallel / ".harness" / "runs" / run_id)
+    for source in (folder.record, folder.behave_json):
+        found = {s.name: (s.status, s.error.type if s.error else "") for s in load([str(source)]).scenarios()}
+        assert found == {"web answers for A": ("passed", ""),
+                         "web answers after a long wait": ("error", "WorkerLostError")}, source
+    junit = folder.merged_junit.read_text()
+    assert 'name="web answers after a long wait"' in junit and "WorkerLostError" in junit, junit
+    assert "envfeatures/web_long.feature:3" in folder.read_rerun(parallel)
+    analyzed = harness(parallel, "analyze", str(folder.path))
+    assert analyzed.returncode == 1, analyzed.stdout + analyzed.stderr
+    assert "lost-worker" in analyzed.stdout and "verdict: NO-GO" in analyzed.stdout, analyzed.stdout
 
 
 # --- 5. the fault proxy dies during a latency fault ---------------------------------------------------------
@@ -281,7 +265,7 @@ def test_an_engine_restart_mid_scenario_fails_that_scenario_and_keeps_every_resu
     endpoint = {"DOCKER_HOST": remote_engine.endpoint}
     began = time.monotonic()
     proc, run_id = start(project, "features/engine_restart.feature", **endpoint)
-    assert started(project, timeout=180), "the second scenario started"
+    wait_started(project, timeout=180)  # the second scenario started
     remote_engine.container.restart(timeout=5)
     wait_for_engine(remote_engine.endpoint)
     out, _ = proc.communicate(timeout=300)
@@ -301,3 +285,89 @@ def test_an_engine_restart_mid_scenario_fails_that_scenario_and_keeps_every_resu
     gc = harness(project, "gc", DOCKER_HOST=remote_engine.endpoint)
     assert gc.returncode == 0, gc.stdout + gc.stderr
     assert not remote_engine.client().containers.list(all=True, filters={"label": "harness.run"})
+
+
+# --- 9. the engine answers slowly (a proxy on its socket holding every call 500 ms) ------------------------
+
+_CALL = re.compile(rb"^(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) /")
+
+
+class SlowEngine:
+    """A unix-socket proxy in front of the engine's socket that holds every API call ``delay`` seconds."""
+
+    def __init__(self, path: Path, upstream: str, delay: float) -> None:
+        self.path, self.upstream, self.delay = path, upstream, delay
+        self.calls = 0
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(path))
+        self._server.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        """Its DOCKER_HOST."""
+        return f"unix://{self.path}"
+
+    def close(self) -> None:
+        """Stop accepting (connections already open end with their clients)."""
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (a close alone would not)
+        self._server.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return  # closed
+            engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            engine.connect(self.upstream)
+            threading.Thread(target=self._pump, args=(client, engine, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(engine, client, False), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket, requests: bool) -> None:
+        try:
+            while data := source.recv(65536):
+                if requests and _CALL.match(data):  # a new API call (not the body of one, nor a hijacked stream)
+                    self.calls += 1
+                    time.sleep(self.delay)
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                target.shutdown(socket.SHUT_WR)
+            source.close()
+
+
+@pytest.fixture
+def slow_engine(tmp_path: Path) -> Iterator[SlowEngine]:
+    """The machine's engine behind a proxy adding 500 ms to every API call."""
+    upstream = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    assert upstream.startswith("unix://"), f"the slow-engine proxy sits on a unix socket, not {upstream}"
+    engine = SlowEngine(tmp_path / "docker.sock", upstream.removeprefix("unix://"), 0.5)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def test_a_slow_engine_changes_no_verdict_under_the_documented_timeouts(project: Path, slow_engine: SlowEngine) -> None:
+    # the documented defaults (README, "Adding an environment"), not the fixture's short ones: no `timeouts:`
+    documented = re.search(r"^timeouts: \{(.+)\}", (REPO / "README.md").read_text(), re.M)
+    assert documented, "README documents the environment timeouts"
+    assert {k: float(v) for k, v in (p.split(": ") for p in documented.group(1).split(", "))} == TIMEOUT_DEFAULTS
+    env_file = project / "environments" / "tiny.yaml"
+    env_file.write_text("".join(line for line in env_file.read_text().splitlines(keepends=True)
+                                if not line.startswith("timeouts:")))
+    began = time.monotonic()
+    done = harness(project, "run", "features/two.feature", DOCKER_HOST=slow_engine.endpoint)
+    took = time.monotonic() - began
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out  # passed on the product's merits
+    no_traceback(out)
+    assert "2 scenarios passed, 0 failed" in out, out
+    assert slow_engine.calls >= 20, f"the run's engine calls went through the slow proxy: {slow_engine.calls}"
+    run_id = done.stdout.split()[2].rstrip(":")
+    assert wait_for(lambda: not left_by(run_id), 30), left_by(run_id)
+    print(f"slow engine: {slow_engine.calls} calls held 500 ms each, run took {took:.1f} s")

@@ -22,6 +22,7 @@ from harness.env.config import Settings, load_environment, resolve_parameters
 from harness.env.lifecycle import Environment, new_run_id
 from harness.errors import BuildError, ReadinessTimeout, ServiceExited, ServiceUnhealthy, TemplateError
 from tests.conftest import FIXTURES, default_sigint, harness_containers, harness_networks
+from tests.system.helpers import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -37,15 +38,6 @@ def assert_nothing_left(run_id: str) -> None:
     volumes = subprocess.run(["docker", "volume", "ls", "-q", "--filter", f"label=harness.run={run_id}"],
                              capture_output=True, text=True, check=True).stdout.split()
     assert volumes == []
-
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_four_services_round_trip(fixture_project: Path) -> None:

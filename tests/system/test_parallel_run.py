@@ -4,18 +4,16 @@ after a pass, Ctrl-C, SIGTERM or a killed worker."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from harness.analysis.inputs import load
-from tests.conftest import FIXTURES, default_sigint
+from tests.conftest import FIXTURES
+from tests.system.helpers import nothing_left, start, wait_started
 
 pytestmark = pytest.mark.docker
 
@@ -26,49 +24,6 @@ def project(tmp_path: Path) -> Path:
     target = tmp_path / "parallel"
     shutil.copytree(FIXTURES / "parallel", target)
     return target
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
-
-
-def left_by(run_id: str) -> list[str]:
-    """Containers, networks and volumes whose harness.run label belongs to this run or its workers."""
-    found = []
-    for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
-        out = subprocess.run(["docker", *kind, "--filter", "label=harness.run",
-                              "--format", '{{.Label "harness.run"}} {{.Name' + ('s' if kind[0] == 'ps' else '') + '}}'],
-                             capture_output=True, text=True, check=True).stdout
-        found += [line for line in out.splitlines() if line.split(" ", 1)[0].startswith(run_id)]
-    return found
-
-
-def nothing_left(run_id: str, within: float = 30.0) -> list[str]:
-    """What the run left, once its watchdogs had ``within`` seconds (a loaded machine slows `compose down`)."""
-    deadline = time.monotonic() + within
-    while (found := left_by(run_id)) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return found
-
-
-def start(project: Path, *args: str, **extra: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args], cwd=project, env={**_env(), **extra},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    assert first.startswith("harness run "), first
-    return proc, first.split()[2].rstrip(":")
-
-
-def wait_started(project: Path, count: int, timeout: float = 90) -> list[Path]:
-    folder = project / ".harness" / "started"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = sorted(folder.glob("*")) if folder.is_dir() else []
-        if len(found) >= count:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{count} scenarios did not start within {timeout} s")
 
 
 def test_two_workers_each_use_their_own_environment_and_leave_nothing(project: Path) -> None:
@@ -149,25 +104,7 @@ def test_sigterm_while_a_worker_waits_at_the_serial_gate_stops_everyone_and_leav
         assert not Path(f"/proc/{marker.name}").exists()
 
 
-def test_a_killed_worker_leaves_nothing_and_the_run_is_an_error(project: Path) -> None:
-    proc, run_id = start(project, "--workers", "2", "envfeatures/web_long.feature", "envfeatures/web_a.feature")
-    markers = wait_started(project, 2)  # both scenarios started (each worker lists both features: stealing)
-    deadline = time.monotonic() + 90
-    while len(alive := [m for m in markers if _command_of(m)]) > 1 and time.monotonic() < deadline:
-        time.sleep(0.2)  # web_a's worker ends after 1 s; the one left runs the 60 s scenario
-    assert len(alive) == 1, "the long scenario's worker could not be told apart"
-    os.kill(int(alive[0].name), signal.SIGKILL)
-    out, _ = proc.communicate(timeout=180)
-    assert proc.returncode == 2, out
-    assert "exit -9" in out
-    assert nothing_left(run_id) == []
-
-
-def _command_of(marker: Path) -> str:
-    try:
-        return Path(f"/proc/{marker.name}/cmdline").read_text()
-    except OSError:
-        return ""
+# a killed worker: tests/system/test_ground.py (its lost scenarios in every merged result, nothing left)
 
 
 def test_sigterm_to_a_sequential_run_stops_its_behave_and_leaves_nothing(project: Path) -> None:
