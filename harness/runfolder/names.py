@@ -8,6 +8,7 @@
                                     with scenarios.over) and the environments the worker started
         sweep.json sweep.md sweep.html   a sweep's summary (harness.sweep)
         baseline/ cells/NNN-<slug>/ smoke/NNN/   a sweep's behave runs (each a run folder)
+        baseline-N/ workers/      a sweep's later fault-free runs; the environments of its workers 2..N
         observed.ndjson           a sweep baseline's connections per scenario (harness.runfolder.observed)
         <env>/                      one environment brought up
           compose.yaml compose.rendered.yaml compose-up.log watchdog.log startup.json
@@ -50,6 +51,8 @@ SWEEP_JSON = "sweep.json"
 SWEEP_MD = "sweep.md"
 SWEEP_HTML = "sweep.html"
 SWEEP_BASELINE = "baseline"
+SWEEP_BASELINE_AGAIN = "baseline-{n}"
+SWEEP_WORKERS = "workers"
 SWEEP_CELLS = "cells"
 SWEEP_CELL = "{number:03d}-{slug}"
 SWEEP_SMOKE = "smoke"

@@ -1,0 +1,118 @@
+"""The sweep's decisions about time and work (no Docker): the baseline's verdict on each scenario, time limits
+under a fault, the shard split, the order, the budget, the scenario timer, and the fields sweep.json gains."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from harness.errors import ConfigError, ScenarioOverTime
+from harness.faults.kinds import FaultSpec
+from harness.run.overtime import Overtime
+from harness.run.sweep_hook import LIMITS_KEY, SweepHook, parse_limits
+from harness.sweep import report
+from harness.sweep.cli import with_sweep_fields
+from harness.sweep.driver import SweepResult
+from harness.sweep.outcome import CellResult, ScenarioResult
+from harness.sweep.schedule import (
+    Budget,
+    judge_baseline,
+    limits,
+    order,
+    parse_shard,
+    parse_timeout,
+    shard,
+    space_id,
+)
+
+
+def _run(**statuses: str) -> list[ScenarioResult]:
+    return [ScenarioResult(f"f.feature:{k[1:]}", k, s, error="" if s == "passed" else "boom", duration=float(k[1:]))
+            for k, s in statuses.items()]
+
+
+def test_a_scenario_is_kept_only_when_it_passes_in_every_fault_free_run() -> None:
+    selection = ["f.feature:1", "f.feature:2", "f.feature:3", "f.feature:4"]
+    first = _run(s1="passed", s2="failed", s3="passed", s4="passed")
+    second = _run(s1="passed", s2="failed", s3="failed")  # s4 missing: behave died before it
+    judged = judge_baseline(selection, [first, second])
+    assert judged.kept == ("f.feature:1",)
+    assert [r.location for r in judged.failing] == ["f.feature:2"]
+    assert [r.location for r in judged.flaky] == ["f.feature:3", "f.feature:4"]  # passed once, not the other time
+    assert [r.location for r in judged.left_out] == ["f.feature:2", "f.feature:3", "f.feature:4"]
+    assert judged.flaky[0].error == "boom" and judged.flaky[1].error.startswith("no result")
+    assert judged.durations["f.feature:1"] == 1.0
+    once = judge_baseline(selection[:2], [first])
+    assert once.kept == ("f.feature:1",) and once.flaky == ()
+
+
+def test_limits_are_twice_the_slowest_fault_free_run_plus_slack_unless_given() -> None:
+    assert limits({"a:1": 3.0, "b:2": 0.4}) == {"a:1": 16.0, "b:2": 10.8}
+    assert limits({"a:1": 3.0}, 25) == {"*": 25.0}
+    assert limits({"a:1": 3.0}, 0) == {}
+    assert parse_timeout("auto") is None and parse_timeout("12.5") == 12.5 and parse_timeout("0") == 0
+    with pytest.raises(ConfigError, match="not seconds"):
+        parse_timeout("soon")
+    with pytest.raises(ConfigError, match="negative"):
+        parse_timeout("-1")
+
+
+def test_shards_split_the_whole_space_without_overlap_and_share_its_id() -> None:
+    cells = [FaultSpec("kill", f"s{n}") for n in range(10)]
+    parts = [shard(cells, (i, 3)) for i in (1, 2, 3)]
+    assert sorted((c.label for p in parts for c in p), key=lambda x: int(x[6:])) == [c.label for c in cells]
+    assert [len(p) for p in parts] == [4, 3, 3]
+    assert shard(cells, None) == cells and parse_shard("") is None and parse_shard("2/3") == (2, 3)
+    for bad in ("0/3", "4/3", "2", "a/b"):
+        with pytest.raises(ConfigError, match="not a shard"):
+            parse_shard(bad)
+    assert space_id("full-stack", ["f.feature"], cells) == space_id("full-stack", ["f.feature"], list(cells))
+    assert space_id("full-stack", ["f.feature"], cells) != space_id("full-stack", ["g.feature"], cells)
+
+
+def test_the_cells_exercising_most_scenarios_run_first_ties_in_space_order() -> None:
+    a, b, c = FaultSpec("kill", "a"), FaultSpec("kill", "b"), FaultSpec("kill", "c")
+    assert order([a, b, c], {a: ("x",), b: ("x", "y"), c: ("z",)}) == [b, a, c]
+
+
+def test_the_budget_starts_a_cell_only_when_a_typical_cell_still_fits() -> None:
+    budget = Budget(100.0, workers=2)
+    assert budget.allows(0.0, []) and budget.allows(70.0, [20.0, 30.0])
+    assert not budget.allows(80.0, [20.0, 30.0])
+    assert Budget(None).allows(1e9, [1e9])
+    assert budget.left(4, [10.0, 30.0]) == 40.0  # 4 cells x 20 s over 2 workers
+
+
+def test_a_scenario_over_its_limit_fails_in_the_running_step_until_disarmed() -> None:
+    timer = Overtime(0.05, scenario="f.feature:3: s", fault="kill db", repeat=0.05)
+    assert timer.arm()
+    with pytest.raises(ScenarioOverTime, match="timed out under kill db") as caught:
+        time.sleep(2)  # wait: the timer's signal ends this sleep
+    assert timer.fired and caught.value.limit == 0.05
+    timer.disarm()
+    time.sleep(0.15)  # wait: nothing fires once disarmed
+    assert not Overtime(0, scenario="x", fault="y").arm()
+
+
+def test_the_hook_reads_each_scenarios_limit_from_userdata() -> None:
+    hook = SweepHook.from_userdata({"sweep_fault": json.dumps(FaultSpec("kill", "db").as_dict()),
+                                    LIMITS_KEY: json.dumps({"f.feature:3": 12.5})})
+    assert hook is not None and hook.limits == {"f.feature:3": 12.5}
+    assert parse_limits("") == {}
+    with pytest.raises(ConfigError, match=LIMITS_KEY):
+        parse_limits("[1, 2]")
+
+
+def test_sweep_json_carries_what_a_merge_of_shards_needs() -> None:
+    cell = CellResult(FaultSpec("kill", "db"), (ScenarioResult("f.feature:1", "s", "failed", "When x", "boom"),),
+                      True, 1.0, 9.0, True, (), "cells/001-kill-db", {"behave_s": 7.0}, 2)
+    result = SweepResult("shop", "r1", ["f.feature:1"], [], [cell], None, "f.feature:1", space_id="abc",
+                         space_cells=40, shard=(2, 4), workers=2, limits={"f.feature:1": 12.0})
+    data = with_sweep_fields(report.to_json(result, [], {}), result)
+    saved = json.loads(json.dumps(data))
+    assert saved["sweep"]["space_id"] == "abc" and saved["sweep"]["shard"] == [2, 4]
+    assert saved["sweep"]["space_cells"] == 40 and saved["sweep"]["keys"] == ["kill db"]
+    assert saved["cells"][0]["key"] == "kill db" and saved["cells"][0]["worker"] == 2
+    assert saved["cells"][0]["phases"] == {"behave_s": 7.0}
