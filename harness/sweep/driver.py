@@ -284,16 +284,20 @@ class Sweep:
                  f"{reduction.runs} instead of {reduction.unreduced_runs} (the reduction saved {reduction.saved})")
         result.cells = [CellResult(f, ran=True) for f in mine if not reduction.scenarios[f]]
         began = time.monotonic()
-        finished = self._run_queue(runnable, reduction, result)
-        result.phases["cells_s"] = round(time.monotonic() - began, 1)
-        done = {c.fault for c in finished}
-        result.cells += sorted(finished, key=lambda c: runnable.index(c.fault))
-        result.cells += [CellResult(f, ran=False) for f in runnable if f not in done]
-
-    def _run_queue(self, runnable: list[FaultSpec], reduction: Reduction, result: SweepResult) -> list[CellResult]:
-        """The cells across the ready workers, most informative first; stops at the budget or on Ctrl-C."""
-        queue = deque(enumerate(runnable, 1))
         finished: list[CellResult] = []
+        try:
+            self._run_queue(runnable, reduction, result, finished)
+        finally:  # Ctrl-C included: the finished cells are kept, the others listed as not run
+            result.phases["cells_s"] = round(time.monotonic() - began, 1)
+            done = {c.fault for c in finished}
+            result.cells += sorted(finished, key=lambda c: runnable.index(c.fault))
+            result.cells += [CellResult(f, ran=False) for f in runnable if f not in done]
+
+    def _run_queue(self, runnable: list[FaultSpec], reduction: Reduction, result: SweepResult,
+                   finished: list[CellResult]) -> None:
+        """The cells across the ready workers into ``finished``, most informative first; stops at the budget or on
+        Ctrl-C."""
+        queue = deque(enumerate(runnable, 1))
         durations: list[float] = []
         failures: list[BaseException] = []
         ready = [w for w in self.workers if w.env is not None]
@@ -342,7 +346,6 @@ class Sweep:
             raise
         if failures:
             raise failures[0]
-        return finished
 
     def _progress(self, number: int, total: int, cell: CellResult, left: float) -> None:
         recovery = f"recovery {cell.recovery_s:.1f} s" if cell.recovery_s is not None else "no recovery"

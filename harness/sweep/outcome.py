@@ -36,6 +36,7 @@ class ScenarioResult:
     step: str = ""
     error: str = ""
     duration: float = 0.0  # seconds, as behave measured the scenario
+    started: float = field(default=0.0, compare=False)  # wall clock (the run record's stamp); not in sweep.json
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -101,7 +102,8 @@ def scenario_results(run: Any) -> list[ScenarioResult]:
                 (error.message or error.type) else ""
             found.append(ScenarioResult(scenario.location, scenario.name, scenario.status,
                                         step.name if step is not None else "", message[:300],
-                                        float(getattr(scenario, "duration", 0.0) or 0.0)))
+                                        float(getattr(scenario, "duration", 0.0) or 0.0),
+                                        float(getattr(scenario, "started", 0.0) or 0.0)))
     return found
 
 

@@ -103,6 +103,7 @@ class Worker:
         wanted = {s: v for s, v in limits.items() if s in scenarios or s == "*"}
         if wanted:
             defines.append((LIMITS_KEY, json.dumps(wanted)))
+        launched = time.time()
         results = self.behave(folder, scenarios, defines)
         ran = time.monotonic()
         events = self.env_folder.read_timeline()[before:]
@@ -110,8 +111,9 @@ class Worker:
         recovered, recovery_s, probes_s, smoke_s = self.recover(smoke, undone, smoke_folder)
         timeline = tuple({"scenario": e.scenario, "at": e.wall, "action": e.action, "what": e.what,
                           "target": e.target, "error": e.error} for e in events)
-        phases = {"behave_s": round(ran - started, 1), "scenarios_s": round(sum(r.duration for r in results), 1),
-                  "probes_s": probes_s, "smoke_s": smoke_s}
+        first = min((r.started for r in results if r.started), default=launched)
+        phases = {"behave_s": round(ran - started, 1), "start_s": round(max(0.0, first - launched), 1),
+                  "scenarios_s": round(sum(r.duration for r in results), 1), "probes_s": probes_s, "smoke_s": smoke_s}
         return CellResult(fault, tuple(results), recovered, recovery_s, round(time.monotonic() - started, 1),
                           True, timeline, str(folder.path.relative_to(self.sweep.path)), phases, self.number)
 
