@@ -66,6 +66,7 @@ class SweepOptions:
     shard: tuple[int, int] | None = None  # (I, N): only shard I of N of the fault space
     scenario_timeout: float | None = AUTO  # seconds a scenario may take under a fault (None: from the baseline)
     baseline_runs: int = 2  # fault-free runs; a scenario that does not pass in all of them is left out
+    first_failure: bool = False  # a cell stops at its first failing scenario (detected either way)
 
 
 @dataclass
@@ -315,7 +316,8 @@ class Sweep:
                 try:
                     cell = worker.cell(self.folder.sweep_cell(number, fault.label), fault,
                                        list(reduction.scenarios[fault]), result.limits, result.smoke,
-                                       lambda attempt, n=number: self.folder.sweep_smoke(n * 100 + attempt))
+                                       lambda attempt, n=number: self.folder.sweep_smoke(n * 100 + attempt),
+                                       first_failure=self.options.first_failure)
                 except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
                     if not self._stop.is_set():
                         failures.append(exc)

@@ -35,6 +35,8 @@ from harness.sweep.outcome import PASSED, CellResult, ScenarioResult, scenario_r
 
 logger = logging.getLogger(__name__)
 
+NOT_RUN_STATUSES = frozenset({"skipped", "untested"})  # behave --stop: the scenarios after the first failure
+
 Out = Callable[[str], None]
 
 
@@ -94,8 +96,11 @@ class Worker:
     # -- a cell ------------------------------------------------------------------------
 
     def cell(self, folder: RunFolder, fault: FaultSpec, scenarios: Sequence[str], limits: Mapping[str, float],
-             smoke: str, smoke_folder: Callable[[int], RunFolder]) -> CellResult:
-        """The cell's scenarios under ``fault``, then its recovery; the time split goes into ``phases``."""
+             smoke: str, smoke_folder: Callable[[int], RunFolder], *, first_failure: bool = False) -> CellResult:
+        """The cell's scenarios under ``fault``, then its recovery; the time split goes into ``phases``.
+
+        ``first_failure``: behave stops at the cell's first failing scenario (the cell is detected; the scenarios
+        after it did not run and are not listed)."""
         assert self.env is not None
         started = time.monotonic()
         before = len(self.env_folder.read_timeline())
@@ -104,7 +109,9 @@ class Worker:
         if wanted:
             defines.append((LIMITS_KEY, json.dumps(wanted)))
         launched = time.time()
-        results = self.behave(folder, scenarios, defines)
+        results = self.behave(folder, scenarios, defines, ["--stop"] if first_failure else [])
+        if first_failure:
+            results = [r for r in results if r.status not in NOT_RUN_STATUSES]
         ran = time.monotonic()
         events = self.env_folder.read_timeline()[before:]
         undone = max((e.wall for e in events if e.action == "revert" and e.wall), default=time.time())
@@ -147,8 +154,8 @@ class Worker:
 
     # -- behave ------------------------------------------------------------------------
 
-    def behave(self, folder: RunFolder, scenarios: Sequence[str],
-               defines: Sequence[tuple[str, str]]) -> list[ScenarioResult]:
+    def behave(self, folder: RunFolder, scenarios: Sequence[str], defines: Sequence[tuple[str, str]],
+               options: Sequence[str] = ()) -> list[ScenarioResult]:
         """Run ``scenarios`` on this worker's environment; their results (empty when behave wrote none)."""
         assert self.env is not None
         if self.stopping:
@@ -162,7 +169,7 @@ class Worker:
         for key, value in defines:
             args += ["-D", f"{key}={value}"]
         cmd = [sys.executable, "-m", "behave", *folder.behave_outputs(), "-f", "null", "--no-summary",
-               "-D", f"run_id={folder.run_id}", *args, *scenarios]
+               "-D", f"run_id={folder.run_id}", *args, *options, *scenarios]
         environ = {**os.environ, "HARNESS_RUN_ID": self.sweep.run_id}
         with folder.behave_log.open("wb") as log, subprocess.Popen(
                 cmd, cwd=self.settings.root, env=environ, stdout=log, stderr=subprocess.STDOUT) as proc:
