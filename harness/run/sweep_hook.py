@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 FAULT_KEY = "sweep_fault"
 OBSERVE_KEY = "sweep_observe"
 LIMITS_KEY = "sweep_limits"
+MARK = "@@harness-sweep "  # a sweep worker's behave process answers a job on a stdout line starting so
 
 
 @dataclass
@@ -40,6 +42,7 @@ class SweepHook:
     fault: FaultSpec | None = None
     observed: Path | None = None
     limits: Mapping[str, float] = field(default_factory=dict)  # scenario (file:line) -> seconds under the fault
+    started: dict[str, float] = field(default_factory=dict)  # scenario (file:line) -> wall clock at its start
     _counters: dict[str, ConnectionCounter] = field(default_factory=dict)
     _overtime: Overtime | None = None
 
@@ -59,6 +62,7 @@ class SweepHook:
     def begin(self, env: Any, faults: FaultStack, scenario: str = "") -> None:
         """Zero the counters (baseline) or inject the cell's fault (the undo goes on ``faults`` first), then start
         the scenario's clock."""
+        self.started[scenario.split(": ", 1)[0]] = time.time()
         if self.observed is not None:
             self._counter(env).zero()
         if self.fault is not None:

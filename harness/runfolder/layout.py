@@ -247,6 +247,15 @@ class RunFolder:
         return RunFolder(self.path / (n.SWEEP_BASELINE if number == 1 else n.SWEEP_BASELINE_AGAIN.format(n=number)))
 
     @property
+    def sweep_answer(self) -> Path:
+        """A sweep cell's results as the worker's behave process answered them (harness.run.cell_runner)."""
+        return self.path / n.SWEEP_ANSWER
+
+    def sweep_worker_log(self, number: int) -> Path:
+        """The log of a sweep worker's behave process."""
+        return self.path / n.SWEEP_WORKER_LOG.format(n=number)
+
+    @property
     def sweep_workers(self) -> Path:
         """The run folders of a sweep's workers 2..N (each has its own environment)."""
         return self.path / n.SWEEP_WORKERS

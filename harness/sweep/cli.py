@@ -46,6 +46,8 @@ def parser() -> argparse.ArgumentParser:
                    help="a scenario's limit under a fault: seconds, 0 for none, auto (default: from the baseline)")
     p.add_argument("--first-failure", action="store_true",
                    help="a cell stops at its first failing scenario: detected all the same, the rest not run")
+    p.add_argument("--process-per-cell", action="store_true",
+                   help="a new behave process for every cell and smoke run (default: one per worker, fed cell by cell)")
     p.add_argument("--baseline-runs", type=int, default=2, metavar="N",
                    help="fault-free runs; a scenario that does not pass in every one is left out (default 2)")
     p.add_argument("--baseline", type=Path, metavar="SWEEP",
@@ -71,7 +73,8 @@ def main(argv: list[str]) -> int:
     options = SweepOptions(tuple(selection), args.env, tuple(parse_kinds(args.faults)), tuple(args.targets),
                            args.budget * 60 if args.budget is not None else None, args.smoke, args.each_replica,
                            parse_overrides(args.params), args.workers, parse_shard(args.shard),
-                           parse_timeout(args.scenario_timeout), args.baseline_runs, args.first_failure)
+                           parse_timeout(args.scenario_timeout), args.baseline_runs, args.first_failure,
+                           not args.process_per_cell)
     expectations = load_expectations(settings.root / FILE)
     before = report.read_outcomes(args.baseline) if args.baseline else None
     folder = RunFolder.new(settings.runs_dir, new_run_id())

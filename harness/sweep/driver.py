@@ -67,6 +67,7 @@ class SweepOptions:
     scenario_timeout: float | None = AUTO  # seconds a scenario may take under a fault (None: from the baseline)
     baseline_runs: int = 2  # fault-free runs; a scenario that does not pass in all of them is left out
     first_failure: bool = False  # a cell stops at its first failing scenario (detected either way)
+    batch: bool = True  # a worker's cells and smoke runs go to one long-lived behave process
 
 
 @dataclass
@@ -165,7 +166,9 @@ class Sweep:
 
     def worker(self, number: int, env: str) -> Worker:
         """Worker ``number`` of this sweep (not started)."""
-        return Worker(number, env, self.settings, self.folder, env_override=self.options.env, out=self._say)
+        worker = Worker(number, env, self.settings, self.folder, env_override=self.options.env, out=self._say)
+        worker.batch = self.options.batch
+        return worker
 
     def environment(self, name: str) -> Environment:
         """An unstarted handle on the sweep's environment (for --list)."""

@@ -2,6 +2,8 @@
 
     start()          brings its environment up (owned by this process: the watchdog takes it down if we die)
     behave(...)      a behave process attached to it (``-D reuse=ENV -D reuse_run=<its run id>``)
+    ask(...)         a job for its one long-lived behave process (harness.run.cell_runner), started on first
+                     use and ended with the environment: the cells and smoke runs without a process each
     cell(...)        a cell's scenarios under the fault, then the recovery: probes first, the smoke scenario
                      only once they pass, timed from the undo; no recovery within the ready timeout -> the
                      environment is replaced
@@ -23,13 +25,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from harness.analysis.inputs import load
 from harness.env.config import Settings, load_environment, resolve_parameters
 from harness.env.lifecycle import Environment
 from harness.errors import HarnessError
 from harness.faults.kinds import FaultSpec
-from harness.run.sweep_hook import FAULT_KEY, LIMITS_KEY
+from harness.run.sweep_hook import FAULT_KEY, LIMITS_KEY, MARK
 from harness.runfolder import EnvFolder, RunFolder
 from harness.sweep.outcome import PASSED, CellResult, ScenarioResult, scenario_results
 
@@ -38,6 +41,48 @@ logger = logging.getLogger(__name__)
 NOT_RUN_STATUSES = frozenset({"skipped", "untested"})  # behave --stop: the scenarios after the first failure
 
 Out = Callable[[str], None]
+
+
+class CellProcess:
+    """A worker's long-lived behave process: a job line in on stdin, an answer line (``MARK`` JSON) out on stdout."""
+
+    def __init__(self, cmd: Sequence[str], cwd: str, environ: Mapping[str, str], log: Path) -> None:
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(list(cmd), cwd=cwd, env=dict(environ), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.log)
+        self.launched = time.time()
+
+    def ask(self, job: Mapping[str, object]) -> list[dict[str, object]] | None:
+        """The answer's results; None when the process ended without answering."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write((json.dumps(job) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return None
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace")
+            if line.startswith(MARK):
+                answer = json.loads(line[len(MARK):])
+                return None if answer.get("aborted") else list(answer.get("results") or [])
+            self.log.write(raw)
+        return None
+
+    def alive(self) -> bool:
+        """Whether the process still runs."""
+        return self.proc.poll() is None
+
+    def close(self, timeout: float) -> None:
+        """End of input: behave runs after_all and exits; killed if it does not within ``timeout``."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=timeout)
+        except (subprocess.TimeoutExpired, OSError):
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            self.log.close()
 
 
 class Worker:
@@ -58,6 +103,8 @@ class Worker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self.stopping = False  # the sweep is being interrupted: no new behave, no replacement
+        self.batch = True  # cells and smoke runs go to one long-lived behave process (else one process each)
+        self._cells: CellProcess | None = None
 
     @property
     def env_folder(self) -> EnvFolder:
@@ -80,7 +127,8 @@ class Worker:
         return self
 
     def down(self) -> None:
-        """Take the worker's environment down (nothing when it never started)."""
+        """End the worker's behave process, then take its environment down (nothing when it never started)."""
+        self._close_cells()
         env, self.env = self.env, None
         if env is not None:
             env.down()
@@ -89,9 +137,15 @@ class Worker:
         """End the running behave, if any: SIGTERM is its Ctrl-C (it reverts the fault, then exits)."""
         with self._lock:
             self.stopping = True
-            proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            procs = [p for p in (self._proc, self._cells.proc if self._cells else None) if p is not None]
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+    def _close_cells(self) -> None:
+        cells, self._cells = self._cells, None
+        if cells is not None:
+            cells.close(timeout=self.env.spec.timeouts.ready if self.env is not None else 60.0)
 
     # -- a cell ------------------------------------------------------------------------
 
@@ -109,9 +163,12 @@ class Worker:
         if wanted:
             defines.append((LIMITS_KEY, json.dumps(wanted)))
         launched = time.time()
-        results = self.behave(folder, scenarios, defines, ["--stop"] if first_failure else [])
-        if first_failure:
-            results = [r for r in results if r.status not in NOT_RUN_STATUSES]
+        if self.batch and not first_failure:
+            results = self.ask(folder, scenarios, fault, limits)
+            launched = max(launched, self._cells.launched) if self._cells is not None else launched
+        else:
+            results = self.behave(folder, scenarios, defines, ["--stop"] if first_failure else [])
+            results = [r for r in results if r.status not in NOT_RUN_STATUSES] if first_failure else results
         ran = time.monotonic()
         events = self.env_folder.read_timeline()[before:]
         undone = max((e.wall for e in events if e.action == "revert" and e.wall), default=time.time())
@@ -140,7 +197,8 @@ class Worker:
                 break
             attempt += 1
             began = time.monotonic()
-            smoked = self.behave(smoke_folder(attempt), [smoke], []) if smoke else [ScenarioResult("", "", PASSED)]
+            smoked = ((self.ask(smoke_folder(attempt), [smoke], None, {}) if self.batch else
+                       self.behave(smoke_folder(attempt), [smoke], [])) if smoke else [ScenarioResult("", "", PASSED)])
             smoke_s += time.monotonic() - began
             if smoked and all(r.status == PASSED for r in smoked):
                 return True, round(time.time() - undone, 1), round(probes_s, 1), round(smoke_s, 1)
@@ -148,11 +206,48 @@ class Worker:
             return False, None, round(probes_s, 1), round(smoke_s, 1)
         self.out(f"  worker {self.number}: the environment did not recover within "
                  f"{self.env.spec.timeouts.ready:g} s: replacing it")
-        self.down()
+        self.down()  # its behave process too: it is attached to the old project
         self.start()
         return False, None, round(probes_s, 1), round(smoke_s, 1)
 
     # -- behave ------------------------------------------------------------------------
+
+    def _command(self, outputs: Sequence[str], defines: Sequence[tuple[str, str]], run_id: str) -> list[str]:
+        assert self.env is not None
+        args = ["-D", f"reuse={self.env.name}", "-D", f"reuse_run={self.run_id}"]
+        if self.env_override:
+            args += ["-D", f"env={self.env_override}"]
+        if self.number > 1:
+            args += ["-D", f"runs_dir={self.settings.runs_dir}"]
+        for key, value in defines:
+            args += ["-D", f"{key}={value}"]
+        return [sys.executable, "-m", "behave", *outputs, "-f", "null", "--no-summary", "-D", f"run_id={run_id}",
+                *args]
+
+    def ask(self, folder: RunFolder, scenarios: Sequence[str], fault: FaultSpec | None,
+            limits: Mapping[str, float]) -> list[ScenarioResult]:
+        """Run ``scenarios`` (under ``fault``, if any) in the worker's long-lived behave process; the answer is also
+        saved in ``folder``. A process that died is started again for the next job."""
+        assert self.env is not None
+        if self.stopping:
+            return []
+        folder.path.mkdir(parents=True, exist_ok=True)
+        if self._cells is None or not self._cells.alive():
+            cmd = [*self._command([], [], f"{self.run_id}-cells"), "-r", "harness.run.cell_runner:CellRunner",
+                   scenarios[0]]
+            self._cells = CellProcess(cmd, str(self.settings.root), {**os.environ, "HARNESS_RUN_ID": self.sweep.run_id},
+                                      self.sweep.sweep_worker_log(self.number))
+        job = {"scenarios": list(scenarios), "fault": fault.as_dict() if fault else None,
+               "limits": {s: v for s, v in limits.items() if s in scenarios or s == "*"}}
+        answer = self._cells.ask(job)
+        folder.sweep_answer.write_text(json.dumps({"job": job, "results": answer}, indent=1) + "\n")
+        if answer is None:
+            logger.warning("worker %s: its behave process ended without answering (%s)", self.number,
+                           self.sweep.sweep_worker_log(self.number))
+            return []
+        return [ScenarioResult(str(r.get("location", "")), str(r.get("name", "")), str(r.get("status", "")),
+                               str(r.get("step", "")), str(r.get("error", "")), float(r.get("duration") or 0.0),
+                               float(r.get("started") or 0.0)) for r in answer]
 
     def behave(self, folder: RunFolder, scenarios: Sequence[str], defines: Sequence[tuple[str, str]],
                options: Sequence[str] = ()) -> list[ScenarioResult]:
@@ -161,15 +256,7 @@ class Worker:
         if self.stopping:
             return []
         folder.path.mkdir(parents=True, exist_ok=True)
-        args = ["-D", f"reuse={self.env.name}", "-D", f"reuse_run={self.run_id}"]
-        if self.env_override:
-            args += ["-D", f"env={self.env_override}"]
-        if self.number > 1:
-            args += ["-D", f"runs_dir={self.settings.runs_dir}"]
-        for key, value in defines:
-            args += ["-D", f"{key}={value}"]
-        cmd = [sys.executable, "-m", "behave", *folder.behave_outputs(), "-f", "null", "--no-summary",
-               "-D", f"run_id={folder.run_id}", *args, *options, *scenarios]
+        cmd = [*self._command(folder.behave_outputs(), defines, folder.run_id), *options, *scenarios]
         environ = {**os.environ, "HARNESS_RUN_ID": self.sweep.run_id}
         with folder.behave_log.open("wb") as log, subprocess.Popen(
                 cmd, cwd=self.settings.root, env=environ, stdout=log, stderr=subprocess.STDOUT) as proc:

@@ -1,0 +1,100 @@
+"""behave's runner for a `harness sweep` worker: one behave process runs cell after cell, as the sweep asks.
+
+A new behave process per cell costs its start-up every time (imports, step modules, the session, the
+attach to the environment: seconds each, twice per cell with the smoke run). Here the sweep's worker starts
+one process (``behave -r harness.run.cell_runner:CellRunner``) and writes one job per line on its stdin:
+
+    {"scenarios": ["features/a.feature:9", ...], "fault": {...FaultSpec...} | null, "limits": {...}}
+
+For each job the runner parses those scenarios afresh (behave's own location selection), sets the
+session's sweep hook to the job's fault and time limits (harness.run.sweep_hook), and runs them with the
+ordinary hooks: the fault goes in before each scenario and is undone at its end, as in any behave run.
+It answers with one line on its stdout: ``@@harness-sweep {"results": [...]}`` (each scenario's status,
+failing step, first error line, duration and start). Other output on stdout is not an answer. End of input
+ends the process the usual way (``after_all``); Ctrl-C or SIGTERM ends the job and the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from behave.runner import Context, Runner
+from behave.runner_util import FileLocationParser, parse_features
+from behave.step_registry import registry
+
+from harness.faults.kinds import FaultSpec
+from harness.run.sweep_hook import MARK, SweepHook, parse_limits
+_NOT_FAILED = frozenset({"passed", "skipped", "untested"})
+
+
+def scenario_answer(scenario: Any, started: Mapping[str, float]) -> dict[str, Any]:
+    """One scenario's result as the sweep reads it back (harness.sweep.outcome.ScenarioResult's fields)."""
+    status = getattr(scenario.status, "name", str(scenario.status))
+    step = next((s for s in scenario.all_steps if getattr(s.status, "name", "") not in _NOT_FAILED), None)
+    message = (step.error_message if step is not None else None) or scenario.error_message or ""
+    if not message and getattr(scenario, "hook_failed", False):
+        message = "a hook failed"
+    first = next((line.strip() for line in str(message).splitlines() if line.strip()), "")
+    return {"location": str(scenario.location), "name": scenario.name, "status": status,
+            "step": f"{step.keyword} {step.name}" if step is not None else "", "error": first[:300],
+            "duration": float(scenario.duration or 0.0), "started": started.get(str(scenario.location), 0.0)}
+
+
+class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type information
+    """Runs the jobs read from stdin, one after the other, in one behave process (module docstring)."""
+
+    def run_model(self, features: Any = None) -> bool:
+        """before_all, every job from stdin, after_all; True when something failed (behave's meaning)."""
+        if not self.context:
+            self.context = Context(self)
+        if self.step_registry is None:
+            self.step_registry = registry
+        self.hook_failures = 0
+        self.run_hook("before_all")
+        try:
+            for job in self._jobs():
+                answer = {"results": self._job(job)} if not self.aborted else {"results": [], "aborted": True}
+                os.write(1, (MARK + json.dumps(answer) + "\n").encode())
+                if self.aborted:
+                    break
+        finally:
+            self.run_hook_with_capture("after_all")
+            self.context._do_remaining_cleanups()  # noqa: SLF001 - behave's own end of run
+            for formatter in self.formatters:
+                formatter.close()
+            for reporter in self.config.reporters:
+                reporter.end()
+        return bool(self.aborted or self.hook_failures)
+
+    @staticmethod
+    def _jobs() -> Iterator[Mapping[str, Any]]:
+        for line in sys.stdin:
+            if line.strip():
+                yield json.loads(line)
+
+    def _job(self, job: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Run one job's scenarios under its fault (or none: the smoke run); their results."""
+        session = self.context.harness
+        fault = FaultSpec.from_dict(job["fault"]) if job.get("fault") else None
+        session.sweep_hook = SweepHook(fault, None, parse_limits(json.dumps(job.get("limits") or {})))
+        wanted = [str(s) for s in job.get("scenarios") or []]
+        features = parse_features([FileLocationParser.parse(s) for s in wanted], language=self.config.lang)
+        self.features = features  # what the hooks see as "the run's features" (environments still needed)
+        for feature in features:
+            if self.aborted:
+                break
+            self.feature = feature
+            for formatter in self.formatters:
+                formatter.uri(feature.filename)
+            try:
+                feature.run(self)
+            except KeyboardInterrupt:
+                self.abort(reason="KeyboardInterrupt")
+        started, session.sweep_hook = session.sweep_hook.started, None
+        chosen = set(wanted)
+        # a chosen scenario that did not run (a feature hook failed, the environment was gone) is no pass either
+        return [scenario_answer(s, started) for f in features for s in f.walk_scenarios() if str(s.location) in chosen]
