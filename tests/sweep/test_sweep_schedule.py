@@ -4,18 +4,23 @@ under a fault, the shard split, the order, the budget, the scenario timer, and t
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from harness.errors import ConfigError, ScenarioOverTime
 from harness.faults.kinds import FaultSpec
+from harness.run.cell_runner import scenario_answer
 from harness.run.overtime import Overtime
-from harness.run.sweep_hook import LIMITS_KEY, SweepHook, parse_limits
+from harness.run.sweep_hook import LIMITS_KEY, MARK, SweepHook, parse_limits
 from harness.sweep import report
 from harness.sweep.cli import with_sweep_fields
 from harness.sweep.driver import SweepResult
 from harness.sweep.outcome import CellResult, ScenarioResult
+from harness.sweep.worker import CellProcess
 from harness.sweep.schedule import (
     Budget,
     judge_baseline,
@@ -116,3 +121,47 @@ def test_sweep_json_carries_what_a_merge_of_shards_needs() -> None:
     assert saved["sweep"]["space_cells"] == 40 and saved["sweep"]["keys"] == ["kill db"]
     assert saved["cells"][0]["key"] == "kill db" and saved["cells"][0]["worker"] == 2
     assert saved["cells"][0]["phases"] == {"behave_s": 7.0}
+
+
+def test_a_workers_behave_process_answers_each_job_on_a_marked_line(tmp_path: Path) -> None:
+    echo = ("import json, sys\n"
+            "for line in sys.stdin:\n"
+            "    job = json.loads(line)\n"
+            "    print('a step printed this', flush=True)\n"
+            "    print(MARK + json.dumps({'results': [{'location': s} for s in job['scenarios']]}), flush=True)\n")
+    process = CellProcess([sys.executable, "-c", f"MARK = {MARK!r}\n" + echo], str(tmp_path), dict(os.environ),
+                          tmp_path / "worker-1.log")
+    assert process.ask({"scenarios": ["a.feature:3"]}) == [{"location": "a.feature:3"}]
+    assert process.ask({"scenarios": ["b.feature:9", "c.feature:1"]}) == [{"location": "b.feature:9"},
+                                                                            {"location": "c.feature:1"}]
+    process.close(timeout=10)
+    assert not process.alive() and "a step printed this" in (tmp_path / "worker-1.log").read_text()
+    gone = CellProcess([sys.executable, "-c", "pass"], str(tmp_path), dict(os.environ), tmp_path / "gone.log")
+    gone.proc.wait()
+    assert gone.ask({"scenarios": ["a.feature:3"]}) is None  # ended without answering
+    gone.close(timeout=10)
+
+
+class _Status:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _Step:
+    def __init__(self, status: str, error: str = "") -> None:
+        self.status, self.error_message, self.keyword, self.name = _Status(status), error, "When", "I ask"
+
+
+class _Scenario:
+    def __init__(self, status: str, steps: list[_Step], error: str | None = None) -> None:
+        self.status, self.all_steps, self.error_message = _Status(status), steps, error
+        self.location, self.name, self.duration, self.hook_failed = "f.feature:3", "s", 1.25, error is not None
+
+
+def test_a_scenario_is_answered_with_its_failing_step_and_the_first_line_of_its_error() -> None:
+    failed = _Scenario("failed", [_Step("passed"), _Step("failed", "\nAssertion Failed: 502\nmore"), _Step("skipped")])
+    assert scenario_answer(failed, {"f.feature:3": 7.0}) == {
+        "location": "f.feature:3", "name": "s", "status": "failed", "step": "When I ask",
+        "error": "Assertion Failed: 502", "duration": 1.25, "started": 7.0}
+    hooked = scenario_answer(_Scenario("hook_error", [_Step("untested")], "HOOK-ERROR in before_scenario: x"), {})
+    assert hooked["step"] == "" and hooked["error"].startswith("HOOK-ERROR") and hooked["started"] == 0.0
