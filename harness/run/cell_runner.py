@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -29,6 +30,7 @@ from behave.step_registry import registry
 from harness.faults.kinds import FaultSpec
 from harness.run.sweep_hook import MARK, SweepHook, parse_limits
 _NOT_FAILED = frozenset({"passed", "skipped", "untested"})
+_BEHAVE_PREFIX = re.compile(r"^(ASSERT FAILED: |ERROR: [\w.]+: )")
 
 
 def scenario_answer(scenario: Any, started: Mapping[str, float]) -> dict[str, Any]:
@@ -39,6 +41,7 @@ def scenario_answer(scenario: Any, started: Mapping[str, float]) -> dict[str, An
     if not message and getattr(scenario, "hook_failed", False):
         message = "a hook failed"
     first = next((line.strip() for line in str(message).splitlines() if line.strip()), "")
+    first = _BEHAVE_PREFIX.sub("", first)  # as the run record says it: the message alone
     return {"location": str(scenario.location), "name": scenario.name, "status": status,
             "step": f"{step.keyword} {step.name}" if step is not None else "", "error": first[:300],
             "duration": float(scenario.duration or 0.0), "started": started.get(str(scenario.location), 0.0)}
@@ -63,7 +66,7 @@ class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type informat
                     break
         finally:
             self.run_hook_with_capture("after_all")
-            self.context._do_remaining_cleanups()  # noqa: SLF001 - behave's own end of run
+            self.context._do_remaining_cleanups()  # behave's own end of a run
             for formatter in self.formatters:
                 formatter.close()
             for reporter in self.config.reporters:

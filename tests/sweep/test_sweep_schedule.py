@@ -159,9 +159,11 @@ class _Scenario:
 
 
 def test_a_scenario_is_answered_with_its_failing_step_and_the_first_line_of_its_error() -> None:
-    failed = _Scenario("failed", [_Step("passed"), _Step("failed", "\nAssertion Failed: 502\nmore"), _Step("skipped")])
+    failed = _Scenario("failed", [_Step("passed"), _Step("failed", "\nASSERT FAILED: status 502\nmore"), _Step("skipped")])
     assert scenario_answer(failed, {"f.feature:3": 7.0}) == {
         "location": "f.feature:3", "name": "s", "status": "failed", "step": "When I ask",
-        "error": "Assertion Failed: 502", "duration": 1.25, "started": 7.0}
+        "error": "status 502", "duration": 1.25, "started": 7.0}
     hooked = scenario_answer(_Scenario("hook_error", [_Step("untested")], "HOOK-ERROR in before_scenario: x"), {})
     assert hooked["step"] == "" and hooked["error"].startswith("HOOK-ERROR") and hooked["started"] == 0.0
+    over = scenario_answer(_Scenario("error", [_Step("error", "ERROR: ScenarioOverTime: timed out under kill db")]), {})
+    assert over["error"] == "timed out under kill db"
