@@ -29,6 +29,7 @@ from behave.step_registry import registry
 
 from harness.faults.kinds import FaultSpec
 from harness.run.sweep_hook import MARK, SweepHook, parse_limits
+
 _NOT_FAILED = frozenset({"passed", "skipped", "untested"})
 _BEHAVE_PREFIX = re.compile(r"^(ASSERT FAILED: |ERROR: [\w.]+: )")
 

@@ -169,6 +169,9 @@ class Worker:
         else:
             results = self.behave(folder, scenarios, defines, ["--stop"] if first_failure else [])
             results = [r for r in results if r.status not in NOT_RUN_STATUSES] if first_failure else results
+        if not results and not self.stopping:  # behave died (see its log): no scenario passed, none is "not exercised"
+            results = [ScenarioResult(s, "", "error", "", f"behave ended without a result (see {folder.path})")
+                       for s in scenarios]
         ran = time.monotonic()
         events = self.env_folder.read_timeline()[before:]
         undone = max((e.wall for e in events if e.action == "revert" and e.wall), default=time.time())
@@ -235,8 +238,8 @@ class Worker:
         if self._cells is None or not self._cells.alive():
             cmd = [*self._command([], [], f"{self.run_id}-cells"), "-r", "harness.run.cell_runner:CellRunner",
                    scenarios[0]]
-            self._cells = CellProcess(cmd, str(self.settings.root), {**os.environ, "HARNESS_RUN_ID": self.sweep.run_id},
-                                      self.sweep.sweep_worker_log(self.number))
+            environ = {**os.environ, "HARNESS_RUN_ID": self.sweep.run_id}
+            self._cells = CellProcess(cmd, str(self.settings.root), environ, self.sweep.sweep_worker_log(self.number))
         job = {"scenarios": list(scenarios), "fault": fault.as_dict() if fault else None,
                "limits": {s: v for s, v in limits.items() if s in scenarios or s == "*"}}
         answer = self._cells.ask(job)
