@@ -51,6 +51,9 @@ def scenario_answer(scenario: Any, started: Mapping[str, float]) -> dict[str, An
 class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type information
     """Runs the jobs read from stdin, one after the other, in one behave process (module docstring)."""
 
+    context: Any
+    step_registry: Any
+
     def run_model(self, features: Any = None) -> bool:
         """before_all, every job from stdin, after_all; True when something failed (behave's meaning)."""
         if not self.context:

@@ -27,7 +27,7 @@ EPILOG = f"""fault kinds: per service {', '.join(SERVICE_KINDS)}; per edge A->B 
 Expectations: {FILE} in the project folder (`worker: {{kill: tolerated}}`).
 Under a fault a scenario may take --scenario-timeout seconds (default: {LIMIT_FACTOR:g} x its slowest fault-free run
 + {LIMIT_SLACK_S:g} s); past it, it fails "timed out under <fault>" (a hang is a detection).
---shard I/N splits the whole fault space before the reduction; every shard's sweep.json carries the space id.
+--shard I/N splits the whole fault space before the reduction; every shard's summary carries the space id.
 Exit: 0 every cell ran, recovered and met its expectation; 1 a finding or a cell without recovery; 2 an error."""
 
 

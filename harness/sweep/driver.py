@@ -319,8 +319,7 @@ class Sweep:
                 try:
                     cell = worker.cell(self.folder.sweep_cell(number, fault.label), fault,
                                        list(reduction.scenarios[fault]), result.limits, result.smoke,
-                                       lambda attempt, n=number: self.folder.sweep_smoke(n * 100 + attempt),
-                                       first_failure=self.options.first_failure)
+                                       self._smoke_folders(number), first_failure=self.options.first_failure)
                 except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
                     if not self._stop.is_set():
                         failures.append(exc)
@@ -351,6 +350,10 @@ class Sweep:
             raise
         if failures:
             raise failures[0]
+
+    def _smoke_folders(self, number: int) -> Callable[[int], RunFolder]:
+        """The run folder of the smoke run after cell ``number``, by attempt."""
+        return lambda attempt: self.folder.sweep_smoke(number * 100 + attempt)
 
     def _progress(self, number: int, total: int, cell: CellResult, left: float) -> None:
         recovery = f"recovery {cell.recovery_s:.1f} s" if cell.recovery_s is not None else "no recovery"

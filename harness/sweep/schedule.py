@@ -40,7 +40,9 @@ class Judged:
 
 def judge_baseline(selection: Sequence[str], runs: Sequence[Sequence[ScenarioResult]]) -> Judged:
     """Keep the scenarios that passed in every run; a scenario missing from a run (behave died) counts as failed."""
-    kept, failing, flaky = [], [], []
+    kept: list[str] = []
+    failing: list[ScenarioResult] = []
+    flaky: list[ScenarioResult] = []
     durations: dict[str, float] = {}
     for location in selection:
         results = [next((r for r in run if r.location == location), None) for run in runs]
@@ -56,7 +58,7 @@ def judge_baseline(selection: Sequence[str], runs: Sequence[Sequence[ScenarioRes
 
 
 def limits(durations: Mapping[str, float], timeout: float | None = AUTO) -> dict[str, float]:
-    """Each scenario's limit under a fault: ``timeout`` seconds for all, none with 0, else twice its baseline + slack."""
+    """Each scenario's limit under a fault: ``timeout`` seconds for all, none with 0, else 2 x its baseline + slack."""
     if timeout is not AUTO:
         return {"*": float(timeout)} if timeout and timeout > 0 else {}
     return {s: round(LIMIT_FACTOR * d + LIMIT_SLACK_S, 1) for s, d in durations.items()}

@@ -249,8 +249,8 @@ class Worker:
                            self.sweep.sweep_worker_log(self.number))
             return []
         return [ScenarioResult(str(r.get("location", "")), str(r.get("name", "")), str(r.get("status", "")),
-                               str(r.get("step", "")), str(r.get("error", "")), float(r.get("duration") or 0.0),
-                               float(r.get("started") or 0.0)) for r in answer]
+                               str(r.get("step", "")), str(r.get("error", "")), _seconds(r.get("duration")),
+                               _seconds(r.get("started"))) for r in answer]
 
     def behave(self, folder: RunFolder, scenarios: Sequence[str], defines: Sequence[tuple[str, str]],
                options: Sequence[str] = ()) -> list[ScenarioResult]:
@@ -287,3 +287,8 @@ def results_of(folder: RunFolder, scenarios: Sequence[str]) -> list[ScenarioResu
     except HarnessError as exc:
         logger.warning("no results in %s: %s", folder.path, exc)
         return []
+
+
+def _seconds(value: object) -> float:
+    """A number of an answer, 0.0 when it is missing or not a number."""
+    return float(value) if isinstance(value, (int, float)) else 0.0

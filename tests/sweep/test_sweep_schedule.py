@@ -20,7 +20,6 @@ from harness.sweep import report
 from harness.sweep.cli import with_sweep_fields
 from harness.sweep.driver import SweepResult
 from harness.sweep.outcome import CellResult, ScenarioResult
-from harness.sweep.worker import CellProcess
 from harness.sweep.schedule import (
     Budget,
     judge_baseline,
@@ -31,6 +30,7 @@ from harness.sweep.schedule import (
     shard,
     space_id,
 )
+from harness.sweep.worker import CellProcess
 
 
 def _run(**statuses: str) -> list[ScenarioResult]:
@@ -159,7 +159,8 @@ class _Scenario:
 
 
 def test_a_scenario_is_answered_with_its_failing_step_and_the_first_line_of_its_error() -> None:
-    failed = _Scenario("failed", [_Step("passed"), _Step("failed", "\nASSERT FAILED: status 502\nmore"), _Step("skipped")])
+    steps = [_Step("passed"), _Step("failed", "\nASSERT FAILED: status 502\nmore"), _Step("skipped")]
+    failed = _Scenario("failed", steps)
     assert scenario_answer(failed, {"f.feature:3": 7.0}) == {
         "location": "f.feature:3", "name": "s", "status": "failed", "step": "When I ask",
         "error": "status 502", "duration": 1.25, "started": 7.0}
