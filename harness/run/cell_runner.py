@@ -23,9 +23,9 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from behave import runner as behave_runner
 from behave.runner import Context, Runner
 from behave.runner_util import FileLocationParser, parse_features
-from behave.step_registry import registry
 
 from harness.faults.kinds import FaultSpec
 from harness.run.sweep_hook import MARK, SweepHook, parse_limits
@@ -58,8 +58,8 @@ class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type informat
         """before_all, every job from stdin, after_all; True when something failed (behave's meaning)."""
         if not self.context:
             self.context = Context(self)
-        if self.step_registry is None:
-            self.step_registry = registry
+        if self.step_registry is None:  # the registry the step modules' decorators fill, as behave's own run_model
+            self.step_registry = behave_runner.the_step_registry
         self.hook_failures = 0
         self.run_hook("before_all")
         try:
