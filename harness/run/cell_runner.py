@@ -48,6 +48,12 @@ def scenario_answer(scenario: Any, started: Mapping[str, float]) -> dict[str, An
             "duration": float(scenario.duration or 0.0), "started": started.get(str(scenario.location), 0.0)}
 
 
+def _failed(feature: Any, wanted: list[str]) -> bool:
+    """Whether a chosen scenario of ``feature`` ran and did not pass (those not chosen were marked skipped)."""
+    return any(str(s.location) in wanted and getattr(s.status, "name", "") not in _NOT_FAILED
+               for s in feature.walk_scenarios())
+
+
 class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type information
     """Runs the jobs read from stdin, one after the other, in one behave process (module docstring)."""
 
@@ -89,8 +95,15 @@ class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type informat
         fault = FaultSpec.from_dict(job["fault"]) if job.get("fault") else None
         session.sweep_hook = SweepHook(fault, None, parse_limits(json.dumps(job.get("limits") or {})))
         wanted = [str(s) for s in job.get("scenarios") or []]
-        features = parse_features([FileLocationParser.parse(s) for s in wanted], language=self.config.lang)
+        first_failure = bool(job.get("first_failure"))
+        locations = [FileLocationParser.parse(s) for s in wanted]
+        # first failure: each scenario a feature of its own, in the job's order, so the job can end after any
+        features = ([f for loc in locations for f in parse_features([loc], language=self.config.lang)]
+                    if first_failure else parse_features(locations, language=self.config.lang))
         self.features = features  # what the hooks see as "the run's features" (environments still needed)
+        chosen = set(wanted)  # behave marks the others of a file skipped as it parses (its location selection)
+        selected = [s for f in features for s in f.walk_scenarios()
+                    if str(s.location) in chosen and getattr(s.status, "name", "") != "skipped"]
         for feature in features:
             if self.aborted:
                 break
@@ -101,7 +114,10 @@ class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type informat
                 feature.run(self)
             except KeyboardInterrupt:
                 self.abort(reason="KeyboardInterrupt")
+            if first_failure and _failed(feature, wanted):
+                break
         started, session.sweep_hook = session.sweep_hook.started, None
-        chosen = set(wanted)
-        # a chosen scenario that did not run (a feature hook failed, the environment was gone) is no pass either
-        return [scenario_answer(s, started) for f in features for s in f.walk_scenarios() if str(s.location) in chosen]
+        # a chosen scenario that did not run (a feature hook failed, the environment was gone) is no pass either;
+        # after a first failure, those not run are left out of the answer
+        return [scenario_answer(s, started) for s in selected
+                if not (first_failure and getattr(s.status, "name", "") == "untested")]

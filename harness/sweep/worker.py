@@ -163,8 +163,8 @@ class Worker:
         if wanted:
             defines.append((LIMITS_KEY, json.dumps(wanted)))
         launched = time.time()
-        if self.batch and not first_failure:
-            results = self.ask(folder, scenarios, fault, limits)
+        if self.batch:
+            results = self.ask(folder, scenarios, fault, limits, first_failure=first_failure)
             launched = max(launched, self._cells.launched) if self._cells is not None else launched
         else:
             results = self.behave(folder, scenarios, defines, ["--stop"] if first_failure else [])
@@ -228,7 +228,7 @@ class Worker:
                 *args]
 
     def ask(self, folder: RunFolder, scenarios: Sequence[str], fault: FaultSpec | None,
-            limits: Mapping[str, float]) -> list[ScenarioResult]:
+            limits: Mapping[str, float], *, first_failure: bool = False) -> list[ScenarioResult]:
         """Run ``scenarios`` (under ``fault``, if any) in the worker's long-lived behave process; the answer is also
         saved in ``folder``. A process that died is started again for the next job."""
         assert self.env is not None
@@ -241,7 +241,7 @@ class Worker:
             environ = {**os.environ, "HARNESS_RUN_ID": self.sweep.run_id}
             self._cells = CellProcess(cmd, str(self.settings.root), environ, self.sweep.sweep_worker_log(self.number))
         job = {"scenarios": list(scenarios), "fault": fault.as_dict() if fault else None,
-               "limits": {s: v for s, v in limits.items() if s in scenarios or s == "*"}}
+               "limits": {s: v for s, v in limits.items() if s in scenarios or s == "*"}, "first_failure": first_failure}
         answer = self._cells.ask(job)
         folder.sweep_answer.write_text(json.dumps({"job": job, "results": answer}, indent=1) + "\n")
         if answer is None:
