@@ -241,7 +241,8 @@ class Worker:
             environ = {**os.environ, "HARNESS_RUN_ID": self.sweep.run_id}
             self._cells = CellProcess(cmd, str(self.settings.root), environ, self.sweep.sweep_worker_log(self.number))
         job = {"scenarios": list(scenarios), "fault": fault.as_dict() if fault else None,
-               "limits": {s: v for s, v in limits.items() if s in scenarios or s == "*"}, "first_failure": first_failure}
+               "limits": {s: v for s, v in limits.items() if s in scenarios or s == "*"},
+               "first_failure": first_failure}
         answer = self._cells.ask(job)
         folder.sweep_answer.write_text(json.dumps({"job": job, "results": answer}, indent=1) + "\n")
         if answer is None:
