@@ -41,7 +41,16 @@ from harness.run.sweep_hook import OBSERVE_KEY
 from harness.runfolder import RunFolder
 from harness.sweep.observe import Reduction, edges_by_scenario, reduce
 from harness.sweep.outcome import CellResult, ScenarioResult
-from harness.sweep.schedule import AUTO, Budget, judge_baseline, limits, order, shard, space_id
+from harness.sweep.schedule import (
+    AUTO,
+    Budget,
+    judge_baseline,
+    likeliest_failure_first,
+    limits,
+    order,
+    shard,
+    space_id,
+)
 from harness.sweep.space import Topology, fault_space
 from harness.sweep.worker import Worker
 
@@ -305,7 +314,8 @@ class Sweep:
         Ctrl-C."""
         queue = deque(enumerate(runnable, 1))
         durations: list[float] = []
-        failures: list[BaseException] = []
+        failures: dict[str, int] = {}  # scenario -> cells it failed in so far (--first-failure orders by it)
+        errors: list[BaseException] = []
         ready = [w for w in self.workers if w.env is not None]
         budget = Budget(self.options.budget_s, len(ready))
 
@@ -318,13 +328,16 @@ class Sweep:
                         result.stopped = result.stopped or "budget"
                         return
                     number, fault = queue.popleft()
+                    scenarios = list(reduction.scenarios[fault])
+                    if self.options.first_failure:
+                        scenarios = likeliest_failure_first(scenarios, failures)
                 try:
-                    cell = worker.cell(self.folder.sweep_cell(number, fault.label), fault,
-                                       list(reduction.scenarios[fault]), result.limits, result.smoke,
-                                       self._smoke_folders(number), first_failure=self.options.first_failure)
+                    cell = worker.cell(self.folder.sweep_cell(number, fault.label), fault, scenarios, result.limits,
+                                       result.smoke, self._smoke_folders(number),
+                                       first_failure=self.options.first_failure)
                 except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
                     if not self._stop.is_set():
-                        failures.append(exc)
+                        errors.append(exc)
                         self._stop.set()
                     return
                 if self._stop.is_set():  # interrupted while it ran: the cell did not finish as it should
@@ -332,6 +345,8 @@ class Sweep:
                 with self._lock:
                     finished.append(cell)
                     durations.append(cell.seconds)
+                    for failed in cell.failed:
+                        failures[failed.location] = failures.get(failed.location, 0) + 1
                     self._progress(len(finished), len(runnable), cell,
                                    budget.left(len(runnable) - len(finished), durations))
 
@@ -350,8 +365,8 @@ class Sweep:
             for thread in threads:
                 thread.join()
             raise
-        if failures:
-            raise failures[0]
+        if errors:
+            raise errors[0]
 
     def _smoke_folders(self, number: int) -> Callable[[int], RunFolder]:
         """The run folder of the smoke run after cell ``number``, by attempt."""

@@ -116,6 +116,12 @@ def order(cells: Sequence[FaultSpec], scenarios: Mapping[FaultSpec, Sequence[str
     return sorted(cells, key=lambda c: -len(scenarios.get(c, ())))
 
 
+def likeliest_failure_first(scenarios: Sequence[str], failures: Mapping[str, int]) -> list[str]:
+    """With --first-failure: the scenarios that failed in most cells so far first (a cell that detects its fault
+    ends sooner); ties keep the selection's order."""
+    return sorted(scenarios, key=lambda s: -failures.get(s, 0))
+
+
 @dataclass
 class Budget:
     """Seconds a sweep may take; a cell starts only when the typical cell so far still fits."""
