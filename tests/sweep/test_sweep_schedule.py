@@ -23,6 +23,7 @@ from harness.sweep.outcome import CellResult, ScenarioResult
 from harness.sweep.schedule import (
     Budget,
     judge_baseline,
+    likeliest_failure_first,
     limits,
     order,
     parse_shard,
@@ -80,6 +81,10 @@ def test_shards_split_the_whole_space_without_overlap_and_share_its_id() -> None
 def test_the_cells_exercising_most_scenarios_run_first_ties_in_space_order() -> None:
     a, b, c = FaultSpec("kill", "a"), FaultSpec("kill", "b"), FaultSpec("kill", "c")
     assert order([a, b, c], {a: ("x",), b: ("x", "y"), c: ("z",)}) == [b, a, c]
+
+
+def test_with_first_failure_the_scenarios_that_failed_most_so_far_run_first() -> None:
+    assert likeliest_failure_first(["a", "b", "c", "d"], {"c": 3, "d": 1, "b": 1}) == ["c", "b", "d", "a"]
 
 
 def test_the_budget_starts_a_cell_only_when_a_typical_cell_still_fits() -> None:
