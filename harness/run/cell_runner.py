@@ -17,6 +17,7 @@ ends the process the usual way (``after_all``); Ctrl-C or SIGTERM ends the job a
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -27,8 +28,11 @@ from behave import runner as behave_runner
 from behave.runner import Context, Runner
 from behave.runner_util import FileLocationParser, parse_features
 
+from harness.faults import edge
 from harness.faults.kinds import FaultSpec
 from harness.run.sweep_hook import MARK, SweepHook, parse_limits
+
+logger = logging.getLogger(__name__)
 
 _NOT_FAILED = frozenset({"passed", "skipped", "untested"})
 _BEHAVE_PREFIX = re.compile(r"^(ASSERT FAILED: |ERROR: [\w.]+: )")
@@ -68,6 +72,7 @@ class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type informat
             self.step_registry = behave_runner.the_step_registry
         self.hook_failures = 0
         self.run_hook("before_all")
+        edge.linger(True)  # the same link fault goes in before every scenario: keep its proxy container between
         try:
             for job in self._jobs():
                 answer = {"results": self._job(job)} if not self.aborted else {"results": [], "aborted": True}
@@ -75,6 +80,9 @@ class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type informat
                 if self.aborted:
                     break
         finally:
+            edge.linger(False)
+            for error in edge.remove_idle():
+                logger.error("fault proxy: %s", error)
             self.run_hook_with_capture("after_all")
             self.context._do_remaining_cleanups()  # behave's own end of a run
             for formatter in self.formatters:
