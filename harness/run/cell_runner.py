@@ -36,6 +36,18 @@ logger = logging.getLogger(__name__)
 
 _NOT_FAILED = frozenset({"passed", "skipped", "untested"})
 _BEHAVE_PREFIX = re.compile(r"^(ASSERT FAILED: |ERROR: [\w.]+: )")
+_NOT_THE_ERROR = ("Traceback", "Hint:", "The above exception", "During handling of the above")
+_MODULE = re.compile(r"^(?:\w+\.)+(?=\w+: )")  # harness.errors.RequestFailed: ... -> RequestFailed: ...
+
+
+def first_line(message: str) -> str:
+    """An error's first line; of a traceback (behave keeps one for an error that is no assertion), the line of the
+    exception raised last, its class without the module: ``RequestFailed: POST ... refused``."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith("Traceback"):
+        return lines[0].strip() if lines else ""
+    raised = [line for line in lines if not line[0].isspace() and not line.startswith(_NOT_THE_ERROR)]
+    return _MODULE.sub("", raised[-1]).strip() if raised else lines[-1].strip()
 
 
 def scenario_answer(scenario: Any, started: Mapping[str, float]) -> dict[str, Any]:
@@ -45,8 +57,7 @@ def scenario_answer(scenario: Any, started: Mapping[str, float]) -> dict[str, An
     message = (step.error_message if step is not None else None) or scenario.error_message or ""
     if not message and getattr(scenario, "hook_failed", False):
         message = "a hook failed"
-    first = next((line.strip() for line in str(message).splitlines() if line.strip()), "")
-    first = _BEHAVE_PREFIX.sub("", first)  # as the run record says it: the message alone
+    first = _BEHAVE_PREFIX.sub("", first_line(str(message)))  # as the run record says it: the message alone
     return {"location": str(scenario.location), "name": scenario.name, "status": status,
             "step": f"{step.keyword} {step.name}" if step is not None else "", "error": first[:300],
             "duration": float(scenario.duration or 0.0), "started": started.get(str(scenario.location), 0.0)}

@@ -13,7 +13,7 @@ import pytest
 
 from harness.errors import ConfigError, ScenarioOverTime
 from harness.faults.kinds import FaultSpec
-from harness.run.cell_runner import scenario_answer
+from harness.run.cell_runner import first_line, scenario_answer
 from harness.run.overtime import Overtime
 from harness.run.sweep_hook import LIMITS_KEY, MARK, SweepHook, parse_limits
 from harness.sweep import report
@@ -173,3 +173,9 @@ def test_a_scenario_is_answered_with_its_failing_step_and_the_first_line_of_its_
     assert hooked["step"] == "" and hooked["error"].startswith("HOOK-ERROR") and hooked["started"] == 0.0
     over = scenario_answer(_Scenario("error", [_Step("error", "ERROR: ScenarioOverTime: timed out under kill db")]), {})
     assert over["error"] == "timed out under kill db"
+    trace = ("Traceback (most recent call last):\n  File \"x.py\", line 3, in f\n    raise X\n"
+             "httpx.ConnectError: [Errno 111] refused\n\nThe above exception was the direct cause of the following "
+             "exception:\n\nTraceback (most recent call last):\n  File \"y.py\", line 9, in g\n"
+             "harness.errors.RequestFailed: POST http://127.0.0.1:1/v1 refused\nHint: is it up?\n")
+    assert first_line(trace) == "RequestFailed: POST http://127.0.0.1:1/v1 refused"
+    assert first_line("\nASSERT FAILED: x\ny") == "ASSERT FAILED: x" and first_line("") == ""
