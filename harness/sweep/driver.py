@@ -251,11 +251,12 @@ class Sweep:
     def _baseline(self, the_plan: Plan, result: SweepResult) -> None:
         started = time.monotonic()
         runs = max(1, self.options.baseline_runs)
-        self.out(f"baseline: {len(the_plan.scenarios)} scenario(s) fault-free, {runs} run(s), the first counting "
-                 "connections")
+        self.out(f"baseline: {len(the_plan.scenarios)} scenario(s) fault-free, {runs} run(s), counting connections")
+        # every run counts: a scenario shorter than a heartbeat may miss one in one run and not in the other, and
+        # the reduction must keep every pair any run saw (the union)
         observe = [(OBSERVE_KEY, str(self.folder.observed))]
-        outcomes = [self.workers[0].behave(self.folder.sweep_baseline(n), list(the_plan.scenarios),
-                                           observe if n == 1 else []) for n in range(1, runs + 1)]
+        outcomes = [self.workers[0].behave(self.folder.sweep_baseline(n), list(the_plan.scenarios), observe)
+                    for n in range(1, runs + 1)]
         result.baseline_s = result.phases["baseline_s"] = round(time.monotonic() - started, 1)
         judged = judge_baseline(the_plan.scenarios, outcomes)
         result.left_out = list(judged.left_out)
