@@ -43,9 +43,12 @@ chaos: setup ## the @chaos features (faults)
 load: setup ## the @load features
 	$(HARNESS) run --tags @load
 
-RESILIENCE_SELECTION ?= --tags "not @slow" features/inference.complete_flow.feature features/health.propagation.feature \
-  features/auth.end_to_end.feature features/workers.registration.feature
-resilience: setup ## harness sweep: the default fault space on full-stack under ordinary scenarios (SWEEP_ARGS=--budget 20)
+# 14 ordinary scenarios: inference and auth whole, the healthy-stack and worker-listing scenarios of health and
+# registration (their other scenarios stop, pause or kill services themselves: fault scenarios of their own)
+RESILIENCE_SELECTION ?= features/inference.complete_flow.feature features/auth.end_to_end.feature \
+  features/health.propagation.feature:9 features/workers.registration.feature:10
+SWEEP_ARGS ?= --workers 3 --first-failure
+resilience: setup ## harness sweep: the default fault space on full-stack under 14 ordinary scenarios (SWEEP_ARGS=--workers 3 --first-failure)
 	$(HARNESS) sweep --env full-stack $(SWEEP_ARGS) $(RESILIENCE_SELECTION)
 
 mutants: setup ## each mutation switch against the scenarios that must catch it, then unswitched; table + caught=N/M (slow; not in CI)

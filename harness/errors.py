@@ -22,6 +22,8 @@
     │   └── ProxyApiError             the fault proxy's control API refused (harness.faults.proxy_client)
     ├── LoadError                     the load driver was misused or could not run
     ├── WaitTimeout                   a waited-for condition never came true (what, waited, attempts, last)
+    ├── ScenarioOverTime              a sweep cell's scenario ran past its time limit under the fault (scenario,
+    │                                 limit, fault): a hang under a fault is a detection
     ├── AnalysisError                 an input to `harness analyze` is unreadable or suspicious
     └── VerificationFailed            a step's check failed (also an AssertionError, so behave
         │                             reports the step as `failed`, not `error`)
@@ -204,6 +206,23 @@ class WaitTimeout(HarnessError):
         self.last = last
         super().__init__(f"waited {waited:.1f} s (limit {timeout:g} s, {attempts} attempts) for {what}; "
                          f"last observed: {last}", hint=hint)
+
+
+class ScenarioOverTime(HarnessError):
+    """A sweep cell's scenario ran past its time limit under the cell's fault (harness.run.overtime).
+
+    Not a VerificationFailed: a waiting block must not retry it, the scenario ends here.
+    """
+
+    exit_code = 1
+
+    def __init__(self, *, scenario: str, limit: float, fault: str) -> None:
+        self.scenario = scenario
+        self.limit = limit
+        self.fault = fault
+        super().__init__(f"timed out under {fault}: the scenario ran past its limit of {limit:g} s",
+                         hint="the limit is the sweep's --scenario-timeout (default: twice the scenario's "
+                              "fault-free duration plus a few seconds); a hang under a fault is a detection")
 
 
 class AnalysisError(HarnessError):

@@ -10,7 +10,10 @@ so the client's new connections to the server go through the proxy, where the to
 client's established connections to that port are closed (``ss -K``) so pooled connections
 reconnect through the proxy. Revert goes backwards: delete the toxic, the DNAT rule, the route,
 and the proxy container once no route of the project uses it. Routes and the proxy container are
-shared, with reference counts, by the faults of one project.
+shared, with reference counts, by the faults of one project. ``linger(True)`` (a sweep's behave process,
+which injects the same link fault before every scenario) keeps an idle proxy container for the next
+fault instead of removing it; ``remove_idle()`` removes them (``compose down`` would too: it carries the
+project's labels).
 
 Like every iptables fault, a rule dies when the client restarts; a watcher re-applies it (and
 follows a server that comes back with another address).
@@ -136,6 +139,29 @@ class SharedProxy:
 
 _shared: dict[str, SharedProxy] = {}
 _lock = threading.RLock()
+_linger = False  # keep idle proxy containers (linger(True)) until remove_idle()
+
+
+def linger(keep: bool) -> None:
+    """Keep (True) or remove (False, the default) a project's proxy container once no fault uses it."""
+    global _linger
+    with _lock:
+        _linger = keep
+
+
+def remove_idle() -> list[str]:
+    """Remove the proxy containers no fault uses; the errors, one line each (every one is attempted)."""
+    with _lock:
+        idle = [s for s in _shared.values() if s.users <= 0 and not s.routes]
+        for shared in idle:
+            _shared.pop(shared.project, None)
+    errors = []
+    for shared in idle:
+        try:
+            shared.proxy.remove()
+        except FaultError as exc:
+            errors.append(str(exc).splitlines()[0])
+    return errors
 
 
 def project_of(container: Container) -> str:
@@ -149,6 +175,9 @@ def acquire_proxy(like: Container, network: str, *, image: str | None = None) ->
     project = project_of(like)
     with _lock:
         shared = _shared.get(project)
+        if shared is not None and shared.users <= 0 and not shared.routes and shared.proxy.state() != "running":
+            _shared.pop(project)  # an idle proxy kept by linger() that stopped meanwhile: start a new one
+            shared = None
         if shared is None:
             shared = SharedProxy(project, ProxyContainer.start(like, network, image=image))
             _shared[project] = shared
@@ -160,7 +189,7 @@ def release_proxy(shared: SharedProxy) -> None:
     """Count one user less; remove the container when no fault and no route uses it."""
     with _lock:
         shared.users -= 1
-        if shared.users > 0 or shared.routes:
+        if shared.users > 0 or shared.routes or _linger:
             return
         _shared.pop(shared.project, None)
     shared.proxy.remove()

@@ -98,7 +98,7 @@ _SERVICE: Mapping[str, ServiceBuilder] = MappingProxyType({
     "pause": lambda c, p: Pause(c),
     "restart": lambda c, p: Restart(c),
     "cpu": lambda c, p: CpuSqueeze(c, p["cpus"]),
-    "memory": lambda c, p: MemoryLimit(c, int(p["mb"] * 2**20)),
+    "memory": lambda c, p: MemoryLimit(c, int(p["mb"] * 2**20), floor_at_usage=True),
     "loss": lambda c, p: PacketLoss(c, p["percent"]),
     "disconnected": lambda c, p: Isolate(c),
 })

@@ -7,6 +7,8 @@ value, ``UNLIMITED_MEMORY``; ``memory_limit(container)`` reads either back as No
 
 from __future__ import annotations
 
+import logging
+import re
 import shlex
 import time
 from typing import TYPE_CHECKING
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 
 UNLIMITED_MEMORY = 9223372036854771712  # cgroup v1 memory.limit_in_bytes for "no limit" (4 KiB pages)
 DEFAULT_CPU_PERIOD = 100_000
+
+logger = logging.getLogger(__name__)
 
 
 def memory_limit(container: Container) -> int | None:
@@ -99,14 +103,21 @@ class CpuSqueeze(_ResourceFault):
 
 
 class MemoryLimit(_ResourceFault):
-    """Set a memory limit (and memswap = limit, so there is no swap escape on cgroup v1)."""
+    """Set a memory limit (and memswap = limit, so there is no swap escape on cgroup v1).
 
-    def __init__(self, container: Container, limit_bytes: int) -> None:
+    On cgroup v1 the engine refuses a limit below what the container uses now and cannot reclaim
+    ("unable to set memory limit to N (current usage: M ...)"). With ``floor_at_usage`` (a sweep's
+    memory cell) the limit is then set to that usage, rounded up to the next MiB: as tight as the engine
+    allows, no headroom left; ``limit_bytes`` says what was set.
+    """
+
+    def __init__(self, container: Container, limit_bytes: int, *, floor_at_usage: bool = False) -> None:
         super().__init__(container)
         if limit_bytes < 6 * 1024 * 1024:
             raise FaultError(f"memory limit {limit_bytes} bytes is below the engine's minimum of 6 MB",
                              hint="use at least 6 MiB")
         self.limit_bytes = limit_bytes
+        self.floor_at_usage = floor_at_usage
         self._before: tuple[int, int] | None = None
 
     def describe(self) -> str:
@@ -117,8 +128,21 @@ class MemoryLimit(_ResourceFault):
         """Remember memory and memswap, then set both to the limit."""
         host = fresh(self.container).attrs["HostConfig"]
         self._before = (int(host.get("Memory") or 0), int(host.get("MemorySwap") or 0))
+        try:
+            self._set(self.limit_bytes)
+        except FaultError as exc:
+            usage = usage_above_limit(str(exc))
+            if not self.floor_at_usage or usage is None:
+                raise
+            floor = -(-usage // 2**20) * 2**20
+            logger.warning("%s: the engine refuses %g MiB below its usage; limiting it to %g MiB instead",
+                           self.container.name, self.limit_bytes / 2**20, floor / 2**20)
+            self.limit_bytes = floor
+            self._set(floor)
+
+    def _set(self, limit: int) -> None:
         with translate(f"setting a memory limit on {self.container.name}"):
-            self.container.update(mem_limit=self.limit_bytes, memswap_limit=self.limit_bytes)
+            self.container.update(mem_limit=limit, memswap_limit=limit)
 
     def revert(self) -> None:
         """Restore the limits read before; "none" becomes the kernel's unlimited value."""
@@ -134,6 +158,12 @@ class MemoryLimit(_ResourceFault):
     def oom_killed(self) -> bool:
         """True when the container was OOM-killed."""
         return oom_killed(self.container)
+
+
+def usage_above_limit(message: str) -> int | None:
+    """The bytes in use when runc refused a memory limit below them ("... (current usage: N, ..."), else None."""
+    found = re.search(r"unable to set memory limit to \d+ \(current usage: (\d+)", message)
+    return int(found.group(1)) if found else None
 
 
 class DiskFull(_ResourceFault):

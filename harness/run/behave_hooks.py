@@ -56,7 +56,7 @@ def before_scenario(context: Any, scenario: Any) -> None:
     if mine is not None and mine.serial and mine.runs_alone(claims.item_of(scenario)):
         _alone_from_here(context, _features(context), scenario.feature)
     own = env_tag(list(scenario.tags))
-    context.harness.begin_scenario(own, fresh="fresh" in scenario.effective_tags)
+    context.harness.begin_scenario(own, fresh="fresh" in scenario.effective_tags, scenario=str(scenario.location))
 
 
 def _failed(feature: Any) -> bool:

@@ -245,7 +245,7 @@ class Session:
             self._fresh.append(self._env)
         return self._env
 
-    def begin_scenario(self, env_name: str | None, fresh: bool) -> None:
+    def begin_scenario(self, env_name: str | None, fresh: bool, scenario: str = "") -> None:
         """Reset per-scenario state and select the scenario's environment."""
         self.values.clear()
         self._extensions.clear()
@@ -255,7 +255,7 @@ class Session:
         if name:
             self.use(name, fresh=fresh)
         if self.sweep_hook is not None and self._env is not None:
-            self.sweep_hook.begin(self._env, self.faults)
+            self.sweep_hook.begin(self._env, self.faults, scenario)
 
     @property
     def faults(self) -> FaultStack:

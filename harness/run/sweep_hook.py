@@ -3,13 +3,16 @@ first step, and stays to its end (the scenario's FaultStack undoes it); a sweep 
 connections each scenario causes.
 
 ``harness sweep`` (harness.sweep.driver) starts behave with ``-D sweep_fault=<JSON FaultSpec>`` or
-``-D sweep_observe=<path of observed.ndjson>``; without either key this does nothing.
+``-D sweep_observe=<path of observed.ndjson>``; without either key this does nothing. With a fault,
+``-D sweep_limits=<JSON {"file:line": seconds}>`` gives each scenario a time limit under it
+(harness.run.overtime): past it the running step fails with "timed out under <fault>".
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ from harness.faults import binding
 from harness.faults.kinds import FaultSpec, build
 from harness.faults.observe import ConnectionCounter
 from harness.faults.stack import FaultStack
+from harness.run.overtime import Overtime
 from harness.runfolder import Observed
 from harness.runfolder.observed import append_observed
 
@@ -27,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 FAULT_KEY = "sweep_fault"
 OBSERVE_KEY = "sweep_observe"
+LIMITS_KEY = "sweep_limits"
+MARK = "@@harness-sweep "  # a sweep worker's behave process answers a job on a stdout line starting so
 
 
 @dataclass
@@ -35,7 +41,10 @@ class SweepHook:
 
     fault: FaultSpec | None = None
     observed: Path | None = None
+    limits: Mapping[str, float] = field(default_factory=dict)  # scenario (file:line) -> seconds under the fault
+    started: dict[str, float] = field(default_factory=dict)  # scenario (file:line) -> wall clock at its start
     _counters: dict[str, ConnectionCounter] = field(default_factory=dict)
+    _overtime: Overtime | None = None
 
     @classmethod
     def from_userdata(cls, userdata: Mapping[str, str]) -> SweepHook | None:
@@ -48,17 +57,26 @@ class SweepHook:
         except ValueError as exc:
             raise ConfigError(f"-D {FAULT_KEY} is not a fault's JSON: {exc}", key=FAULT_KEY,
                               hint="`harness sweep` sets it; run the sweep rather than behave by hand") from exc
-        return cls(fault, Path(observed) if observed else None)
+        return cls(fault, Path(observed) if observed else None, parse_limits(userdata.get(LIMITS_KEY, "")))
 
-    def begin(self, env: Any, faults: FaultStack) -> None:
-        """Zero the counters (baseline) or inject the cell's fault (the undo goes on ``faults`` first)."""
+    def begin(self, env: Any, faults: FaultStack, scenario: str = "") -> None:
+        """Zero the counters (baseline) or inject the cell's fault (the undo goes on ``faults`` first), then start
+        the scenario's clock."""
+        self.started[scenario.split(": ", 1)[0]] = time.time()
         if self.observed is not None:
             self._counter(env).zero()
         if self.fault is not None:
             binding.inject(faults, build(env, self.fault), env)
+            limit = self.limits.get(scenario.split(": ", 1)[0], self.limits.get("*", 0.0))
+            if limit > 0:
+                self._overtime = Overtime(limit, scenario=scenario, fault=self.fault.label)
+                self._overtime.arm()
 
     def end(self, env: Any, scenario: str) -> None:
-        """Append the edges the scenario caused (baseline only)."""
+        """Stop the clock (before the undo); append the edges the scenario caused (baseline only)."""
+        if self._overtime is not None:
+            self._overtime.disarm()
+            self._overtime = None
         if self.observed is None:
             return
         edges = tuple((e.client, e.server, e.packets) for e in self._counter(env).read())
@@ -69,3 +87,17 @@ class SweepHook:
         if counter is None:
             counter = self._counters[env.project] = ConnectionCounter(env)
         return counter
+
+
+def parse_limits(raw: str) -> dict[str, float]:
+    """``-D sweep_limits``: a JSON object of scenario (``file:line``, or ``*`` for any) -> seconds."""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return {str(k): float(v) for k, v in data.items()}
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"-D {LIMITS_KEY} is not a JSON object of scenario -> seconds: {exc}", key=LIMITS_KEY,
+                          hint="`harness sweep` sets it; run the sweep rather than behave by hand") from exc

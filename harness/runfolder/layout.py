@@ -242,9 +242,23 @@ class RunFolder:
         """A sweep baseline's connections per scenario (harness.runfolder.observed)."""
         return self.path / n.OBSERVED
 
-    def sweep_baseline(self) -> RunFolder:
-        """A sweep's fault-free behave run."""
-        return RunFolder(self.path / n.SWEEP_BASELINE)
+    def sweep_baseline(self, number: int = 1) -> RunFolder:
+        """A sweep's NUMBERth fault-free behave run."""
+        return RunFolder(self.path / (n.SWEEP_BASELINE if number == 1 else n.SWEEP_BASELINE_AGAIN.format(n=number)))
+
+    @property
+    def sweep_answer(self) -> Path:
+        """A sweep cell's results as the worker's behave process answered them (harness.run.cell_runner)."""
+        return self.path / n.SWEEP_ANSWER
+
+    def sweep_worker_log(self, number: int) -> Path:
+        """The log of a sweep worker's behave process."""
+        return self.path / n.SWEEP_WORKER_LOG.format(n=number)
+
+    @property
+    def sweep_workers(self) -> Path:
+        """The run folders of a sweep's workers 2..N (each has its own environment)."""
+        return self.path / n.SWEEP_WORKERS
 
     def sweep_cell(self, number: int, label: str) -> RunFolder:
         """The behave run of a sweep's NUMBERth cell."""

@@ -8,6 +8,8 @@
                                     with scenarios.over) and the environments the worker started
         sweep.json sweep.md sweep.html   a sweep's summary (harness.sweep)
         baseline/ cells/NNN-<slug>/ smoke/NNN/   a sweep's behave runs (each a run folder)
+        baseline-N/ workers/      a sweep's later fault-free runs; the environments of its workers 2..N
+        worker-N.log cells/NNN-<slug>/cell.json   a sweep worker's behave process: its log, each answer
         observed.ndjson           a sweep baseline's connections per scenario (harness.runfolder.observed)
         <env>/                      one environment brought up
           compose.yaml compose.rendered.yaml compose-up.log watchdog.log startup.json
@@ -50,6 +52,10 @@ SWEEP_JSON = "sweep.json"
 SWEEP_MD = "sweep.md"
 SWEEP_HTML = "sweep.html"
 SWEEP_BASELINE = "baseline"
+SWEEP_BASELINE_AGAIN = "baseline-{n}"
+SWEEP_WORKERS = "workers"
+SWEEP_ANSWER = "cell.json"
+SWEEP_WORKER_LOG = "worker-{n}.log"
 SWEEP_CELLS = "cells"
 SWEEP_CELL = "{number:03d}-{slug}"
 SWEEP_SMOKE = "smoke"

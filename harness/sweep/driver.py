@@ -1,14 +1,17 @@
-"""The sweep itself: plan, bring the environment up once, baseline, then cell after cell.
+"""The sweep itself: plan, bring the environments up, baseline, then the cells across the workers.
 
     plan         behave --dry-run of the selection: its scenarios and their environment
-    bring up     one Environment, owned by this process (its watchdog takes it down if we die); each cell's
-                 behave process attaches to it (``-D reuse=ENV -D reuse_run=<sweep id>``); taken down in
-                 ``finally``, Ctrl-C included
-    baseline     the selection fault-free with connection counters (harness.run.sweep_hook); failing
-                 scenarios are left out and listed
-    cells        most-exercising first; behave with ``-D sweep_fault=...`` on the cell's scenarios; then
-                 recovery: probes (env.settle) and the smoke scenario again, within the ready timeout; an
-                 environment that does not recover is replaced and the cell is "no recovery"
+    bring up     one environment per worker (harness.sweep.worker), owned by this process (its watchdog takes
+                 it down if we die); each cell's behave process attaches to its worker's; workers 2..N come
+                 up while the baseline runs; all are taken down in ``finally``, Ctrl-C included
+    baseline     the selection fault-free, ``baseline_runs`` times, with connection counters
+                 (harness.run.sweep_hook); scenarios that fail in every run, or flake (pass in one and
+                 fail in another), are left out and listed; the slowest passing run of each sets its time
+                 limit under a fault (harness.sweep.schedule.limits)
+    cells        the shard's cells (``--shard I/N``, split before the reduction), most-exercising first,
+                 taken from one queue by the workers; behave with ``-D sweep_fault=...`` and the limits on
+                 the cell's scenarios; then recovery (probes first, the smoke scenario once they pass,
+                 timed from the undo); an environment that does not recover is replaced: "no recovery"
 """
 
 from __future__ import annotations
@@ -16,30 +19,40 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
-import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from harness.analysis.inputs import load
-from harness.env.config import Settings, load_environment, resolve_parameters
+from harness.env.config import Settings
 from harness.env.lifecycle import Environment
 from harness.env.prepare import source_text
 from harness.env.tags import env_tag
 from harness.errors import ConfigError, HarnessError
 from harness.faults.kinds import KINDS, FaultSpec
 from harness.faults.ports import compose_ports
-from harness.run.sweep_hook import FAULT_KEY, OBSERVE_KEY
-from harness.runfolder import EnvFolder, RunFolder
+from harness.run.sweep_hook import OBSERVE_KEY
+from harness.runfolder import RunFolder
 from harness.sweep.observe import Reduction, edges_by_scenario, reduce
-from harness.sweep.outcome import PASSED, CellResult, ScenarioResult, scenario_results
+from harness.sweep.outcome import CellResult, ScenarioResult
+from harness.sweep.schedule import (
+    AUTO,
+    Budget,
+    judge_baseline,
+    likeliest_failure_first,
+    limits,
+    order,
+    shard,
+    space_id,
+)
 from harness.sweep.space import Topology, fault_space
+from harness.sweep.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +71,12 @@ class SweepOptions:
     smoke: str = ""
     each_replica: bool = False
     overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+    workers: int = 1
+    shard: tuple[int, int] | None = None  # (I, N): only shard I of N of the fault space
+    scenario_timeout: float | None = AUTO  # seconds a scenario may take under a fault (None: from the baseline)
+    baseline_runs: int = 2  # fault-free runs; a scenario that does not pass in all of them is left out
+    first_failure: bool = False  # a cell stops at its first failing scenario (detected either way)
+    batch: bool = True  # a worker's cells and smoke runs go to one long-lived behave process
 
 
 @dataclass
@@ -75,6 +94,13 @@ class SweepResult:
     baseline_s: float = 0.0
     observe_s: float = 0.0
     stopped: str = ""  # "budget" or "interrupted" when cells did not run
+    flaky: list[ScenarioResult] = field(default_factory=list)  # left out because they flaked fault-free
+    limits: dict[str, float] = field(default_factory=dict)  # scenario -> seconds under a fault
+    space_id: str = ""  # names the sweep's question: every shard of one sweep has the same
+    space_cells: int = 0  # cells in the whole fault space (every shard)
+    shard: tuple[int, int] | None = None
+    workers: int = 1
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: bring-up, baseline, cells
 
 
 @dataclass(frozen=True)
@@ -142,47 +168,106 @@ class Sweep:
         self.settings = settings
         self.folder = folder
         self.out = out
-        self.env: Environment | None = None
-        self._instances = 0
+        self.workers: list[Worker] = []
         self._started = time.monotonic()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def worker(self, number: int, env: str) -> Worker:
+        """Worker ``number`` of this sweep (not started)."""
+        worker = Worker(number, env, self.settings, self.folder, env_override=self.options.env, out=self._say)
+        worker.batch = self.options.batch
+        return worker
 
     def environment(self, name: str) -> Environment:
-        """An unstarted handle on the sweep's environment (for --list and bring-up)."""
-        spec = load_environment(name, self.settings.env_dir)
-        params = resolve_parameters(spec, {}, strict=False)
-        env = Environment(spec, params, self.settings, run_id=self.folder.run_id, instance=self._instances)
-        self._instances += 1
-        return env
+        """An unstarted handle on the sweep's environment (for --list)."""
+        return self.worker(1, name).environment()
+
+    def _say(self, line: str) -> None:
+        with self._lock:
+            self.out(line)
 
     def run(self, the_plan: Plan) -> SweepResult:
-        """Bring up, baseline, cells; the environment is taken down whatever happens."""
-        result = SweepResult(the_plan.env, self.folder.run_id, list(the_plan.scenarios), [], [], None, "")
+        """Bring up, baseline, cells; every environment is taken down whatever happens."""
+        result = SweepResult(the_plan.env, self.folder.run_id, list(the_plan.scenarios), [], [], None, "",
+                             shard=self.options.shard, workers=max(1, self.options.workers))
+        self.workers = [self.worker(n, the_plan.env) for n in range(1, result.workers + 1)]
+        starter: threading.Thread | None = None
         try:
-            self.env = self.environment(the_plan.env).start()
+            began = time.monotonic()
+            self.workers[0].start()
+            result.phases["bring_up_s"] = round(time.monotonic() - began, 1)
+            starter = self._start_others()
             self._baseline(the_plan, result)
+            if starter is not None:
+                starter.join()
             if result.scenarios:
                 self._cells(result)
         except KeyboardInterrupt:
             result.stopped = "interrupted"
         finally:
             result.wall_s = round(time.monotonic() - self._started, 1)
-            if self.env is not None:
-                self.env.down()
+            self._stop.set()
+            if starter is not None:
+                starter.join()
+            self._down_all()
         return result
+
+    def _start_others(self) -> threading.Thread | None:
+        """Bring workers 2..N up on a thread (the baseline runs meanwhile); one that fails is dropped."""
+        others = self.workers[1:]
+        if not others:
+            return None
+
+        def start() -> None:
+            for worker in others:
+                if self._stop.is_set():
+                    return
+                try:
+                    worker.start()
+                except (HarnessError, OSError) as exc:
+                    self._say(f"worker {worker.number}: its environment did not come up, going on without it: "
+                              f"{str(exc).splitlines()[0]}")
+                    worker.env = None
+
+        thread = threading.Thread(target=start, name="sweep-bring-up", daemon=True)
+        thread.start()
+        return thread
+
+    def _down_all(self) -> None:
+        """Every worker's environment down; every one attempted, the first error raised."""
+        errors: list[BaseException] = []
+        for worker in self.workers:
+            try:
+                worker.down()
+            except (HarnessError, OSError) as exc:
+                logger.error("worker %s: taking its environment down: %s", worker.number, exc)
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
     # -- baseline ----------------------------------------------------------------------
 
     def _baseline(self, the_plan: Plan, result: SweepResult) -> None:
         started = time.monotonic()
-        folder = self.folder.sweep_baseline()
-        self.out(f"baseline: {len(the_plan.scenarios)} scenario(s) fault-free, counting connections")
-        results = self._behave(folder, list(the_plan.scenarios), [OBSERVE_KEY, str(self.folder.observed)])
-        result.baseline_s = round(time.monotonic() - started, 1)
-        by_location = {r.location: r for r in results}
-        result.left_out = [r for r in results if r.status != PASSED]
-        result.scenarios = [s for s in the_plan.scenarios if s in by_location and by_location[s].status == PASSED]
-        for r in result.left_out:
+        runs = max(1, self.options.baseline_runs)
+        self.out(f"baseline: {len(the_plan.scenarios)} scenario(s) fault-free, {runs} run(s), counting connections")
+        # every run counts: a scenario shorter than a heartbeat may miss one in one run and not in the other, and
+        # the reduction must keep every pair any run saw (the union)
+        observe = [(OBSERVE_KEY, str(self.folder.observed))]
+        outcomes = [self.workers[0].behave(self.folder.sweep_baseline(n), list(the_plan.scenarios), observe)
+                    for n in range(1, runs + 1)]
+        result.baseline_s = result.phases["baseline_s"] = round(time.monotonic() - started, 1)
+        judged = judge_baseline(the_plan.scenarios, outcomes)
+        result.left_out = list(judged.left_out)
+        result.flaky = list(judged.flaky)
+        result.scenarios = list(judged.kept)
+        result.limits = limits({s: judged.durations[s] for s in judged.kept}, self.options.scenario_timeout)
+        for r in judged.failing:
             self.out(f"  left out (fails fault-free): {r.location} {r.name}: {r.error}")
+        for r in judged.flaky:
+            self.out(f"  left out (flaky fault-free: passed in some of {runs} runs): {r.location} {r.name}: "
+                     f"{r.error}")
         result.smoke = self._smoke(result.scenarios, the_plan.names)
 
     def _smoke(self, scenarios: list[str], names: dict[str, str]) -> str:
@@ -198,113 +283,99 @@ class Sweep:
     # -- cells -------------------------------------------------------------------------
 
     def _cells(self, result: SweepResult) -> None:
-        assert self.env is not None
-        space = fault_space(topology(self.env, self.options.overrides), self.options.kinds or KINDS,
+        first = self.workers[0].env
+        assert first is not None
+        space = fault_space(topology(first, self.options.overrides), self.options.kinds or KINDS,
                             self.options.globs, each_replica=self.options.each_replica)
-        observed = self.folder.read_observed()
-        edges = edges_by_scenario(
-            replace(o, scenario=o.scenario.split(": ", 1)[0]) for o in observed)
-        result.reduction = reduce(space, result.scenarios, edges)
-        todo = sorted(space, key=lambda f: -len(result.reduction.scenarios[f]) if result.reduction else 0)
-        runnable = [f for f in todo if result.reduction.scenarios[f]]
-        self.out(f"fault space: {len(space)} cells; {len(runnable)} exercised; scenario runs "
-                 f"{result.reduction.runs} instead of {result.reduction.unreduced_runs} "
-                 f"(the reduction saved {result.reduction.saved})")
-        result.cells = [CellResult(f, ran=True) for f in todo if not result.reduction.scenarios[f]]
+        result.space_id = space_id(result.env, self.options.selection, space)
+        result.space_cells = len(space)
+        mine = shard(space, self.options.shard)
+        edges = edges_by_scenario(replace(o, scenario=o.scenario.split(": ", 1)[0])
+                                  for o in self.folder.read_observed())
+        reduction = result.reduction = reduce(mine, result.scenarios, edges)
+        runnable = [f for f in order(mine, reduction.scenarios) if reduction.scenarios[f]]
+        part = f" (shard {self.options.shard[0]}/{self.options.shard[1]}: {len(mine)} of them)" \
+            if self.options.shard else ""
+        self.out(f"fault space: {len(space)} cells{part}; {len(runnable)} exercised; scenario runs "
+                 f"{reduction.runs} instead of {reduction.unreduced_runs} (the reduction saved {reduction.saved})")
+        result.cells = [CellResult(f, ran=True) for f in mine if not reduction.scenarios[f]]
+        began = time.monotonic()
+        finished: list[CellResult] = []
+        try:
+            self._run_queue(runnable, reduction, result, finished)
+        finally:  # Ctrl-C included: the finished cells are kept, the others listed as not run
+            result.phases["cells_s"] = round(time.monotonic() - began, 1)
+            done = {c.fault for c in finished}
+            result.cells += sorted(finished, key=lambda c: runnable.index(c.fault))
+            result.cells += [CellResult(f, ran=False) for f in runnable if f not in done]
+
+    def _run_queue(self, runnable: list[FaultSpec], reduction: Reduction, result: SweepResult,
+                   finished: list[CellResult]) -> None:
+        """The cells across the ready workers into ``finished``, most informative first; stops at the budget or on
+        Ctrl-C."""
+        queue = deque(enumerate(runnable, 1))
         durations: list[float] = []
-        for number, fault in enumerate(runnable, 1):
-            if self._over_budget(durations):
-                result.stopped = "budget"
-                result.cells += [CellResult(f, ran=False) for f in runnable[number - 1:]]
-                return
-            try:
-                cell = self._cell(number, fault, list(result.reduction.scenarios[fault]), result.smoke)
-            except KeyboardInterrupt:
-                result.cells += [CellResult(f, ran=False) for f in runnable[number - 1:]]
-                raise
-            durations.append(cell.seconds)
-            result.cells.append(cell)
-            self._progress(number, len(runnable), cell, durations)
+        failures: dict[str, int] = {}  # scenario -> cells it failed in so far (--first-failure orders by it)
+        errors: list[BaseException] = []
+        ready = [w for w in self.workers if w.env is not None]
+        budget = Budget(self.options.budget_s, len(ready))
 
-    def _over_budget(self, durations: list[float]) -> bool:
-        if self.options.budget_s is None:
-            return False
-        typical = sum(durations) / len(durations) if durations else 0.0
-        return time.monotonic() - self._started + typical > self.options.budget_s
+        def work(worker: Worker) -> None:
+            while not self._stop.is_set():
+                with self._lock:
+                    if not queue:
+                        return
+                    if not budget.allows(time.monotonic() - self._started, durations):
+                        result.stopped = result.stopped or "budget"
+                        return
+                    number, fault = queue.popleft()
+                    scenarios = list(reduction.scenarios[fault])
+                    if self.options.first_failure:
+                        scenarios = likeliest_failure_first(scenarios, failures)
+                try:
+                    cell = worker.cell(self.folder.sweep_cell(number, fault.label), fault, scenarios, result.limits,
+                                       result.smoke, self._smoke_folders(number),
+                                       first_failure=self.options.first_failure)
+                except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+                    if not self._stop.is_set():
+                        errors.append(exc)
+                        self._stop.set()
+                    return
+                if self._stop.is_set():  # interrupted while it ran: the cell did not finish as it should
+                    return
+                with self._lock:
+                    finished.append(cell)
+                    durations.append(cell.seconds)
+                    for failed in cell.failed:
+                        failures[failed.location] = failures.get(failed.location, 0) + 1
+                    self._progress(len(finished), len(runnable), cell,
+                                   budget.left(len(runnable) - len(finished), durations))
 
-    def _progress(self, number: int, total: int, cell: CellResult, durations: list[float]) -> None:
-        left = (total - number) * sum(durations) / len(durations)
+        threads = [threading.Thread(target=work, args=(w,), name=f"sweep-worker-{w.number}", daemon=True)
+                   for w in ready]
+        for thread in threads:
+            thread.start()
+        try:
+            while any(t.is_alive() for t in threads):
+                for thread in threads:
+                    thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            self._stop.set()
+            for worker in ready:
+                worker.stop()
+            for thread in threads:
+                thread.join()
+            raise
+        if errors:
+            raise errors[0]
+
+    def _smoke_folders(self, number: int) -> Callable[[int], RunFolder]:
+        """The run folder of the smoke run after cell ``number``, by attempt."""
+        return lambda attempt: self.folder.sweep_smoke(number * 100 + attempt)
+
+    def _progress(self, number: int, total: int, cell: CellResult, left: float) -> None:
         recovery = f"recovery {cell.recovery_s:.1f} s" if cell.recovery_s is not None else "no recovery"
         failed = f"{len(cell.failed)}/{len(cell.scenarios)} failed"
-        self.out(f"[{number}/{total}] {cell.fault.label}: {cell.outcome} ({failed}, {recovery}) "
-                 f"· {time.monotonic() - self._started:.0f} s elapsed, ~{left:.0f} s left")
-
-    def _cell(self, number: int, fault: FaultSpec, scenarios: list[str], smoke: str) -> CellResult:
-        assert self.env is not None
-        started = time.monotonic()
-        before = len(self._timeline())
-        folder = self.folder.sweep_cell(number, fault.label)
-        results = self._behave(folder, scenarios, [FAULT_KEY, json.dumps(fault.as_dict())])
-        events = self._timeline()[before:]
-        undone = max((e.wall for e in events if e.action == "revert" and e.wall), default=time.time())
-        recovered, recovery_s = self._recover(number, smoke, undone)
-        timeline_dicts = tuple({"scenario": e.scenario, "at": e.wall, "action": e.action, "what": e.what,
-                                "target": e.target, "error": e.error} for e in events)
-        return CellResult(fault, tuple(results), recovered, recovery_s, round(time.monotonic() - started, 1),
-                          True, timeline_dicts, str(folder.path.relative_to(self.folder.path)))
-
-    def _timeline(self) -> list[Any]:
-        assert self.env is not None
-        return EnvFolder(self.env.run_dir).read_timeline()
-
-    def _recover(self, number: int, smoke: str, undone: float) -> tuple[bool, float | None]:
-        """Seconds from the undo until every probe and the smoke scenario pass; else replace the environment."""
-        assert self.env is not None
-        deadline = undone + self.env.spec.timeouts.ready
-        attempt = 0
-        while time.time() < deadline:
-            problems = self.env.settle(within=max(0.0, deadline - time.time()))
-            if problems:
-                break
-            attempt += 1
-            smoked = self._behave(self.folder.sweep_smoke(number * 100 + attempt), [smoke], [])
-            if smoked and all(r.status == PASSED for r in smoked):
-                return True, round(time.time() - undone, 1)
-        self.out(f"  environment did not recover within {self.env.spec.timeouts.ready:g} s: replacing it")
-        self.env.down()
-        name = self.env.name
-        self.env = None
-        self.env = self.environment(name).start()
-        return False, None
-
-    # -- behave ------------------------------------------------------------------------
-
-    def _behave(self, folder: RunFolder, scenarios: list[str], define: Sequence[str]) -> list[ScenarioResult]:
-        """Run ``scenarios`` on the sweep's environment; their results (empty when behave wrote none)."""
-        assert self.env is not None
-        folder.path.mkdir(parents=True, exist_ok=True)
-        defines = ["-D", f"reuse={self.env.name}", "-D", f"reuse_run={self.folder.run_id}"]
-        if self.options.env:
-            defines += ["-D", f"env={self.options.env}"]
-        if define:
-            defines += ["-D", f"{define[0]}={define[1]}"]
-        cmd = [sys.executable, "-m", "behave", *folder.behave_outputs(), "-f", "null", "--no-summary",
-               "-D", f"run_id={folder.run_id}", *defines, *scenarios]
-        environ = {**os.environ, "HARNESS_RUN_ID": self.folder.run_id}
-        with folder.behave_log.open("wb") as log, subprocess.Popen(
-                cmd, cwd=self.settings.root, env=environ, stdout=log, stderr=subprocess.STDOUT) as proc:
-            try:
-                code = proc.wait()
-            except KeyboardInterrupt:  # behave reverts its fault and leaves; wait for it
-                proc.terminate()
-                proc.wait()
-                raise
-        if code not in (0, 1):
-            logger.warning("behave exited %s in %s", code, folder.path)
-        try:
-            wanted = set(scenarios)  # behave lists the scenarios it skipped beside the selected ones
-            return [r for r in scenario_results(load([str(folder.path)])) if r.location in wanted]
-        except HarnessError as exc:
-            logger.warning("no results in %s: %s", folder.path, exc)
-            return []
-
+        worker = f"worker {cell.worker} · " if len(self.workers) > 1 else ""
+        self.out(f"[{number}/{total}] {cell.fault.label}: {cell.outcome} ({failed}, {recovery}, {cell.seconds:.0f} s) "
+                 f"· {worker}{time.monotonic() - self._started:.0f} s elapsed, ~{left:.0f} s left")

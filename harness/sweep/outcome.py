@@ -35,11 +35,13 @@ class ScenarioResult:
     status: str
     step: str = ""
     error: str = ""
+    duration: float = 0.0  # seconds, as behave measured the scenario
+    started: float = field(default=0.0, compare=False)  # wall clock (the run record's stamp); not in sweep.json
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
         return {"location": self.location, "name": self.name, "status": self.status, "step": self.step,
-                "error": self.error}
+                "error": self.error, "duration": round(self.duration, 2)}
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class CellResult:
     ran: bool = True
     timeline: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
     folder: str = ""
+    phases: Mapping[str, float] = field(default_factory=dict)  # where the cell's seconds went (behave, probes, smoke)
+    worker: int = 0  # the sweep worker that ran it (0: none)
 
     @property
     def failed(self) -> list[ScenarioResult]:
@@ -97,7 +101,9 @@ def scenario_results(run: Any) -> list[ScenarioResult]:
             message = (error.message or error.type).strip().splitlines()[0] if error is not None and \
                 (error.message or error.type) else ""
             found.append(ScenarioResult(scenario.location, scenario.name, scenario.status,
-                                        step.name if step is not None else "", message[:300]))
+                                        step.name if step is not None else "", message[:300],
+                                        float(getattr(scenario, "duration", 0.0) or 0.0),
+                                        float(getattr(scenario, "started", 0.0) or 0.0)))
     return found
 
 

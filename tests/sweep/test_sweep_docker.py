@@ -50,3 +50,28 @@ def test_a_killed_database_is_detected_and_a_squeezed_one_tolerated(tmp_path: Pa
     assert "reduction saved" in done.stdout
     assert folder.sweep_files[2].read_text().count('class="cell') == 2
     assert harness_containers(data["run_id"]) == []
+
+
+def test_two_workers_share_the_cells_and_a_hang_under_a_fault_times_out(tmp_path: Path) -> None:
+    """A paused database makes the write hang (nginx gives up after 3 s): past --scenario-timeout 2 it fails
+    "timed out under pause db" (a detection, in seconds instead of a request timeout); the killed one fails at once;
+    each worker ran one cell on its own environment, and neither environment is left behind."""
+    project = tmp_path / "example_project"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    env["HARNESS_BASE_IMAGE"] = base_image_from_env()
+    done = subprocess.run([str(HARNESS), "sweep", "--faults", "kill,pause", "--targets", "db", "--workers", "2",
+                           "--scenario-timeout", "2", "--shard", "1/1", "features/shop.requests.feature:16"],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (folder,) = [RunFolder(p) for p in (project / ".harness" / "runs").iterdir() if p.is_dir() and not p.is_symlink()]
+    data = json.loads(folder.sweep_files[0].read_text())
+    cells = {c["label"]: c for c in data["cells"]}
+    assert {k: c["outcome"] for k, c in cells.items()} == {"kill db": "detected", "pause db": "detected"}
+    paused = cells["pause db"]["scenarios"][0]
+    assert "timed out under pause db" in paused["error"] and paused["duration"] < 3, paused
+    assert {c["worker"] for c in data["cells"]} == {1, 2}
+    assert data["sweep"]["workers"] == 2 and data["sweep"]["shard"] == [1, 1]
+    assert data["sweep"]["limits"] == {"*": 2.0} and data["sweep"]["keys"] == ["kill db", "pause db"]
+    assert all(c["recovery_s"] is not None for c in data["cells"])
+    assert harness_containers(data["run_id"]) == [] and harness_containers(f"{data['run_id']}-w2") == []
