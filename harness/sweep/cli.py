@@ -12,7 +12,7 @@ from harness.env.lifecycle import forward_signals_as_interrupt, new_run_id
 from harness.errors import ConfigError
 from harness.faults.kinds import DEFAULTS, EDGE_KINDS, SERVICE_KINDS
 from harness.runfolder import RunFolder
-from harness.sweep import report
+from harness.sweep import merge, report
 from harness.sweep.driver import Sweep, SweepOptions, plan, topology
 from harness.sweep.expect import FILE, findings, load_expectations
 from harness.sweep.expect import expected as expected_of
@@ -47,12 +47,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="print the cells and their parameters, run nothing")
     p.add_argument("--workers", type=int, default=1, help="not yet supported")
     p.add_argument("--shard", default="", help="not yet supported")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="SWEEP",
+                   help="merge these sweeps (shards' run folders or sweep.json files) into one; run nothing")
     return p
 
 
 def main(argv: list[str]) -> int:
     """Entry point of `harness sweep`."""
     args, selection = parser().parse_known_args(argv)
+    if args.merge:
+        return merge.run(args.merge, args.baseline)
     if args.workers != 1 or args.shard:
         raise ConfigError("--workers and --shard are not yet supported by `harness sweep`",
                           key="--workers" if args.workers != 1 else "--shard",
