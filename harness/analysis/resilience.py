@@ -18,7 +18,8 @@ from harness.runfolder import RunFolder
 from harness.runfolder.sweep import NO_RECOVERY, SweepCell, SweepSummary, is_sweep, read_sweep
 from harness.runfolder.sweep import sweep_file as _file
 
-__all__ = ["SweepSummary", "as_dict", "baseline_of", "for_component", "markdown", "no_recovery", "split_inputs", "unmet"]
+__all__ = ["SweepSummary", "as_dict", "baseline_of", "for_component", "markdown", "no_recovery", "split_inputs",
+           "unmet"]
 
 
 def split_inputs(inputs: Sequence[str], extra: Iterable[Path] = ()) -> tuple[list[str], list[SweepSummary]]:
@@ -29,7 +30,8 @@ def split_inputs(inputs: Sequence[str], extra: Iterable[Path] = ()) -> tuple[lis
     for spec in [*inputs, *(str(p) for p in extra)]:
         path = Path(spec)
         if not is_sweep(path):
-            rest.append(spec)
+            if spec in inputs:
+                rest.append(spec)
             continue
         found = read_sweep(path)
         if found is not None and found.path.resolve() not in seen:

@@ -80,7 +80,7 @@ def test_shards_merge_into_one_sweep_scored_and_written_like_a_single_one(tmp_pa
     assert [m["shard"] for m in data["merged_from"]] == ["1/2", "2/2"]
     latency = next(c for c in data["cells"] if c["label"] == "latency web->db")
     assert latency["parameters"] == {"ms": 500.0} and latency["folder"].endswith("s2/cells/001-latency")
-    files = report.write(RunFolder(tmp_path / "out"), data)
+    files = report.write(RunFolder.new(tmp_path, "out"), data)
     assert "1/3 (33%)" in files[1].read_text() and "merged from 2 sweeps" in files[1].read_text()
     assert files[2].read_text().count('class="cell') == 4
     summary = sweep_file.read_sweep(tmp_path / "out")
