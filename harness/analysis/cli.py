@@ -18,7 +18,7 @@ from harness.analysis.model import Run
 from harness.analysis.resilience import SweepSummary, split_inputs
 from harness.analysis.rules import RuleSet, load_rules
 from harness.errors import AnalysisError, HarnessError
-from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR, default_runs_dir
+from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR, default_runs_dir, names
 from harness.runfolder.sweep import sweep_file
 
 PROJECT_RULES = Path("blockers.yaml")
@@ -36,8 +36,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gonogo", type=Path, help="go/no-go rules (YAML) on top of the defaults "
                         "(default: gonogo.yaml when present)")
     parser.add_argument("--sweep", type=Path, action="append", default=[], metavar="SWEEP",
-                        help="a resilience sweep (its run folder or sweep.json) for the Resilience section and "
-                        "its go/no-go rules; an input that is a sweep counts too (its baseline run is the results)")
+                        help=f"a resilience sweep (its run folder or {names.SWEEP_JSON}) for the Resilience section "
+                        "and its go/no-go rules; an input that is a sweep counts too (its baseline run is the results)")
 
 
 def _inputs(given: Sequence[str]) -> tuple[list[str], str]:
@@ -136,8 +136,8 @@ def _check_sweeps(given: Sequence[Path], read: Sequence[SweepSummary]) -> None:
     found = {s.path.resolve() for s in read}
     for path in given:
         if sweep_file(path).resolve() not in found:
-            raise AnalysisError(f"--sweep {path}: not a sweep's run folder or sweep.json",
-                                hint="give the run folder `harness sweep` printed (it holds sweep.json)")
+            raise AnalysisError(f"--sweep {path}: not a sweep's run folder or {names.SWEEP_JSON}",
+                                hint=f"give the run folder `harness sweep` printed (it holds {names.SWEEP_JSON})")
 
 
 def _exports(result: Analysis, args: argparse.Namespace) -> None:

@@ -48,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="not yet supported")
     p.add_argument("--shard", default="", help="not yet supported")
     p.add_argument("--merge", nargs="+", type=Path, metavar="SWEEP",
-                   help="merge these sweeps (shards' run folders or sweep.json files) into one; run nothing")
+                   help="merge these sweeps (shards' run folders or their JSON summaries) into one; run nothing")
     return p
 
 

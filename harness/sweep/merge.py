@@ -20,7 +20,7 @@ from harness.env.config import Settings
 from harness.env.lifecycle import new_run_id
 from harness.errors import ConfigError, FaultError
 from harness.faults.kinds import FaultSpec
-from harness.runfolder import RunFolder
+from harness.runfolder import RunFolder, names
 from harness.runfolder.codec import json_file
 from harness.runfolder.sweep import parse_shard, sweep_file
 from harness.sweep import report
@@ -40,7 +40,7 @@ from harness.sweep.outcome import (
 )
 
 RAN = (TOLERATED, DETECTED, NO_RECOVERY, FAULT_FAILED)
-_HINT = "give each shard's run folder (or its sweep.json) once: `harness sweep --merge shard-1/ shard-2/ ...`"
+_HINT = "give each shard's run folder (or its JSON summary) once: `harness sweep --merge shard-1/ shard-2/ ...`"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def read_part(path: Path) -> Part:
     file = sweep_file(path)
     data = json_file(file)
     if data is None or not isinstance(data.get("cells"), list):
-        raise ConfigError("not a sweep's results (no sweep.json with `cells`)", file=str(file), key="--merge",
+        raise ConfigError(f"not a sweep's results (no {names.SWEEP_JSON} with `cells`)", file=str(file), key="--merge",
                           hint=_HINT)
     return Part(file, data, parse_shard(data.get("shard")))
 
