@@ -5,7 +5,7 @@ reader is what the handoff report (harness.analysis.resilience) and a merge read
 leniently like every format here: a missing field is its default.
 
     {"env": "full-stack", "run_id": "...", "wall_s": 812.0, "stopped": "",
-     "shard": {"index": 1, "total": 4},                          # absent on an unsharded sweep
+     "sweep": {"shard": [1, 4], "space_id": "3f2a...", "space_cells": 238, ...},  # shard: null unsharded
      "score": {"overall": [12, 20], "queen": [1, 8], ...},       # [tolerated, exercised]
      "cells": [{"label": "kill queen", "fault": "kill", "target": "queen", "peer": "",
                 "outcome": "detected", "expected": "detected", "failed": ["f.feature:9"],
@@ -118,6 +118,13 @@ def parse_shard(raw: Any) -> tuple[int, int] | None:
     return (index, total) if 1 <= index <= total else None
 
 
+def shard_of(data: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The shard a sweep.json says it is: ``sweep.shard`` (``harness sweep --shard``), else a top-level ``shard``."""
+    block = data.get("sweep")
+    found = parse_shard(block.get("shard")) if isinstance(block, Mapping) else None
+    return found or parse_shard(data.get("shard"))
+
+
 def read_sweep(path: Path) -> SweepSummary | None:
     """The sweep of a run folder or a sweep.json; None when it holds no sweep (missing, cut short, not one)."""
     file = sweep_file(path)
@@ -129,7 +136,7 @@ def read_sweep(path: Path) -> SweepSummary | None:
                      for f in data.get("findings") or () if isinstance(f, Mapping))
     return SweepSummary(file, text(data, "env"), text(data, "run_id"), cells, _score(data.get("score")), findings,
                         optional_number(data, "wall_s") or 0.0, text(data, "stopped"),
-                        parse_shard(data.get("shard")), _sources(data.get("merged_from")))
+                        shard_of(data), _sources(data.get("merged_from")))
 
 
 def _cell(raw: Mapping[str, Any]) -> SweepCell:

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from harness.errors import ConfigError, FaultError
 from harness.faults.kinds import FaultSpec
 from harness.runfolder import RunFolder, names
 from harness.runfolder.codec import json_file
-from harness.runfolder.sweep import parse_shard, sweep_file
+from harness.runfolder.sweep import shard_of, sweep_file
 from harness.sweep import report
 from harness.sweep.driver import SweepResult
 from harness.sweep.expect import FILE, Expectations, findings, load_expectations
@@ -40,6 +40,7 @@ from harness.sweep.outcome import (
 )
 
 RAN = (TOLERATED, DETECTED, NO_RECOVERY, FAULT_FAILED)
+_MORE = frozenset({"phases", "worker"})  # CellResult fields some writers add, carried over when both know them
 _HINT = "give each shard's run folder (or its JSON summary) once: `harness sweep --merge shard-1/ shard-2/ ...`"
 
 
@@ -50,6 +51,12 @@ class Part:
     file: Path
     data: Mapping[str, Any]
     shard: tuple[int, int] | None
+
+    @property
+    def block(self) -> Mapping[str, Any]:
+        """The ``sweep`` block of the file (space id, shard, flaky scenarios...); empty in older files."""
+        found = self.data.get("sweep")
+        return found if isinstance(found, Mapping) else {}
 
     @property
     def name(self) -> str:
@@ -64,7 +71,7 @@ def read_part(path: Path) -> Part:
     if data is None or not isinstance(data.get("cells"), list):
         raise ConfigError(f"not a sweep's results (no {names.SWEEP_JSON} with `cells`)", file=str(file), key="--merge",
                           hint=_HINT)
-    return Part(file, data, parse_shard(data.get("shard")))
+    return Part(file, data, shard_of(data))
 
 
 def check_parts(parts: Sequence[Part]) -> list[Part]:
@@ -84,6 +91,12 @@ def check_parts(parts: Sequence[Part]) -> list[Part]:
         plain = next(p for p in parts if not p.shard)
         raise ConfigError(f"{plain.file} is not a shard, {sharded[0].name} is: merge the shards of one sweep, "
                           "or sweeps divided by hand, not both", file=str(plain.file), key="--merge", hint=_HINT)
+    spaces = [p for p in sharded if p.block.get("space_id")]
+    for part in spaces[1:]:
+        if part.block["space_id"] != spaces[0].block["space_id"]:
+            raise ConfigError(f"{spaces[0].name} and {part.name} are shards of different sweeps (another "
+                              "selection, environment or fault space)", file=str(part.file), key="--merge",
+                              hint=_HINT)
     totals = {p.shard[1] for p in sharded if p.shard}
     if len(totals) > 1:
         a, b = sorted(sharded, key=lambda p: p.shard or (0, 0))[0], max(sharded, key=lambda p: p.shard or (0, 0))
@@ -137,14 +150,13 @@ def cell_from_dict(raw: Mapping[str, Any], part: Part) -> CellResult:
     try:
         fault = FaultSpec.from_dict({"kind": raw.get("fault"), "target": raw.get("target"),
                                      "peer": raw.get("peer") or "", "params": raw.get("parameters") or {}})
-        scenarios = tuple(ScenarioResult(*(str(s.get(k) or "") for k in ("location", "name", "status", "step",
-                                                                            "error")))
-                          for s in raw.get("scenarios") or ())
+        scenarios = tuple(scenario_from_dict(s) for s in raw.get("scenarios") or ())
         recovery = raw.get("recovery_s")
         cell = CellResult(fault, scenarios, raw.get("outcome") != NO_RECOVERY,
                           float(recovery) if recovery is not None else None, float(raw.get("seconds") or 0.0),
                           raw.get("outcome") != NOT_RUN, tuple(raw.get("timeline") or ()),
-                          str(part.file.parent / str(raw["folder"])) if raw.get("folder") else "")
+                          str(part.file.parent / str(raw["folder"])) if raw.get("folder") else "",
+                          **{f.name: raw[f.name] for f in fields(CellResult) if f.name in raw and f.name in _MORE})
     except (FaultError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"cell {raw.get('label')!r} cannot be read: {exc}", file=str(part.file), key="--merge",
                           hint=_HINT) from exc
@@ -154,14 +166,26 @@ def cell_from_dict(raw: Mapping[str, Any], part: Part) -> CellResult:
     return cell
 
 
+def scenario_from_dict(raw: Mapping[str, Any]) -> ScenarioResult:
+    """A scenario's result in sweep.json back as a ScenarioResult (fields it does not know are skipped)."""
+    return ScenarioResult(**{f.name: raw[f.name] for f in fields(ScenarioResult) if f.name in raw})
+
+
 def _reduction(parts: Sequence[Part]) -> dict[str, int] | None:
-    """One part's reduction when all agree (shards of one baseline), else their sum (sweeps divided by hand)."""
+    """The parts' reductions added up: each part reduced its own cells (shards split before the reduction)."""
     found = [p.data["reduction"] for p in parts if isinstance(p.data.get("reduction"), Mapping)]
     if not found:
         return None
-    if all(r == found[0] for r in found):
-        return dict(found[0])
     return {key: sum(int(r.get(key) or 0) for r in found) for key in ("runs", "unreduced_runs", "saved")}
+
+
+def _check_complete(parts: Sequence[Part], cells: int) -> None:
+    """With every shard there, the merged cells are the whole space (``space_cells``), or a shard lost cells."""
+    wanted = {int(p.block.get("space_cells") or 0) for p in parts if p.shard}
+    if len(wanted) == 1 and (total := wanted.pop()) and cells != total:
+        raise ConfigError(f"the shards hold {cells} cells of the {total} of their fault space "
+                          f"({', '.join(p.name for p in parts)})", file=str(parts[0].file), key="--merge",
+                          hint="a shard's summary was cut short or edited: run that shard again")
 
 
 def _unique(items: Sequence[Any]) -> list[Any]:
@@ -171,9 +195,8 @@ def _unique(items: Sequence[Any]) -> list[Any]:
 def merged_result(parts: Sequence[Part], run_id: str) -> SweepResult:
     """The parts as one SweepResult (reduction aside: ``merge`` writes the parts' own numbers)."""
     cells = [cell_from_dict(raw, part) for raw, part in merge_cells(parts)]
-    left_out = {str(s.get("location")): ScenarioResult(*(str(s.get(k) or "") for k in ("location", "name", "status",
-                                                                                        "step", "error")))
-                for p in parts for s in p.data.get("left_out") or ()}
+    _check_complete(parts, len(cells))
+    left_out = {str(s.get("location")): scenario_from_dict(s) for p in parts for s in p.data.get("left_out") or ()}
     stopped = "; ".join(f"{p.data['stopped']} in {p.name}" for p in parts if p.data.get("stopped"))
     return SweepResult(str(parts[0].data.get("env", "")), run_id,
                        _unique([str(s) for p in parts for s in p.data.get("scenarios") or ()]),
@@ -196,6 +219,13 @@ def merge(paths: Sequence[Path], expectations: Expectations, run_id: str,
                             "shard": f"{p.shard[0]}/{p.shard[1]}" if p.shard else "",
                             "wall_s": p.data.get("wall_s", 0.0)} for p in parts]
     data["machine_s"] = round(sum(float(p.data.get("wall_s") or 0.0) for p in parts), 1)
+    data["sweep"] = {"space_id": parts[0].block.get("space_id", ""), "space_cells": len(result.cells),
+                     "shard": None, "shards": len([p for p in parts if p.shard]),
+                     "flaky": list({str(s.get("location")): s for p in parts for s in p.block.get("flaky") or ()}
+                                   .values()),
+                     "keys": [c.fault.label for c in result.cells]}
+    for cell in data["cells"]:
+        cell["key"] = cell["label"]
     return data
 
 

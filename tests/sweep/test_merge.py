@@ -47,7 +47,8 @@ def _cell(label: str, result: str) -> CellResult:
 
 
 def _sweep(folder: Path, cells: list[CellResult], shard: Any = None, *, wall: float = 100.0,
-           reduction: dict[str, int] | None = None, stopped: str = "", env: str = "shop") -> Path:
+           reduction: dict[str, int] | None = None, stopped: str = "", env: str = "shop",
+           block: dict[str, Any] | None = None) -> Path:
     """A sweep's run folder with its sweep.json, written as the driver's report writes it."""
     folder.mkdir(parents=True, exist_ok=True)
     result = SweepResult(env, folder.name, list(SCENARIOS), [], cells, None, SCENARIOS[0], wall_s=wall,
@@ -56,6 +57,8 @@ def _sweep(folder: Path, cells: list[CellResult], shard: Any = None, *, wall: fl
     data["reduction"] = reduction or {"runs": 10, "unreduced_runs": 24, "saved": 14}
     if shard is not None:
         data["shard"] = shard
+    if block is not None:
+        data["sweep"] = block
     report.write(RunFolder(folder), data)
     return folder
 
@@ -76,7 +79,7 @@ def test_shards_merge_into_one_sweep_scored_and_written_like_a_single_one(tmp_pa
     assert data["score"]["overall"] == [1, 3] and data["score"]["db"] == [1, 3]
     assert [f["cell"] for f in data["findings"]] == ["kill db"]  # expected tolerated, detected
     assert data["wall_s"] == 120.0 and data["machine_s"] == 210.0  # shards run side by side
-    assert data["reduction"] == {"runs": 10, "unreduced_runs": 24, "saved": 14}  # one baseline: not summed
+    assert data["reduction"] == {"runs": 20, "unreduced_runs": 48, "saved": 28}  # each shard reduced its own cells
     assert [m["shard"] for m in data["merged_from"]] == ["1/2", "2/2"]
     latency = next(c for c in data["cells"] if c["label"] == "latency web->db")
     assert latency["parameters"] == {"ms": 500.0} and latency["folder"].endswith("s2/cells/001-latency")
@@ -121,6 +124,31 @@ def test_one_shard_given_twice_mixed_or_different_splits_are_errors(tmp_path: Pa
     with pytest.raises(ConfigError, match="not a sweep's results") as caught:
         merge.merge([tmp_path / "nothing"], {}, "m")
     assert caught.value.key == "--merge"
+
+
+def _space(shard: list[int], space_id: str = "q1", cells: int = 3, flaky: str = "") -> dict[str, Any]:
+    """The ``sweep`` block `harness sweep --shard` writes."""
+    return {"space_id": space_id, "space_cells": cells, "shard": shard, "workers": 1,
+            "flaky": [{"location": flaky, "name": "f", "status": "failed", "step": "", "error": ""}] if flaky else [],
+            "keys": []}
+
+
+def test_the_sweep_block_of_harness_sweep_shard_names_shards_and_their_space(tmp_path: Path) -> None:
+    one = _sweep(tmp_path / "a", [_cell("kill db", DETECTED)], block=_space([1, 2], flaky="f.feature:20"))
+    two = _sweep(tmp_path / "b", [_cell("kill web", TOLERATED), _cell("pause web", NOT_EXERCISED)],
+                 block=_space([2, 2], flaky="f.feature:20"))
+    data = merge.merge([two, one], {}, "m")
+    assert [c["label"] for c in data["cells"]] == ["kill db", "kill web", "pause web"]  # in shard order
+    assert data["sweep"]["space_id"] == "q1" and data["sweep"]["shards"] == 2 and data["sweep"]["shard"] is None
+    assert [s["location"] for s in data["sweep"]["flaky"]] == ["f.feature:20"]
+    other = _sweep(tmp_path / "c", [_cell("kill web", TOLERATED)], block=_space([2, 2], space_id="q2"))
+    with pytest.raises(ConfigError, match="are shards of different sweeps"):
+        merge.merge([one, other], {}, "m")
+    short = _sweep(tmp_path / "d", [_cell("kill web", TOLERATED)], block=_space([2, 2]))
+    with pytest.raises(ConfigError, match="the shards hold 2 cells of the 3 of their fault space"):
+        merge.merge([one, short], {}, "m")
+    with pytest.raises(ConfigError, match=r"shard 2/2 missing"):
+        merge.merge([one], {}, "m")
 
 
 def test_sweeps_divided_by_hand_merge_and_their_reductions_add_up(tmp_path: Path) -> None:
