@@ -114,8 +114,15 @@ def _findings(s: SweepSummary) -> list[str]:
 def _stuck(cells: Sequence[SweepCell]) -> list[str]:
     if not cells:
         return ["", "Every cell that ran recovered."]
-    return ["", "**Cells with no recovery** (the environment was replaced):", ""] + [
-        f"- {_escape(c.label)}: {len(c.failed)} scenario(s) failed; {_escape(c.blocker[:160]) or '-'}" for c in cells]
+    return ["", "**Cells with no recovery** (probes or the smoke scenario did not pass again within the ready "
+                "timeout after the undo; the environment was replaced):", ""] + [f"- {_escape(c.label)}: {_under(c)}"
+                                                                                 for c in cells]
+
+
+def _under(cell: SweepCell) -> str:
+    if not cell.failed:
+        return "every scenario passed under the fault; the stack broke after it was undone"
+    return f"{len(cell.failed)} scenario(s) failed under the fault; {_escape(cell.blocker[:160]) or '-'}"
 
 
 def as_dict(sweeps: Sequence[SweepSummary]) -> list[dict[str, Any]]:

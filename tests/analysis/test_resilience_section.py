@@ -66,7 +66,7 @@ def test_a_sweep_with_a_cell_that_never_recovered_makes_the_handoff_no_go(tmp_pa
     assert "**Resilience score:** 2/4 (50%)" in section
     assert "| queen | 1/2 (50%) |" in section and "| hive-1 | 0/1 (0%) |" in section  # an edge: its server side
     assert "| kill queen | tolerated | detected | resilience bug |" in section
-    assert "- pause hive-1: 1 scenario(s) failed; Then x: boom" in section
+    assert "- pause hive-1: 1 scenario(s) failed under the fault; Then x: boom" in section
     data = json.loads((out / "T-handoff.json").read_text())
     [sweep] = data["resilience"]
     assert sweep["no_recovery"] == ["pause hive-1"] and sweep["score"]["overall"] == [2, 4]
@@ -120,3 +120,13 @@ def test_a_merged_sweep_reports_on_the_baseline_of_its_first_part(tmp_path: Path
     shutil.rmtree(stuck / "baseline")
     with pytest.raises(AnalysisError, match="a sweep without its baseline run"):
         split_inputs([str(merged.path)])
+
+
+def test_a_cell_that_broke_only_after_the_undo_says_so(tmp_path: Path) -> None:
+    from harness.analysis.resilience import markdown
+
+    folder = _sweep(tmp_path / "after", [_cell("restart worker-1-1", "passed", recovered=False)])
+    summary = read_sweep(folder)
+    assert summary is not None
+    assert ("- restart worker-1-1: every scenario passed under the fault; the stack broke after it was undone"
+            in markdown([summary]))
