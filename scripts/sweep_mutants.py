@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,7 @@ class Sweep:
     left_out: tuple[str, ...] = ()
     wall_s: float = 0.0
     folder: str = ""
+    failed: Mapping[str, int] = field(default_factory=dict)  # cell -> scenarios that failed in it
 
 
 def changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[Change]:
@@ -78,7 +79,16 @@ def read_sweep(data: Mapping[str, object], folder: str = "") -> Sweep:
     left = data.get("left_out") or []
     return Sweep({str(c["label"]): str(c["outcome"]) for c in cells},  # type: ignore[attr-defined]
                  tuple(str(s.get("location")) for s in left),  # type: ignore[attr-defined]
-                 float(data.get("wall_s") or 0.0), folder)  # type: ignore[arg-type]
+                 float(data.get("wall_s") or 0.0), folder,  # type: ignore[arg-type]
+                 {str(c["label"]): len(c.get("failed") or []) for c in cells})  # type: ignore[attr-defined]
+
+
+def worse(before: Sweep, after: Sweep) -> list[str]:
+    """Detected cells in both whose switched run failed more scenarios (shown, not counted: the issue counts
+    outcome changes only)."""
+    return [cell for cell, outcome in after.outcomes.items()
+            if outcome == before.outcomes.get(cell) == "detected"
+            and after.failed.get(cell, 0) > before.failed.get(cell, 0)]
 
 
 def catching_features(switches: Sequence[str]) -> list[str]:
@@ -114,16 +124,18 @@ def run_sweep(args: Sequence[str], switch: str, label: str) -> Sweep | None:
     return read_sweep(json.loads(file.read_text()), str(file.parent))
 
 
-def table(rows: Sequence[tuple[str, str, Sweep | None, list[Change]]]) -> list[str]:
-    """The Markdown table: switch, what it breaks, cells changed, the first change, left out, wall time."""
-    lines = ["| switch | breaks | cells changed to detected / no recovery | first change | left out fault-free | "
-             "wall s |", "|---|---|---|---|---|---|"]
-    for switch, breaks, swept, found in rows:
+def table(rows: Sequence[tuple[str, str, Sweep | None, list[Change], list[str]]]) -> list[str]:
+    """The Markdown table: switch, what it breaks, cells changed, the first change, detected cells failing more
+    scenarios, left out, wall time."""
+    lines = ["| switch | breaks | cells changed to detected / no recovery | first change | detected, more failures | "
+             "left out fault-free | wall s |", "|---|---|---|---|---|---|---|"]
+    for switch, breaks, swept, found, more in rows:
         if swept is None:
-            lines.append(f"| {switch} | {breaks} | (no results) | | | |")
+            lines.append(f"| {switch} | {breaks} | (no results) | | | | |")
             continue
         first = str(found[0]) if found else "(none: NOT FOUND)"
-        lines.append(f"| {switch} | {breaks} | {len(found)} | {first} | {len(swept.left_out)} | {swept.wall_s:.0f} |")
+        lines.append(f"| {switch} | {breaks} | {len(found)} | {first} | {', '.join(more) or '-'} | "
+                     f"{len(swept.left_out)} | {swept.wall_s:.0f} |")
     return lines
 
 
@@ -149,17 +161,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if base is None:
         return 2
     print(f"unswitched: {len(base.outcomes)} cells, {base.wall_s:.0f} s ({base.folder})", file=sys.stderr, flush=True)
-    rows: list[tuple[str, str, Sweep | None, list[Change]]] = []
+    rows: list[tuple[str, str, Sweep | None, list[Change], list[str]]] = []
     for switch in switches:
         swept = run_sweep([*common, "--baseline", base.folder], switch, switch.lower())
         found = changes(base.outcomes, swept.outcomes) if swept is not None else []
         print(f"{switch}: {len(found)} cell(s) changed" + (f", e.g. {found[0]}" if found else ""), file=sys.stderr,
               flush=True)
-        rows.append((switch, by_switch[switch].breaks, swept, found))
+        more = worse(base, swept) if swept is not None else []
+        rows.append((switch, by_switch[switch].breaks, swept, found, more))
     print("\n".join(table(rows)))
     print(f"selection: {' '.join(common)}")
     print(f"time={time.monotonic() - started:.0f}s")
-    found_n = sum(1 for *_, found in rows if found)
+    found_n = sum(1 for row in rows if row[3])
     print(f"found={found_n}/{len(rows)}")
     return 0 if found_n == len(rows) else 1
 

@@ -78,11 +78,20 @@ def test_a_switch_is_found_by_a_cell_changed_to_detected_or_no_recovery(
 
 def test_the_table_ends_in_one_row_per_switch_and_marks_what_was_not_found(script: ModuleType) -> None:
     swept = script.Sweep({"kill worker-1-1": "detected"}, ("g.feature:0",), 95.0)
-    rows = [("HIVE_NO_RETRY", "no retry", swept, [script.Change("kill worker-1-1", "tolerated", "detected")]),
-            ("HIVE_KEEP_PARTITIONED", "kept", swept, []), ("QUEEN_FORGET_RUNNING", "forgets", None, [])]
+    rows = [("HIVE_NO_RETRY", "no retry", swept, [script.Change("kill worker-1-1", "tolerated", "detected")], []),
+            ("HIVE_KEEP_PARTITIONED", "kept", swept, [], ["pause hive-1"]),
+            ("QUEEN_FORGET_RUNNING", "forgets", None, [], [])]
     lines = script.table(rows)
-    assert lines[2] == "| HIVE_NO_RETRY | no retry | 1 | kill worker-1-1: tolerated → detected | 1 | 95 |"
-    assert "(none: NOT FOUND)" in lines[3] and "(no results)" in lines[4]
+    assert lines[2] == "| HIVE_NO_RETRY | no retry | 1 | kill worker-1-1: tolerated → detected | - | 1 | 95 |"
+    assert "(none: NOT FOUND) | pause hive-1 |" in lines[3] and "(no results)" in lines[4]
+
+
+def test_detected_cells_failing_more_scenarios_are_shown_not_counted(script: ModuleType) -> None:
+    before = script.Sweep({"pause hive-1": "detected", "kill queen": "detected"}, failed={"pause hive-1": 1,
+                                                                                         "kill queen": 9})
+    after = script.Sweep({"pause hive-1": "detected", "kill queen": "detected"}, failed={"pause hive-1": 3,
+                                                                                        "kill queen": 9})
+    assert script.worse(before, after) == ["pause hive-1"] and script.changes(before.outcomes, after.outcomes) == []
 
 
 def test_the_catching_chaos_features_stay_out_of_the_selection(script: ModuleType) -> None:
