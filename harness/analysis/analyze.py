@@ -22,6 +22,7 @@ from harness.analysis.history import Diff, Flaky, Point, diff, flaky
 from harness.analysis.metrics import Metrics, compute
 from harness.analysis.model import ERROR, FAILED, HOOK_ERROR, PROBLEMS, UNDEFINED, Run
 from harness.analysis.performance import PerfRow, performance
+from harness.analysis.resilience import SweepSummary
 from harness.analysis.rules import RuleSet, load_rules
 
 
@@ -53,6 +54,7 @@ class Analysis:
     performance: tuple[PerfRow, ...] = ()
     gonogo: GoNoGo | None = None
     evidence: Evidence = field(default_factory=Evidence)
+    sweeps: tuple[SweepSummary, ...] = ()  # resilience sweeps read beside the run (harness.analysis.resilience)
 
     @property
     def failed(self) -> bool:
@@ -85,8 +87,8 @@ class Folders:
 
 def analyze(run: Run, rules: RuleSet | None = None, baseline: Run | None = None,
             history: Sequence[Run] = (), folders: Folders | None = None,
-            gate: GateRules | None = None) -> Analysis:
-    """Run every analysis over a loaded run (and its folder's evidence, when given)."""
+            gate: GateRules | None = None, sweeps: Sequence[SweepSummary] = ()) -> Analysis:
+    """Run every analysis over a loaded run (and its folder's evidence and resilience sweeps, when given)."""
     rules = rules or load_rules()
     folders = folders or Folders()
     notes = annotate(run, folders.run)
@@ -100,10 +102,10 @@ def analyze(run: Run, rules: RuleSet | None = None, baseline: Run | None = None,
     found = tuple(impacts(run, verdicts, rules))
     rows = tuple(_performance(run, notes, folders, baseline, history))
     verdict = decide(run, verdicts, found, rows, gate or load_gate_rules(),
-                     [r.name for r in metrics.by_component])
+                     [r.name for r in metrics.by_component], sweeps)
     return Analysis(run, metrics, verdicts, found,
                     tuple(unique_errors(verdicts)), tuple(_hollow(run)), tuple(_undefined(run)),
-                    change, trend, tuple(flaky([*history, run])), notes, rows, verdict, folders.run)
+                    change, trend, tuple(flaky([*history, run])), notes, rows, verdict, folders.run, tuple(sweeps))
 
 
 def _faults(notes: Mapping[str, Annotation]) -> dict[str, tuple[str, ...]]:

@@ -15,9 +15,11 @@ from harness.analysis.evidence import Evidence, read_evidence
 from harness.analysis.gonogo import GateRules, load_gate_rules
 from harness.analysis.inputs import load, newest_run, resolve_run
 from harness.analysis.model import Run
+from harness.analysis.resilience import SweepSummary, split_inputs
 from harness.analysis.rules import RuleSet, load_rules
 from harness.errors import AnalysisError, HarnessError
-from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR, default_runs_dir
+from harness.runfolder import BEHAVE_JSON, RECORD, RUNS_DIR, default_runs_dir, names
+from harness.runfolder.sweep import sweep_file
 
 PROJECT_RULES = Path("blockers.yaml")
 PROJECT_GONOGO = Path("gonogo.yaml")
@@ -33,6 +35,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cucumber", type=Path, help="export Cucumber JSON")
     parser.add_argument("--gonogo", type=Path, help="go/no-go rules (YAML) on top of the defaults "
                         "(default: gonogo.yaml when present)")
+    parser.add_argument("--sweep", type=Path, action="append", default=[], metavar="SWEEP",
+                        help=f"a resilience sweep (its run folder or {names.SWEEP_JSON}) for the Resilience section "
+                        "and its go/no-go rules; an input that is a sweep counts too (its baseline run is the results)")
 
 
 def _inputs(given: Sequence[str]) -> tuple[list[str], str]:
@@ -112,15 +117,27 @@ def _run(args: argparse.Namespace, history_default: Path | None = None) -> tuple
 
 
 def _analyze(args: argparse.Namespace, history_default: Path | None) -> tuple[Analysis, str]:
-    inputs, folder = _inputs(args.inputs)
+    given, folder = _inputs(args.inputs)
+    inputs, sweeps = split_inputs(given, args.sweep)
+    _check_sweeps(args.sweep, sweeps)
     run = load(inputs)
     base_path = [str(resolve_run(args.baseline))] if args.baseline else []
     baseline = load(base_path) if base_path else None
     history = _history(args.history or history_default, inputs)
     folders = Folders(evidence_of(inputs), evidence_of(base_path), tuple(e for _, e in history))
-    result = analyze(run, _rules(args.rules), baseline, [r for r, _ in history], folders, _gate(args.gonogo))
+    result = analyze(run, _rules(args.rules), baseline, [r for r, _ in history], folders, _gate(args.gonogo),
+                     sweeps)
     _exports(result, args)
     return result, folder
+
+
+def _check_sweeps(given: Sequence[Path], read: Sequence[SweepSummary]) -> None:
+    """Every ``--sweep`` must be a sweep: a wrong path is an error, not a report without its section."""
+    found = {s.path.resolve() for s in read}
+    for path in given:
+        if sweep_file(path).resolve() not in found:
+            raise AnalysisError(f"--sweep {path}: not a sweep's run folder or {names.SWEEP_JSON}",
+                                hint=f"give the run folder `harness sweep` printed (it holds {names.SWEEP_JSON})")
 
 
 def _exports(result: Analysis, args: argparse.Namespace) -> None:

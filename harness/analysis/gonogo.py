@@ -10,11 +10,13 @@ from typing import Any
 from harness.analysis.blockers import Impact, Verdict, hollow_steps, impact_level, is_hollow
 from harness.analysis.model import PASSED, SKIPPED, Run, Scenario
 from harness.analysis.performance import PerfRow
+from harness.analysis.resilience import SweepSummary, for_component, no_recovery, unmet
 from harness.errors import ConfigError
 
 DEFAULT_GONOGO = Path(__file__).with_name("default_gonogo.yaml")
 GO, NO_GO = "GO", "NO-GO"
-CHECKS = ("passes", "no_blocker", "bounds_met", "no_hollow", "no_regression")
+CHECKS = ("passes", "no_blocker", "bounds_met", "no_hollow", "no_regression", "recovers", "expectations_hold")
+SWEEP_CHECKS = frozenset({"recovers", "expectations_hold"})  # judged only when a sweep was read
 _RULE_KEYS = frozenset({"id", "title", "check", "tags", "levels", "severity"})
 
 
@@ -122,12 +124,13 @@ class _Facts:
     verdicts: tuple[Verdict, ...]
     impacts: tuple[Impact, ...]
     rows: tuple[PerfRow, ...]
+    sweeps: tuple[SweepSummary, ...] = ()
 
 
 def decide(run: Run, verdicts: Sequence[Verdict], impacts: Sequence[Impact], rows: Sequence[PerfRow],
-           rules: GateRules, components: Sequence[str] = ()) -> GoNoGo:
+           rules: GateRules, components: Sequence[str] = (), sweeps: Sequence[SweepSummary] = ()) -> GoNoGo:
     """The overall verdict and one per component tag (``rules.components`` or ``components``)."""
-    facts = _Facts(tuple(run.scenarios()), tuple(verdicts), tuple(impacts), tuple(rows))
+    facts = _Facts(tuple(run.scenarios()), tuple(verdicts), tuple(impacts), tuple(rows), tuple(sweeps))
     parts = tuple(_judge(tag, _only(facts, tag), rules) for tag in rules.components or components
                   if any(tag in s.tags for s in facts.scenarios))
     overall = _judge("overall", facts, rules)
@@ -142,11 +145,11 @@ def _only(facts: _Facts, tag: str) -> _Facts:
     keys = {s.key for s in facts.scenarios if tag in s.tags}
     return _Facts(tuple(s for s in facts.scenarios if s.key in keys),
                   tuple(v for v in facts.verdicts if v.scenario.key in keys), facts.impacts,
-                  tuple(r for r in facts.rows if r.id.split("#", 1)[0] in keys))
+                  tuple(r for r in facts.rows if r.id.split("#", 1)[0] in keys), for_component(facts.sweeps, tag))
 
 
 def _judge(scope: str, facts: _Facts, rules: GateRules) -> GoNoGo:
-    reasons = tuple(_check(rule, facts) for rule in rules.rules)
+    reasons = tuple(_check(rule, facts) for rule in rules.rules if facts.sweeps or rule.check not in SWEEP_CHECKS)
     blocked = any(not r.held and r.rule.severity == "no-go" for r in reasons)
     return GoNoGo(scope, NO_GO if blocked else GO, reasons)
 
@@ -185,6 +188,15 @@ def _no_regression(rule: GateRule, facts: _Facts) -> list[str]:
             for row in facts.rows for t in row.trends if t.regressed and t.reference is not None]
 
 
+def _recovers(rule: GateRule, facts: _Facts) -> list[str]:
+    return no_recovery(facts.sweeps)
+
+
+def _expectations_hold(rule: GateRule, facts: _Facts) -> list[str]:
+    return unmet(facts.sweeps)
+
+
 _CHECKS: dict[str, Callable[[GateRule, _Facts], list[str]]] = {
     "passes": _passes, "no_blocker": _no_blocker, "bounds_met": _bounds_met,
-    "no_hollow": _no_hollow, "no_regression": _no_regression}
+    "no_hollow": _no_hollow, "no_regression": _no_regression, "recovers": _recovers,
+    "expectations_hold": _expectations_hold}

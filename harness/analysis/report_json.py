@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from harness.analysis import resilience
 from harness.analysis.analyze import Analysis
 from harness.analysis.annotate import Annotation
 from harness.analysis.blockers import Impact, Verdict
@@ -44,6 +45,7 @@ def to_dict(analysis: Analysis, *, with_steps: bool = True, full: bool = True) -
         "flaky": [asdict(f) for f in analysis.flaky],
         "context": {key: note_dict(note) for key, note in analysis.notes.items()},
         "performance": [perf_dict(row) for row in analysis.performance],
+        "resilience": resilience.as_dict(analysis.sweeps),
         "features": [_feature(f, blockers, with_steps, full) for f in analysis.run.features],
     }
 

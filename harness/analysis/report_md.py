@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 
+from harness.analysis import resilience
 from harness.analysis.analyze import Analysis
 from harness.analysis.metrics import Rates
 from harness.analysis.model import SKIPPED
@@ -26,7 +27,8 @@ def render(analysis: Analysis, team: str, next_team: str = "", static_hollow: Se
            run_folder: str = "") -> str:
     """The whole Markdown document."""
     parts = [_header(analysis, team, next_team), _gonogo(analysis), _summary(analysis), _categories(analysis),
-             _blockers(analysis), _in_context(analysis), _performance(analysis), _pass_rates(analysis),
+             _blockers(analysis), _in_context(analysis), _performance(analysis), resilience.markdown(analysis.sweeps),
+             _pass_rates(analysis),
              _coverage(analysis), _errors(analysis),
              _undefined(analysis), _hollow(analysis, static_hollow), _history(analysis),
              _recommendations(analysis, next_team), _rerun(analysis, run_folder), _artifacts(analysis)]

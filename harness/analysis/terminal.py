@@ -44,6 +44,10 @@ def render(analysis: Analysis, top: int = 8) -> str:
     if analysis.hollow:
         lines += ["", f"hollow steps (passed, verified nothing): {len(analysis.hollow)}"]
     lines += _context(analysis, top)
+    for sweep in analysis.sweeps:
+        tolerated, exercised = sweep.score.get("overall", (0, 0))
+        lines += ["", f"resilience sweep {sweep.run_id} of {sweep.env}: {tolerated}/{exercised} exercised cells "
+                      f"tolerated, {len(sweep.findings)} finding(s), {len(sweep.no_recovery)} without recovery"]
     g = analysis.gonogo
     if g is not None:
         lines += ["", f"verdict: {g.verdict}"] + [f"  {'no-go' if r.rule.severity == 'no-go' else 'warn'}: "

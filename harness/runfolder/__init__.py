@@ -2,7 +2,8 @@
 
 ``names``: the file and folder names; ``layout``: ``RunFolder`` and ``EnvFolder``; one module per
 structured file with its frozen dataclass, writer and reader: ``timeline`` (fault events),
-``load`` (load runs), ``startup`` (bring-ups), ``workers`` (a split run's summary), ``rerun``.
+``load`` (load runs), ``startup`` (bring-ups), ``workers`` (a split run's summary), ``rerun``,
+``sweep`` (a resilience sweep's ``sweep.json`` read back).
 Nothing else in harness spells a name of the run folder (tests/test_runfolder_names.py checks).
 It imports only the standard library: every layer may use it.
 """

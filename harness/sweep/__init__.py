@@ -5,6 +5,7 @@
     outcome    a cell's outcome: tolerated, detected, no recovery, not exercised
     expect     a project's resilience.yaml: what should hold; a differing cell is a finding
     report     sweep.json, sweep.md, sweep.html (heatmap), the score, the diff against a baseline sweep
+    merge      `--merge`: several sweeps (CI shards, or divided by hand) as one; missing shards named
     driver     brings the environment up once, runs the baseline, then cell after cell, measuring recovery
     cli        `harness sweep ...`
 """

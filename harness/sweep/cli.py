@@ -13,7 +13,7 @@ from harness.env.lifecycle import forward_signals_as_interrupt, new_run_id
 from harness.errors import ConfigError
 from harness.faults.kinds import DEFAULTS, EDGE_KINDS, SERVICE_KINDS
 from harness.runfolder import RunFolder
-from harness.sweep import report
+from harness.sweep import merge, report
 from harness.sweep.driver import Sweep, SweepOptions, SweepResult, plan, topology
 from harness.sweep.expect import FILE, findings, load_expectations
 from harness.sweep.expect import expected as expected_of
@@ -60,12 +60,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="run the cells on N environments at once (each worker has its own)")
     p.add_argument("--shard", default="", metavar="I/N", help="run only shard I of N of the fault space (CI runners)")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="SWEEP",
+                   help="merge these sweeps (shards' run folders or their JSON summaries) into one; run nothing")
     return p
 
 
 def main(argv: list[str]) -> int:
     """Entry point of `harness sweep`."""
     args, selection = parser().parse_known_args(argv)
+    if args.merge:
+        return merge.run(args.merge, args.baseline)
     if args.workers < 1 or args.baseline_runs < 1:
         raise ConfigError(f"{'--workers' if args.workers < 1 else '--baseline-runs'} must be 1 or more",
                           key="--workers" if args.workers < 1 else "--baseline-runs", hint="e.g. --workers 2")

@@ -3,10 +3,12 @@
     worker: {kill: tolerated, pause: tolerated}
     queen:  {kill: detected}
     "*":    {latency: tolerated}          # a glob names several services
+    "test-machine->queen": {partition: detected}     # one edge, client -> server (globs on either side)
 
 A cell whose outcome differs from its expectation is a finding: expected tolerated but detected is a
 resilience bug; expected detected but tolerated is a blind scenario or a dead dependency. An edge
-cell is looked up under its server side, then its client side.
+cell is looked up under the edge keys first (``A->B``), then its server side, then its client side;
+within each, in the file's order.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from pathlib import Path
 import yaml
 
 from harness.errors import ConfigError
-from harness.faults.kinds import KINDS
+from harness.faults.kinds import EDGE_KINDS, KINDS, SERVICE_KINDS
 from harness.sweep.outcome import DETECTED, NO_RECOVERY, TOLERATED, CellResult
 
 EXPECTABLE = (TOLERATED, DETECTED, NO_RECOVERY)
 FILE = "resilience.yaml"
+EDGE = "->"
 
 Expectations = Mapping[str, Mapping[str, str]]
 
@@ -45,6 +48,10 @@ def load_expectations(path: Path) -> dict[str, dict[str, str]]:
             if kind not in KINDS:
                 raise ConfigError(f"unknown fault kind {kind!r}", file=str(path), key=f"{service}.{kind}",
                                   hint=f"kinds: {', '.join(KINDS)}")
+            if EDGE in str(service) and kind in SERVICE_KINDS:
+                raise ConfigError(f"{kind!r} is a fault of one service, not of an edge", file=str(path),
+                                  key=f"{service}.{kind}", hint=f"edge kinds: {', '.join(EDGE_KINDS)}; name the "
+                                  "service alone for the others")
             if outcome not in EXPECTABLE:
                 raise ConfigError(f"unknown outcome {outcome!r}", file=str(path), key=f"{service}.{kind}",
                                   hint=f"outcomes: {', '.join(EXPECTABLE)}")
@@ -54,11 +61,17 @@ def load_expectations(path: Path) -> dict[str, dict[str, str]]:
 
 def expected(expectations: Expectations, cell: CellResult) -> str:
     """The outcome expected of a cell, or "" when nothing is said about it."""
-    sides = [cell.fault.peer, cell.fault.target] if cell.fault.peer else [cell.fault.target]
-    for side in (s.partition("#")[0] for s in sides):
+    client, server = cell.fault.target.partition("#")[0], cell.fault.peer.partition("#")[0]
+    kind = cell.fault.kind
+    if server:
         for pattern, kinds in expectations.items():
-            if fnmatch.fnmatchcase(side, pattern) and cell.fault.kind in kinds:
-                return kinds[cell.fault.kind]
+            a, arrow, b = pattern.partition(EDGE)
+            if arrow and kind in kinds and fnmatch.fnmatchcase(client, a) and fnmatch.fnmatchcase(server, b):
+                return kinds[kind]
+    for side in ([server, client] if server else [client]):
+        for pattern, kinds in expectations.items():
+            if EDGE not in pattern and fnmatch.fnmatchcase(side, pattern) and kind in kinds:
+                return kinds[kind]
     return ""
 
 

@@ -99,6 +99,10 @@ def markdown(data: Mapping[str, Any]) -> str:
         r = data["reduction"]
         lines.append(f"- dynamic reduction: {r['runs']} scenario runs instead of {r['unreduced_runs']} "
                      f"(saved {r['saved']})")
+    if data.get("merged_from"):
+        lines.append(f"- merged from {len(data['merged_from'])} sweeps (machine time {data['machine_s']:g} s): "
+                     + ", ".join(f"{m['run_id']}" + (f" (shard {m['shard']})" if m["shard"] else "")
+                                 for m in data["merged_from"]))
     if data["stopped"]:
         lines.append(f"- stopped early ({data['stopped']}): "
                      f"{sum(1 for c in data['cells'] if c['outcome'] == NOT_RUN)} cells did not run")

@@ -184,3 +184,32 @@ def test_reports_hold_every_cell_the_score_and_a_self_contained_heatmap(tmp_path
     page = html_file.read_text()
     assert "<script src" not in page and "<link" not in page  # self-contained
     assert page.count('class="cell') == 4 and 'class="cell finding"' in page and "nginx → api" in page
+
+
+def test_edge_keys_come_before_either_side_and_take_only_edge_kinds(tmp_path: Path) -> None:
+    file = tmp_path / "resilience.yaml"
+    file.write_text("queen: {partition: tolerated, kill: detected}\n'test-machine->queen': {partition: detected}\n"
+                    "'hive-*': {partition: detected}\n")
+    expectations = load_expectations(file)
+    cells = [_cell("partition test-machine->queen", "passed"), _cell("partition hive-1->queen", "passed"),
+             _cell("partition queen->hive-2", "passed")]
+    found = {f.cell: f.expected for f in findings(expectations, cells)}
+    assert found == {"partition test-machine->queen": "detected", "partition queen->hive-2": "detected"}
+    file.write_text("'a->b': {kill: detected}\n")
+    with pytest.raises(ConfigError, match="fault of one service") as caught:
+        load_expectations(file)
+    assert caught.value.key == "a->b.kill"
+
+
+def test_the_reference_resilience_yaml_names_services_and_edges_of_full_stack() -> None:
+    root = Path(__file__).parents[2]
+    expectations = load_expectations(root / "resilience.yaml")
+    services = {"queen", "hive-1", "hive-2", "worker-1-1", "worker-1-2", "worker-2-1", "worker-2-2", HOST}
+    import fnmatch
+
+    for key in expectations:
+        sides = key.split("->")
+        assert all(any(fnmatch.fnmatchcase(s, side) for s in services) for side in sides), key
+    assert findings(expectations, [_cell("kill queen", "failed")]) == []
+    assert [f.meaning for f in findings(expectations, [_cell("kill queen", "passed")])] == \
+        ["blind scenario or dead dependency"]
