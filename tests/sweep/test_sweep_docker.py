@@ -75,3 +75,37 @@ def test_two_workers_share_the_cells_and_a_hang_under_a_fault_times_out(tmp_path
     assert data["sweep"]["limits"] == {"*": 2.0} and data["sweep"]["keys"] == ["kill db", "pause db"]
     assert all(c["recovery_s"] is not None for c in data["cells"])
     assert harness_containers(data["run_id"]) == [] and harness_containers(f"{data['run_id']}-w2") == []
+
+
+def test_two_shards_merge_into_the_single_sweep(tmp_path: Path) -> None:
+    """`--shard 1/2` and `--shard 2/2` split the two cells; `--merge` of both gives the single sweep's outcomes and
+    score; a merge of one shard alone names the missing one (exit 2), and no shard leaves a container."""
+    project = tmp_path / "example_project"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    env["HARNESS_BASE_IMAGE"] = base_image_from_env()
+    runs = project / ".harness" / "runs"
+    shards: list[Path] = []
+    for part in ("1/2", "2/2"):
+        before = {p for p in runs.iterdir()} if runs.exists() else set()
+        done = subprocess.run([str(HARNESS), "sweep", "--faults", "kill,cpu", "--targets", "db", "--shard", part,
+                               "features/shop.requests.feature:16"],
+                              cwd=project, env=env, capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        (new,) = [p for p in runs.iterdir() if p not in before and p.is_dir() and not p.is_symlink()]
+        shards.append(new)
+    ran = [json.loads(RunFolder(s).sweep_files[0].read_text()) for s in shards]
+    assert [len([c for c in d["cells"] if c["outcome"] != "not run"]) for d in ran] == [1, 1], ran
+    for data in ran:
+        assert harness_containers(data["run_id"]) == []
+    lone = subprocess.run([str(HARNESS), "sweep", "--merge", str(shards[0])],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert lone.returncode == 2 and "shard 2/2 missing" in lone.stderr + lone.stdout, lone.stdout + lone.stderr
+    merged = subprocess.run([str(HARNESS), "sweep", "--merge", *map(str, shards)],
+                            cwd=project, env=env, capture_output=True, text=True, timeout=60)
+    assert merged.returncode == 0, merged.stdout[-3000:] + merged.stderr[-3000:]
+    (out,) = [p for p in runs.iterdir() if p not in shards and p.is_dir() and not p.is_symlink()
+              and RunFolder(p).sweep_files[0].exists()]
+    data = json.loads(RunFolder(out).sweep_files[0].read_text())
+    assert {c["label"]: c["outcome"] for c in data["cells"]} == {"kill db": "detected", "cpu db": "tolerated"}
+    assert data["score"]["overall"] == [1, 2]
