@@ -27,11 +27,17 @@ HARNESS = Path(sys.executable).parent / "harness"
 pytestmark = pytest.mark.docker
 
 
-def test_a_killed_database_is_detected_and_a_squeezed_one_tolerated(tmp_path: Path) -> None:
-    project = tmp_path / "example_project"  # same folder name: the same stable image tags
+def example(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the example project (same folder name: the same stable image tags) and the environment to run it."""
+    project = tmp_path / "example_project"
     shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
     env["HARNESS_BASE_IMAGE"] = base_image_from_env()
+    return project, env
+
+
+def test_a_killed_database_is_detected_and_a_squeezed_one_tolerated(tmp_path: Path) -> None:
+    project, env = example(tmp_path)
     done = subprocess.run([str(HARNESS), "sweep", "--faults", "kill,cpu", "--targets", "db",
                            "features/shop.requests.feature:16"],
                           cwd=project, env=env, capture_output=True, text=True, timeout=240)
@@ -56,10 +62,7 @@ def test_two_workers_share_the_cells_and_a_hang_under_a_fault_times_out(tmp_path
     """A paused database makes the write hang (nginx gives up after 3 s): past --scenario-timeout 2 it fails
     "timed out under pause db" (a detection, in seconds instead of a request timeout); the killed one fails at once;
     each worker ran one cell on its own environment, and neither environment is left behind."""
-    project = tmp_path / "example_project"
-    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
-    env["HARNESS_BASE_IMAGE"] = base_image_from_env()
+    project, env = example(tmp_path)
     done = subprocess.run([str(HARNESS), "sweep", "--faults", "kill,pause", "--targets", "db", "--workers", "2",
                            "--scenario-timeout", "2", "--shard", "1/1", "features/shop.requests.feature:16"],
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
@@ -80,10 +83,7 @@ def test_two_workers_share_the_cells_and_a_hang_under_a_fault_times_out(tmp_path
 def test_two_shards_merge_into_the_single_sweep(tmp_path: Path) -> None:
     """`--shard 1/2` and `--shard 2/2` split the two cells; `--merge` of both gives the single sweep's outcomes and
     score; a merge of one shard alone names the missing one (exit 2), and no shard leaves a container."""
-    project = tmp_path / "example_project"
-    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
-    env["HARNESS_BASE_IMAGE"] = base_image_from_env()
+    project, env = example(tmp_path)
     runs = project / ".harness" / "runs"
     shards: list[Path] = []
     for part in ("1/2", "2/2"):
