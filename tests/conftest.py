@@ -68,3 +68,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
               "Hint: Docker tests must fail, not skip, when the engine or an image is missing (`make setup`).",
               file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- the Docker phase runs on several workers (`make test`: -n N --dist loadgroup) -------------------
+
+# Files whose tests must not run beside each other's: both use the example project's stable image tags
+# (test_example_project removes the API's tag to prove the next run builds it; the sweep runs on it).
+SHARED_GROUPS = {"tests/test_example_project.py": "example-project-images",
+                 "tests/sweep/test_sweep_docker.py": "example-project-images"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put every Docker test in its file's xdist group (or a shared one, SHARED_GROUPS).
+
+    Under ``--dist loadgroup`` a group runs on one worker, one test at a time: a file's module fixtures
+    (an environment, a built wheel) are made once, and tests that share an environment name, a kept
+    project or a fixed port never run beside each other; different files run side by side. Without
+    xdist the marker does nothing.
+    """
+    for item in items:
+        if "docker" in item.keywords and item.get_closest_marker("xdist_group") is None:
+            path = item.nodeid.split("::", 1)[0]
+            item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(path, path)))
