@@ -8,9 +8,9 @@ from pathlib import Path
 
 from harness.analysis.annotate import Annotation, annotate
 from harness.analysis.blockers import (
+    Hollowness,
     Impact,
     UniqueError,
-    Hollowness,
     Verdict,
     classify,
     impacts,
