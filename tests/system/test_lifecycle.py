@@ -206,6 +206,10 @@ def test_a_failed_step_saves_the_services_logs_and_exits_1(fixture_project: Path
 
 # --- a team's compose project: builds, relative paths, secrets, fixed ports ------------------------
 
+# Under `make test` (xdist --dist loadgroup) these run as a group of their own, beside the tests above:
+# every build_project has its own folder name, image tags and project names.
+TEAM_PROJECT = pytest.mark.xdist_group("tests/system/test_lifecycle.py::team-project")
+
 
 @pytest.fixture
 def build_project(tmp_path: Path) -> Iterator[Path]:
@@ -236,6 +240,7 @@ def get(url: str) -> str:
         return str(response.read().decode())
 
 
+@TEAM_PROJECT
 def test_a_team_project_builds_once_and_reads_files_mounted_from_beside_the_template(build_project: Path) -> None:
     first = environment(build_project, "app")
     started = time.monotonic()
@@ -273,6 +278,7 @@ def test_a_team_project_builds_once_and_reads_files_mounted_from_beside_the_temp
     print(f"\nteam project bring-up: first (with build) {first_seconds:.1f} s, second {second_seconds:.1f} s")
 
 
+@TEAM_PROJECT
 def test_a_broken_dockerfile_names_service_dockerfile_and_the_failing_output(build_project: Path) -> None:
     env = environment(build_project, "broken-build")
     with pytest.raises(BuildError) as err:
@@ -289,6 +295,7 @@ def test_a_broken_dockerfile_names_service_dockerfile_and_the_failing_output(bui
     assert leftovers == []
 
 
+@TEAM_PROJECT
 def test_a_plain_compose_file_with_a_fixed_port_runs_twice_at_once(build_project: Path) -> None:
     one, two = environment(build_project, "team"), environment(build_project, "team")
     try:
@@ -313,6 +320,7 @@ def test_a_plain_compose_file_with_a_fixed_port_runs_twice_at_once(build_project
         assert_nothing_left(env.run_id)
 
 
+@TEAM_PROJECT
 def test_no_file_of_the_run_folder_holds_a_secret_value(build_project: Path) -> None:
     env = environment(build_project, "app")
     with env:
