@@ -8,9 +8,9 @@ SHELL := /bin/bash
 VENV := .venv/bin
 HARNESS := $(VENV)/harness
 PYTEST_ARGS ?=
-# unit tests run in parallel (pytest-xdist) on every core; the Docker tests on DOCKER_WORKERS workers, one file
-# (its xdist group, tests/conftest.py) per worker at a time: Docker work is mostly waiting, and a file's tests
-# keep their order, their shared environment and their timing-sensitive checks to themselves
+# unit tests run in parallel (pytest-xdist) on every core; the Docker tests on DOCKER_WORKERS workers, a whole
+# file per worker (--dist loadfile; longest files first, tests/conftest.py): Docker work is mostly waiting, and
+# a file's tests keep their order and their shared environment to themselves
 UNIT_WORKERS ?= auto
 DOCKER_WORKERS ?= 3
 TEAM ?= TEAM-107
@@ -32,7 +32,7 @@ venv: ## only the .venv (project installed editable with dev extras)
 test: setup ## all tests: the unit tests on every core (pytest-xdist), then the Docker-backed ones, DOCKER_WORKERS files at a time; installs chromium and strace, which tests use
 	@scripts/setup.sh testtools
 	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) $(PYTEST_ARGS)
-	$(VENV)/pytest -m docker -n $(DOCKER_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	$(VENV)/pytest -m docker -n $(DOCKER_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-unit: venv ## the unit tests only (no Docker needed), on every core
 	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) $(PYTEST_ARGS)

@@ -70,32 +70,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-# --- the Docker phase runs on several workers (`make test`: -n N --dist loadgroup) -------------------
+# --- the Docker phase runs on several workers (`make test`: -n N --dist loadfile) --------------------
 
-# The longest groups start first (measured with --durations, 2026-12-06: the sweep ~205 s, the example
-# project ~155 s, lifecycle ~110 s, ground ~110 s on a loaded machine), so no worker is left with one of
-# them at the end; the rest keep their collection order. A stale list costs balance, never correctness.
+# Under `--dist loadfile` a file runs on one worker, one test at a time: its module fixtures (an
+# environment, a built wheel) are made once, and tests that share an environment name, a kept project
+# or an image tag never run beside each other; different files run side by side (their projects,
+# networks and tags are their own). The longest files start first (--durations, 2026-12-06, loaded
+# machine: the sweep ~205 s, the example project ~155 s, lifecycle and ground ~110 s each), so no
+# worker is left with one of them at the end. A stale list costs balance, never correctness.
 LONGEST_FIRST = ("tests/sweep/test_sweep_docker.py", "tests/test_example_project.py",
                  "tests/system/test_lifecycle.py", "tests/system/test_ground.py",
-                 "tests/system/test_lifecycle.py::team-project", "tests/system/test_remote_engine.py",
+                 "tests/system/test_team_project.py", "tests/system/test_remote_engine.py",
                  "tests/system/test_parallel_run.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Put every Docker test without an ``xdist_group`` marker of its own in its file's group, longest first.
-
-    Under ``--dist loadgroup`` a group runs on one worker, one test at a time: a file's module fixtures
-    (an environment, a built wheel) are made once, and tests that share an environment name, a kept
-    project or an image tag never run beside each other; different groups run side by side (their
-    projects, networks and tags are their own). Without xdist the marker does nothing.
-    """
-    rank: dict[int, int] = {}
-    for item in items:
-        if "docker" not in item.keywords:
-            continue
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-        marker = item.get_closest_marker("xdist_group")
-        group = str(marker.args[0]) if marker is not None and marker.args else ""
-        rank[id(item)] = LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
-    items.sort(key=lambda item: rank.get(id(item), len(LONGEST_FIRST)))
+    """The files of LONGEST_FIRST first, in that order; every other test keeps its place (a stable sort)."""
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)
