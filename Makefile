@@ -32,7 +32,8 @@ venv: ## only the .venv (project installed editable with dev extras)
 test: setup ## all tests: the unit tests on every core (pytest-xdist), then the Docker-backed ones, DOCKER_WORKERS files at a time; installs chromium and strace, which tests use
 	@scripts/setup.sh testtools
 	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) $(PYTEST_ARGS)
-	$(VENV)/pytest -m docker -n $(DOCKER_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	$(VENV)/pytest -m "docker and not alone" -n $(DOCKER_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	$(VENV)/pytest -m "docker and alone" $(PYTEST_ARGS)
 
 test-unit: venv ## the unit tests only (no Docker needed), on every core
 	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) $(PYTEST_ARGS)

@@ -84,8 +84,23 @@ LONGEST_FIRST = ("tests/sweep/test_sweep_docker.py", "tests/test_example_project
                  "tests/system/test_parallel_run.py")
 
 
+# Tests that kill a runner and its watchdog and then check what `harness gc` (or the next run's janitor)
+# does with the orphaned project: beside other workers, any `harness run` starting elsewhere runs the
+# janitor, which would remove that project first (a failure, or a pass that proved nothing). Marked
+# `alone`; `make test` runs them after the parallel phase, one at a time.
+ALONE = frozenset({
+    "tests/system/test_lifecycle.py::test_sigkill_of_the_runner_is_cleaned_by_the_watchdog",
+    "tests/system/test_lifecycle.py::test_sigkill_of_runner_and_watchdog_is_cleaned_by_gc",
+    "tests/system/test_ground.py::test_watchdog_and_runner_killed_the_next_runs_janitor_removes_the_project",
+})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The files of LONGEST_FIRST first, in that order; every other test keeps its place (a stable sort)."""
+    """Mark the ALONE tests; the files of LONGEST_FIRST first, in that order, every other test in its place."""
+    for item in items:
+        if item.nodeid in ALONE:
+            item.add_marker(pytest.mark.alone)
+
     def rank(item: pytest.Item) -> int:
         path = item.nodeid.split("::", 1)[0]
         return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
