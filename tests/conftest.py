@@ -78,10 +78,32 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # networks and tags are their own). The longest files start first (--durations, 2026-12-06, loaded
 # machine: the sweep ~205 s, the example project ~155 s, lifecycle and ground ~110 s each), so no
 # worker is left with one of them at the end. A stale list costs balance, never correctness.
-LONGEST_FIRST = ("tests/sweep/test_sweep_docker.py", "tests/test_example_project.py",
+LONGEST_FIRST = ("tests/sweep/test_sweep_docker.py", "tests/test_example_project.py",  # one scope (below)
                  "tests/system/test_lifecycle.py", "tests/system/test_ground.py",
                  "tests/system/test_team_project.py", "tests/system/test_remote_engine.py",
                  "tests/system/test_parallel_run.py")
+
+
+# Files that share one xdist scope, so one worker runs them one after the other: both use the example
+# project's stable image tags (test_example_project removes the API's tag to prove its first run builds
+# it; the sweep would use, or build, that tag at the same time).
+SHARED_SCOPES = {"tests/test_example_project.py": "example-project-images",
+                 "tests/sweep/test_sweep_docker.py": "example-project-images"}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``--dist loadfile``: a file is a scope, except the files of SHARED_SCOPES, which share one."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    # lazy: xdist is there whenever this hook is called (it is xdist's hook)
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return SHARED_SCOPES.get(path, path)
+
+    return SharedFileScheduling(config, log)  # type: ignore[arg-type]
 
 
 # Tests that kill a runner and its watchdog and then check what `harness gc` (or the next run's janitor)

@@ -3,10 +3,8 @@
 The harness is built into a wheel, installed (not editable) into a fresh venv, and that venv's
 behave runs the example project's features from a copy in a tmp folder: nginx, the team's API
 built from its own Dockerfile, PostgreSQL and Redis, all from Debian's packages. The first run
-must build the API's image, the second must not; nothing of either run may be left behind. The copy's
-folder has a name of its own, so its image tags are its own too: another test on the example project
-(the sweep's, maybe running beside this one) neither sees them nor builds them first; they are removed
-with the copy. Real behave, real Docker, real servers.
+must build the API's image (its stable tag is removed first), the second must not; nothing of
+either run may be left behind. Real behave, real Docker, real servers.
 """
 
 from __future__ import annotations
@@ -14,13 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,10 +27,9 @@ from harness.env.lifecycle import new_run_id
 
 PROJECT = Path(__file__).parent / "example_project"
 REPO = PROJECT.parent.parent
-# Built images are tagged harness-build/<project folder>-<service>:<content hash>; the copy's folder is
-# example_project_<hex>, so its tags start with this (and are its own).
-BUILD_PREFIX = "harness-build/example-project-"
-STABLE_REPOSITORIES = (BUILD_PREFIX, "harness-faultproxy")
+# Built images are tagged harness-build/<project folder>-<service>:<content hash>.
+API_REPOSITORY = "harness-build/example-project-api"
+STABLE_REPOSITORIES = ("harness-build/example-project-", "harness-faultproxy")
 SCENARIOS = 15  # every scenario in tests/example_project/features (deliberately_failing/ holds the failing ones)
 
 # What a wheel must carry besides modules: everything the package reads at run time.
@@ -75,24 +71,11 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A copy of the example project in a folder of its own name (its image tags are its own), whose built
-    images are removed afterwards."""
-    target = tmp_path_factory.mktemp("team") / f"example_project_{secrets.token_hex(3)}"
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example project (same folder name, so the same stable image tags)."""
+    target = tmp_path_factory.mktemp("team") / "example_project"
     shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
-    try:
-        yield target
-    finally:
-        refs = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
-                               f"{build_repository(target)}*"], capture_output=True, text=True).stdout.split()
-        if refs:
-            subprocess.run(["docker", "image", "rm", *refs], capture_output=True, check=False)
-
-
-def build_repository(project: Path, service: str = "") -> str:
-    """``harness-build/<project folder>-<service>``: the repository of the project's built images."""
-    slug = re.sub(r"[^a-z0-9]+", "-", project.name.lower()).strip("-")
-    return f"harness-build/{slug}-{service}"
+    return target
 
 
 def behave(venv: Path, project: Path, *targets: str) -> tuple[subprocess.CompletedProcess[str], str, float]:
@@ -114,9 +97,9 @@ def docker_lines(*args: str) -> list[str]:
     return _run(["docker", *args]).stdout.split()
 
 
-def api_images(project: Path) -> dict[str, str]:
+def api_images() -> dict[str, str]:
     """``repository:tag`` -> image id of the API's stable tags."""
-    rows = docker_lines("images", build_repository(project, "api"), "--format", "{{.Repository}}:{{.Tag}}={{.ID}}")
+    rows = docker_lines("images", API_REPOSITORY, "--format", "{{.Repository}}:{{.Tag}}={{.ID}}")
     return dict(row.split("=", 1) for row in rows)
 
 
@@ -144,7 +127,7 @@ def per_run_images(image_ids: set[str]) -> list[str]:
         if inspected.returncode != 0:  # removed meanwhile (by its owner): not a leftover
             continue
         labels = json.loads(inspected.stdout) or {}
-        ours = (labels.get("harness.image", "").startswith(BUILD_PREFIX.split("/", 1)[1])
+        ours = (labels.get("harness.image", "").startswith("example-project-")
                 or labels.get("com.docker.compose.project", "").endswith(("-shop", "-shop-plain")))
         if ours and not refs.get(image_id, "").startswith(STABLE_REPOSITORIES):
             found.append(f"{image_id} {refs.get(image_id)} {labels}")
@@ -167,8 +150,8 @@ def test_the_wheel_carries_everything_a_team_needs(wheel: Path) -> None:
 @pytest.mark.docker
 def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
         venv: Path, project: Path, record_property: Callable[[str, object], None]) -> None:
-    api = build_repository(project, "api")
-    assert api_images(project) == {}, "the copy's own tag: the first run must really build"
+    for tag in api_images():  # the first run must really build; --no-prune keeps docker's layer cache
+        _run(["docker", "rmi", "--no-prune", tag])
     before = images()
 
     first, first_id, first_took = behave(venv, project, "features")
@@ -176,9 +159,10 @@ def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
     assert f"{SCENARIOS} scenarios passed, 0 failed" in first.stdout
     # Both environments (template and plain compose file) share the tag; the first one up builds it.
-    built_by = re.search(rf"\[(shop|shop-plain)\] build api: built in ([\d.]+) s \({re.escape(api)}:\w+\)", first_out)
+    built_by = re.search(rf"\[(shop|shop-plain)\] build api: built in ([\d.]+) s \({re.escape(API_REPOSITORY)}:\w+\)",
+                         first_out)
     assert built_by, first_out[:4000]
-    built = api_images(project)
+    built = api_images()
     assert len(built) == 1, built
 
     second, second_id, second_took = behave(venv, project, "features/shop.requests.feature")
@@ -187,7 +171,7 @@ def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
     second_out = second.stdout + second.stderr
     assert "build api: up to date" in second_out and "build api: built" not in second_out
     assert "Step 1/" not in second_out  # no docker build ran at all
-    assert api_images(project) == built  # same tag, same image id
+    assert api_images() == built  # same tag, same image id
 
     timings = {"API build": float(built_by.group(2)),
                "first bring-up (API built)": bring_up_seconds(first_out, built_by.group(1)),
@@ -199,6 +183,8 @@ def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
     for run_id in (first_id, second_id):
         assert leftovers(run_id) == {"containers": [], "networks": [], "volumes": [], "images": []}
     assert per_run_images(set(images()) - set(before)) == []
+    # Layers of API images of earlier sources, left dangling by --no-prune (the current chain has a child).
+    _run(["docker", "image", "prune", "-f", "--filter", "label=harness.image=example-project-api"])
 
 
 @pytest.mark.docker
