@@ -106,14 +106,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     return SharedFileScheduling(config, log)  # type: ignore[arg-type]
 
 
-# Tests that kill a runner and its watchdog and then check what `harness gc` (or the next run's janitor)
-# does with the orphaned project: beside other workers, any `harness run` starting elsewhere runs the
-# janitor, which would remove that project first (a failure, or a pass that proved nothing). Marked
-# `alone`; `make test` runs them after the parallel phase, one at a time.
+# Tests no other test may run beside; `make test` runs them after the parallel phase, one at a time:
+# - they kill a runner and its watchdog, then check what `harness gc` (or the next run's janitor) does with
+#   the orphaned project: any `harness run` starting on another worker runs the janitor, which would
+#   remove that project first (a failure, or a pass that proved nothing);
+# - it times single requests in milliseconds (the first under 150 ms): a neighbour's CPU burst is not
+#   the latency it measures.
 ALONE = frozenset({
     "tests/system/test_lifecycle.py::test_sigkill_of_the_runner_is_cleaned_by_the_watchdog",
     "tests/system/test_lifecycle.py::test_sigkill_of_runner_and_watchdog_is_cleaned_by_gc",
     "tests/system/test_ground.py::test_watchdog_and_runner_killed_the_next_runs_janitor_removes_the_project",
+    "tests/system/test_client_link.py::"
+    "test_client_link_latency_reaches_http_websocket_and_load_with_no_proxy_step_and_the_undo_restores_it",
 })
 
 
