@@ -68,3 +68,66 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
               "Hint: Docker tests must fail, not skip, when the engine or an image is missing (`make setup`).",
               file=sys.stderr)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- the Docker phase runs on several workers (`make test`: -n N --dist loadfile) --------------------
+
+# Under `--dist loadfile` a file runs on one worker, one test at a time: its module fixtures (an
+# environment, a built wheel) are made once, and tests that share an environment name, a kept project
+# or an image tag never run beside each other; different files run side by side (their projects,
+# networks and tags are their own). The longest files start first (--durations, 2026-12-06, loaded
+# machine: the sweep ~205 s, the example project ~155 s, lifecycle and ground ~110 s each), so no
+# worker is left with one of them at the end. A stale list costs balance, never correctness.
+LONGEST_FIRST = ("tests/sweep/test_sweep_docker.py", "tests/test_example_project.py",  # one scope (below)
+                 "tests/system/test_lifecycle.py", "tests/system/test_ground.py",
+                 "tests/system/test_team_project.py", "tests/system/test_remote_engine.py",
+                 "tests/system/test_parallel_run.py")
+
+
+# Files that share one xdist scope, so one worker runs them one after the other: both use the example
+# project's stable image tags (test_example_project removes the API's tag to prove its first run builds
+# it; the sweep would use, or build, that tag at the same time).
+SHARED_SCOPES = {"tests/test_example_project.py": "example-project-images",
+                 "tests/sweep/test_sweep_docker.py": "example-project-images"}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``--dist loadfile``: a file is a scope, except the files of SHARED_SCOPES, which share one."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    # lazy: xdist is there whenever this hook is called (it is xdist's hook)
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return SHARED_SCOPES.get(path, path)
+
+    return SharedFileScheduling(config, log)  # type: ignore[arg-type]
+
+
+# Tests no other test may run beside; `make test` runs them after the parallel phase, one at a time:
+# - they kill a runner and its watchdog, then check what `harness gc` (or the next run's janitor) does with
+#   the orphaned project: any `harness run` starting on another worker runs the janitor, which would
+#   remove that project first (a failure, or a pass that proved nothing);
+# - it times single requests in milliseconds (the first under 150 ms): a neighbour's CPU burst is not
+#   the latency it measures.
+ALONE = frozenset({
+    "tests/system/test_lifecycle.py::test_sigkill_of_the_runner_is_cleaned_by_the_watchdog",
+    "tests/system/test_lifecycle.py::test_sigkill_of_runner_and_watchdog_is_cleaned_by_gc",
+    "tests/system/test_ground.py::test_watchdog_and_runner_killed_the_next_runs_janitor_removes_the_project",
+    "tests/system/test_client_link.py::"
+    "test_client_link_latency_reaches_http_websocket_and_load_with_no_proxy_step_and_the_undo_restores_it",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the ALONE tests; the files of LONGEST_FIRST first, in that order, every other test in its place."""
+    for item in items:
+        if item.nodeid in ALONE:
+            item.add_marker(pytest.mark.alone)
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from harness.analysis.annotate import Annotation, annotate
 from harness.analysis.blockers import (
+    Hollowness,
     Impact,
     UniqueError,
     Verdict,
     classify,
-    hollow_steps,
     impacts,
+    judge_hollow,
     unique_errors,
 )
 from harness.analysis.evidence import Evidence
@@ -92,19 +93,20 @@ def analyze(run: Run, rules: RuleSet | None = None, baseline: Run | None = None,
     rules = rules or load_rules()
     folders = folders or Folders()
     notes = annotate(run, folders.run)
-    verdicts = tuple(classify(run, rules, _faults(notes)))
+    hollow = judge_hollow(run)  # once per scenario: blockers, the hollow list and go/no-go read it
+    verdicts = tuple(classify(run, rules, _faults(notes), hollow))
     metrics = compute(run, rules.component_prefixes)
     change = None
     if baseline is not None:
         change = diff(run, verdicts, baseline, classify(baseline, rules),
                       baseline.info.run_id or ",".join(baseline.info.sources))
     trend = tuple(_point(r) for r in (*history, run)) if history else ()
-    found = tuple(impacts(run, verdicts, rules))
+    found = tuple(impacts(run, verdicts, rules, hollow))
     rows = tuple(_performance(run, notes, folders, baseline, history))
     verdict = decide(run, verdicts, found, rows, gate or load_gate_rules(),
-                     [r.name for r in metrics.by_component], sweeps)
+                     [r.name for r in metrics.by_component], sweeps, hollow)
     return Analysis(run, metrics, verdicts, found,
-                    tuple(unique_errors(verdicts)), tuple(_hollow(run)), tuple(_undefined(run)),
+                    tuple(unique_errors(verdicts)), tuple(_hollow(run, hollow)), tuple(_undefined(run)),
                     change, trend, tuple(flaky([*history, run])), notes, rows, verdict, folders.run, tuple(sweeps))
 
 
@@ -127,12 +129,12 @@ def _point(run: Run) -> Point:
     return Point(label, run.info.commit, rates.scenario_rate, rates.step_rate)
 
 
-def _hollow(run: Run) -> list[StepRef]:
+def _hollow(run: Run, hollow: Hollowness) -> list[StepRef]:
     seen: dict[str, StepRef] = {}
     for scenario in run.scenarios():
         if not scenario.steps or scenario.steps[0].verifications is None:
             continue  # no counts (not the run record, or nothing ran)
-        for step in hollow_steps(scenario):
+        for step in hollow.of(scenario).steps:
             key = step.match or step.text
             old = seen.get(key)
             seen[key] = StepRef(step.text, step.match or step.location, (old.count if old else 0) + 1)

@@ -100,8 +100,54 @@ def is_hollow(scenario: Scenario) -> bool:
             and sum(c for c in counts if c is not None) == 0)
 
 
-def failure_of(scenario: Scenario) -> tuple[Failure | None, int | None]:
-    """The deciding step (or hook) of a scenario as a Failure; None when it passed or was skipped."""
+@dataclass(frozen=True, slots=True)
+class Hollow:
+    """One scenario's hollow judgment: its passed steps that verified nothing, and whether it verified nothing."""
+
+    steps: tuple[Step, ...] = ()
+    whole: bool = False
+
+
+NOT_HOLLOW = Hollow()
+
+
+def hollow_of(scenario: Scenario) -> Hollow:
+    """Judge one scenario (``hollow_steps`` and ``is_hollow`` together)."""
+    steps = tuple(hollow_steps(scenario))
+    whole = is_hollow(scenario)
+    return Hollow(steps, whole) if steps or whole else NOT_HOLLOW
+
+
+class Hollowness:
+    """The hollow judgment of every scenario of a run, made once and read by blockers, analyze and go/no-go.
+
+    Keyed by the scenario object itself (identity: a scenario may hold unhashable values); it keeps the
+    scenarios it judged, so their identities stay theirs. A scenario it has not seen is judged on the spot.
+    """
+
+    __slots__ = ("_judged",)
+
+    def __init__(self, scenarios: Iterable[Scenario] = ()) -> None:
+        self._judged: dict[int, tuple[Scenario, Hollow]] = {id(s): (s, hollow_of(s)) for s in scenarios}
+
+    def of(self, scenario: Scenario) -> Hollow:
+        """The scenario's judgment."""
+        found = self._judged.get(id(scenario))
+        if found is not None and found[0] is scenario:
+            return found[1]
+        return hollow_of(scenario)
+
+
+def judge_hollow(run: Run) -> Hollowness:
+    """Every scenario of ``run`` judged once."""
+    return Hollowness(run.scenarios())
+
+
+def failure_of(scenario: Scenario, hollow: Hollow | None = None) -> tuple[Failure | None, int | None]:
+    """The deciding step (or hook) of a scenario as a Failure; None when it passed or was skipped.
+
+    ``hollow`` is the scenario's judgment when it was made already (else it is made here when needed).
+    """
     if scenario.masked_by is not None:
         return _failure(HOOK_ERROR, scenario.masked_by, "", scenario), None
     for index, step in enumerate(scenario.steps):
@@ -110,7 +156,7 @@ def failure_of(scenario: Scenario) -> tuple[Failure | None, int | None]:
             return _failure(status, step.error, step.text, scenario), index
     if scenario.status in PROBLEMS:
         return _failure(scenario.status, scenario.error, "", scenario), None
-    if scenario.status == PASSED and is_hollow(scenario):
+    if scenario.status == PASSED and (hollow.whole if hollow is not None else is_hollow(scenario)):
         return Failure(PASSED, tags=scenario.tags, feature=scenario.feature, hollow=True), None
     return None, None
 
@@ -121,15 +167,17 @@ def _failure(status: str, error: ErrorInfo | None, step: str, scenario: Scenario
                    http_status(error.message), error.hook)
 
 
-def classify(run: Run, rules: RuleSet, faults: Mapping[str, tuple[str, ...]] | None = None) -> list[Verdict]:
+def classify(run: Run, rules: RuleSet, faults: Mapping[str, tuple[str, ...]] | None = None,
+             hollow: Hollowness | None = None) -> list[Verdict]:
     """A verdict for every scenario that failed, errored, was masked, or passed hollow.
 
-    ``faults`` maps a scenario key to the faults active when it failed (rules may match on them).
+    ``faults`` maps a scenario key to the faults active when it failed (rules may match on them);
+    ``hollow`` is the run's hollow judgment when it was made already.
     """
     verdicts = []
     seen: dict[Failure, BlockerRule | None] = {}  # equal failures get one rule: classify each once
     for scenario in run.scenarios():
-        failure, index = failure_of(scenario)
+        failure, index = failure_of(scenario, hollow.of(scenario) if hollow is not None else None)
         if failure is not None:
             active = faults.get(scenario.key) if faults else None
             if active:
@@ -140,8 +188,9 @@ def classify(run: Run, rules: RuleSet, faults: Mapping[str, tuple[str, ...]] | N
     return verdicts
 
 
-def impacts(run: Run, verdicts: Iterable[Verdict], rules: RuleSet) -> list[Impact]:
+def impacts(run: Run, verdicts: Iterable[Verdict], rules: RuleSet, hollow: Hollowness | None = None) -> list[Impact]:
     """Per blocker: scenarios and steps affected, share, projection, gap contribution, examples."""
+    hollow = hollow if hollow is not None else Hollowness()
     total = passed = 0
     for scenario in run.scenarios():
         total += scenario.status != SKIPPED
@@ -149,17 +198,17 @@ def impacts(run: Run, verdicts: Iterable[Verdict], rules: RuleSet) -> list[Impac
     grouped: dict[str, list[Verdict]] = defaultdict(list)
     for verdict in verdicts:
         grouped[verdict.rule.id if verdict.rule else "unclassified"].append(verdict)
-    found = [_impact(rule, grouped[rule.id], total, passed) for rule in rules.rules if grouped.get(rule.id)]
+    found = [_impact(rule, grouped[rule.id], total, passed, hollow) for rule in rules.rules if grouped.get(rule.id)]
     if grouped.get("unclassified"):
         other = BlockerRule("unclassified", "Not matched by any rule", "", "add a rule", ())
-        found.append(_impact(other, grouped["unclassified"], total, passed))
+        found.append(_impact(other, grouped["unclassified"], total, passed, hollow))
     return sorted(found, key=lambda i: -i.scenarios)
 
 
-def _impact(rule: BlockerRule, verdicts: list[Verdict], total: int, passed: int) -> Impact:
+def _impact(rule: BlockerRule, verdicts: list[Verdict], total: int, passed: int, hollow: Hollowness) -> Impact:
     failing = [v for v in verdicts if v.scenario.status != PASSED]
     steps = sum(sum(1 for s in v.scenario.steps if s.status != PASSED) for v in failing)
-    steps += sum(sum(1 for _ in hollow_steps(v.scenario)) for v in verdicts if v.scenario.status == PASSED)
+    steps += sum(len(hollow.of(v.scenario).steps) for v in verdicts if v.scenario.status == PASSED)
     inside = sum(sum(1 for s in v.scenario.steps if s.status == PASSED) for v in failing)
     positions = [(v.step_index + 1) / len(v.scenario.steps) for v in failing
                  if v.step_index is not None and v.scenario.steps]

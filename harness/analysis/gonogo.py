@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.blockers import Impact, Verdict, hollow_steps, impact_level, is_hollow
+from harness.analysis.blockers import Hollowness, Impact, Verdict, impact_level
 from harness.analysis.model import PASSED, SKIPPED, Run, Scenario
 from harness.analysis.performance import PerfRow
 from harness.analysis.resilience import SweepSummary, for_component, no_recovery, unmet
@@ -124,13 +124,20 @@ class _Facts:
     verdicts: tuple[Verdict, ...]
     impacts: tuple[Impact, ...]
     rows: tuple[PerfRow, ...]
+    hollow: Hollowness
     sweeps: tuple[SweepSummary, ...] = ()
 
 
 def decide(run: Run, verdicts: Sequence[Verdict], impacts: Sequence[Impact], rows: Sequence[PerfRow],
-           rules: GateRules, components: Sequence[str] = (), sweeps: Sequence[SweepSummary] = ()) -> GoNoGo:
-    """The overall verdict and one per component tag (``rules.components`` or ``components``)."""
-    facts = _Facts(tuple(run.scenarios()), tuple(verdicts), tuple(impacts), tuple(rows), tuple(sweeps))
+           rules: GateRules, components: Sequence[str] = (), sweeps: Sequence[SweepSummary] = (),
+           hollow: Hollowness | None = None) -> GoNoGo:
+    """The overall verdict and one per component tag (``rules.components`` or ``components``).
+
+    ``hollow`` is the run's hollow judgment when it was made already (else each scenario is judged once here).
+    """
+    scenarios = tuple(run.scenarios())
+    facts = _Facts(scenarios, tuple(verdicts), tuple(impacts), tuple(rows),
+                   hollow if hollow is not None else Hollowness(scenarios), tuple(sweeps))
     parts = tuple(_judge(tag, _only(facts, tag), rules) for tag in rules.components or components
                   if any(tag in s.tags for s in facts.scenarios))
     overall = _judge("overall", facts, rules)
@@ -145,7 +152,8 @@ def _only(facts: _Facts, tag: str) -> _Facts:
     keys = {s.key for s in facts.scenarios if tag in s.tags}
     return _Facts(tuple(s for s in facts.scenarios if s.key in keys),
                   tuple(v for v in facts.verdicts if v.scenario.key in keys), facts.impacts,
-                  tuple(r for r in facts.rows if r.id.split("#", 1)[0] in keys), for_component(facts.sweeps, tag))
+                  tuple(r for r in facts.rows if r.id.split("#", 1)[0] in keys), facts.hollow,
+                  for_component(facts.sweeps, tag))
 
 
 def _judge(scope: str, facts: _Facts, rules: GateRules) -> GoNoGo:
@@ -178,8 +186,9 @@ def _bounds_met(rule: GateRule, facts: _Facts) -> list[str]:
 
 
 def _no_hollow(rule: GateRule, facts: _Facts) -> list[str]:
-    found = [f"{s.location} {step.text}" for s in facts.scenarios for step in hollow_steps(s)]
-    found += [f"{s.location} {s.name} (verified nothing)" for s in facts.scenarios if is_hollow(s)]
+    judged = [(s, facts.hollow.of(s)) for s in facts.scenarios]
+    found = [f"{s.location} {step.text}" for s, hollow in judged for step in hollow.steps]
+    found += [f"{s.location} {s.name} (verified nothing)" for s, hollow in judged if hollow.whole]
     return sorted(set(found))
 
 

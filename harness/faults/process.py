@@ -96,6 +96,9 @@ class Kill(_ContainerFault):
         self.container.kill(signal=self.signal)
 
 
+_KILLED_WITH_CONTAINER = 137  # 128 + SIGKILL: the exec'd process was killed as its container's PID 1 exited
+
+
 class Crash(_ContainerFault):
     """Kill the app process inside the container (the child of docker-init) so the restart policy applies."""
 
@@ -108,11 +111,11 @@ class Crash(_ContainerFault):
         self.started_before: str | None = None
 
     def _act(self) -> None:
+        self.started_before = state(self.container).get("StartedAt")  # reloads: the count below is current
         self.restart_count_before = int(self.container.attrs.get("RestartCount", 0))
-        self.started_before = state(self.container).get("StartedAt")
         pids = self._app_pids()
         code, output = exec_sh(self.container, f"kill -{self.signal} {' '.join(pids)}")
-        if code != 0 and not self.took_effect():
+        if code != 0 and not self._confirmed(code):
             raise FaultError(f"`kill -{self.signal} {' '.join(pids)}` in {self.container.name} exited "
                              f"{code}: {output.strip()}",
                              hint="the app may have exited on its own; see `docker logs`")
@@ -127,6 +130,16 @@ class Crash(_ContainerFault):
         restarts = int(self.container.attrs.get("RestartCount", 0))
         return (not current.get("Running") or bool(current.get("Restarting"))
                 or restarts > (self.restart_count_before or 0) or current.get("StartedAt") != self.started_before)
+
+    def _confirmed(self, code: int) -> bool:
+        """Whether the kill took effect. A 137 (the exec died with the container) gets the engine time to
+        show it: on a loaded machine inspect still says "running as before" for a moment after the kill."""
+        if code != _KILLED_WITH_CONTAINER:
+            return self.took_effect()
+        try:
+            return bool(self.wait.until(self.took_effect, what=f"{self.container.name} to stop or restart"))
+        except WaitTimeout:
+            return False
 
     def _app_pids(self) -> list[str]:
         code, output = exec_sh(self.container, _APP_PIDS)

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.analysis import blockers
 from harness.analysis.analyze import analyze
+from harness.analysis.gonogo import GateRules, load_gate_rules
 from harness.analysis.inputs import load
+from harness.analysis.model import PASSED, Feature, Run, Scenario, Step
 from harness.catalog import main, static_hollow
 from tests.analysis.suites import MIXED, run_behave, write_suite
 
@@ -105,3 +108,32 @@ def test_dynamic_hollow_from_the_run_record(tmp_path: Path) -> None:
     texts = {h.text for h in result.hollow}
     assert "Then nothing checked" in texts
     assert "Then ok" not in texts  # verified once per run
+
+
+def _counted_run() -> Run:
+    """Three passed scenarios with counts: one hollow step, one verifying nothing at all, one sound."""
+    def scenario(name: str, *checks: int) -> Scenario:
+        steps = tuple(Step("Then", f"check {i}", f"f.feature:{i + 3}", PASSED, verifications=n, actions=0)
+                      for i, n in enumerate(checks))
+        return Scenario(name, "f.feature:2", PASSED, ("p0",), steps, feature="f.feature")
+    scenarios = (scenario("one hollow step", 1, 0), scenario("verified nothing", 0, 0), scenario("sound", 1, 2))
+    return Run((Feature("F", "f.feature:1", PASSED, (), scenarios),))
+
+
+def test_the_hollow_judgment_is_made_once_per_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blockers, the hollow list and go/no-go (overall and per component) read one judgment per scenario."""
+    judged: list[str] = []
+    real = blockers.hollow_of
+
+    def counting(scenario: Scenario) -> blockers.Hollow:
+        judged.append(scenario.name)
+        return real(scenario)
+    monkeypatch.setattr(blockers, "hollow_of", counting)
+    result = analyze(_counted_run(), gate=GateRules(load_gate_rules().rules, components=("p0",)))
+    assert sorted(judged) == ["one hollow step", "sound", "verified nothing"]
+    assert {v.scenario.name for v in result.verdicts if v.failure.hollow} == {"verified nothing"}
+    assert [(h.text, h.count) for h in result.hollow] == [("Then check 1", 2), ("Then check 0", 1)]
+    assert result.gonogo is not None and result.gonogo.verdict == "NO-GO"
+    (reason,) = [r for r in result.gonogo.reasons if r.rule.check == "no_hollow"]
+    assert not reason.held and "verified nothing (verified nothing)" in reason.detail
+    assert [c.scope for c in result.gonogo.components] == ["p0"]

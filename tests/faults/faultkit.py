@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +11,8 @@ import docker
 from docker.models.containers import Container
 
 from harness.env.images import base_image_from_env
+from harness.faults import CHAIN, default_runner
+from harness.faults.resources import cpu_quota, memory_limit
 
 BASE_IMAGE = base_image_from_env()  # the tag set-up builds: $HARNESS_BASE_IMAGE or the default
 FAULTS_DIR = Path(__file__).resolve().parents[2] / "harness" / "faults"
@@ -55,3 +59,57 @@ class Trio:
         host = destination if isinstance(destination, str) else self.ip(destination)
         result = source.exec_run(["python3", "-c", PROBE, host, str(port), str(timeout)])
         return result.output.decode().strip().splitlines()[-1]
+
+
+MESH = """
+import socket, sys
+for host in sys.argv[1:]:
+    try:
+        s = socket.create_connection((host, 7000), timeout=2.0)
+        s.sendall(b"ping")
+        print(host, "ok" if s.recv(16) == b"ping" else "garbled")
+    except Exception as exc:
+        print(host, type(exc).__name__)
+"""
+
+
+def trio_problems(trio: Trio) -> list[str]:
+    """What a test left in the trio that the next one must not see (empty: clean, as if just made).
+
+    Every container running and not paused, no resource limit, no fault chain in its netns, every
+    container reaching the other two by alias, and the host reaching a's published port.
+    """
+    found: list[str] = []
+    trio_members = {"a": trio.a, "b": trio.b, "c": trio.c}
+    for alias, container in trio_members.items():
+        container.reload()
+        state = container.attrs["State"]
+        if not state["Running"] or state["Paused"]:
+            found.append(f"{alias} is {container.status}")
+        elif CHAIN in default_runner().run(container, "iptables -w -S"):
+            found.append(f"{alias} still has the {CHAIN} chain")
+        if memory_limit(container) is not None or cpu_quota(container) is not None:
+            found.append(f"{alias} has a resource limit")
+    if found:
+        return found
+
+    def mesh(alias: str) -> list[str]:
+        others = [other for other in trio_members if other != alias]
+        result = trio_members[alias].exec_run(["python3", "-c", MESH, *others])
+        lines = result.output.decode().strip().splitlines()
+        answers = dict(line.split(" ", 1) for line in lines if " " in line)
+        return [f"{alias} -> {other}: {answers.get(other, 'no answer')}" for other in others
+                if answers.get(other) != "ok"]
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for problems in pool.map(mesh, trio_members):
+            found += problems
+    port = int(trio.a.ports["7000/tcp"][0]["HostPort"]) if trio.a.ports.get("7000/tcp") else 0
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(b"host")
+            if sock.recv(16) != b"host":
+                found.append("host -> a: garbled")
+    except OSError as exc:
+        found.append(f"host -> a's published port {port}: {type(exc).__name__}")
+    return found

@@ -81,12 +81,15 @@ def test_restart_changes_the_start_time(trio: Trio) -> None:
 def test_stop_and_restart_honour_the_containers_own_stop_timeout(trio: Trio) -> None:
     # An app that needs 12 s to drain after SIGTERM and sets a 20 s stop timeout (compose's
     # `stop_grace_period`): the default 10 s would SIGKILL it (exit 137); its own timeout lets it exit 0.
-    script = "trap 'sleep 12; exit 0' TERM; while :; do sleep 0.2; done"
+    script = "trap 'sleep 12; exit 0' TERM; touch /tmp/trapped; while :; do sleep 0.2; done"
     created = trio.client.api.create_container(BASE_IMAGE, ["sh", "-c", script], stop_timeout=20,
                                                labels={"harness.test": trio.label})
     drainer = trio.client.containers.get(created["Id"])
     drainer.start()
     try:
+        # a SIGTERM before the trap is set is ignored (sh is PID 1) and ends in SIGKILL: wait for the trap
+        poll(lambda: drainer.exec_run(["test", "-f", "/tmp/trapped"]).exit_code == 0 or _fail(), timeout=30,
+             interval=0.2, retry_on=(AssertionError,))
         fault = Stop(drainer)
         assert fault.grace == 20
         fault.inject()

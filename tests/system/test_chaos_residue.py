@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +96,15 @@ def _snapshot(client: docker.DockerClient, info: dict[str, Any]) -> dict[str, An
         "memory": {s: memory_limit(c) for s, c in containers.items() if memory_limit(c) is not None},
         "cpu": {s: cpu_quota(c) for s, c in containers.items() if cpu_quota(c) is not None},
         "locks": {s: _lock_holders(c) for s, c in containers.items() if _lock_holders(c)},
-        "helpers": [c.name for c in client.containers.list(all=True, filters={"label": "harness.role=netns-helper"})],
+        "helpers": _helpers(client, containers.values()),
     }
+
+
+def _helpers(client: docker.DockerClient, containers: Iterable[Container]) -> list[str]:
+    """Netns helper containers in the namespace of one of ``containers`` (the engine is shared: only ours)."""
+    ours = {f"container:{c.id}" for c in containers}
+    helpers = client.containers.list(all=True, filters={"label": "harness.role=netns-helper"}, ignore_removed=True)
+    return [h.name for h in helpers if h.attrs["HostConfig"].get("NetworkMode") in ours]
 
 
 @pytest.fixture
