@@ -1,6 +1,6 @@
 """`harness sweep` on the example project (tests/example_project), unchanged: real behave, real Docker.
 
-A small sweep (one scenario that writes through nginx and the API to PostgreSQL; kill and CPU squeeze
+Small sweeps (one scenario that writes through nginx and the API to PostgreSQL; kill and CPU squeeze
 of the database) must find what is true of that stack: a killed database is detected, a database
 squeezed to 5 % of a core is tolerated, the environment recovers, the reduction skips the cells the
 scenario never touches, and nothing is left behind.
@@ -36,28 +36,6 @@ def example(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return project, env
 
 
-def test_a_killed_database_is_detected_and_a_squeezed_one_tolerated(tmp_path: Path) -> None:
-    project, env = example(tmp_path)
-    done = subprocess.run([str(HARNESS), "sweep", "--faults", "kill,cpu", "--targets", "db",
-                           "features/shop.requests.feature:16"],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    (folder,) = [RunFolder(p) for p in (project / ".harness" / "runs").iterdir() if p.is_dir() and not p.is_symlink()]
-    data = json.loads(folder.sweep_files[0].read_text())
-    outcomes = {c["label"]: c["outcome"] for c in data["cells"]}
-    assert outcomes == {"kill db": "detected", "cpu db": "tolerated"}, outcomes
-    killed = next(c for c in data["cells"] if c["label"] == "kill db")
-    assert killed["failed"] == ["features/shop.requests.feature:16"] and killed["blocker"]
-    assert all(c["recovery_s"] is not None for c in data["cells"])
-    assert [e["action"] for e in killed["timeline"]][:2] == ["inject", "revert"]
-    assert data["score"]["overall"] == [1, 2]
-    assert data["scenarios"] == ["features/shop.requests.feature:16"] and data["left_out"] == []
-    assert "[1/2] " in done.stdout and "[2/2] " in done.stdout and "s left" in done.stdout
-    assert "reduction saved" in done.stdout
-    assert folder.sweep_files[2].read_text().count('class="cell') == 2
-    assert harness_containers(data["run_id"]) == []
-
-
 def test_two_workers_share_the_cells_and_a_hang_under_a_fault_times_out(tmp_path: Path) -> None:
     """A paused database makes the write hang (nginx gives up after 3 s): past --scenario-timeout 2 it fails
     "timed out under pause db" (a detection, in seconds instead of a request timeout); the killed one fails at once;
@@ -80,32 +58,41 @@ def test_two_workers_share_the_cells_and_a_hang_under_a_fault_times_out(tmp_path
     assert harness_containers(data["run_id"]) == [] and harness_containers(f"{data['run_id']}-w2") == []
 
 
-def test_two_shards_merge_into_the_single_sweep(tmp_path: Path) -> None:
-    """`--shard 1/2` and `--shard 2/2` split the two cells; `--merge` of both gives the single sweep's outcomes and
-    score; a merge of one shard alone names the missing one (exit 2), and no shard leaves a container."""
+def test_a_killed_database_is_detected_and_a_squeezed_one_tolerated_across_two_merged_shards(tmp_path: Path) -> None:
+    """`--shard 1/2` and `--shard 2/2` split the two cells (kill and CPU squeeze of the database); `--merge` of both
+    gives what a single sweep finds of that stack: the killed database detected (with the scenario, blocker and the
+    fault's timeline), the squeezed one tolerated, both recovered; a merge of one shard alone names the missing one
+    (exit 2), and no shard leaves a container."""
     project, env = example(tmp_path)
     runs = project / ".harness" / "runs"
     shards: list[Path] = []
     for part in ("1/2", "2/2"):
-        before = {p for p in runs.iterdir()} if runs.exists() else set()
+        before = set(runs.iterdir()) if runs.exists() else set()
         done = subprocess.run([str(HARNESS), "sweep", "--faults", "kill,cpu", "--targets", "db", "--shard", part,
                                "features/shop.requests.feature:16"],
                               cwd=project, env=env, capture_output=True, text=True, timeout=240)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert "[1/1] " in done.stdout and "s left" in done.stdout and "reduction saved" in done.stdout
         (new,) = [p for p in runs.iterdir() if p not in before and p.is_dir() and not p.is_symlink()]
         shards.append(new)
     ran = [json.loads(RunFolder(s).sweep_files[0].read_text()) for s in shards]
     assert [len([c for c in d["cells"] if c["outcome"] != "not run"]) for d in ran] == [1, 1], ran
-    for data in ran:
-        assert harness_containers(data["run_id"]) == []
+    for part in ran:
+        assert harness_containers(part["run_id"]) == []
     lone = subprocess.run([str(HARNESS), "sweep", "--merge", str(shards[0])],
                           cwd=project, env=env, capture_output=True, text=True, timeout=60)
     assert lone.returncode == 2 and "shard 2/2 missing" in lone.stderr + lone.stdout, lone.stdout + lone.stderr
     merged = subprocess.run([str(HARNESS), "sweep", "--merge", *map(str, shards)],
                             cwd=project, env=env, capture_output=True, text=True, timeout=60)
     assert merged.returncode == 0, merged.stdout[-3000:] + merged.stderr[-3000:]
-    (out,) = [p for p in runs.iterdir() if p not in shards and p.is_dir() and not p.is_symlink()
+    (out,) = [RunFolder(p) for p in runs.iterdir() if p not in shards and p.is_dir() and not p.is_symlink()
               and RunFolder(p).sweep_files[0].exists()]
-    data = json.loads(RunFolder(out).sweep_files[0].read_text())
+    data = json.loads(out.sweep_files[0].read_text())
     assert {c["label"]: c["outcome"] for c in data["cells"]} == {"kill db": "detected", "cpu db": "tolerated"}
+    killed = next(c for c in data["cells"] if c["label"] == "kill db")
+    assert killed["failed"] == ["features/shop.requests.feature:16"] and killed["blocker"]
+    assert all(c["recovery_s"] is not None for c in data["cells"])
+    assert [e["action"] for e in killed["timeline"]][:2] == ["inject", "revert"]
     assert data["score"]["overall"] == [1, 2]
+    assert data["scenarios"] == ["features/shop.requests.feature:16"] and data["left_out"] == []
+    assert out.sweep_files[2].read_text().count('class="cell') == 2
