@@ -55,6 +55,16 @@ def test_find_kept_asks_for_detached_projects_of_that_environment_and_takes_the_
     assert reuse.find_kept(FakeApi([]), "tiny") is None  # type: ignore[arg-type]
 
 
+def test_find_kept_with_a_runs_folder_takes_only_this_checkouts_projects(tmp_path: Path) -> None:
+    """Another checkout's kept project of the same environment name (its run folder elsewhere) is not attached."""
+    api = FakeApi([labels("mine", "2026-01-01T00:00:00"), labels("theirs", "2026-02-01T00:00:00")])
+    (tmp_path / "mine-run").mkdir()
+    assert reuse.find_kept(api, "tiny", runs_dir=tmp_path).project == "mine"  # type: ignore[arg-type,union-attr]
+    assert reuse.find_kept(api, "tiny").project == "theirs"  # type: ignore[arg-type,union-attr]
+    (tmp_path / "mine-run").rmdir()
+    assert reuse.find_kept(api, "tiny", runs_dir=tmp_path) is None  # type: ignore[arg-type]
+
+
 def test_the_difference_names_the_changed_compose_lines(tmp_path: Path) -> None:
     settings = Settings(root=tmp_path)
     folder = settings.runs_dir / "r1" / "tiny"

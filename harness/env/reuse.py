@@ -1,7 +1,9 @@
 """Reuse of a kept environment: `harness up ENV` leaves it running; `-D reuse=ENV` (or `reuse=1`) attaches.
 
-    find_kept(reads, name, run_id="")   -> the newest detached project of that environment (of that run, when
-                                           given: `-D reuse_run=ID`), with its labels
+    find_kept(reads, name, run_id="", runs_dir=None)
+                                        -> the newest detached project of that environment (of that run, when
+                                           given: `-D reuse_run=ID`; made from this checkout: its run folder
+                                           is under ``runs_dir``), with its labels
     attach(spec, params, settings, reads)
         the rendered configuration's hash must equal the kept project's `harness.config` label
         (else ConfigError naming the lines that differ); every probe must pass (else StartupError);
@@ -14,6 +16,7 @@ import difflib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.env.config import Settings
@@ -47,17 +50,22 @@ def wanted(setting: str, name: str) -> bool:
     return setting.lower() in (ALL, "true", "yes") or setting == name
 
 
-def find_kept(reads: EngineReads, name: str, run_id: str = "") -> Kept | None:
+def find_kept(reads: EngineReads, name: str, run_id: str = "", runs_dir: Path | None = None) -> Kept | None:
     """The newest detached project of environment ``name`` on the engine, or None; with ``run_id``, the newest
-    project of that environment and run, whoever owns it."""
+    project of that environment and run, whoever owns it.
+
+    With ``runs_dir``, only a project whose run folder is there (made from this checkout): the engine may
+    hold another checkout's kept project of the same name, from other templates."""
     found: dict[str, Kept] = {}
     # A pinned run (`harness sweep`) may be owned by a live process (its watchdog takes it down with its owner).
     wanted = [f"harness.env={name}", f"harness.run={run_id}"] if run_id else [f"harness.env={name}", "harness.owner=0"]
     for summary in reads.containers(filters={"label": wanted}):
         labels = summary.get("Labels") or {}
         project = labels.get("com.docker.compose.project", "")
-        found[project] = Kept(project, labels.get("harness.run", ""), name, labels.get("harness.config", ""),
-                              labels.get("harness.created", ""))
+        kept = Kept(project, labels.get("harness.run", ""), name, labels.get("harness.config", ""),
+                    labels.get("harness.created", ""))
+        if runs_dir is None or (kept.run_id and (runs_dir / kept.run_id).is_dir()):
+            found[project] = kept
     return max(found.values(), key=lambda k: k.created) if found else None
 
 
@@ -65,9 +73,12 @@ def attach(spec: EnvironmentSpec, params: Mapping[str, Any], settings: Settings,
            run_id: str = "") -> Environment:
     """The kept environment ``spec.name`` (of run ``run_id``, when given), checked identical and healthy; never
     started or taken down."""
-    kept = find_kept(reads, spec.name, run_id)
+    kept = find_kept(reads, spec.name, run_id, settings.runs_dir)
     if kept is None:
-        raise ConfigError(f"no kept environment {spec.name!r} is running", key="reuse",
+        other = find_kept(reads, spec.name, run_id)
+        elsewhere = f" (project {other.project} is, but its run folder is not under {settings.runs_dir}: another " \
+                    "checkout's)" if other is not None else ""
+        raise ConfigError(f"no kept environment {spec.name!r} of this checkout is running{elsewhere}", key="reuse",
                           hint=f"start one with `harness up {spec.name} --keep`, or drop -D reuse / --reuse")
     env = Environment(spec, params, settings, run_id=kept.run_id, owner=DETACHED, reads=reads)
     text = env.preparer.text()

@@ -95,7 +95,8 @@ class Environments:
         setting = self.overrides.get("reuse", "")
         if not setting or not reuse.wanted(setting, name):
             return False
-        return setting == name or reuse.find_kept(self._reads(), name, self.overrides.get("reuse_run", "")) is not None
+        return setting == name or reuse.find_kept(self._reads(), name, self.overrides.get("reuse_run", ""),
+                                                     self.settings.runs_dir) is not None
 
     def _attach(self, spec: Any, params: Mapping[str, Any]) -> Environment:
         """The kept environment, checked identical and healthy; `stop` leaves it up (it never started it)."""
