@@ -135,6 +135,8 @@ class Hollowness:
 
     def of(self, scenario: Scenario) -> Hollow:
         """The scenario's judgment."""
+        if not scenario.steps:
+            return NOT_HOLLOW
         found = self._judged.get(id(scenario))
         if found is not None and found[0] is scenario:
             return found[1]
