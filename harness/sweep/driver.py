@@ -12,6 +12,8 @@
                  taken from one queue by the workers; behave with ``-D sweep_fault=...`` and the limits on
                  the cell's scenarios; then recovery (probes first, the smoke scenario once they pass,
                  timed from the undo); an environment that does not recover is replaced: "no recovery"
+    tries        a detected cell, or one that differs from its expectation, is tried again on the same worker
+                 (``--confirm N``, harness.sweep.confirm); tries that disagree make it "intermittent"
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from harness.faults.kinds import KINDS, FaultSpec
 from harness.faults.ports import compose_ports
 from harness.run.sweep_hook import OBSERVE_KEY
 from harness.runfolder import RunFolder
+from harness.sweep.confirm import CONFIRM_DEFAULT, retry_order, wants_another_try, with_try
 from harness.sweep.observe import Reduction, edges_by_scenario, reduce
 from harness.sweep.outcome import CellResult, ScenarioResult
 from harness.sweep.schedule import (
@@ -57,6 +60,7 @@ from harness.sweep.worker import Worker
 logger = logging.getLogger(__name__)
 
 Out = Callable[[str], None]
+Expect = Callable[[CellResult], str]  # the outcome resilience.yaml expects of a cell ("" when it says nothing)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class SweepOptions:
     baseline_runs: int = 2  # fault-free runs; a scenario that does not pass in all of them is left out
     first_failure: bool = False  # a cell stops at its first failing scenario (detected either way)
     batch: bool = True  # a worker's cells and smoke runs go to one long-lived behave process
+    confirm: int = CONFIRM_DEFAULT  # more tries of a detected cell or a finding (harness.sweep.confirm)
+    onset: float = 0.0  # seconds a fault is held before each scenario's first step (its effect sets in)
 
 
 @dataclass
@@ -163,8 +169,10 @@ def topology(env: Environment, overrides: dict[str, dict[str, float]]) -> Topolo
 class Sweep:
     """One sweep: ``run()`` returns the result, with the finished cells even after Ctrl-C."""
 
-    def __init__(self, options: SweepOptions, settings: Settings, folder: RunFolder, *, out: Out = print) -> None:
+    def __init__(self, options: SweepOptions, settings: Settings, folder: RunFolder, *, out: Out = print,
+                 expect: Expect | None = None) -> None:
         self.options = options
+        self.expect: Expect = expect or (lambda cell: "")
         self.settings = settings
         self.folder = folder
         self.out = out
@@ -177,6 +185,7 @@ class Sweep:
         """Worker ``number`` of this sweep (not started)."""
         worker = Worker(number, env, self.settings, self.folder, env_override=self.options.env, out=self._say)
         worker.batch = self.options.batch
+        worker.onset = self.options.onset
         return worker
 
     def environment(self, name: str) -> Environment:
@@ -333,9 +342,7 @@ class Sweep:
                     if self.options.first_failure:
                         scenarios = likeliest_failure_first(scenarios, failures)
                 try:
-                    cell = worker.cell(self.folder.sweep_cell(number, fault.label), fault, scenarios, result.limits,
-                                       result.smoke, self._smoke_folders(number),
-                                       first_failure=self.options.first_failure)
+                    cell = self._tries(worker, number, fault, scenarios, result)
                 except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
                     if not self._stop.is_set():
                         errors.append(exc)
@@ -369,13 +376,32 @@ class Sweep:
         if errors:
             raise errors[0]
 
-    def _smoke_folders(self, number: int) -> Callable[[int], RunFolder]:
-        """The run folder of the smoke run after cell ``number``, by attempt."""
-        return lambda attempt: self.folder.sweep_smoke(number * 100 + attempt)
+    def _tries(self, worker: Worker, number: int, fault: FaultSpec, scenarios: list[str],
+               result: SweepResult) -> CellResult:
+        """The cell on ``worker``, then its confirmation tries while they are wanted (harness.sweep.confirm)."""
+        cell = worker.cell(self.folder.sweep_cell(number, fault.label), fault, scenarios, result.limits,
+                           result.smoke, self._smoke_folders(number), first_failure=self.options.first_failure)
+        attempt = 1
+        while (not self._stop.is_set() and worker.env is not None
+               and wants_another_try(cell, self.expect(cell), self.options.confirm - attempt + 1)):
+            attempt += 1
+            again = worker.cell(self.folder.sweep_cell(number, f"{fault.label} try {attempt}"), fault,
+                                retry_order(scenarios, cell) if self.options.first_failure else scenarios,
+                                result.limits, result.smoke, self._smoke_folders(number, attempt),
+                                first_failure=self.options.first_failure)
+            cell = with_try(cell, again)
+        return cell
+
+    def _smoke_folders(self, number: int, attempt: int = 1) -> Callable[[int], RunFolder]:
+        """The run folder of the smoke run after cell ``number`` (its try ``attempt``), by attempt."""
+        return lambda n: self.folder.sweep_smoke(number * 100 + n + (attempt * 100_000 if attempt > 1 else 0))
 
     def _progress(self, number: int, total: int, cell: CellResult, left: float) -> None:
         recovery = f"recovery {cell.recovery_s:.1f} s" if cell.recovery_s is not None else "no recovery"
         failed = f"{len(cell.failed)}/{len(cell.scenarios)} failed"
+        if cell.tries:
+            failed = "tries: " + " | ".join(f"{len(f)}/{len(t)} failed" for f, t in zip(cell.failed_by_try,
+                                                                                         cell.all_tries, strict=True))
         worker = f"worker {cell.worker} · " if len(self.workers) > 1 else ""
         self.out(f"[{number}/{total}] {cell.fault.label}: {cell.outcome} ({failed}, {recovery}, {cell.seconds:.0f} s) "
                  f"· {worker}{time.monotonic() - self._started:.0f} s elapsed, ~{left:.0f} s left")
