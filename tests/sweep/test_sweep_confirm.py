@@ -148,7 +148,8 @@ def test_sweep_json_markdown_heatmap_handoff_and_merge_carry_each_try(tmp_path: 
     summary = read_sweep(tmp_path / "a")
     assert summary is not None and [c.label for c in summary.intermittent] == ["kill worker"]
     section = handoff_markdown([summary])
-    assert "**Intermittent cells**" in section and "kill worker: try 1: f.feature:1 failed; try 2: all passed" in section
+    assert "**Intermittent cells**" in section
+    assert "kill worker: try 1: f.feature:1 failed; try 2: all passed" in section
     merged = merge.merge([tmp_path / "a"], expectations, "m1")  # the cell reads back as intermittent
     assert merged["cells"][0]["outcome"] == INTERMITTENT and merged["score"]["overall"] == [0, 1]
     assert [f["actual"] for f in merged["findings"]] == [INTERMITTENT]
