@@ -7,8 +7,10 @@ connections each scenario causes.
 ``-D sweep_limits=<JSON {"file:line": seconds}>`` gives each scenario a time limit under it
 (harness.run.overtime): past it the running step fails with "timed out under <fault>". With
 ``-D sweep_onset=<seconds>`` the fault is held that long before the scenario's first step (and its clock),
-so that an effect the product notices only after some heartbeats has set in when the scenario looks (not
-after a restart: it is over once it went in, and an onset would only let the product absorb it).
+so that an effect the product notices only after some heartbeats has set in when the scenario looks. Only
+faults that cut a service or an edge off are held so (``ONSET_KINDS``): the product notices those after its own
+timeouts; a degradation (cpu, memory, loss, latency) acts at once, and a restart is over once it went in (an
+onset would only let the product absorb it).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ FAULT_KEY = "sweep_fault"
 OBSERVE_KEY = "sweep_observe"
 LIMITS_KEY = "sweep_limits"
 ONSET_KEY = "sweep_onset"
-NO_ONSET = frozenset({"restart"})  # faults that are over once they went in: nothing sets in while held
+ONSET_KINDS = frozenset({"kill", "stop", "pause", "disconnected", "partition", "blackhole", "reset"})  # cut-offs
 MARK = "@@harness-sweep "  # a sweep worker's behave process answers a job on a stdout line starting so
 
 
@@ -75,7 +77,7 @@ class SweepHook:
             self._counter(env).zero()
         if self.fault is not None:
             binding.inject(faults, build(env, self.fault), env)
-            if self.onset > 0 and self.fault.kind not in NO_ONSET:
+            if self.onset > 0 and self.fault.kind in ONSET_KINDS:
                 self.sleep(self.onset)
             limit = self.limits.get(scenario.split(": ", 1)[0], self.limits.get("*", 0.0))
             if limit > 0:

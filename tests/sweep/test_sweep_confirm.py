@@ -174,10 +174,15 @@ def test_the_fault_is_held_for_its_onset_before_the_scenario_starts(monkeypatch:
     events.clear()
     SweepHook(KILL, sleep=lambda s: events.append("sleep")).begin(object(), None, "f.feature:3")  # type: ignore[arg-type]
     assert events == ["inject"]  # no onset: the scenario starts at once
+    for kind in ("restart", "cpu", "latency"):  # over once it went in, or acting at once: nothing to let set in
+        events.clear()
+        SweepHook(FaultSpec(kind, "worker"), onset=2.0, sleep=lambda s: events.append("sleep")).begin(
+            object(), None, "f.feature:3")  # type: ignore[arg-type]
+        assert events == ["inject"], kind
     events.clear()
-    SweepHook(FaultSpec("restart", "worker"), onset=2.0, sleep=lambda s: events.append("sleep")).begin(
+    SweepHook(FaultSpec("partition", "worker", "hive"), onset=2.0, sleep=lambda s: events.append("sleep")).begin(
         object(), None, "f.feature:3")  # type: ignore[arg-type]
-    assert events == ["inject"]  # a restart is over once it went in: nothing to let set in
+    assert events == ["inject", "sleep"]
     assert parse_onset("") == 0.0
     with pytest.raises(ConfigError, match=ONSET_KEY):
         parse_onset("-1")
