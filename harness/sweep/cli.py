@@ -55,8 +55,9 @@ def parser() -> argparse.ArgumentParser:
                    help="try a detected cell, or one that differs from its expectation, up to N more times; tries "
                         f"that disagree make it intermittent (default {CONFIRM_DEFAULT}; 0: believe one try)")
     p.add_argument("--onset", type=float, default=0.0, metavar="SECONDS",
-                   help="hold each fault this long before the scenario's first step, so that an effect noticed "
-                        "after a few heartbeats has set in (default 0)")
+                   help="hold each cut-off (kill, stop, pause, disconnected, partition, blackhole, reset) this long "
+                        "before the scenario's first step, so that an effect noticed after a few heartbeats has set "
+                        "in (default 0)")
     p.add_argument("--baseline-runs", type=int, default=2, metavar="N",
                    help="fault-free runs; a scenario that does not pass in every one is left out (default 2)")
     p.add_argument("--baseline", type=Path, metavar="SWEEP",

@@ -82,7 +82,7 @@ class SweepOptions:
     first_failure: bool = False  # a cell stops at its first failing scenario (detected either way)
     batch: bool = True  # a worker's cells and smoke runs go to one long-lived behave process
     confirm: int = CONFIRM_DEFAULT  # more tries of a detected cell or a finding (harness.sweep.confirm)
-    onset: float = 0.0  # seconds a fault is held before each scenario's first step (its effect sets in)
+    onset: float = 0.0  # seconds a cut-off is held before each scenario's first step (harness.run.sweep_hook)
 
 
 @dataclass
