@@ -38,11 +38,12 @@ from harness.env.prepare import source_text
 from harness.env.tags import env_tag
 from harness.errors import ConfigError, HarnessError
 from harness.faults.kinds import KINDS, FaultSpec
+from harness.faults.observe import ConnectionCounter
 from harness.faults.ports import compose_ports
 from harness.run.sweep_hook import OBSERVE_KEY
 from harness.runfolder import RunFolder
 from harness.sweep.confirm import CONFIRM_DEFAULT, retry_order, wants_another_try, with_try
-from harness.sweep.observe import Reduction, edges_by_scenario, reduce
+from harness.sweep.observe import BACKGROUND_S, Edges, Reduction, edges_by_scenario, reduce, with_background
 from harness.sweep.outcome import CellResult, ScenarioResult
 from harness.sweep.schedule import (
     AUTO,
@@ -180,6 +181,7 @@ class Sweep:
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._background: Edges = frozenset()  # the idle stack's edges (harness.sweep.observe.with_background)
 
     def worker(self, number: int, env: str) -> Worker:
         """Worker ``number`` of this sweep (not started)."""
@@ -278,6 +280,25 @@ class Sweep:
             self.out(f"  left out (flaky fault-free: passed in some of {runs} runs): {r.location} {r.name}: "
                      f"{r.error}")
         result.smoke = self._smoke(result.scenarios, the_plan.names)
+        self._background = self._idle_edges()
+
+    def _idle_edges(self) -> Edges:
+        """The edges that carry traffic with no scenario running (heartbeats), counted ``BACKGROUND_S`` seconds on
+        the first worker's environment (harness.sweep.observe); none when they cannot be counted."""
+        env = self.workers[0].env
+        if env is None:
+            return frozenset()
+        try:
+            counter = ConnectionCounter(env)
+            counter.zero()
+            time.sleep(BACKGROUND_S)
+            found = frozenset((e.client, e.server) for e in counter.read() if e.packets > 0)
+        except (HarnessError, OSError) as exc:
+            logger.warning("the idle stack's connections could not be counted: %s", exc)
+            return frozenset()
+        self.out(f"  background: {len(found)} edge(s) carry traffic with no scenario running "
+                 f"({', '.join(f'{c}->{s}' for c, s in sorted(found)) or 'none'}): every scenario counts them")
+        return found
 
     def _smoke(self, scenarios: list[str], names: dict[str, str]) -> str:
         wanted = self.options.smoke
@@ -299,8 +320,8 @@ class Sweep:
         result.space_id = space_id(result.env, self.options.selection, space)
         result.space_cells = len(space)
         mine = shard(space, self.options.shard)
-        edges = edges_by_scenario(replace(o, scenario=o.scenario.split(": ", 1)[0])
-                                  for o in self.folder.read_observed())
+        edges = with_background(edges_by_scenario(replace(o, scenario=o.scenario.split(": ", 1)[0])
+                                                  for o in self.folder.read_observed()), self._background)
         reduction = result.reduction = reduce(mine, result.scenarios, edges)
         runnable = [f for f in order(mine, reduction.scenarios) if reduction.scenarios[f]]
         part = f" (shard {self.options.shard[0]}/{self.options.shard[1]}: {len(mine)} of them)" \
