@@ -1,6 +1,6 @@
 """`harness sweep [--env ENV] [paths, --tags ...] [--faults KINDS] [--targets GLOBS] [--workers N] [--shard I/N]
-[--budget MINUTES] [--scenario-timeout SECONDS] [--confirm N] [--onset SECONDS] [--baseline SWEEP] [--smoke NAME]
-[--each-replica] [-P KIND.PARAM=VALUE] [--list]`."""
+[--budget MINUTES] [--scenario-timeout SECONDS] [--confirm N] [--onset SECONDS] [--idle-edges] [--baseline SWEEP]
+[--smoke NAME] [--each-replica] [-P KIND.PARAM=VALUE] [--list]`."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def parser() -> argparse.ArgumentParser:
                    help="hold each cut-off (kill, stop, pause, disconnected, partition, blackhole, reset) this long "
                         "before the scenario's first step, so that an effect noticed after a few heartbeats has set "
                         "in (default 0)")
+    p.add_argument("--idle-edges", action="store_true",
+                   help="count the edges of the idle stack (heartbeats, 2 s after the baseline) for every scenario: "
+                        "a scenario shorter than a heartbeat is not left out of a cell in one sweep and kept in the "
+                        "next (more scenario runs)")
     p.add_argument("--baseline-runs", type=int, default=2, metavar="N",
                    help="fault-free runs; a scenario that does not pass in every one is left out (default 2)")
     p.add_argument("--baseline", type=Path, metavar="SWEEP",
@@ -91,7 +95,7 @@ def main(argv: list[str]) -> int:
                            args.budget * 60 if args.budget is not None else None, args.smoke, args.each_replica,
                            parse_overrides(args.params), args.workers, parse_shard(args.shard),
                            parse_timeout(args.scenario_timeout), args.baseline_runs, args.first_failure,
-                           not args.process_per_cell, args.confirm, args.onset)
+                           not args.process_per_cell, args.confirm, args.onset, args.idle_edges)
     expectations = load_expectations(settings.root / FILE)
     before = report.read_outcomes(args.baseline) if args.baseline else None
     folder = RunFolder.new(settings.runs_dir, new_run_id())

@@ -84,6 +84,7 @@ class SweepOptions:
     batch: bool = True  # a worker's cells and smoke runs go to one long-lived behave process
     confirm: int = CONFIRM_DEFAULT  # more tries of a detected cell or a finding (harness.sweep.confirm)
     onset: float = 0.0  # seconds a cut-off is held before each scenario's first step (harness.run.sweep_hook)
+    idle_edges: bool = False  # the idle stack's edges count for every scenario (harness.sweep.observe)
 
 
 @dataclass
@@ -280,7 +281,7 @@ class Sweep:
             self.out(f"  left out (flaky fault-free: passed in some of {runs} runs): {r.location} {r.name}: "
                      f"{r.error}")
         result.smoke = self._smoke(result.scenarios, the_plan.names)
-        self._background = self._idle_edges()
+        self._background = self._idle_edges() if self.options.idle_edges else frozenset()
 
     def _idle_edges(self) -> Edges:
         """The edges that carry traffic with no scenario running (heartbeats), counted ``BACKGROUND_S`` seconds on

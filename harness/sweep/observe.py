@@ -7,8 +7,9 @@ an edge fault when that very edge (client -> server) carried packets.
 Background traffic (heartbeats: worker -> hive every 0.5 s on the reference stack) flows whether a scenario
 runs or not, and what it carries (who is alive) is what scenarios read. A scenario shorter than a heartbeat
 saw such an edge in one baseline and not in the next, so the same cell ran the worker-listing scenario in one
-sweep and left it out in another. So the sweep also counts the edges of an idle stack (``BACKGROUND_S`` with
-no scenario running) and adds them to every scenario's (``with_background``).
+sweep and left it out in another. With ``--idle-edges`` the sweep also counts the edges of an idle stack
+(``BACKGROUND_S`` with no scenario running) and adds them to every scenario's (``with_background``): stable,
+but every short scenario then runs in every cell of a heartbeating service (more scenario runs).
 """
 
 from __future__ import annotations
