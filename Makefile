@@ -51,8 +51,8 @@ load: setup ## the @load features
 # registration (their other scenarios stop, pause or kill services themselves: fault scenarios of their own)
 RESILIENCE_SELECTION ?= features/inference.complete_flow.feature features/auth.end_to_end.feature \
   features/health.propagation.feature:9 features/workers.registration.feature:10
-SWEEP_ARGS ?= --workers 3 --first-failure
-resilience: setup ## harness sweep: the default fault space on full-stack under 14 ordinary scenarios, judged by resilience.yaml (SWEEP_ARGS=--workers 3 --first-failure)
+SWEEP_ARGS ?= --workers 3 --first-failure --onset 2
+resilience: setup ## harness sweep: the default fault space on full-stack under 14 ordinary scenarios, judged by resilience.yaml (SWEEP_ARGS=--workers 3 --first-failure --onset 2)
 	$(HARNESS) sweep --env full-stack $(SWEEP_ARGS) $(RESILIENCE_SELECTION)
 
 sweep-mutants: setup ## the sweep unswitched, then with each mutation switch on (same faults; the catching chaos features left out); table + found=N/M (long; not in CI; SWEEP_MUTANTS_ARGS=--only HIVE_NO_RETRY --faults kill,pause)

@@ -99,7 +99,7 @@ def markdown(sweeps: Sequence[SweepSummary]) -> str:
             lines.append(f"- **Stopped early** ({s.stopped}): {len(s.not_run)} cells did not run")
         lines += ["", "| Service | Score |", "|---|---|"]
         lines += [f"| {name} | {_ratio(pair)} |" for name, pair in s.score.items() if name != "overall"]
-        lines += _findings(s) + _stuck(s.no_recovery)
+        lines += _findings(s) + _intermittent(s.intermittent) + _stuck(s.no_recovery)
     return "\n".join(lines)
 
 
@@ -109,6 +109,15 @@ def _findings(s: SweepSummary) -> list[str]:
         return ["", f"Findings: none ({said} cells carry an expectation from resilience.yaml)."]
     return ["", "| Finding | Expected | Got | Meaning |", "|---|---|---|---|"] + [
         f"| {_escape(f.cell)} | {f.expected} | {f.actual} | {_escape(f.meaning)} |" for f in s.findings]
+
+
+def _intermittent(cells: Sequence[SweepCell]) -> list[str]:
+    if not cells:
+        return []
+    return ["", "**Intermittent cells** (tried again with `--confirm`, the tries disagreed; not tolerated in the "
+                "score):", ""] + [f"- {_escape(c.label)}: " + "; ".join(
+                    f"try {n}: " + (", ".join(_escape(f) for f in t) + " failed" if t else "all passed")
+                    for n, t in enumerate(c.tries, 1)) for c in cells]
 
 
 def _stuck(cells: Sequence[SweepCell]) -> list[str]:
@@ -131,4 +140,5 @@ def as_dict(sweeps: Sequence[SweepSummary]) -> list[dict[str, Any]]:
              "score": {k: list(v) for k, v in s.score.items()},
              "findings": [{"cell": f.cell, "expected": f.expected, "actual": f.actual, "meaning": f.meaning}
                           for f in s.findings],
-             "no_recovery": [c.label for c in s.no_recovery]} for s in sweeps]
+             "no_recovery": [c.label for c in s.no_recovery],
+             "intermittent": [c.label for c in s.intermittent]} for s in sweeps]

@@ -57,6 +57,7 @@ SETTING_KEYS: Mapping[str, str] = MappingProxyType({
     "sweep_fault": "the fault of a sweep cell, as JSON, injected before each scenario's first step (`harness sweep`)",
     "sweep_observe": "a sweep baseline: append each scenario's connections to this file (`harness sweep`)",
     "sweep_limits": "a sweep cell's time limit per scenario under its fault, JSON {file:line: s} (`harness sweep`)",
+    "sweep_onset": "seconds a sweep cell's fault is held before each scenario's first step (`harness sweep --onset`)",
     "runs_dir": "the folder of run folders (default .harness/runs under the project root; HARNESS_RUNS_DIR)",
 })
 _DECLARED_USERDATA: dict[str, str] = {}  # a project's own keys: declare_userdata()

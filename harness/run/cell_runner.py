@@ -4,7 +4,7 @@ A new behave process per cell costs its start-up every time (imports, step modul
 attach to the environment: seconds each, twice per cell with the smoke run). Here the sweep's worker starts
 one process (``behave -r harness.run.cell_runner:CellRunner``) and writes one job per line on its stdin:
 
-    {"scenarios": ["features/a.feature:9", ...], "fault": {...FaultSpec...} | null, "limits": {...}}
+    {"scenarios": ["features/a.feature:9", ...], "fault": {...FaultSpec...} | null, "limits": {...}, "onset": 0}
 
 For each job the runner parses those scenarios afresh (behave's own location selection), sets the
 session's sweep hook to the job's fault and time limits (harness.run.sweep_hook), and runs them with the
@@ -30,7 +30,7 @@ from behave.runner_util import FileLocationParser, parse_features
 
 from harness.faults import edge
 from harness.faults.kinds import FaultSpec
-from harness.run.sweep_hook import MARK, SweepHook, parse_limits
+from harness.run.sweep_hook import MARK, SweepHook, parse_limits, parse_onset
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,8 @@ class CellRunner(Runner):  # type: ignore[misc]  # behave ships no type informat
         """Run one job's scenarios under its fault (or none: the smoke run); their results."""
         session = self.context.harness
         fault = FaultSpec.from_dict(job["fault"]) if job.get("fault") else None
-        session.sweep_hook = SweepHook(fault, None, parse_limits(json.dumps(job.get("limits") or {})))
+        session.sweep_hook = SweepHook(fault, None, parse_limits(json.dumps(job.get("limits") or {})),
+                                       onset=parse_onset(str(job.get("onset") or "")))
         wanted = [str(s) for s in job.get("scenarios") or []]
         first_failure = bool(job.get("first_failure"))
         locations = [FileLocationParser.parse(s) for s in wanted]

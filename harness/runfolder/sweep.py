@@ -9,7 +9,8 @@ leniently like every format here: a missing field is its default.
      "score": {"overall": [12, 20], "queen": [1, 8], ...},       # [tolerated, exercised]
      "cells": [{"label": "kill queen", "fault": "kill", "target": "queen", "peer": "",
                 "outcome": "detected", "expected": "detected", "failed": ["f.feature:9"],
-                "recovery_s": 3.2, "blocker": "Then ...: ..."}, ...],
+                "recovery_s": 3.2, "blocker": "Then ...: ...",
+                "tries": [{"failed": ["f.feature:9"], ...}, {"failed": [], ...}]}, ...],  # --confirm: tries
      "findings": [{"cell": "kill worker-1-1", "expected": "tolerated", "actual": "detected",
                    "meaning": "resilience bug"}],
      "merged_from": [{"file": "shard-1/sweep.json", "shard": "1/2", ...}]}    # `harness sweep --merge`
@@ -32,7 +33,8 @@ NO_RECOVERY = "no recovery"
 NOT_EXERCISED = "not exercised"
 FAULT_FAILED = "fault failed"
 NOT_RUN = "not run"
-EXERCISED = (TOLERATED, DETECTED, NO_RECOVERY)
+INTERMITTENT = "intermittent"
+EXERCISED = (TOLERATED, DETECTED, INTERMITTENT, NO_RECOVERY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class SweepCell:
     failed: tuple[str, ...] = ()
     recovery_s: float | None = None
     blocker: str = ""
+    tries: tuple[tuple[str, ...], ...] = ()  # with --confirm tries: each try's failing scenarios
 
     @property
     def service(self) -> str:
@@ -84,6 +87,11 @@ class SweepSummary:
     def no_recovery(self) -> tuple[SweepCell, ...]:
         """The cells after which the environment did not recover."""
         return tuple(c for c in self.cells if c.outcome == NO_RECOVERY)
+
+    @property
+    def intermittent(self) -> tuple[SweepCell, ...]:
+        """The cells whose tries disagreed (``--confirm``)."""
+        return tuple(c for c in self.cells if c.outcome == INTERMITTENT)
 
     @property
     def not_run(self) -> tuple[SweepCell, ...]:
@@ -144,7 +152,9 @@ def _cell(raw: Mapping[str, Any]) -> SweepCell:
     return SweepCell(text(raw, "label"), text(raw, "fault"), text(raw, "target"), text(raw, "peer"),
                      text(raw, "outcome"), text(raw, "expected"),
                      tuple(str(f) for f in failed) if isinstance(failed, list) else (),
-                     optional_number(raw, "recovery_s"), text(raw, "blocker"))
+                     optional_number(raw, "recovery_s"), text(raw, "blocker"),
+                     tuple(tuple(str(f) for f in t.get("failed") or ()) for t in raw.get("tries") or ()
+                           if isinstance(t, Mapping)) if isinstance(raw.get("tries"), list) else ())
 
 
 def _sources(raw: Any) -> tuple[Path, ...]:

@@ -1,6 +1,6 @@
 """`harness sweep [--env ENV] [paths, --tags ...] [--faults KINDS] [--targets GLOBS] [--workers N] [--shard I/N]
-[--budget MINUTES] [--scenario-timeout SECONDS] [--baseline SWEEP] [--smoke NAME] [--each-replica]
-[-P KIND.PARAM=VALUE] [--list]`."""
+[--budget MINUTES] [--scenario-timeout SECONDS] [--confirm N] [--onset SECONDS] [--idle-edges] [--baseline SWEEP]
+[--smoke NAME] [--each-replica] [-P KIND.PARAM=VALUE] [--list]`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from harness.errors import ConfigError
 from harness.faults.kinds import DEFAULTS, EDGE_KINDS, SERVICE_KINDS
 from harness.runfolder import RunFolder
 from harness.sweep import merge, report
+from harness.sweep.confirm import CONFIRM_DEFAULT
 from harness.sweep.driver import Sweep, SweepOptions, SweepResult, plan, topology
 from harness.sweep.expect import FILE, findings, load_expectations
 from harness.sweep.expect import expected as expected_of
@@ -27,6 +28,8 @@ EPILOG = f"""fault kinds: per service {', '.join(SERVICE_KINDS)}; per edge A->B 
 Expectations: {FILE} in the project folder (`worker: {{kill: tolerated}}`).
 Under a fault a scenario may take --scenario-timeout seconds (default: {LIMIT_FACTOR:g} x its slowest fault-free run
 + {LIMIT_SLACK_S:g} s); past it, it fails "timed out under <fault>" (a hang is a detection).
+A detected cell, or one that differs from its expectation, is tried again up to --confirm N more times (default
+{CONFIRM_DEFAULT}); when its tries disagree it is "intermittent" (expected tolerated: a finding, "sometimes breaks").
 --shard I/N splits the whole fault space before the reduction; every shard's summary carries the space id.
 Exit: 0 every cell ran, recovered and met its expectation; 1 a finding or a cell without recovery; 2 an error."""
 
@@ -48,6 +51,17 @@ def parser() -> argparse.ArgumentParser:
                    help="a cell stops at its first failing scenario: detected all the same, the rest not run")
     p.add_argument("--process-per-cell", action="store_true",
                    help="a new behave process for every cell and smoke run (default: one per worker, fed cell by cell)")
+    p.add_argument("--confirm", type=int, default=CONFIRM_DEFAULT, metavar="N",
+                   help="try a detected cell, or one that differs from its expectation, up to N more times; tries "
+                        f"that disagree make it intermittent (default {CONFIRM_DEFAULT}; 0: believe one try)")
+    p.add_argument("--onset", type=float, default=0.0, metavar="SECONDS",
+                   help="hold each cut-off (kill, stop, pause, disconnected, partition, blackhole, reset) this long "
+                        "before the scenario's first step, so that an effect noticed after a few heartbeats has set "
+                        "in (default 0)")
+    p.add_argument("--idle-edges", action="store_true",
+                   help="count the edges of the idle stack (heartbeats, 2 s after the baseline) for every scenario: "
+                        "a scenario shorter than a heartbeat is not left out of a cell in one sweep and kept in the "
+                        "next (more scenario runs)")
     p.add_argument("--baseline-runs", type=int, default=2, metavar="N",
                    help="fault-free runs; a scenario that does not pass in every one is left out (default 2)")
     p.add_argument("--baseline", type=Path, metavar="SWEEP",
@@ -70,6 +84,9 @@ def main(argv: list[str]) -> int:
     args, selection = parser().parse_known_args(argv)
     if args.merge:
         return merge.run(args.merge, args.baseline)
+    if args.confirm < 0 or args.onset < 0:
+        raise ConfigError(f"{'--confirm' if args.confirm < 0 else '--onset'} must be 0 or more",
+                          key="--confirm" if args.confirm < 0 else "--onset", hint="e.g. --confirm 1")
     if args.workers < 1 or args.baseline_runs < 1:
         raise ConfigError(f"{'--workers' if args.workers < 1 else '--baseline-runs'} must be 1 or more",
                           key="--workers" if args.workers < 1 else "--baseline-runs", hint="e.g. --workers 2")
@@ -78,12 +95,12 @@ def main(argv: list[str]) -> int:
                            args.budget * 60 if args.budget is not None else None, args.smoke, args.each_replica,
                            parse_overrides(args.params), args.workers, parse_shard(args.shard),
                            parse_timeout(args.scenario_timeout), args.baseline_runs, args.first_failure,
-                           not args.process_per_cell)
+                           not args.process_per_cell, args.confirm, args.onset, args.idle_edges)
     expectations = load_expectations(settings.root / FILE)
     before = report.read_outcomes(args.baseline) if args.baseline else None
     folder = RunFolder.new(settings.runs_dir, new_run_id())
     the_plan = plan(options, settings, folder.path)
-    sweep = Sweep(options, settings, folder)
+    sweep = Sweep(options, settings, folder, expect=lambda cell: expected_of(expectations, cell))
     if args.list:
         cells = shard(fault_space(topology(sweep.environment(the_plan.env), options.overrides), options.kinds,
                                   options.globs, each_replica=options.each_replica), options.shard)

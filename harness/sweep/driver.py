@@ -12,6 +12,8 @@
                  taken from one queue by the workers; behave with ``-D sweep_fault=...`` and the limits on
                  the cell's scenarios; then recovery (probes first, the smoke scenario once they pass,
                  timed from the undo); an environment that does not recover is replaced: "no recovery"
+    tries        a detected cell, or one that differs from its expectation, is tried again on the same worker
+                 (``--confirm N``, harness.sweep.confirm); tries that disagree make it "intermittent"
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from harness.env.prepare import source_text
 from harness.env.tags import env_tag
 from harness.errors import ConfigError, HarnessError
 from harness.faults.kinds import KINDS, FaultSpec
+from harness.faults.observe import ConnectionCounter
 from harness.faults.ports import compose_ports
 from harness.run.sweep_hook import OBSERVE_KEY
 from harness.runfolder import RunFolder
-from harness.sweep.observe import Reduction, edges_by_scenario, reduce
+from harness.sweep.confirm import CONFIRM_DEFAULT, retry_order, wants_another_try, with_try
+from harness.sweep.observe import BACKGROUND_S, Edges, Reduction, edges_by_scenario, reduce, with_background
 from harness.sweep.outcome import CellResult, ScenarioResult
 from harness.sweep.schedule import (
     AUTO,
@@ -57,6 +61,7 @@ from harness.sweep.worker import Worker
 logger = logging.getLogger(__name__)
 
 Out = Callable[[str], None]
+Expect = Callable[[CellResult], str]  # the outcome resilience.yaml expects of a cell ("" when it says nothing)
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class SweepOptions:
     baseline_runs: int = 2  # fault-free runs; a scenario that does not pass in all of them is left out
     first_failure: bool = False  # a cell stops at its first failing scenario (detected either way)
     batch: bool = True  # a worker's cells and smoke runs go to one long-lived behave process
+    confirm: int = CONFIRM_DEFAULT  # more tries of a detected cell or a finding (harness.sweep.confirm)
+    onset: float = 0.0  # seconds a cut-off is held before each scenario's first step (harness.run.sweep_hook)
+    idle_edges: bool = False  # the idle stack's edges count for every scenario (harness.sweep.observe)
 
 
 @dataclass
@@ -163,8 +171,10 @@ def topology(env: Environment, overrides: dict[str, dict[str, float]]) -> Topolo
 class Sweep:
     """One sweep: ``run()`` returns the result, with the finished cells even after Ctrl-C."""
 
-    def __init__(self, options: SweepOptions, settings: Settings, folder: RunFolder, *, out: Out = print) -> None:
+    def __init__(self, options: SweepOptions, settings: Settings, folder: RunFolder, *, out: Out = print,
+                 expect: Expect | None = None) -> None:
         self.options = options
+        self.expect: Expect = expect or (lambda cell: "")
         self.settings = settings
         self.folder = folder
         self.out = out
@@ -172,11 +182,13 @@ class Sweep:
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._background: Edges = frozenset()  # the idle stack's edges (harness.sweep.observe.with_background)
 
     def worker(self, number: int, env: str) -> Worker:
         """Worker ``number`` of this sweep (not started)."""
         worker = Worker(number, env, self.settings, self.folder, env_override=self.options.env, out=self._say)
         worker.batch = self.options.batch
+        worker.onset = self.options.onset
         return worker
 
     def environment(self, name: str) -> Environment:
@@ -269,6 +281,25 @@ class Sweep:
             self.out(f"  left out (flaky fault-free: passed in some of {runs} runs): {r.location} {r.name}: "
                      f"{r.error}")
         result.smoke = self._smoke(result.scenarios, the_plan.names)
+        self._background = self._idle_edges() if self.options.idle_edges else frozenset()
+
+    def _idle_edges(self) -> Edges:
+        """The edges that carry traffic with no scenario running (heartbeats), counted ``BACKGROUND_S`` seconds on
+        the first worker's environment (harness.sweep.observe); none when they cannot be counted."""
+        env = self.workers[0].env
+        if env is None:
+            return frozenset()
+        try:
+            counter = ConnectionCounter(env)
+            counter.zero()
+            time.sleep(BACKGROUND_S)
+            found = frozenset((e.client, e.server) for e in counter.read() if e.packets > 0)
+        except (HarnessError, OSError) as exc:
+            logger.warning("the idle stack's connections could not be counted: %s", exc)
+            return frozenset()
+        self.out(f"  background: {len(found)} edge(s) carry traffic with no scenario running "
+                 f"({', '.join(f'{c}->{s}' for c, s in sorted(found)) or 'none'}): every scenario counts them")
+        return found
 
     def _smoke(self, scenarios: list[str], names: dict[str, str]) -> str:
         wanted = self.options.smoke
@@ -290,8 +321,8 @@ class Sweep:
         result.space_id = space_id(result.env, self.options.selection, space)
         result.space_cells = len(space)
         mine = shard(space, self.options.shard)
-        edges = edges_by_scenario(replace(o, scenario=o.scenario.split(": ", 1)[0])
-                                  for o in self.folder.read_observed())
+        edges = with_background(edges_by_scenario(replace(o, scenario=o.scenario.split(": ", 1)[0])
+                                                  for o in self.folder.read_observed()), self._background)
         reduction = result.reduction = reduce(mine, result.scenarios, edges)
         runnable = [f for f in order(mine, reduction.scenarios) if reduction.scenarios[f]]
         part = f" (shard {self.options.shard[0]}/{self.options.shard[1]}: {len(mine)} of them)" \
@@ -333,9 +364,7 @@ class Sweep:
                     if self.options.first_failure:
                         scenarios = likeliest_failure_first(scenarios, failures)
                 try:
-                    cell = worker.cell(self.folder.sweep_cell(number, fault.label), fault, scenarios, result.limits,
-                                       result.smoke, self._smoke_folders(number),
-                                       first_failure=self.options.first_failure)
+                    cell = self._tries(worker, number, fault, scenarios, result)
                 except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
                     if not self._stop.is_set():
                         errors.append(exc)
@@ -369,13 +398,32 @@ class Sweep:
         if errors:
             raise errors[0]
 
-    def _smoke_folders(self, number: int) -> Callable[[int], RunFolder]:
-        """The run folder of the smoke run after cell ``number``, by attempt."""
-        return lambda attempt: self.folder.sweep_smoke(number * 100 + attempt)
+    def _tries(self, worker: Worker, number: int, fault: FaultSpec, scenarios: list[str],
+               result: SweepResult) -> CellResult:
+        """The cell on ``worker``, then its confirmation tries while they are wanted (harness.sweep.confirm)."""
+        cell = worker.cell(self.folder.sweep_cell(number, fault.label), fault, scenarios, result.limits,
+                           result.smoke, self._smoke_folders(number), first_failure=self.options.first_failure)
+        attempt = 1
+        while (not self._stop.is_set() and worker.env is not None
+               and wants_another_try(cell, self.expect(cell), self.options.confirm - attempt + 1)):
+            attempt += 1
+            again = worker.cell(self.folder.sweep_cell(number, f"{fault.label} try {attempt}"), fault,
+                                retry_order(scenarios, cell) if self.options.first_failure else scenarios,
+                                result.limits, result.smoke, self._smoke_folders(number, attempt),
+                                first_failure=self.options.first_failure)
+            cell = with_try(cell, again)
+        return cell
+
+    def _smoke_folders(self, number: int, attempt: int = 1) -> Callable[[int], RunFolder]:
+        """The run folder of the smoke run after cell ``number`` (its try ``attempt``), by attempt."""
+        return lambda n: self.folder.sweep_smoke(number * 100 + n + (attempt * 100_000 if attempt > 1 else 0))
 
     def _progress(self, number: int, total: int, cell: CellResult, left: float) -> None:
         recovery = f"recovery {cell.recovery_s:.1f} s" if cell.recovery_s is not None else "no recovery"
         failed = f"{len(cell.failed)}/{len(cell.scenarios)} failed"
+        if cell.tries:
+            failed = "tries: " + " | ".join(f"{len(f)}/{len(t)} failed" for f, t in zip(cell.failed_by_try,
+                                                                                         cell.all_tries, strict=True))
         worker = f"worker {cell.worker} · " if len(self.workers) > 1 else ""
         self.out(f"[{number}/{total}] {cell.fault.label}: {cell.outcome} ({failed}, {recovery}, {cell.seconds:.0f} s) "
                  f"· {worker}{time.monotonic() - self._started:.0f} s elapsed, ~{left:.0f} s left")

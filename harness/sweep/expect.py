@@ -6,7 +6,9 @@
     "test-machine->queen": {partition: detected}     # one edge, client -> server (globs on either side)
 
 A cell whose outcome differs from its expectation is a finding: expected tolerated but detected is a
-resilience bug; expected detected but tolerated is a blind scenario or a dead dependency. An edge
+resilience bug; expected detected but tolerated is a blind scenario or a dead dependency. An intermittent cell
+(its ``--confirm`` tries disagreed) is a finding against any expectation: expected tolerated, it sometimes
+breaks; expected detected, the scenarios see the fault only sometimes (a race with it). An edge
 cell is looked up under the edge keys first (``A->B``), then its server side, then its client side;
 within each, in the file's order.
 """
@@ -22,7 +24,7 @@ import yaml
 
 from harness.errors import ConfigError
 from harness.faults.kinds import EDGE_KINDS, KINDS, SERVICE_KINDS
-from harness.sweep.outcome import DETECTED, NO_RECOVERY, TOLERATED, CellResult
+from harness.sweep.outcome import DETECTED, INTERMITTENT, NO_RECOVERY, TOLERATED, CellResult
 
 EXPECTABLE = (TOLERATED, DETECTED, NO_RECOVERY)
 FILE = "resilience.yaml"
@@ -86,6 +88,12 @@ class Finding:
     @property
     def meaning(self) -> str:
         """What the difference most likely says."""
+        if self.actual == INTERMITTENT:
+            if self.expected == TOLERATED:
+                return "resilience bug, intermittent: sometimes breaks"
+            if self.expected == DETECTED:
+                return "detected only sometimes: the scenarios race the fault"
+            return "differs, intermittent"
         if self.expected == TOLERATED:
             return "resilience bug"
         if self.actual == TOLERATED:
@@ -94,10 +102,10 @@ class Finding:
 
 
 def findings(expectations: Expectations, cells: Sequence[CellResult]) -> list[Finding]:
-    """Every exercised cell whose outcome is not the expected one."""
+    """Every exercised cell whose outcome is not the expected one (an intermittent cell never is)."""
     found = []
     for cell in cells:
         want = expected(expectations, cell)
-        if want and cell.outcome in EXPECTABLE and cell.outcome != want:
+        if want and cell.outcome in (*EXPECTABLE, INTERMITTENT) and cell.outcome != want:
             found.append(Finding(cell.fault.label, want, cell.outcome))
     return found

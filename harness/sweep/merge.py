@@ -30,6 +30,7 @@ from harness.sweep.expect import expected as expected_of
 from harness.sweep.outcome import (
     DETECTED,
     FAULT_FAILED,
+    INTERMITTENT,
     NO_RECOVERY,
     NOT_EXERCISED,
     NOT_RUN,
@@ -39,7 +40,7 @@ from harness.sweep.outcome import (
     classify,
 )
 
-RAN = (TOLERATED, DETECTED, NO_RECOVERY, FAULT_FAILED)
+RAN = (TOLERATED, DETECTED, INTERMITTENT, NO_RECOVERY, FAULT_FAILED)
 _MORE = frozenset({"phases", "worker"})  # CellResult fields some writers add, carried over when both know them
 _HINT = "give each shard's run folder (or its JSON summary) once: `harness sweep --merge shard-1/ shard-2/ ...`"
 
@@ -151,11 +152,13 @@ def cell_from_dict(raw: Mapping[str, Any], part: Part) -> CellResult:
         fault = FaultSpec.from_dict({"kind": raw.get("fault"), "target": raw.get("target"),
                                      "peer": raw.get("peer") or "", "params": raw.get("parameters") or {}})
         scenarios = tuple(scenario_from_dict(s) for s in raw.get("scenarios") or ())
+        tries = tuple(tuple(scenario_from_dict(s) for s in t.get("scenarios") or ()) for t in raw.get("tries") or ())
         recovery = raw.get("recovery_s")
         cell = CellResult(fault, scenarios, raw.get("outcome") != NO_RECOVERY,
                           float(recovery) if recovery is not None else None, float(raw.get("seconds") or 0.0),
                           raw.get("outcome") != NOT_RUN, tuple(raw.get("timeline") or ()),
                           str(part.file.parent / str(raw["folder"])) if raw.get("folder") else "",
+                          tries=tries[1:],
                           **{f.name: raw[f.name] for f in fields(CellResult) if f.name in raw and f.name in _MORE})
     except (FaultError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"cell {raw.get('label')!r} cannot be read: {exc}", file=str(part.file), key="--merge",

@@ -3,6 +3,13 @@
 The baseline (harness.run.sweep_hook, ``observed.ndjson``) records the edges each scenario caused.
 A service fault is exercised by a scenario when the service is at either end of one of its edges;
 an edge fault when that very edge (client -> server) carried packets.
+
+Background traffic (heartbeats: worker -> hive every 0.5 s on the reference stack) flows whether a scenario
+runs or not, and what it carries (who is alive) is what scenarios read. A scenario shorter than a heartbeat
+saw such an edge in one baseline and not in the next, so the same cell ran the worker-listing scenario in one
+sweep and left it out in another. With ``--idle-edges`` the sweep also counts the edges of an idle stack
+(``BACKGROUND_S`` with no scenario running) and adds them to every scenario's (``with_background``): stable,
+but every short scenario then runs in every cell of a heartbeating service (more scenario runs).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from harness.faults.kinds import SERVICE_KINDS, FaultSpec
 from harness.runfolder import Observed
 
 Edges = frozenset[tuple[str, str]]
+BACKGROUND_S = 2.0  # seconds the idle stack's connections are counted (several heartbeats of a 0.5-1 s interval)
 
 
 def edges_by_scenario(observed: Iterable[Observed]) -> dict[str, Edges]:
@@ -22,6 +30,12 @@ def edges_by_scenario(observed: Iterable[Observed]) -> dict[str, Edges]:
     for entry in observed:
         found.setdefault(entry.scenario, set()).update((c, s) for c, s, p in entry.edges if p > 0)
     return {k: frozenset(v) for k, v in found.items()}
+
+
+def with_background(edges: Mapping[str, Edges], background: Edges) -> dict[str, Edges]:
+    """Every scenario's edges with the idle stack's added: they carried traffic while it ran, whether it caused
+    them or not."""
+    return {scenario: found | background for scenario, found in edges.items()}
 
 
 def exercises(fault: FaultSpec, edges: Edges) -> bool:

@@ -2,6 +2,7 @@
 
     tolerated      every scenario passed under the fault, and the environment recovered
     detected       some scenario failed (which, its first error, the blocker: the first failing step)
+    intermittent   the cell's tries (``--confirm``, harness.sweep.confirm) disagree: some tolerated, some detected
     no recovery    probes and the smoke scenario did not pass again within the ready timeout
     not exercised  no scenario of the selection touched the target (dynamic reduction)
     fault failed   the fault could not be injected (the cell says nothing about the system)
@@ -22,7 +23,9 @@ NO_RECOVERY = "no recovery"
 NOT_EXERCISED = "not exercised"
 FAULT_FAILED = "fault failed"
 NOT_RUN = "not run"
-OUTCOMES = (TOLERATED, DETECTED, NO_RECOVERY, NOT_EXERCISED, FAULT_FAILED, NOT_RUN)
+INTERMITTENT = "intermittent"
+OUTCOMES = (TOLERATED, DETECTED, INTERMITTENT, NO_RECOVERY, NOT_EXERCISED, FAULT_FAILED, NOT_RUN)
+EXERCISED = (TOLERATED, DETECTED, INTERMITTENT, NO_RECOVERY)  # cells that ran scenarios under their fault
 PASSED = "passed"
 
 
@@ -58,11 +61,23 @@ class CellResult:
     folder: str = ""
     phases: Mapping[str, float] = field(default_factory=dict)  # where the cell's seconds went (behave, probes, smoke)
     worker: int = 0  # the sweep worker that ran it (0: none)
+    tries: tuple[tuple[ScenarioResult, ...], ...] = ()  # the confirmation tries after the first (``--confirm``)
+
+    @property
+    def all_tries(self) -> tuple[tuple[ScenarioResult, ...], ...]:
+        """Every try's scenario results, the first (``scenarios``) first."""
+        return (self.scenarios, *self.tries)
 
     @property
     def failed(self) -> list[ScenarioResult]:
-        """The scenarios that did not pass."""
-        return [s for s in self.scenarios if s.status != PASSED]
+        """The scenarios that did not pass in the first try that had a failure."""
+        return next(([s for s in t if s.status != PASSED] for t in self.all_tries
+                     if any(s.status != PASSED for s in t)), [])
+
+    @property
+    def failed_by_try(self) -> list[list[str]]:
+        """Each try's failing scenarios (locations); an empty list for a try that passed whole."""
+        return [[s.location for s in t if s.status != PASSED] for t in self.all_tries]
 
     @property
     def outcome(self) -> str:
@@ -79,7 +94,8 @@ class CellResult:
 
 
 def classify(cell: CellResult) -> str:
-    """The outcome of a cell, in order: not run, not exercised, fault failed, no recovery, detected, tolerated."""
+    """The outcome of a cell, in order: not run, not exercised, fault failed, no recovery, then its tries: all
+    detected, all tolerated, or intermittent when they disagree."""
     if not cell.ran:
         return NOT_RUN
     if not cell.scenarios:
@@ -88,7 +104,10 @@ def classify(cell: CellResult) -> str:
         return FAULT_FAILED
     if not cell.recovered:
         return NO_RECOVERY
-    return DETECTED if cell.failed else TOLERATED
+    verdicts = {bool(failed) for failed in cell.failed_by_try}
+    if len(verdicts) > 1:
+        return INTERMITTENT
+    return DETECTED if verdicts == {True} else TOLERATED
 
 
 def scenario_results(run: Any) -> list[ScenarioResult]:
@@ -108,8 +127,9 @@ def scenario_results(run: Any) -> list[ScenarioResult]:
 
 
 def score(cells: Sequence[CellResult]) -> tuple[int, int]:
-    """(tolerated, exercised): exercised cells are those that ran scenarios and injected their fault."""
-    exercised = [c for c in cells if c.outcome in (TOLERATED, DETECTED, NO_RECOVERY)]
+    """(tolerated, exercised): exercised cells are those that ran scenarios and injected their fault (an
+    intermittent cell is exercised and not tolerated)."""
+    exercised = [c for c in cells if c.outcome in EXERCISED]
     return sum(1 for c in exercised if c.outcome == TOLERATED), len(exercised)
 
 

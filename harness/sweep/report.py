@@ -18,6 +18,7 @@ from harness.sweep.expect import Finding
 from harness.sweep.outcome import (
     DETECTED,
     FAULT_FAILED,
+    INTERMITTENT,
     NO_RECOVERY,
     NOT_EXERCISED,
     NOT_RUN,
@@ -27,8 +28,9 @@ from harness.sweep.outcome import (
     service_of,
 )
 
-COLOURS = {TOLERATED: "#3c9d4e", DETECTED: "#e0a526", NO_RECOVERY: "#c8372d", NOT_EXERCISED: "#d9d9d9",
-           FAULT_FAILED: "#8a63b8", NOT_RUN: "#ffffff"}
+COLOURS = {TOLERATED: "#3c9d4e", DETECTED: "#e0a526", INTERMITTENT: "#2f8fbf", NO_RECOVERY: "#c8372d",
+           NOT_EXERCISED: "#d9d9d9", FAULT_FAILED: "#8a63b8", NOT_RUN: "#ffffff"}
+UNSETTLED = "(intermittent: not a settled change)"  # a --baseline change to or from an intermittent cell
 
 
 def scores(cells: Sequence[CellResult]) -> dict[str, tuple[int, int]]:
@@ -51,7 +53,9 @@ def cell_dict(cell: CellResult, expected: str = "") -> dict[str, Any]:
             "expected": expected, "scenarios": [s.as_dict() for s in cell.scenarios],
             "failed": [s.location for s in cell.failed], "blocker": cell.blocker,
             "recovery_s": cell.recovery_s, "seconds": cell.seconds, "timeline": list(cell.timeline),
-            "folder": cell.folder}
+            "folder": cell.folder,
+            "tries": [{"scenarios": [s.as_dict() for s in t], "failed": failed}
+                      for t, failed in zip(cell.all_tries, cell.failed_by_try, strict=True)] if cell.tries else []}
 
 
 def to_json(result: SweepResult, findings: Sequence[Finding], expectations: Mapping[str, str],
@@ -84,8 +88,11 @@ def read_outcomes(path: Path) -> dict[str, str]:
 
 
 def diff(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """``"kill worker: tolerated → detected"`` for every cell in both whose outcome changed (not-run cells aside)."""
-    return [f"{label}: {before[label]} → {outcome}" for label, outcome in after.items()
+    """``"kill worker: tolerated → detected"`` for every cell in both whose outcome changed (not-run cells aside);
+    a change to or from intermittent says it is no settled change (an intermittent cell may come out either way)."""
+    return [f"{label}: {before[label]} → {outcome}" + (f" {UNSETTLED}" if INTERMITTENT in (before[label], outcome)
+                                                        else "")
+            for label, outcome in after.items()
             if label in before and before[label] != outcome and NOT_RUN not in (before[label], outcome)]
 
 
@@ -122,6 +129,12 @@ def markdown(data: Mapping[str, Any]) -> str:
         lines.append(f"| {c['label']} | {c['outcome']} | {len(c['failed'])}/{len(c['scenarios'])} | {recovery} | "
                      f"{c['blocker'].replace('|', '/')[:120]} |")
     skipped = [c["label"] for c in data["cells"] if c["outcome"] == NOT_EXERCISED]
+    unsettled = [c for c in data["cells"] if c["outcome"] == INTERMITTENT]
+    if unsettled:
+        lines += ["", "## Intermittent cells (their tries disagreed)", ""]
+        lines += [f"- **{c['label']}**: " + "; ".join(
+            f"try {n}: " + (", ".join(t["failed"]) + " failed" if t["failed"] else "all passed")
+            for n, t in enumerate(c.get("tries") or [], 1)) for c in unsettled]
     lines += ["", f"Not exercised ({len(skipped)}): " + (", ".join(skipped) or "none")]
     not_run = [c["label"] for c in data["cells"] if c["outcome"] == NOT_RUN]
     if not_run:
@@ -145,11 +158,15 @@ def _td(cell: Mapping[str, Any] | None) -> str:
     recovery = "" if cell["recovery_s"] is None else f"recovery {cell['recovery_s']:g} s"
     failing = "".join(
         f"<li><code>{e(s['location'])}</code> {e(s['name'])}<br><b>{e(s['step'])}</b> {e(s['error'])}</li>"
-        for s in cell["scenarios"] if s["status"] != "passed")
+        for s in [s for t in (cell.get("tries") or [{"scenarios": cell["scenarios"]}]) for s in t["scenarios"]]
+        if s["status"] != "passed")
     passing = sum(1 for s in cell["scenarios"] if s["status"] == "passed")
     expected = f"<br>expected: {e(cell['expected'])}" if cell["expected"] else ""
+    tries = "".join(f"<li>try {n}: " + (e(", ".join(t["failed"])) + " failed" if t["failed"] else "all passed")
+                    + "</li>" for n, t in enumerate(cell.get("tries") or [], 1))
     body = (f"<p>{e(cell['label'])} {e(params)}<br>{len(cell['scenarios'])} scenario(s), {passing} passed. "
             f"{e(recovery)}{expected}<br>run folder: <code>{e(cell['folder'])}</code></p>"
+            + (f'<ul class="tries">{tries}</ul>' if tries else "")
             + (f"<ol>{failing}</ol>" if failing else ""))
     mark = " finding" if cell["expected"] and cell["expected"] != cell["outcome"] else ""
     return (f'<td class="cell{mark}" style="background:{colour}" data-outcome="{e(cell["outcome"])}">'

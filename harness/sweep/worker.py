@@ -32,7 +32,7 @@ from harness.env.config import Settings, load_environment, resolve_parameters
 from harness.env.lifecycle import Environment
 from harness.errors import HarnessError
 from harness.faults.kinds import FaultSpec
-from harness.run.sweep_hook import FAULT_KEY, LIMITS_KEY, MARK
+from harness.run.sweep_hook import FAULT_KEY, LIMITS_KEY, MARK, ONSET_KEY
 from harness.runfolder import EnvFolder, RunFolder
 from harness.sweep.outcome import PASSED, CellResult, ScenarioResult, scenario_results
 
@@ -104,6 +104,7 @@ class Worker:
         self._lock = threading.Lock()
         self.stopping = False  # the sweep is being interrupted: no new behave, no replacement
         self.batch = True  # cells and smoke runs go to one long-lived behave process (else one process each)
+        self.onset = 0.0  # seconds each fault is held before its scenario's first step (--onset)
         self._cells: CellProcess | None = None
 
     @property
@@ -162,6 +163,8 @@ class Worker:
         wanted = {s: v for s, v in limits.items() if s in scenarios or s == "*"}
         if wanted:
             defines.append((LIMITS_KEY, json.dumps(wanted)))
+        if self.onset > 0:
+            defines.append((ONSET_KEY, f"{self.onset:g}"))
         launched = time.time()
         if self.batch:
             results = self.ask(folder, scenarios, fault, limits, first_failure=first_failure)
@@ -242,7 +245,7 @@ class Worker:
             self._cells = CellProcess(cmd, str(self.settings.root), environ, self.sweep.sweep_worker_log(self.number))
         job = {"scenarios": list(scenarios), "fault": fault.as_dict() if fault else None,
                "limits": {s: v for s, v in limits.items() if s in scenarios or s == "*"},
-               "first_failure": first_failure}
+               "first_failure": first_failure, "onset": self.onset if fault else 0}
         answer = self._cells.ask(job)
         folder.sweep_answer.write_text(json.dumps({"job": job, "results": answer}, indent=1) + "\n")
         if answer is None:

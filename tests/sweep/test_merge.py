@@ -180,8 +180,9 @@ def test_a_cell_whose_outcome_does_not_follow_from_it_is_refused(tmp_path: Path)
 
 
 def test_the_reader_shares_the_outcome_words_and_reads_shard_forms() -> None:
-    assert (sweep_file.TOLERATED, sweep_file.DETECTED, sweep_file.NO_RECOVERY, sweep_file.NOT_EXERCISED,
-            sweep_file.FAULT_FAILED, sweep_file.NOT_RUN) == outcome.OUTCOMES
+    assert (sweep_file.TOLERATED, sweep_file.DETECTED, sweep_file.INTERMITTENT, sweep_file.NO_RECOVERY,
+            sweep_file.NOT_EXERCISED, sweep_file.FAULT_FAILED, sweep_file.NOT_RUN) == outcome.OUTCOMES
+    assert sweep_file.EXERCISED == outcome.EXERCISED
     assert sweep_file.parse_shard({"index": 2, "total": 4}) == sweep_file.parse_shard("2/4") == (2, 4)
     assert sweep_file.parse_shard([2, 4]) == (2, 4)
     assert sweep_file.parse_shard("5/4") is None and sweep_file.parse_shard(None) is None

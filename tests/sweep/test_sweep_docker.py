@@ -39,7 +39,8 @@ def example(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 def test_two_workers_share_the_cells_and_a_hang_under_a_fault_times_out(tmp_path: Path) -> None:
     """A paused database makes the write hang (nginx gives up after 3 s): past --scenario-timeout 2 it fails
     "timed out under pause db" (a detection, in seconds instead of a request timeout); the killed one fails at once;
-    each worker ran one cell on its own environment, and neither environment is left behind."""
+    each worker ran one cell on its own environment, tried it again (a detection is confirmed) and both tries
+    failed, and neither environment is left behind."""
     project, env = example(tmp_path)
     done = subprocess.run([str(HARNESS), "sweep", "--faults", "kill,pause", "--targets", "db", "--workers", "2",
                            "--scenario-timeout", "2", "--shard", "1/1", "features/shop.requests.feature:16"],
@@ -52,6 +53,9 @@ def test_two_workers_share_the_cells_and_a_hang_under_a_fault_times_out(tmp_path
     paused = cells["pause db"]["scenarios"][0]
     assert "timed out under pause db" in paused["error"] and paused["duration"] < 3, paused
     assert {c["worker"] for c in data["cells"]} == {1, 2}
+    # a detection is confirmed (--confirm 1, the default): each cell ran twice on its worker, and failed both times
+    assert {k: [t["failed"] for t in c["tries"]] for k, c in cells.items()} == {
+        k: [["features/shop.requests.feature:16"]] * 2 for k in cells}
     assert data["sweep"]["workers"] == 2 and data["sweep"]["shard"] == [1, 1]
     assert data["sweep"]["limits"] == {"*": 2.0} and data["sweep"]["keys"] == ["kill db", "pause db"]
     assert all(c["recovery_s"] is not None for c in data["cells"])

@@ -14,7 +14,7 @@ from harness.runfolder import Observed, RunFolder
 from harness.sweep import report
 from harness.sweep.driver import SweepResult
 from harness.sweep.expect import findings, load_expectations
-from harness.sweep.observe import edges_by_scenario, exercises, reduce
+from harness.sweep.observe import edges_by_scenario, exercises, reduce, with_background
 from harness.sweep.outcome import (
     DETECTED,
     FAULT_FAILED,
@@ -111,6 +111,21 @@ def test_the_reduction_skips_pairs_a_scenario_never_touched_and_counts_the_savin
     assert got["kill worker#2"] == (unobserved,)
     assert (reduction.unreduced_runs, reduction.runs, reduction.saved) == (18, 11, 7)
     assert exercises(FaultSpec("pause", "db#2"), frozenset({("api", "db")}))
+
+
+def test_the_idle_stacks_edges_count_for_every_scenario_short_or_long() -> None:
+    """A heartbeat (worker -> api) fell inside the long scenario's window and not the short one's: with the idle
+    stack's edges added, both exercise a fault on the worker and on its heartbeat edge."""
+    edges = edges_by_scenario([Observed("a.feature:3", ((HOST, "api", 5), ("worker", "api", 2))),
+                               Observed("a.feature:9", ((HOST, "api", 3),))])
+    cells = [FaultSpec("kill", "worker"), FaultSpec("partition", "worker", "api"), FaultSpec("kill", "db")]
+    before = {c.label: s for c, s in reduce(cells, ["a.feature:3", "a.feature:9"], edges).scenarios.items()}
+    assert before["kill worker"] == ("a.feature:3",)
+    background = frozenset({("worker", "api")})
+    after = {c.label: s for c, s in reduce(cells, ["a.feature:3", "a.feature:9"],
+                                            with_background(edges, background)).scenarios.items()}
+    assert after["kill worker"] == after["partition worker->api"] == ("a.feature:3", "a.feature:9")
+    assert after["kill db"] == ()  # only what flowed idle is added
 
 
 # -- outcomes, score, expectations -------------------------------------------------------
