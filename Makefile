@@ -56,7 +56,7 @@ resilience: setup ## harness sweep: the default fault space on full-stack under 
 	$(HARNESS) sweep --env full-stack $(SWEEP_ARGS) $(RESILIENCE_SELECTION)
 
 sweep-mutants: setup ## the sweep unswitched, then with each mutation switch on (same faults; the catching chaos features left out); table + found=N/M (long; not in CI; SWEEP_MUTANTS_ARGS=--only HIVE_NO_RETRY --faults kill,pause)
-	$(VENV)/python scripts/sweep_mutants.py $(SWEEP_MUTANTS_ARGS) -- --env full-stack $(RESILIENCE_SELECTION)
+	$(VENV)/python scripts/sweep_mutants.py $(SWEEP_MUTANTS_ARGS) -- --env full-stack --onset 2 $(RESILIENCE_SELECTION)
 
 mutants: setup ## each mutation switch against the scenarios that must catch it, then unswitched; table + caught=N/M (slow; not in CI)
 	$(VENV)/python scripts/mutants.py $(MUTANTS_ARGS)
