@@ -75,35 +75,36 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # Under `--dist loadfile` a file runs on one worker, one test at a time: its module fixtures (an
 # environment, a built wheel) are made once, and tests that share an environment name, a kept project
 # or an image tag never run beside each other; different files run side by side (their projects,
-# networks and tags are their own). The longest files start first (--durations, 2026-12-06, loaded
-# machine: the sweep ~205 s, the example project ~155 s, lifecycle and ground ~110 s each), so no
-# worker is left with one of them at the end. A stale list costs balance, never correctness.
-LONGEST_FIRST = ("tests/sweep/test_sweep_docker.py", "tests/test_example_project.py",  # one scope (below)
+# networks and tags are their own; the example project's copies share the stable tags of the images
+# they do not change, built under a machine-wide lock per tag). The longest files start first
+# (--durations, 2026-12-06, loaded machine: the sweep ~205 s, the example project ~155 s, lifecycle and
+# ground ~110 s each), so no worker is left with one of them at the end. A stale list costs balance,
+# never correctness.
+LONGEST_FIRST = ("tests/sweep/test_sweep_docker.py", "tests/test_example_project.py",
                  "tests/system/test_lifecycle.py", "tests/system/test_ground.py",
                  "tests/system/test_team_project.py", "tests/system/test_remote_engine.py",
                  "tests/system/test_parallel_run.py")
 
 
-# Files that share one xdist scope, so one worker runs them one after the other: both use the example
-# project's stable image tags (test_example_project removes the API's tag to prove its first run builds
-# it; the sweep would use, or build, that tag at the same time).
-SHARED_SCOPES = {"tests/test_example_project.py": "example-project-images",
-                 "tests/sweep/test_sweep_docker.py": "example-project-images"}
-
-
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """Under ``--dist loadfile``: a file is a scope, except the files of SHARED_SCOPES, which share one."""
+    """Under ``--dist loadfile``: a worker is given its next file only when it is down to its last test."""
     if config.getvalue("dist") != "loadfile":
         return None
     # lazy: xdist is there whenever this hook is called (it is xdist's hook)
     from xdist.scheduler import LoadFileScheduling
+    from xdist.workermanage import WorkerController
 
-    class SharedFileScheduling(LoadFileScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            path = super()._split_scope(nodeid)
-            return SHARED_SCOPES.get(path, path)
+    class LastTestFileScheduling(LoadFileScheduling):
+        """xdist hands a worker its next file while it still has two tests to run: behind a long file's last two
+        (the sweep's take minutes each) that file waits while other workers may run dry. A worker runs a test
+        once it knows the next one (or that none comes), so one left is the latest a file can be handed over."""
 
-    return SharedFileScheduling(config, log)  # type: ignore[arg-type]
+        def _reschedule(self, node: WorkerController) -> None:
+            if self.workqueue and not node.shutting_down and self._pending_of(self.assigned_work[node]) > 1:
+                return  # the next file goes to whichever worker is down to its last test first
+            super()._reschedule(node)  # gives one file (its own rule: two tests left or fewer), or shuts down
+
+    return LastTestFileScheduling(config, log)  # type: ignore[arg-type]
 
 
 # Tests no other test may run beside; `make test` runs them after the parallel phase, one at a time:

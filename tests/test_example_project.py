@@ -3,8 +3,10 @@
 The harness is built into a wheel, installed (not editable) into a fresh venv, and that venv's
 behave runs the example project's features from a copy in a tmp folder: nginx, the team's API
 built from its own Dockerfile, PostgreSQL and Redis, all from Debian's packages. The first run
-must build the API's image (its stable tag is removed first), the second must not; nothing of
-either run may be left behind. Real behave, real Docker, real servers.
+must build the API's image, the second must not; nothing of either run may be left behind. The copy's
+API build context carries one extra file of its own (never copied into the image), so its API tag is
+its own: another test on the example project (the sweep, maybe running beside this one) keeps the
+stable tags of all five images and neither sees nor builds this one. Real behave, real Docker, real servers.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +30,9 @@ from harness.env.lifecycle import new_run_id
 
 PROJECT = Path(__file__).parent / "example_project"
 REPO = PROJECT.parent.parent
-# Built images are tagged harness-build/<project folder>-<service>:<content hash>.
+# Built images are tagged harness-build/<project folder>-<service>:<content hash>; the hash covers every file
+# of the build context, so the copy's marker file gives its API a tag of its own (the other four keep theirs).
+API_MARKER = Path("compose/api/test-copy-id")
 API_REPOSITORY = "harness-build/example-project-api"
 STABLE_REPOSITORIES = ("harness-build/example-project-", "harness-faultproxy")
 SCENARIOS = 15  # every scenario in tests/example_project/features (deliberately_failing/ holds the failing ones)
@@ -72,10 +77,22 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the example project (same folder name, so the same stable image tags)."""
+    """A copy of the example project (same folder name, so the same stable tags for nginx, db, cache and ws) whose
+    API context holds a marker file of its own: an API tag nobody else has (see ``own_api_tags``)."""
     target = tmp_path_factory.mktemp("team") / "example_project"
     shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns(".harness", "__pycache__"))
+    (target / API_MARKER).write_text(secrets.token_hex(8) + "\n")
     return target
+
+
+@pytest.fixture(scope="module")
+def own_api_tags() -> Iterator[list[str]]:
+    """The copy's API tags, as the test that builds them finds them; removed after the module's last test (the
+    stable tags' layers stay: docker's layer cache for the next build)."""
+    tags: list[str] = []
+    yield tags
+    if tags:
+        subprocess.run(["docker", "rmi", *tags], capture_output=True, check=False)
 
 
 def behave(venv: Path, project: Path, *targets: str) -> tuple[subprocess.CompletedProcess[str], str, float]:
@@ -149,9 +166,8 @@ def test_the_wheel_carries_everything_a_team_needs(wheel: Path) -> None:
 
 @pytest.mark.docker
 def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
-        venv: Path, project: Path, record_property: Callable[[str, object], None]) -> None:
-    for tag in api_images():  # the first run must really build; --no-prune keeps docker's layer cache
-        _run(["docker", "rmi", "--no-prune", tag])
+        venv: Path, project: Path, own_api_tags: list[str], record_property: Callable[[str, object], None]) -> None:
+    stable = api_images()  # the stable tag (if another test or run built it) is not this copy's
     before = images()
 
     first, first_id, first_took = behave(venv, project, "features")
@@ -159,11 +175,15 @@ def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
     assert f"{SCENARIOS} scenarios passed, 0 failed" in first.stdout
     # Both environments (template and plain compose file) share the tag; the first one up builds it.
-    built_by = re.search(rf"\[(shop|shop-plain)\] build api: built in ([\d.]+) s \({re.escape(API_REPOSITORY)}:\w+\)",
+    built_by = re.search(rf"\[(shop|shop-plain)\] build api: built in ([\d.]+) s \(({re.escape(API_REPOSITORY)}:\w+)\)",
                          first_out)
     assert built_by, first_out[:4000]
-    built = api_images()
-    assert len(built) == 1, built
+    own_tag = built_by.group(3)
+    own_api_tags.append(own_tag)
+    assert own_tag not in stable, f"the copy's API tag {own_tag} existed before its first run"
+    assert len(re.findall(r"build api: built in", first_out)) == 1, first_out[:4000]  # not once per environment
+    built = api_images().get(own_tag)
+    assert built, api_images()
 
     second, second_id, second_took = behave(venv, project, "features/shop.requests.feature")
     assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-3000:]
@@ -171,7 +191,7 @@ def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
     second_out = second.stdout + second.stderr
     assert "build api: up to date" in second_out and "build api: built" not in second_out
     assert "Step 1/" not in second_out  # no docker build ran at all
-    assert api_images() == built  # same tag, same image id
+    assert api_images().get(own_tag) == built  # same tag, same image id
 
     timings = {"API build": float(built_by.group(2)),
                "first bring-up (API built)": bring_up_seconds(first_out, built_by.group(1)),
@@ -183,8 +203,6 @@ def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
     for run_id in (first_id, second_id):
         assert leftovers(run_id) == {"containers": [], "networks": [], "volumes": [], "images": []}
     assert per_run_images(set(images()) - set(before)) == []
-    # Layers of API images of earlier sources, left dangling by --no-prune (the current chain has a child).
-    _run(["docker", "image", "prune", "-f", "--filter", "label=harness.image=example-project-api"])
 
 
 @pytest.mark.docker

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.env.images import base_image_from_env
+from harness.env.builds import build_images, plan_builds, project_slug
+from harness.env.images import DockerCLI, base_image_from_env
 from harness.runfolder import RunFolder
 from tests.conftest import harness_containers
 
@@ -25,6 +26,18 @@ PROJECT = Path(__file__).resolve().parent.parent / "example_project"
 HARNESS = Path(sys.executable).parent / "harness"
 
 pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module", autouse=True)
+def example_images() -> None:
+    """The example project's images (its stable tags; built once per content hash, under a machine-wide lock per
+    tag that test_example_project, maybe beside this file, shares), built before any sweep: on a fresh engine the
+    build takes minutes, which is no part of what a sweep's own timeout bounds."""
+    compose = PROJECT / "compose"
+    doc = {"services": {folder.name: {"build": f"./{folder.name}"} for folder in sorted(compose.iterdir())
+                        if (folder / "Dockerfile").is_file()}}
+    backend = DockerCLI()
+    build_images(plan_builds(doc, compose, project_slug(PROJECT), backend), backend, lambda _line: None)
 
 
 def example(tmp_path: Path) -> tuple[Path, dict[str, str]]:
