@@ -11,6 +11,9 @@ stable tags of all five images and neither sees nor builds this one. Real behave
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -22,6 +25,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,26 +57,67 @@ def _run(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[s
     return done
 
 
+# The wheel and its venv are built once per state of the package's source (harness/ and pyproject.toml), kept
+# under .harness/test-cache/ by content hash: the unit phase of `make test` builds them (the two tests below that
+# need no Docker), where CPU sits idle, and the Docker phase finds them ready. A changed source gets a new pair.
+CACHE = REPO / ".harness" / "test-cache"
+
+
+def source_key() -> str:
+    """A hash of every file the wheel is built from (the package's source and pyproject.toml)."""
+    digest = hashlib.sha256()
+    files = [p for p in (REPO / "harness").rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    for path in sorted([*files, REPO / "pyproject.toml"]):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def cached(kind: str) -> Iterator[tuple[Path, bool]]:
+    """``(folder, ready)`` for this source's ``kind`` (wheel, venv), under a lock that other pytest workers share:
+    ``ready`` when an earlier test completed it; otherwise the folder is empty, the caller fills it, and it counts
+    as complete only if the caller returns without an error. Other sources' folders of that kind are removed."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    folder, done = CACHE / f"{kind}-{source_key()}", CACHE / f"{kind}-{source_key()}.done"
+    with open(CACHE / f"{kind}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            yield folder, True
+            return
+        for stale in CACHE.glob(f"{kind}-*"):
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+        folder.mkdir()
+        yield folder, False
+        done.touch()
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheel() -> Path:
     """The harness's wheel, built from a clean copy of the package (no stale build/ folder)."""
-    root = tmp_path_factory.mktemp("wheel")
-    shutil.copytree(REPO / "harness", root / "src" / "harness", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy(REPO / "pyproject.toml", root / "src" / "pyproject.toml")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q",
-          "-w", str(root / "dist"), str(root / "src")], timeout=300)
-    (found,) = (root / "dist").glob("harness-*.whl")
-    return found
+    with cached("wheel") as (folder, ready):
+        if not ready:
+            shutil.copytree(REPO / "harness", folder / "src" / "harness",
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copy(REPO / "pyproject.toml", folder / "src" / "pyproject.toml")
+            _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q",
+                  "-w", str(folder / "dist"), str(folder / "src")], timeout=300)
+        (found,) = (folder / "dist").glob("harness-*.whl")
+        return found
 
 
 @pytest.fixture(scope="module")
-def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def venv(wheel: Path) -> Path:
     """The bin/ folder of a fresh venv with only the wheel installed (dependencies from PyPI, pip's cache)."""
-    folder = tmp_path_factory.mktemp("venv") / "team-venv"
-    _run([sys.executable, "-m", "venv", str(folder)], timeout=120)
-    _run([str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)],
-         timeout=600)
-    return folder / "bin"
+    with cached("venv") as (folder, ready):
+        if not ready:
+            _run([sys.executable, "-m", "venv", str(folder)], timeout=120)
+            _run([str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                  str(wheel)], timeout=600)
+        return folder / "bin"
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +209,16 @@ def test_the_wheel_carries_everything_a_team_needs(wheel: Path) -> None:
     assert not any("__pycache__" in name or name.startswith(("tests/", "steps/", "services/")) for name in names)
 
 
+def test_the_wheel_installs_with_its_dependencies_into_a_venv_of_its_own(venv: Path) -> None:
+    """The venv imports the installed wheel (not this checkout's source: -I keeps the current folder and PYTHONPATH
+    off sys.path) and every dependency the steps need."""
+    imports = ("harness, behave, aiohttp, httpx, jinja2, yaml, docker, psycopg, redis, harness.stepdefs.http_steps, "
+               "harness.stepdefs.fault_steps, harness.stepdefs.load_steps")
+    done = _run([str(venv / "python"), "-I", "-c", f"import {imports}; print(harness.__file__)"])
+    assert Path(done.stdout.strip()).is_relative_to(venv.parent), done.stdout
+    assert "usage: harness" in _run([str(venv / "harness"), "--help"]).stdout
+
+
 @pytest.mark.docker
 def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
         venv: Path, project: Path, own_api_tags: list[str], record_property: Callable[[str, object], None]) -> None:
@@ -205,11 +260,21 @@ def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
     assert per_run_images(set(images()) - set(before)) == []
 
 
+@pytest.fixture(scope="module")
+def failing_run(venv: Path, project: Path) -> tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]:
+    """One behave run of deliberately_failing/ (both features on one environment): the result, the run id, and
+    the first scenario of each feature by its file name."""
+    done, run_id, _ = behave(venv, project, "deliberately_failing")
+    features = json.loads((project / f"{run_id}.json").read_text())
+    return done, run_id, {Path(f["location"].split(":")[0]).name: f["elements"][0] for f in features}
+
+
 @pytest.mark.docker
-def test_a_deliberately_failing_check_fails_with_its_message(venv: Path, project: Path) -> None:
-    done, run_id, _ = behave(venv, project, "deliberately_failing/broken.feature")
+def test_a_deliberately_failing_check_fails_with_its_message(
+        failing_run: tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]) -> None:
+    done, run_id, scenarios = failing_run
     assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-4000:]
-    scenario = json.loads((project / f"{run_id}.json").read_text())[0]["elements"][0]
+    scenario = scenarios["broken.feature"]
     assert scenario["status"] == "failed"
     step = scenario["steps"][1]
     assert step["result"]["status"] == "failed"
@@ -230,11 +295,10 @@ def test_harness_init_from_the_wheel_scaffolds_a_project_that_passes(venv: Path,
 
 @pytest.mark.docker
 def test_a_service_that_never_comes_back_fails_clearly_naming_it_the_attempts_and_the_last_error(
-        venv: Path, project: Path) -> None:
-    done, run_id, _ = behave(venv, project, "deliberately_failing/never_back.feature")
+        failing_run: tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]) -> None:
+    done, run_id, scenarios = failing_run
     assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-4000:]
-    scenario = json.loads((project / f"{run_id}.json").read_text())[0]["elements"][0]
-    step = scenario["steps"][1]
+    step = scenarios["never_back.feature"]["steps"][1]
     assert step["result"]["status"] == "failed"  # a check that failed, not a harness error
     message = "".join(step["result"]["error_message"])
     assert re.search(r"service 'ws' did not come back within 5 s \('within N seconds:', \d+ attempts\); "
