@@ -3,8 +3,8 @@
 #
 #   scripts/setup.sh [STEP...]     steps: venv engine compose base images testtools (default: all but testtools, in order)
 #
-#   venv     .venv with the project installed editable with extras $HARNESS_EXTRAS (default dev),
-#            harness/ compiled to bytecode;
+#   venv     .venv with the project installed editable with extras $HARNESS_EXTRAS (default dev), by uv
+#            (installed once per machine from PyPI; HARNESS_NO_UV=1: by pip), harness/ compiled to bytecode;
 #            the install skipped while pyproject.toml, the extras and the repo path are unchanged (stamp file)
 #   engine   a Docker engine that answers `docker info`; as root on Debian, installs docker.io and
 #            starts dockerd (log: $HARNESS_DOCKERD_LOG) when none answers
@@ -35,11 +35,28 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 9>&-
 }
 
+# uv, from PyPI, once per machine (under ~/.cache/harness/uv): it makes and fills the venv in 3 s where venv + pip
+# take 30 s (2026-12-07, 2-core machine: 2.5-3.3 s against 26-31 s); pip stays the way when uv cannot be had, or
+# with HARNESS_NO_UV=1. Prints uv's path, or nothing.
+uv_path() {
+  [ -z "${HARNESS_NO_UV:-}" ] || return 0
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/harness/uv"
+  if [ ! -x "$dir/bin/uv" ]; then
+    rm -rf "$dir"
+    python3 -m pip install -q --disable-pip-version-check --target "$dir" uv >/dev/null 2>&1 || { rm -rf "$dir"; return 0; }
+  fi
+  if "$dir/bin/uv" --version >/dev/null 2>&1; then echo "$dir/bin/uv"; fi
+}
+
 step_venv() {
+  local uv
+  uv="$(uv_path)"
   if [ ! -x .venv/bin/pip ]; then
-    say "venv: creating .venv"
+    say "venv: creating .venv${uv:+ (uv)}"
     rm -rf .venv
-    if ! python3 -m venv .venv 2>/dev/null; then
+    if [ -n "$uv" ] && "$uv" venv -q --seed --python "$(command -v python3)" .venv 2>/dev/null; then
+      :
+    elif ! python3 -m venv .venv 2>/dev/null; then
       is_root_on_debian || die "python3 -m venv failed; install python3-venv (Python >= 3.11)"
       rm -rf .venv; apt_install python3-venv; python3 -m venv .venv
     fi
@@ -49,6 +66,10 @@ step_venv() {
   want="$(sha256sum pyproject.toml | cut -d' ' -f1) extras=$EXTRAS path=$PWD"
   if [ -x .venv/bin/harness ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     say "venv: up to date ($EXTRAS)"
+  elif [ -n "$uv" ]; then
+    say "venv: uv pip install -e '.[$EXTRAS]'"
+    "$uv" pip install -q --python .venv/bin/python -e ".[$EXTRAS]"
+    echo "$want" >"$stamp"
   else
     say "venv: pip install -e '.[$EXTRAS]'"
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]"
