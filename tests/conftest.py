@@ -77,13 +77,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # or an image tag never run beside each other; different files run side by side (their projects,
 # networks and tags are their own; the example project's copies share the stable tags of the images
 # they do not change, built under a machine-wide lock per tag). The longest files start first
-# (--durations, 2026-12-06, loaded machine: the sweep ~205 s, the example project ~155 s, lifecycle and
-# ground ~110 s each), so no worker is left with one of them at the end. A stale list costs balance,
-# never correctness.
+# (each file alone on a quiet machine, 2026-12-07: the example project 94 s, ground ~80 s, the sweep 70 s
+# (83 CPU-s), lifecycle 58 s, the team project ~55 s, the remote engine ~50 s), so no worker is left with
+# one of them at the end. A stale list costs balance, never correctness.
 LONGEST_FIRST = ("tests/sweep/test_sweep_docker.py", "tests/test_example_project.py",
-                 "tests/system/test_lifecycle.py", "tests/system/test_ground.py",
+                 "tests/system/test_ground.py", "tests/system/test_lifecycle.py",
                  "tests/system/test_team_project.py", "tests/system/test_remote_engine.py",
-                 "tests/system/test_parallel_run.py")
+                 "tests/system/test_parallel_run.py", "tests/analysis/test_chaos_report_docker.py")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:

@@ -21,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +41,8 @@ from harness.env.images import base_image_from_env
 from harness.env.lifecycle import Environment, new_run_id
 from harness.faults import FaultStack, HelperRunner, Kill, Partition, binding
 from harness.waiting import poll
+from tests.conftest import FIXTURES
+from tests.system.helpers import harness, no_traceback, start, wait_started
 
 pytestmark = pytest.mark.docker
 
@@ -280,3 +284,41 @@ def test_a_docker_context_selects_the_remote_engine_for_the_sdk_and_the_cli(
     info = subprocess.run(["docker", "info", "--format", "{{.ID}}"], env={**cli_env, **engine.environ()},
                           capture_output=True, text=True, timeout=30)
     assert info.stdout.strip() == remote_id, "a child process pinned with engine.environ() reaches it too"
+
+
+# --- the engine restarts mid-scenario (issue 28; last: it restarts the engine the tests above share) ----------
+
+
+@pytest.fixture
+def ground(tmp_path: Path) -> Path:
+    """A copy of tests/fixtures/ground (one tiny environment with short timeouts)."""
+    target = tmp_path / "ground"
+    shutil.copytree(FIXTURES / "ground", target)
+    return target
+
+
+def test_an_engine_restart_mid_scenario_fails_that_scenario_and_keeps_every_result(
+        ground: Path, remote_engine: RemoteEngine) -> None:
+    endpoint = {"DOCKER_HOST": remote_engine.endpoint}
+    began = time.monotonic()
+    proc, run_id = start(ground, "features/engine_restart.feature", **endpoint)
+    wait_started(ground, timeout=180)  # the second scenario started
+    remote_engine.container.restart(timeout=5)
+    wait_for_engine(remote_engine.endpoint)
+    out, _ = proc.communicate(timeout=300)
+    took = time.monotonic() - began
+    no_traceback(out)
+    assert proc.returncode == 2, out  # the ground broke: not a verdict on the product
+    assert "EnvironmentStopped: every container of environment 'tiny'" in out, out
+    assert "the Docker engine restarted" in out
+    assert "2 scenarios passed, 1 failed" in out or "2 scenarios passed, 0 failed, 1 hook_error" in out, out
+    assert took < 150, f"later scenarios start fresh at once: {took:.0f} s"
+    run_dir = ground / ".harness" / "runs" / run_id
+    assert {"record.ndjson", "behave.json"} <= {p.name for p in run_dir.iterdir()}
+    assert list((run_dir / "junit").glob("*.xml")), "JUnit of the finished scenarios"
+    analyzed = harness(ground, "analyze", str(run_dir))
+    assert analyzed.returncode == 1, analyzed.stdout + analyzed.stderr
+    assert "3 scenarios" in analyzed.stdout or "2 scenarios passed" in analyzed.stdout, analyzed.stdout
+    gc = harness(ground, "gc", DOCKER_HOST=remote_engine.endpoint)
+    assert gc.returncode == 0, gc.stdout + gc.stderr
+    assert not remote_engine.client().containers.list(all=True, filters={"label": "harness.run"})

@@ -6,6 +6,7 @@ build_project copy has its own folder name, image tags and project names.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import subprocess
@@ -25,10 +26,11 @@ from tests.system.test_lifecycle import assert_nothing_left, environment
 pytestmark = pytest.mark.docker
 
 
-@pytest.fixture
-def build_project(tmp_path: Path) -> Iterator[Path]:
-    """A copy of tests/fixtures/buildproject in a uniquely named folder (its image tags are its own)."""
-    target = tmp_path / f"buildproject-{secrets.token_hex(3)}"
+@contextlib.contextmanager
+def buildproject_copy(parent: Path) -> Iterator[Path]:
+    """A copy of tests/fixtures/buildproject in a uniquely named folder (its image tags are its own); its images
+    are removed afterwards."""
+    target = parent / f"buildproject-{secrets.token_hex(3)}"
     shutil.copytree(FIXTURES / "buildproject", target)
     team = target / f"team-{target.name[-6:]}"
     (target / "team").rename(team)
@@ -43,6 +45,21 @@ def build_project(tmp_path: Path) -> Iterator[Path]:
                 subprocess.run(["docker", "image", "rm", "-f", *refs], capture_output=True, check=False)
 
 
+@pytest.fixture
+def build_project(tmp_path: Path) -> Iterator[Path]:
+    """A copy of its own for a test that changes it or must build in it."""
+    with buildproject_copy(tmp_path) as target:
+        yield target
+
+
+@pytest.fixture(scope="module")
+def app_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One copy for the tests that run its `app` environment as it is: the first (in file order) builds the app's
+    image, the others find it built (its build is checked once, not paid once per test)."""
+    with buildproject_copy(tmp_path_factory.mktemp("app")) as target:
+        yield target
+
+
 def built_images(prefix: str) -> list[str]:
     out = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}",
                           f"harness-build/{prefix}-*"], capture_output=True, text=True, check=True).stdout
@@ -54,7 +71,8 @@ def get(url: str) -> str:
         return str(response.read().decode())
 
 
-def test_a_team_project_builds_once_and_reads_files_mounted_from_beside_the_template(build_project: Path) -> None:
+def test_a_team_project_builds_once_and_reads_files_mounted_from_beside_the_template(app_project: Path) -> None:
+    build_project = app_project  # the first test on it: it builds
     first = environment(build_project, "app")
     started = time.monotonic()
     with first:
@@ -131,8 +149,8 @@ def test_a_plain_compose_file_with_a_fixed_port_runs_twice_at_once(build_project
         assert_nothing_left(env.run_id)
 
 
-def test_no_file_of_the_run_folder_holds_a_secret_value(build_project: Path) -> None:
-    env = environment(build_project, "app")
+def test_no_file_of_the_run_folder_holds_a_secret_value(app_project: Path) -> None:
+    env = environment(app_project, "app")
     with env:
         assert "started with db=postgres://app:pw-Zq8vT3xK@db/app" in env.logs("app")
         env.artifacts.save_failure_logs("a step failed")
