@@ -111,12 +111,20 @@ def wheel() -> Path:
 
 @pytest.fixture(scope="module")
 def venv(wheel: Path) -> Path:
-    """The bin/ folder of a fresh venv with only the wheel installed (dependencies from PyPI, pip's cache)."""
+    """The bin/ folder of a fresh venv with only the wheel installed, dependencies from PyPI as the wheel's metadata
+    names them. uv (a dev dependency) installs it in ~3 s where venv + pip took ~20 s of CPU; pip when uv is
+    missing."""
     with cached("venv") as (folder, ready):
         if not ready:
-            _run([sys.executable, "-m", "venv", str(folder)], timeout=120)
-            _run([str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                  str(wheel)], timeout=600)
+            uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+            if uv:
+                _run([uv, "venv", "-q", "--python", sys.executable, str(folder)], timeout=120)
+                _run([uv, "pip", "install", "-q", "--compile-bytecode", "--python", str(folder / "bin" / "python"),
+                      str(wheel)], timeout=600)
+            else:
+                _run([sys.executable, "-m", "venv", str(folder)], timeout=120)
+                _run([str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                      str(wheel)], timeout=600)
         return folder / "bin"
 
 
