@@ -13,6 +13,9 @@ PYTEST_ARGS ?=
 # 98 s where -n 2 took 134 s); the Docker tests on DOCKER_WORKERS workers, a whole file per worker (--dist
 # loadfile; longest files first, tests/conftest.py): Docker work is mostly waiting, and a file's tests keep
 # their order and their shared environment to themselves
+# --maxschedchunk 2: a worker is sent two tests at a time, the slowest files first (tests/conftest.py), instead of
+# a quarter of its share in one slice: one worker got all of test_parallel's 3-12 s tests and ended at 81-103 s
+# while the others ended at 45-56 s; balanced, the phase took 72 s (2026-12-07)
 UNIT_WORKERS ?= 4
 # Python writes its bytecode caches under the recipes even where the machine sets PYTHONDONTWRITEBYTECODE (ours
 # do): without them every pytest worker rewrote the asserts of all 160 test modules again (collection 7.2 s a
@@ -37,12 +40,12 @@ venv: ## only the .venv (project installed editable with dev extras)
 
 test: setup ## all tests: the unit tests on UNIT_WORKERS=4 workers (pytest-xdist), then the Docker-backed ones, DOCKER_WORKERS files at a time; installs chromium and strace, which tests use
 	@scripts/setup.sh testtools
-	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) $(PYTEST_ARGS)
+	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)
 	$(VENV)/pytest -m "docker and not alone" -n $(DOCKER_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 	$(VENV)/pytest -m "docker and alone" $(PYTEST_ARGS)
 
 test-unit: venv ## the unit tests only (no Docker needed), on UNIT_WORKERS=4 workers
-	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) $(PYTEST_ARGS)
+	$(VENV)/pytest -m "not docker" -n $(UNIT_WORKERS) --maxschedchunk 2 $(PYTEST_ARGS)
 
 integration: setup ## the @integration features, without @slow
 	$(HARNESS) run --tags @integration --tags "not @slow"
