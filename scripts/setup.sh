@@ -66,13 +66,13 @@ step_venv() {
   want="$(sha256sum pyproject.toml | cut -d' ' -f1) extras=$EXTRAS path=$PWD"
   if [ -x .venv/bin/harness ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     say "venv: up to date ($EXTRAS)"
-  elif [ -n "$uv" ]; then
-    say "venv: uv pip install -e '.[$EXTRAS]'"
-    "$uv" pip install -q --python .venv/bin/python -e ".[$EXTRAS]"
-    echo "$want" >"$stamp"
   else
-    say "venv: pip install -e '.[$EXTRAS]'"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]"
+    say "venv: ${uv:+uv }pip install -e '.[$EXTRAS]'"
+    if [ -n "$uv" ]; then
+      "$uv" pip install -q --python .venv/bin/python -e ".[$EXTRAS]"
+    else
+      .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]"
+    fi
     echo "$want" >"$stamp"
   fi
   # An editable install leaves harness/ uncompiled, and with PYTHONDONTWRITEBYTECODE set (as on our CI

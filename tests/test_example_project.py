@@ -12,7 +12,7 @@ stable tags of all five images and neither sees nor builds this one. Real behave
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from harness.env.images import base_image_from_env
+from harness.env.images import base_image_from_env, build_lock
 from harness.env.lifecycle import new_run_id
 
 PROJECT = Path(__file__).parent / "example_project"
@@ -63,8 +63,9 @@ def _run(argv: list[str], timeout: float = 120) -> subprocess.CompletedProcess[s
 CACHE = REPO / ".harness" / "test-cache"
 
 
+@functools.cache
 def source_key() -> str:
-    """A hash of every file the wheel is built from (the package's source and pyproject.toml)."""
+    """A hash of every file the wheel is built from (the package's source and pyproject.toml), read once a session."""
     digest = hashlib.sha256()
     files = [p for p in (REPO / "harness").rglob("*")
              if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
@@ -75,16 +76,17 @@ def source_key() -> str:
 
 @contextlib.contextmanager
 def cached(kind: str) -> Iterator[tuple[Path, bool]]:
-    """``(folder, ready)`` for this source's ``kind`` (wheel, venv), under a lock that other pytest workers share:
-    ``ready`` when an earlier test completed it; otherwise the folder is empty, the caller fills it, and it counts
-    as complete only if the caller returns without an error. Other sources' folders of that kind are removed."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    folder, done = CACHE / f"{kind}-{source_key()}", CACHE / f"{kind}-{source_key()}.done"
-    with open(CACHE / f"{kind}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    """``(folder, ready)`` for this source's ``kind`` (wheel, venv), under the harness's machine-wide build lock (other
+    pytest workers wait for it): ``ready`` when an earlier test completed it; otherwise the folder is empty, the
+    caller fills it, and it counts as complete only if the caller returns without an error. Other sources' folders
+    of that kind are removed."""
+    folder = CACHE / f"{kind}-{source_key()}"
+    done = folder.with_name(folder.name + ".done")
+    with build_lock(f"test-cache:{CACHE / kind}"):  # one per kind: the stale sweep below is under it too
         if done.exists():
             yield folder, True
             return
+        CACHE.mkdir(parents=True, exist_ok=True)
         for stale in CACHE.glob(f"{kind}-*"):
             if stale.is_dir():
                 shutil.rmtree(stale)
@@ -268,8 +270,12 @@ def test_the_example_project_passes_from_a_wheel_built_once_and_leaves_nothing(
     assert per_run_images(set(images()) - set(before)) == []
 
 
+# the deliberately failing run: behave's result, the run id, the first scenario of each feature by file name
+FailingRun = tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-def failing_run(venv: Path, project: Path) -> tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]:
+def failing_run(venv: Path, project: Path) -> FailingRun:
     """One behave run of deliberately_failing/ (both features on one environment): the result, the run id, and
     the first scenario of each feature by its file name."""
     done, run_id, _ = behave(venv, project, "deliberately_failing")
@@ -279,7 +285,7 @@ def failing_run(venv: Path, project: Path) -> tuple[subprocess.CompletedProcess[
 
 @pytest.mark.docker
 def test_a_deliberately_failing_check_fails_with_its_message(
-        failing_run: tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]) -> None:
+        failing_run: FailingRun) -> None:
     done, run_id, scenarios = failing_run
     assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-4000:]
     scenario = scenarios["broken.feature"]
@@ -303,7 +309,7 @@ def test_harness_init_from_the_wheel_scaffolds_a_project_that_passes(venv: Path,
 
 @pytest.mark.docker
 def test_a_service_that_never_comes_back_fails_clearly_naming_it_the_attempts_and_the_last_error(
-        failing_run: tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]) -> None:
+        failing_run: FailingRun) -> None:
     done, run_id, scenarios = failing_run
     assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-4000:]
     step = scenarios["never_back.feature"]["steps"][1]
