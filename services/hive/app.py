@@ -377,19 +377,25 @@ class Hive:
     async def sweep_loop(self) -> None:
         """Remove workers that missed ``lost_after`` heartbeats, every quarter interval.
 
-        A sweep that comes a heartbeat interval late (the hive itself stalled: CPU starved, frozen) waits
-        one interval first: the beats its workers sent meanwhile sit unread in its sockets, and a sweep
-        before they are read calls those workers silent (they re-registered at once, counted twice).
+        A sweep that comes a heartbeat interval late (the hive itself stalled: CPU starved, frozen) means
+        the hive heard nothing meanwhile: no worker is lost until it has had ``lost_after`` intervals of
+        a listening hive again. A sweep right after the stall called workers silent whose beats sat
+        unread in its sockets, or whose beat was in flight when it froze and who wait for the answer
+        before beating again (they re-registered at once, counted twice).
         """
         period = self.config.heartbeat_interval / 4
         loop = asyncio.get_running_loop()
+        hold_until = 0.0
         while True:
             due = loop.time() + period
             await asyncio.sleep(period)
-            late = loop.time() - due
+            now = loop.time()
+            late = now - due
             if late >= self.config.heartbeat_interval:
                 log.info("sweep_deferred", late_s=round(late, 3))
-                await asyncio.sleep(self.config.heartbeat_interval)
+                hold_until = now + self.max_silence()
+            if now < hold_until:
+                continue
             try:
                 self.sweep()
             except sqlite3.Error as exc:
@@ -410,14 +416,18 @@ class Hive:
         if listed:
             log.info("workers_unconfirmed", workers=[w.worker_id for w in listed])
 
-    def sweep(self) -> None:
-        """Remove the workers that missed ``lost_after`` heartbeats (unless the failure switch is on)."""
+    def max_silence(self) -> float:
+        """Seconds without a heartbeat after which a worker is lost: ``lost_after`` intervals."""
         max_age = self.config.lost_after * self.config.heartbeat_interval
         if self.config.keep_partitioned:
             max_age *= 60  # mutation switch HIVE_KEEP_PARTITIONED: LOST_AFTER read as minutes
+        return max_age
+
+    def sweep(self) -> None:
+        """Remove the workers that missed ``lost_after`` heartbeats (unless the failure switch is on)."""
         if self.config.never_remove_lost:
             return
-        for worker in self.registry.expire(max_age):
+        for worker in self.registry.expire(self.max_silence()):
             log.warning("worker_lost", worker_id=worker.worker_id, missed_heartbeats=self.config.lost_after)
 
     async def queen_loop(self) -> None:
