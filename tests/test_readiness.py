@@ -155,3 +155,60 @@ def test_an_injected_explain_makes_the_error() -> None:
     with pytest.raises(ServiceExited) as err:
         check.await_ready(done)
     assert made == ["api"] and err.value.project == "proj" and "boom" in str(err.value)
+
+
+class Counting:
+    """A probe that passes and counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, target: Observed) -> str | None:
+        self.calls += 1
+        return None
+
+
+def test_a_recent_pass_on_the_same_container_is_trusted_and_anything_else_is_probed() -> None:
+    probe = Counting()
+    first = running("web", ports={80: 4000})
+    engine = Engine([first])
+    check = readiness({"web": probe}, engine)
+    assert check.problems(trust_within=5) == [] and probe.calls == 1  # never passed yet: probed
+    assert check.problems(trust_within=5) == [] and probe.calls == 1  # passed just now: trusted
+    assert check.problems() == [] and probe.calls == 2  # no trust asked: probed
+    assert engine.polls == 3  # the engine's list is read every time, trusted or not
+    engine.frames = [[running("web", ports={80: 4001})]]  # the same container on new ports (restarted)
+    assert check.problems(trust_within=5) == [] and probe.calls == 3
+    engine.frames = [[Observed(service="web", name="p-web-2", id="id-web-2", state="running", ports={80: 4001})]]
+    assert check.problems(trust_within=5) == [] and probe.calls == 4  # a new container
+    time.sleep(0.06)
+    assert check.problems(trust_within=0.05) == [] and probe.calls == 5  # the pass is older than the window
+
+
+def test_a_failed_probe_is_never_trusted_and_a_stopped_container_is_reported_whatever_the_trust() -> None:
+    answers = iter([None, "503", None])
+    engine = Engine([running("web")])
+    check = readiness({"web": lambda _t: next(answers)}, engine)
+    assert check.problems() == []
+    assert check.problems() == ["web: 503"]
+    assert check.problems(trust_within=60) == []  # the failure wiped the pass: probed again (third answer)
+    engine.frames = [[Observed(service="web", name="p-web-1", id="id-web", state="exited", exit_code=1)]]
+    assert check.problems(trust_within=60) == ["web: exited"]
+
+
+def test_settle_trusts_only_its_first_round() -> None:
+    answers = iter([None])
+    probe_calls: list[int] = []
+
+    def probe(target: Observed) -> str | None:
+        probe_calls.append(1)
+        return next(answers, None)
+
+    engine = Engine([running("web")])
+    check = readiness({"web": probe, "db": ok}, engine)
+    check.problems()
+    del check.services["db"]  # type: ignore[attr-defined]
+    engine.frames = [[Observed(service="web", name="x", id="id-web", state="restarting")], [running("web")]]
+    engine.polls = 0
+    assert check.settle(within=2, trust_within=60) == []
+    assert engine.polls == 2 and len(probe_calls) == 2  # round 1: restarting; round 2 probes, trust spent

@@ -188,3 +188,57 @@ def test_a_stack_that_stopped_is_blamed_on_the_engine_only_when_the_scenario_fai
         with pytest.raises(EnvironmentStopped) as caught:
             session.end_scenario("features/x.feature:3: request", passed=False)
         assert "web: exited (0)" in str(caught.value) and stopped == [dead]
+
+
+class _Shared(_Env):
+    """A shared environment that records the trust each health check before a scenario was given."""
+
+    name = "tiny"
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__()
+        from harness.env.spec import Timeouts
+
+        self.spec = type("Spec", (), {"timeouts": Timeouts(recheck=0.7, settle=3)})()
+        self.run_dir = run_dir
+        self.checks: list[tuple[float, float]] = []
+
+    def settle(self, within: float, trust_within: float = 0.0) -> list[str]:
+        self.checks.append((within, trust_within))
+        return []
+
+
+class _OneFault:
+    """The fault stack of a scenario that injected one fault (nothing to revert here)."""
+
+    timeline = type("T", (), {"__len__": lambda self: 1, "entries": lambda self, scenario: []})()
+
+    def revert_all(self) -> None:
+        pass
+
+
+def test_only_a_clean_pass_lets_the_next_scenario_trust_recent_probes(tmp_path: Path) -> None:
+    session = make_session(tmp_path)
+    env = _Shared(tmp_path)
+    session.environments.shared = {"tiny": env}  # type: ignore[dict-item]
+
+    def next_scenario_trust() -> float:
+        env.checks.clear()
+        session.begin_scenario("tiny", False)
+        assert session.current_env is env
+        return [trust for within, trust in env.checks if within == 3][0]
+
+    assert next_scenario_trust() == 0.0  # the first scenario: nothing before it
+    session.end_scenario("a", passed=True)
+    assert next_scenario_trust() == 0.7  # after a clean pass: timeouts.recheck
+    session.end_scenario("b", passed=False)
+    assert next_scenario_trust() == 0.0  # after a failure
+    session._extensions["faults"] = _OneFault()
+    session.end_scenario("c", passed=True)
+    assert next_scenario_trust() == 0.0  # after a faulted pass
+    session.end_scenario("d", passed=True)
+    assert next_scenario_trust() == 0.7
+    session.cleanup(lambda: None if 1 / 0 else None, "a broken cleanup")
+    with pytest.raises(FaultError):
+        session.end_scenario("e", passed=True)
+    assert next_scenario_trust() == 0.0  # after a failed cleanup

@@ -161,9 +161,12 @@ class Environment:
         """One round of every probe: what is not healthy now (empty when all is well)."""
         return self.readiness.problems()
 
-    def settle(self, within: float) -> list[str]:
-        """Wait up to ``within`` seconds for every probe to pass; return what is still wrong."""
-        return self.readiness.settle(within)
+    def settle(self, within: float, trust_within: float = 0.0) -> list[str]:
+        """Wait up to ``within`` seconds for every probe to pass; return what is still wrong.
+
+        ``trust_within``: a probe that passed less than that many seconds ago on the same container stands.
+        """
+        return self.readiness.settle(within, trust_within)
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ drive it with fakes and no Docker.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -83,6 +84,7 @@ class Readiness:
         self.progress = progress
         self.sleep = sleep
         self.ready_at: dict[str, float] = {}  # service -> wall-clock time its probe first answered
+        self._passed: dict[tuple[str, tuple[tuple[int, int], ...]], float] = {}  # container, ports -> monotonic time
 
     def refresh(self) -> list[Observed]:
         """Observe every container again and hand each service its replicas."""
@@ -102,10 +104,22 @@ class Readiness:
         if not svc.replicas:
             return "no container yet"
         for obs in svc.replicas:
-            seen = None if self.finished(obs) else svc.probe(obs)  # a one-shot that exited 0 is done
+            seen = None if self.finished(obs) else self._probe(svc, obs)  # a one-shot that exited 0 is done
             if seen:
                 return seen
         return None
+
+    def _probe(self, svc: Service, obs: Observed, trust_within: float = 0.0) -> str | None:
+        """Probe one replica; with ``trust_within``, a pass younger than that (same container, same ports) stands."""
+        key = (obs.id, tuple(sorted(obs.ports.items())))
+        if trust_within > 0 and time.monotonic() - self._passed.get(key, -math.inf) < trust_within:
+            return None
+        seen = svc.probe(obs)
+        if seen is None:
+            self._passed[key] = time.monotonic()
+        else:
+            self._passed.pop(key, None)
+        return seen
 
     def fail_fast(self, observed: list[Observed]) -> None:
         """Raise at once for an unhealthy container or one that exited while it should run."""
@@ -117,25 +131,34 @@ class Readiness:
                 raise self.explain(ServiceExited, obs.service, f"container {obs.name} is {obs.state} while starting",
                                    "the log lines above usually say why; fix the service's command or config")
 
-    def problems(self) -> list[str]:
-        """One round of every probe: what is not healthy now (empty when all is well)."""
+    def problems(self, trust_within: float = 0.0) -> list[str]:
+        """One round of every probe: what is not healthy now (empty when all is well).
+
+        The engine's view of every container is read each time. With ``trust_within`` > 0, a running
+        container whose probe passed less than that many seconds ago, and that the engine still shows
+        as the same container with the same ports, is not probed again.
+        """
         observed = self.refresh()
         found = [f"{o.service}: {o.state}" for o in observed if o.state != "running" and not self.finished(o)]
         for svc in self.services.values():
             if not svc.replicas:
                 found.append(f"{svc.name}: no container")
             for obs in svc.replicas:
-                seen = svc.probe(obs) if obs.state == "running" else None
+                seen = self._probe(svc, obs, trust_within) if obs.state == "running" else None
                 if seen:
                     found.append(f"{svc.name}: {seen}")
         return found
 
-    def settle(self, within: float) -> list[str]:
-        """Wait up to ``within`` seconds for every probe to pass; return what is still wrong."""
+    def settle(self, within: float, trust_within: float = 0.0) -> list[str]:
+        """Wait up to ``within`` seconds for every probe to pass; return what is still wrong.
+
+        ``trust_within``: see ``problems``; it applies to the first round only (a retry probes everything).
+        """
         problems: list[str] = []
+        trust = [trust_within]
 
         def healthy() -> None:
-            problems[:] = self.problems()
+            problems[:] = self.problems(trust.pop() if trust else 0.0)
             if problems:
                 raise _NotReady()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 TIMEOUT_DEFAULTS: dict[str, float] = {
     "ready": 60.0, "probe_interval": 0.5, "probe_timeout": 2.0, "down": 30.0, "compose": 120.0, "settle": 10.0,
-    "log_tail": 50,
+    "recheck": 0.5, "log_tail": 50,
 }
 
 
@@ -56,6 +56,9 @@ class Timeouts:
     down: float = TIMEOUT_DEFAULTS["down"]
     compose: float = TIMEOUT_DEFAULTS["compose"]
     settle: float = TIMEOUT_DEFAULTS["settle"]  # grace for a reused environment to pass its probes again
+    # after a scenario that passed with no fault, a probe passed less than this long ago (same container,
+    # same ports) is not repeated before the next scenario; 0: probe before every scenario
+    recheck: float = TIMEOUT_DEFAULTS["recheck"]
     log_tail: int = int(TIMEOUT_DEFAULTS["log_tail"])
 
 

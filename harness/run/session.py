@@ -60,14 +60,20 @@ class Environments:
         self._engine_reads: EngineReads | None = None
         self._errors: list[str] = []
 
-    def get(self, name: str, *, fresh: bool = False) -> Environment:
-        """The shared instance of ``name`` (healthy), or a new one with ``fresh``."""
+    def get(self, name: str, *, fresh: bool = False, trusted: bool = False) -> Environment:
+        """The shared instance of ``name`` (healthy), or a new one with ``fresh``.
+
+        The shared one's containers are listed every time (a stopped one: replaced); its probes run too,
+        unless ``trusted`` (the previous scenario passed with no fault) and they passed less than
+        ``timeouts.recheck`` seconds ago on the same containers.
+        """
         name = self.settings.env_override or name
         if fresh:
             return self._start(name, fresh=True)
         env = self.shared.get(name)
         if env is not None:
-            problems = env.settle(within=env.spec.timeouts.settle)
+            timeouts = env.spec.timeouts
+            problems = env.settle(within=timeouts.settle, trust_within=timeouts.recheck if trusted else 0.0)
             if not problems:
                 return env
             logger.warning("environment %s is unhealthy (%s): replacing it", name, "; ".join(problems))
@@ -187,6 +193,7 @@ class Session:
     _fresh: list[Environment] = field(default_factory=list)
     _extensions: dict[str, Any] = field(default_factory=dict)
     _sweeper: threading.Thread | None = None
+    _clean_pass: bool = False  # the last scenario passed with no fault and no failed cleanup
 
     @classmethod
     def start(cls, userdata: Mapping[str, str]) -> Session:
@@ -239,9 +246,9 @@ class Session:
                                     "'Given the environment \"<name>\" is running'")
         return self._env
 
-    def use(self, name: str, *, fresh: bool = False) -> Environment:
+    def use(self, name: str, *, fresh: bool = False, trusted: bool = False) -> Environment:
         """Select (starting if needed) the environment ``name`` for the current scenario."""
-        self._env = self.environments.get(name, fresh=fresh)
+        self._env = self.environments.get(name, fresh=fresh, trusted=trusted)
         if fresh:
             self._fresh.append(self._env)
         return self._env
@@ -252,9 +259,10 @@ class Session:
         self._extensions.clear()
         self.cleanups.clear()
         self._env = None
+        trusted, self._clean_pass = self._clean_pass, False
         name = env_name or self.feature_env
         if name:
-            self.use(name, fresh=fresh)
+            self.use(name, fresh=fresh, trusted=trusted)
         if self.sweep_hook is not None and self._env is not None:
             self.sweep_hook.begin(self._env, self.faults, scenario)
 
@@ -284,6 +292,7 @@ class Session:
             self.environments.stop(env)
         self._fresh.clear()
         self._extensions.clear()
+        self._clean_pass = passed and not faulted and not errors and stopped is None
         if stopped is not None:
             raise stopped
         if errors:

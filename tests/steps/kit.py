@@ -62,7 +62,7 @@ class FakeEnv:
     def problems(self) -> list[str]:
         return list(self.problem_list)
 
-    def settle(self, within: float) -> list[str]:
+    def settle(self, within: float, trust_within: float = 0.0) -> list[str]:
         return []
 
     @property
