@@ -6,8 +6,9 @@ HTTP probe). Runs, each in a fresh process:
 
   plain    behave, the same steps, no environment.py (no hooks), no tag handling;
   hooks    behave with the harness hooks (environment.py star-imports harness.run.behave_hooks):
-           the session, the environment selected and checked healthy before every scenario,
-           per-step verification counting, cleanups;
+           the session, the environment selected and checked before every scenario (its
+           containers listed; its probe re-run unless it passed within timeouts.recheck after a
+           clean pass), per-step verification counting, cleanups;
   harness  ``harness run``: the hooks plus the run record, behave JSON, JUnit and rerun file.
 
 The first step of every scenario appends ``time.perf_counter()`` to a marks file. Per-scenario
@@ -115,6 +116,34 @@ def per_scenario_ms(project: Path, argv: list[str]) -> tuple[float, float]:
     return (times[-1] - times[0]) / (len(times) - 1) * 1e3, wall
 
 
+def check_costs(project: Path, times: int = 200) -> dict[str, float]:
+    """What the check before a scenario is made of, timed apart on the same environment (ms each, median of 5
+    batches): one container list of the project (every scenario) and one probe of the service (only when the
+    previous scenario failed or faulted, or the last pass is older than ``timeouts.recheck``)."""
+    from harness.env.config import Settings
+    from harness.env.place import new_run_id
+    from harness.run.session import Environments
+
+    envs = Environments(Settings.build(root=project), new_run_id(), {})
+    try:
+        env = envs.get("tiny")
+        svc = env.readiness.services["web"]
+        observed = env.readiness.refresh()[0]
+
+        def batch(fn: Any) -> float:
+            started = time.perf_counter()
+            for _ in range(times):
+                fn()
+            return (time.perf_counter() - started) / times * 1e3
+
+        batch(env.readiness.refresh)
+        lists = [batch(env.readiness.refresh) for _ in range(5)]
+        probes = [batch(lambda: svc.probe(observed)) for _ in range(5)]
+    finally:
+        envs.close()
+    return {"container_list_ms": statistics.median(lists), "probe_ms": statistics.median(probes)}
+
+
 def leftovers() -> list[str]:
     """Containers of the tiny environment still present (there must be none)."""
     out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=harness.env=tiny"],
@@ -141,6 +170,7 @@ def main() -> int:
         for _ in range(args.rounds):
             for name, (project, argv) in commands.items():
                 runs[name].append(per_scenario_ms(project, argv))
+        parts = check_costs(hooked)
         shutil.rmtree(hooked / ".harness", ignore_errors=True)
     stray = leftovers()
     med = {name: statistics.median(ms for ms, _ in values) for name, values in runs.items()}
@@ -150,15 +180,19 @@ def main() -> int:
         print(f"{name:8s} {med[name]:7.2f} ms/scenario   process wall {walls[name]:6.2f} s")
     print(f"hooks only: +{med['hooks'] - med['plain']:.2f} ms/scenario; harness run: +{overhead:.2f} "
           f"(goal <= {GOAL_MS:g}); leftover containers: {len(stray)}")
+    print(f"the check before each scenario, timed apart: container list {parts['container_list_ms']:.2f} ms "
+          f"(every scenario); probe of the service {parts['probe_ms']:.2f} ms (after a clean pass only when the "
+          "last one is older than timeouts.recheck)")
     machine = watch.state()
     print(machine.line())
-    write_results(args, runs, med, walls, overhead, stray, machine)
+    write_results(args, runs, med, walls, overhead, stray, machine, parts)
     print(f"overhead_ms_per_scenario={overhead:.2f}")
     return 0 if not stray else 1
 
 
 def write_results(args: argparse.Namespace, runs: dict[str, list[tuple[float, float]]], med: dict[str, float],
-                  walls: dict[str, float], overhead: float, stray: list[str], machine: Machine) -> None:
+                  walls: dict[str, float], overhead: float, stray: list[str], machine: Machine,
+                  parts: dict[str, float]) -> None:
     """bench/results/scenario_overhead.json."""
     result: dict[str, Any] = {
         "bench": "scenario_overhead", "date": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -169,6 +203,7 @@ def write_results(args: argparse.Namespace, runs: dict[str, list[tuple[float, fl
         "rounds_ms_per_scenario": {k: [round(ms, 3) for ms, _ in v] for k, v in runs.items()},
         "overhead_hooks_ms": round(med["hooks"] - med["plain"], 3),
         "overhead_ms_per_scenario": round(overhead, 3), "goal_ms": GOAL_MS,
+        "check_parts_ms": {k: round(v, 3) for k, v in parts.items()},
         "leftover_containers": len(stray), "machine": machine.as_dict(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
