@@ -28,13 +28,15 @@ def _left_by(run_id: str) -> list[str]:
 
 
 def test_the_handoff_of_a_chaos_run_names_the_partition_the_failure_happened_in(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"  # the run folder goes here, not into the checkout's .harness/runs
     done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "-D", "env=regressed", FEATURE], cwd=REPO,
-                          env=_env(), capture_output=True, text=True, timeout=600)
+                          env={**_env(), "HARNESS_RUNS_DIR": str(runs)}, capture_output=True, text=True, timeout=600)
     first = done.stdout.splitlines()[0] if done.stdout else ""
     assert first.startswith("harness run "), done.stdout[-2000:] + done.stderr[-2000:]
     run_id = first.split()[2].rstrip(":")
     assert done.returncode == 1, done.stdout[-3000:]  # /v1/hives answers 501 on the regressed stack
-    run_dir = REPO / ".harness" / "runs" / run_id
+    run_dir = runs / run_id
+    assert not (REPO / ".harness" / "runs" / run_id).exists()
     report = subprocess.run([sys.executable, "-m", "harness.cli", "report", "--team", "CHAOS", "--out",
                              str(tmp_path), str(run_dir)], cwd=REPO, env=_env(), capture_output=True, text=True,
                             timeout=120)
