@@ -9,7 +9,8 @@ HTTP probe). Runs, each in a fresh process:
            the session, the environment selected and checked before every scenario (its
            containers listed; its probe re-run unless it passed within timeouts.recheck after a
            clean pass), per-step verification counting, cleanups;
-  harness  ``harness run``: the hooks plus the run record, behave JSON, JUnit and rerun file.
+  harness  ``harness run``: the hooks plus the run record, behave JSON, JUnit and rerun file;
+  harness_recheck_0  the same with ``timeouts.recheck: 0``: the probe runs before every scenario.
 
 The first step of every scenario appends ``time.perf_counter()`` to a marks file. Per-scenario
 time is (mark of scenario N - mark of scenario 1) / (N - 1): the environment's one-time start
@@ -86,9 +87,11 @@ def feature(scenarios: int) -> str:
     return "\n".join(lines)
 
 
-def make_project(base: Path, scenarios: int, hooks: bool) -> Path:
-    """A project folder: features, steps, and (with hooks) environment.py, environments, compose."""
-    project = base / ("hooks" if hooks else "plain")
+def make_project(base: Path, scenarios: int, hooks: bool, recheck: float | None = None) -> Path:
+    """A project folder: features, steps, and (with hooks) environment.py, environments, compose.
+
+    ``recheck``: the environment's ``timeouts.recheck`` (None: the default)."""
+    project = base / ("plain" if not hooks else "hooks" if recheck is None else f"hooks-recheck-{recheck:g}")
     (project / "features").mkdir(parents=True)
     (project / "steps").mkdir()
     (project / "features" / "overhead.feature").write_text(feature(scenarios))
@@ -96,7 +99,8 @@ def make_project(base: Path, scenarios: int, hooks: bool) -> Path:
     if hooks:
         (project / "environment.py").write_text("from harness.run.behave_hooks import *  # noqa: F403\n")
         (project / "environments").mkdir()
-        (project / "environments" / "tiny.yaml").write_text(ENV_YAML)
+        env_yaml = ENV_YAML if recheck is None else ENV_YAML.replace("down: 2}", f"down: 2, recheck: {recheck:g}}}")
+        (project / "environments" / "tiny.yaml").write_text(env_yaml)
         (project / "compose").mkdir()
         (project / "compose" / "tiny.yaml.j2").write_text(TEMPLATE)
     return project
@@ -158,28 +162,32 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     watch = Watch()
-    runs: dict[str, list[tuple[float, float]]] = {"plain": [], "hooks": [], "harness": []}
+    runs: dict[str, list[tuple[float, float]]] = {"plain": [], "hooks": [], "harness": [], "harness_recheck_0": []}
     with tempfile.TemporaryDirectory(prefix="overhead-") as tmp:
         plain = make_project(Path(tmp), args.scenarios, hooks=False)
         hooked = make_project(Path(tmp), args.scenarios, hooks=True)
+        probing = make_project(Path(tmp), args.scenarios, hooks=True, recheck=0)
         commands = {
             "plain": (plain, [str(VENV / "behave"), "--no-summary", "-f", "null", "features"]),
             "hooks": (hooked, [str(VENV / "behave"), "--no-summary", "-f", "null", "features"]),
             "harness": (hooked, [str(VENV / "harness"), "run", "features"]),
+            "harness_recheck_0": (probing, [str(VENV / "harness"), "run", "features"]),  # a probe every scenario
         }
         for _ in range(args.rounds):
             for name, (project, argv) in commands.items():
                 runs[name].append(per_scenario_ms(project, argv))
         parts = check_costs(hooked)
         shutil.rmtree(hooked / ".harness", ignore_errors=True)
+        shutil.rmtree(probing / ".harness", ignore_errors=True)
     stray = leftovers()
     med = {name: statistics.median(ms for ms, _ in values) for name, values in runs.items()}
     walls = {name: statistics.median(wall for _, wall in values) for name, values in runs.items()}
     overhead = med["harness"] - med["plain"]
     for name in runs:
-        print(f"{name:8s} {med[name]:7.2f} ms/scenario   process wall {walls[name]:6.2f} s")
+        print(f"{name:17s} {med[name]:7.2f} ms/scenario   process wall {walls[name]:6.2f} s")
     print(f"hooks only: +{med['hooks'] - med['plain']:.2f} ms/scenario; harness run: +{overhead:.2f} "
-          f"(goal <= {GOAL_MS:g}); leftover containers: {len(stray)}")
+          f"(goal <= {GOAL_MS:g}); with recheck: 0 (a probe before every scenario): "
+          f"+{med['harness_recheck_0'] - med['plain']:.2f}; leftover containers: {len(stray)}")
     print(f"the check before each scenario, timed apart: container list {parts['container_list_ms']:.2f} ms "
           f"(every scenario); probe of the service {parts['probe_ms']:.2f} ms (after a clean pass only when the "
           "last one is older than timeouts.recheck)")
@@ -203,6 +211,7 @@ def write_results(args: argparse.Namespace, runs: dict[str, list[tuple[float, fl
         "rounds_ms_per_scenario": {k: [round(ms, 3) for ms, _ in v] for k, v in runs.items()},
         "overhead_hooks_ms": round(med["hooks"] - med["plain"], 3),
         "overhead_ms_per_scenario": round(overhead, 3), "goal_ms": GOAL_MS,
+        "overhead_recheck_0_ms": round(med["harness_recheck_0"] - med["plain"], 3),
         "check_parts_ms": {k: round(v, 3) for k, v in parts.items()},
         "leftover_containers": len(stray), "machine": machine.as_dict(),
     }
