@@ -155,10 +155,12 @@ class Readiness:
         ``trust_within``: see ``problems``; it applies to the first round only (a retry probes everything).
         """
         problems: list[str] = []
-        trust = [trust_within]
+        trust = trust_within
 
         def healthy() -> None:
-            problems[:] = self.problems(trust.pop() if trust else 0.0)
+            nonlocal trust
+            problems[:] = self.problems(trust)
+            trust = 0.0
             if problems:
                 raise _NotReady()
 

@@ -4,13 +4,21 @@ left on the engine, wait for a condition."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import default_sigint
+from tests.conftest import FIXTURES, default_sigint
+
+
+def ground_copy(parent: Path) -> Path:
+    """A copy of tests/fixtures/ground (one tiny environment with short timeouts) in ``parent``."""
+    target = parent / "ground"
+    shutil.copytree(FIXTURES / "ground", target)
+    return target
 
 
 def clean_environ(**extra: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from harness.analysis.inputs import load
 from harness.env.spec import TIMEOUT_DEFAULTS
 from harness.runfolder import RunFolder
 from tests.conftest import FIXTURES, REPO
-from tests.system.helpers import harness, left_by, no_traceback, start, wait_for, wait_started
+from tests.system.helpers import ground_copy, harness, left_by, no_traceback, start, wait_for, wait_started
 
 pytestmark = pytest.mark.docker
 
@@ -36,9 +36,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of tests/fixtures/ground (one tiny environment with short timeouts)."""
-    target = tmp_path / "ground"
-    shutil.copytree(FIXTURES / "ground", target)
-    return target
+    return ground_copy(tmp_path)
 
 
 # --- 1. `docker compose up` hangs ------------------------------------------------------------------

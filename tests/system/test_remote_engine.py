@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -41,8 +40,7 @@ from harness.env.images import base_image_from_env
 from harness.env.lifecycle import Environment, new_run_id
 from harness.faults import FaultStack, HelperRunner, Kill, Partition, binding
 from harness.waiting import poll
-from tests.conftest import FIXTURES
-from tests.system.helpers import harness, no_traceback, start, wait_started
+from tests.system.helpers import ground_copy, harness, no_traceback, start, wait_started
 
 pytestmark = pytest.mark.docker
 
@@ -292,9 +290,7 @@ def test_a_docker_context_selects_the_remote_engine_for_the_sdk_and_the_cli(
 @pytest.fixture
 def ground(tmp_path: Path) -> Path:
     """A copy of tests/fixtures/ground (one tiny environment with short timeouts)."""
-    target = tmp_path / "ground"
-    shutil.copytree(FIXTURES / "ground", target)
-    return target
+    return ground_copy(tmp_path)
 
 
 def test_an_engine_restart_mid_scenario_fails_that_scenario_and_keeps_every_result(
